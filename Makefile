@@ -1,0 +1,169 @@
+# xlb build: BPF objects -> skeletons -> user objects -> binaries and tests, all
+# outputs under .output/. `make help` lists the targets; V=1 shows full commands.
+
+OUTPUT := .output
+ARCH := x86
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= gcc
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+# Debian packages the build, the tests and the demo need; `make deps` installs the missing ones.
+DEB_PKGS := clang llvm gcc make libbpf-dev libelf-dev zlib1g-dev bpftool libcmocka-dev \
+	libjansson-dev libcurl4-openssl-dev libmicrohttpd-dev iproute2 ethtool tmux procps
+
+BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Iinclude \
+	-Wall -Wextra -Werror -Wno-unused-parameter -Wno-compare-distinct-pointer-types
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
+	-Iinclude -Iuser/lib -I$(OUTPUT) -DXLB_VERSION='"$(VERSION)"'
+LDLIBS := -lbpf -lelf -lz -ljansson -lcurl -lm
+
+ifeq ($(SAN),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_HDRS := $(wildcard bpf/*.h) $(wildcard include/xlb/*.h)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+
+LIB_SRCS := $(wildcard user/lib/*.c)
+LIB_OBJS := $(patsubst user/lib/%.c,$(OUTPUT)/lib/%.o,$(LIB_SRCS))
+LIB := $(OUTPUT)/libxlb.a
+USER_HDRS := $(wildcard user/lib/*.h) $(wildcard include/xlb/*.h)
+
+# Each tests/unit/test_NAME.c is one cmocka binary; tests/bpf/*.c together are the
+# BPF_PROG_TEST_RUN suite; tests/lib/*.c is shared by both.
+TLIB_SRCS := $(wildcard tests/lib/*.c)
+TLIB_OBJS := $(patsubst tests/lib/%.c,$(OUTPUT)/tests/lib/%.o,$(TLIB_SRCS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+BPFT_SRCS := $(wildcard tests/bpf/*.c)
+BPFT_BIN := $(if $(BPFT_SRCS),$(OUTPUT)/tests/test_bpf)
+
+# Each tools/NAME/*.c and bench/NAME/*.c directory is one binary of that name.
+TOOL_DIRS := $(patsubst tools/%/,%,$(sort $(dir $(wildcard tools/*/*.c))))
+TOOL_BINS := $(addprefix $(OUTPUT)/,$(TOOL_DIRS))
+BENCH_DIRS := $(patsubst bench/%/,%,$(sort $(dir $(wildcard bench/*/*.c))))
+BENCH_BINS := $(addprefix $(OUTPUT)/bench/,$(BENCH_DIRS))
+DAEMON_SRCS := $(wildcard user/xlbd/*.c)
+DAEMON_BIN := $(if $(DAEMON_SRCS),$(OUTPUT)/xlbd)
+
+.DELETE_ON_ERROR:
+.PHONY: all deps test test-unit test-bpf bench demo install clean help vmlinux bpffs
+
+all: $(SKELS) $(LIB) $(DAEMON_BIN) $(TOOL_BINS) $(UNIT_BINS) $(BPFT_BIN) $(BENCH_BINS)
+
+help:
+	@echo 'xlb targets:'
+	@echo '  all (default)  build BPF objects, skeletons, libxlb, binaries and tests into $(OUTPUT)/'
+	@echo '  deps           apt-get install the Debian packages that are missing'
+	@echo '  test           deps + all + every test (unit, BPF_PROG_TEST_RUN, end-to-end)'
+	@echo '  bench          deps + all + benchmarks (QUICK=1 for a short run)'
+	@echo '  demo           deps + all + the demo'
+	@echo '  install        install binaries under $$(PREFIX) (default /usr/local)'
+	@echo '  vmlinux        regenerate vmlinux/$(ARCH)/vmlinux.h from the running kernel'
+	@echo '  clean          remove $(OUTPUT)/'
+	@echo 'variables: V=1 (full commands), SAN=1 (ASan+UBSan), T=PATTERN (test filter)'
+
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing:" $$missing; \
+		if [ "$$(id -u)" != 0 ]; then echo "deps: need root to install packages" >&2; exit 1; fi; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
+
+$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/lib $(OUTPUT)/tests $(OUTPUT)/tests/lib $(OUTPUT)/bench \
+$(OUTPUT)/obj:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(OUTPUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/bpf/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+$(OUTPUT)/lib/%.o: user/lib/%.c $(USER_HDRS) $(SKELS) | $(OUTPUT)/lib
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OUTPUT)/tests/lib/%.o: tests/lib/%.c $(wildcard tests/lib/*.h) $(USER_HDRS) $(SKELS) \
+		| $(OUTPUT)/tests/lib
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/lib -c $< -o $@
+
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(TLIB_OBJS) $(LIB) $(wildcard tests/lib/*.h) \
+		| $(OUTPUT)/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/lib $(LDFLAGS) $< $(TLIB_OBJS) $(LIB) $(LDLIBS) -lcmocka -o $@
+
+$(OUTPUT)/tests/test_bpf: $(BPFT_SRCS) $(wildcard tests/bpf/*.h) $(TLIB_OBJS) $(LIB) \
+		$(wildcard tests/lib/*.h) | $(OUTPUT)/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/lib -Itests/bpf $(LDFLAGS) $(BPFT_SRCS) $(TLIB_OBJS) $(LIB) \
+		$(LDLIBS) -lcmocka -o $@
+
+.SECONDEXPANSION:
+$(OUTPUT)/xlbd: $(DAEMON_SRCS) $(wildcard user/xlbd/*.h) $(LIB) | $(OUTPUT)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) -Iuser/xlbd $(LDFLAGS) $(DAEMON_SRCS) $(LIB) $(LDLIBS) -lmicrohttpd -o $@
+
+$(TOOL_BINS): $(OUTPUT)/%: $$(wildcard tools/%/*.c) $$(wildcard tools/%/*.h) $(LIB) | $(OUTPUT)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) -Itools/$* $(LDFLAGS) $(filter %.c,$^) $(LIB) $(LDLIBS) -lmicrohttpd -o $@
+
+$(BENCH_BINS): $(OUTPUT)/bench/%: $$(wildcard bench/%/*.c) $$(wildcard bench/%/*.h) $(LIB) \
+		| $(OUTPUT)/bench
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) -Ibench/$* $(LDFLAGS) $(filter %.c,$^) $(LIB) $(LDLIBS) -o $@
+
+bpffs:
+	@mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory bpffs
+	$(Q)OUTPUT=$(OUTPUT) T='$(T)' tests/run.sh
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory bpffs
+	$(Q)OUTPUT=$(OUTPUT) QUICK='$(QUICK)' bench/run.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory bpffs
+	$(Q)OUTPUT=$(OUTPUT) tools/demo.sh
+
+PREFIX ?= /usr/local
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
+	$(if $(DAEMON_BIN),install -m 0755 $(DAEMON_BIN) $(DESTDIR)$(PREFIX)/sbin/)
+	$(if $(wildcard $(OUTPUT)/lbstat),install -m 0755 $(OUTPUT)/lbstat $(DESTDIR)$(PREFIX)/bin/)
+
+clean:
+	$(call msg,CLEAN,$(OUTPUT))
+	$(Q)rm -rf $(OUTPUT)

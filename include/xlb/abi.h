@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The kernel/user ABI of xlb: every map key and value, state, flag, limit and
+ * counter that the BPF programs and user space (xlbd, lbstat, tests) share.
+ * This header is the only definition of these layouts. Structs have fixed-width
+ * fields, explicit padding and a size assertion each; byte order is noted per
+ * field ("be" = network order, otherwise host order). Changing a layout means
+ * bumping XLB_ABI_VERSION, which is also the last element of the pin path, so
+ * an old daemon never misreads a new map.
+ */
+#ifndef XLB_ABI_H
+#define XLB_ABI_H
+
+#ifdef __bpf__
+/* BPF objects are built against vmlinux.h, which already has the __u* types. */
+#else
+#include <linux/types.h>
+#endif
+
+#define XLB_ABI_VERSION 1
+#define XLB_PIN_ROOT "/sys/fs/bpf/xlb"
+#define XLB_PIN_PATH_DEFAULT XLB_PIN_ROOT "/v1"
+
+/* Address families, with Linux's values so user space can pass AF_INET/AF_INET6. */
+#define XLB_AF_INET 2
+#define XLB_AF_INET6 10
+
+#define XLB_PROTO_TCP 6
+#define XLB_PROTO_UDP 17
+
+/*
+ * Default map sizes. The loader may change them before load (xlb_dp_opts);
+ * ids are indexes, so 0 is reserved as "none" in both id spaces.
+ */
+#define XLB_MAX_VIPS_DEFAULT 16384
+#define XLB_MAX_BACKENDS_DEFAULT 131072
+#define XLB_CT_SIZE_DEFAULT 524288
+
+/*
+ * Maglev table sizes: the smallest prime above 100 x backends, so each backend
+ * owns about a hundred slots, capped so that one huge VIP stays bounded.
+ */
+#define XLB_MAGLEV_SLOTS_PER_BACKEND 100
+#define XLB_MAGLEV_MIN_SIZE 101
+#define XLB_MAGLEV_MAX_SIZE 65537
+
+/* Table ids: two per VIP (double buffering), so a table swap never edits a live table. */
+#define XLB_TABLE_ID(vip_id, slot) ((vip_id) * 2 + ((slot) & 1))
+
+/* An IPv4 address sits in v4 (= v6[0]), the other 12 bytes are zero. Network order. */
+union xlb_addr {
+	__be32 v4;
+	__be32 v6[4];
+	__u8 bytes[16];
+};
+
+/* xlb_vips key: one virtual service. */
+struct xlb_vip_key {
+	union xlb_addr addr; /* be */
+	__be16 port; /* be */
+	__u8 proto; /* XLB_PROTO_TCP or XLB_PROTO_UDP */
+	__u8 family; /* XLB_AF_INET or XLB_AF_INET6 */
+};
+
+enum xlb_vip_flags {
+	XLB_VIP_F_DROP_NO_BACKEND = 1 << 0, /* policy "drop": no RST/ICMP when no backend */
+};
+
+enum xlb_mode {
+	XLB_MODE_NAT = 0,
+};
+
+/* xlb_vips value. */
+struct xlb_vip {
+	__u32 vip_id; /* index into xlb_vip_stats; stable while the VIP lives */
+	__u32 table_id; /* key in xlb_tables of the live Maglev table */
+	__u32 table_size; /* slots in that table; 0: no backend takes new flows */
+	__u16 flags; /* enum xlb_vip_flags */
+	__u8 mode; /* enum xlb_mode */
+	__u8 pad;
+};
+
+enum xlb_backend_state {
+	XLB_BE_REMOVED = 0, /* slot free or backend gone: its flows are re-picked */
+	XLB_BE_ACTIVE = 1, /* in the Maglev table, takes new flows */
+	XLB_BE_DRAINING = 2, /* keeps established flows, takes no new ones */
+};
+
+/* xlb_backends value, indexed by backend id. */
+struct xlb_backend {
+	union xlb_addr addr; /* be */
+	__be16 port; /* be */
+	__u8 family;
+	__u8 state; /* enum xlb_backend_state */
+	__u32 gen; /* bumped each time the slot is given to a new backend */
+	__u32 vip_id; /* the VIP this backend serves */
+	__u16 weight; /* Maglev weight; 0 while draining */
+	__u16 pad;
+};
+
+/*
+ * xlb_backend_addrs key: the (address, port, protocol) a backend answers from.
+ * Replies are only looked up in conntrack when their source is a backend, which
+ * keeps non-VIP traffic at one or two hash lookups.
+ */
+struct xlb_endpoint_key {
+	union xlb_addr addr; /* be */
+	__be16 port; /* be */
+	__u8 proto;
+	__u8 family;
+};
+
+/* xlb_vip_addrs key: any address that has at least one VIP (fragments, ICMP errors). */
+struct xlb_addr_key {
+	union xlb_addr addr; /* be */
+	__u8 family;
+	__u8 pad[3];
+};
+
+enum xlb_ct_dir {
+	XLB_DIR_ORIG = 0, /* client -> VIP */
+	XLB_DIR_REPLY = 1, /* backend -> client */
+};
+
+/* xlb_ct key: a flow as seen on the wire in one direction. */
+struct xlb_flow_key {
+	union xlb_addr saddr; /* be */
+	union xlb_addr daddr; /* be */
+	__be16 sport; /* be */
+	__be16 dport; /* be */
+	__u8 proto;
+	__u8 family;
+	__u8 dir; /* enum xlb_ct_dir */
+	__u8 pad;
+};
+
+/*
+ * xlb_ct value. An ORIG entry names the backend (id + generation, so a reused
+ * slot never inherits flows); a REPLY entry names the VIP to restore.
+ */
+struct xlb_ct_entry {
+	union xlb_addr nat_addr; /* be: backend (ORIG) or VIP (REPLY) address */
+	__be16 nat_port; /* be */
+	__u16 pad;
+	__u32 backend_id;
+	__u32 backend_gen;
+	__u32 vip_id;
+};
+
+/* Runtime settings, xlb_config[0]; may change while the programs run. */
+struct xlb_config {
+	__u32 ct_insert_limit; /* new conntrack entries per CPU per second; 0: no limit */
+	__u32 flags; /* reserved, 0 */
+};
+
+/* Per-VIP drop reasons (xlb_vip_stats.drops). */
+enum xlb_vip_drop {
+	XLB_VIP_DROP_NO_BACKEND, /* no backend may take the flow, policy drop */
+	XLB_VIP_DROP_NO_TABLE, /* table_id points at no table (writer bug or race) */
+	XLB_VIP_DROP_REJECT_FAILED, /* could not build the RST/ICMP answer */
+	XLB_VIP_DROP_FIB, /* route to the backend is blackhole/unreachable/prohibited */
+	XLB_VIP_DROP_FRAGMENT, /* IPv4 fragment (policy: VIP traffic must not be fragmented) */
+	XLB_VIP_DROP_MAX,
+};
+
+/* xlb_vip_stats value (per CPU), indexed by vip id. */
+struct xlb_vip_stats {
+	__u64 pkts_in; /* client -> VIP, forwarded */
+	__u64 bytes_in;
+	__u64 pkts_out; /* replies translated back to the VIP */
+	__u64 bytes_out;
+	__u64 new_flows;
+	__u64 rejected; /* RST or ICMP unreachable sent */
+	__u64 drops[XLB_VIP_DROP_MAX];
+};
+
+/* xlb_backend_stats value (per CPU), indexed by backend id. */
+struct xlb_backend_stats {
+	__u64 pkts_in;
+	__u64 bytes_in;
+	__u64 pkts_out;
+	__u64 bytes_out;
+	__u64 new_flows;
+};
+
+/*
+ * Global counters (xlb_stats, one per-CPU entry of XLB_CNT_MAX u64). Every packet
+ * ends in exactly one verdict and one reason; events count what happened on the way.
+ * X(name, verdict, help): the verdict is what that reason returns.
+ */
+#define XLB_REASONS(X)                                                                 \
+	X(PASS_NOT_IP, PASS, "not IPv4/IPv6 (or more than one VLAN tag)")                  \
+	X(PASS_TRUNCATED, PASS, "truncated header, not addressed to a VIP")                 \
+	X(PASS_NOT_VIP, PASS, "IP traffic that is neither for a VIP nor a reply")           \
+	X(PASS_PROTO, PASS, "L4 protocol other than TCP/UDP/ICMP")                          \
+	X(PASS_FRAGMENT, PASS, "IP fragment not addressed to a VIP")                        \
+	X(PASS_ICMP, PASS, "ICMP that is not an error about a known flow")                  \
+	X(PASS_NO_NEIGH, PASS, "translated, next hop not resolved: kernel forwards")        \
+	X(PASS_FIB, PASS, "translated, FIB gave no forwarding answer: kernel forwards")     \
+	X(PASS_LOCAL, PASS, "translated, backend or client is local: kernel delivers")      \
+	X(FWD_TX, TX, "forwarded out of the receiving interface")                           \
+	X(FWD_REDIRECT, REDIRECT, "forwarded out of another interface")                     \
+	X(REJECT_TX, TX, "no backend: RST or ICMP unreachable sent back")                   \
+	X(REJECT_REDIRECT, REDIRECT, "no backend: RST or ICMP unreachable to the local host") \
+	X(DROP_NO_BACKEND, DROP, "no backend and the VIP's policy is drop")                 \
+	X(DROP_NO_TABLE, DROP, "VIP without its Maglev table")                             \
+	X(DROP_REJECT_FAILED, DROP, "no backend and the answer could not be built")         \
+	X(DROP_FRAGMENT, DROP, "IP fragment addressed to a VIP")                            \
+	X(DROP_MALFORMED_VIP, DROP, "addressed to a VIP address but not parseable")         \
+	X(DROP_FIB, DROP, "route to the destination is blackhole/unreachable/prohibited")   \
+	X(DROP_INTERNAL, DROP, "map lookup that cannot fail failed")
+
+#define XLB_EVENTS(X)                                                                  \
+	X(CT_HIT, "packet matched a conntrack entry")                                       \
+	X(CT_NEW, "new flow recorded in conntrack")                                         \
+	X(CT_REPICK, "flow's backend gone or reused: picked again")                         \
+	X(CT_LIMITED, "new flow not recorded: per-CPU insert limit reached")                \
+	X(CT_INSERT_FAILED, "conntrack insert failed")                                      \
+	X(NAT_ORIG, "client -> VIP translated to a backend")                                \
+	X(NAT_REPLY, "backend -> client translated back to the VIP")                        \
+	X(ICMP_ORIG, "ICMP error about a VIP flow sent to its backend")                     \
+	X(ICMP_REPLY, "ICMP error from a backend side translated for the client")           \
+	X(VLAN, "packet carried an 802.1Q tag")
+
+#define XLB_VERDICTS(X) X(PASS) X(DROP) X(TX) X(REDIRECT)
+
+enum xlb_counter {
+#define XLB_X_VERDICT(v) XLB_CNT_V_##v,
+	XLB_VERDICTS(XLB_X_VERDICT)
+#undef XLB_X_VERDICT
+#define XLB_X_REASON(r, v, h) XLB_CNT_##r,
+	XLB_REASONS(XLB_X_REASON)
+#undef XLB_X_REASON
+#define XLB_X_EVENT(e, h) XLB_CNT_##e,
+	XLB_EVENTS(XLB_X_EVENT)
+#undef XLB_X_EVENT
+	XLB_CNT_MAX,
+};
+
+#define XLB_CNT_FIRST_REASON XLB_CNT_PASS_NOT_IP
+#define XLB_CNT_FIRST_EVENT XLB_CNT_CT_HIT
+
+struct xlb_stats {
+	__u64 c[XLB_CNT_MAX];
+};
+
+/* Pinned map names; each equals the map's C name in bpf/xlb.bpf.c. */
+#define XLB_MAP_VIPS "xlb_vips"
+#define XLB_MAP_VIP_ADDRS "xlb_vip_addrs"
+#define XLB_MAP_TABLES "xlb_tables"
+#define XLB_MAP_BACKENDS "xlb_backends"
+#define XLB_MAP_BACKEND_ADDRS "xlb_backend_addrs"
+#define XLB_MAP_CT "xlb_ct"
+#define XLB_MAP_CONFIG "xlb_config"
+#define XLB_MAP_STATS "xlb_stats"
+#define XLB_MAP_VIP_STATS "xlb_vip_stats"
+#define XLB_MAP_BACKEND_STATS "xlb_backend_stats"
+
+#ifndef __bpf__
+_Static_assert(sizeof(union xlb_addr) == 16, "xlb_addr layout");
+_Static_assert(sizeof(struct xlb_vip_key) == 20, "xlb_vip_key layout");
+_Static_assert(sizeof(struct xlb_vip) == 16, "xlb_vip layout");
+_Static_assert(sizeof(struct xlb_backend) == 32, "xlb_backend layout");
+_Static_assert(sizeof(struct xlb_endpoint_key) == 20, "xlb_endpoint_key layout");
+_Static_assert(sizeof(struct xlb_addr_key) == 20, "xlb_addr_key layout");
+_Static_assert(sizeof(struct xlb_flow_key) == 40, "xlb_flow_key layout");
+_Static_assert(sizeof(struct xlb_ct_entry) == 32, "xlb_ct_entry layout");
+_Static_assert(sizeof(struct xlb_config) == 8, "xlb_config layout");
+_Static_assert(sizeof(struct xlb_vip_stats) == 8 * (6 + XLB_VIP_DROP_MAX), "xlb_vip_stats");
+_Static_assert(sizeof(struct xlb_backend_stats) == 40, "xlb_backend_stats layout");
+_Static_assert(sizeof(struct xlb_stats) == 8 * XLB_CNT_MAX, "xlb_stats layout");
+#endif
+
+#endif /* XLB_ABI_H */

@@ -12,7 +12,7 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 DEB_PKGS := clang llvm gcc make libbpf-dev libelf-dev zlib1g-dev bpftool libcmocka-dev \
 	libjansson-dev libcurl4-openssl-dev libmicrohttpd-dev iproute2 ethtool tmux procps
 
-BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Iinclude \
+BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Iinclude \
 	-Wall -Wextra -Werror -Wno-unused-parameter -Wno-compare-distinct-pointer-types
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
@@ -33,7 +33,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
-BPF_HDRS := $(wildcard bpf/*.h) $(wildcard include/xlb/*.h)
+BPF_HDRS := $(wildcard bpf/*.h) $(wildcard include/xlb/*.h) Makefile
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 
@@ -60,6 +60,7 @@ DAEMON_SRCS := $(wildcard user/xlbd/*.c)
 DAEMON_BIN := $(if $(DAEMON_SRCS),$(OUTPUT)/xlbd)
 
 .DELETE_ON_ERROR:
+.SECONDARY: $(BPF_OBJS)
 .PHONY: all deps test test-unit test-bpf bench demo install clean help vmlinux bpffs
 
 all: $(SKELS) $(LIB) $(DAEMON_BIN) $(TOOL_BINS) $(UNIT_BINS) $(BPFT_BIN) $(BENCH_BINS)

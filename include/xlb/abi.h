@@ -95,13 +95,16 @@ struct xlb_backend {
 	__u32 gen; /* bumped each time the slot is given to a new backend */
 	__u32 vip_id; /* the VIP this backend serves */
 	__u16 weight; /* Maglev weight; 0 while draining */
-	__u16 pad;
+	__u8 flags; /* reserved, 0 */
+	__u8 pad;
 };
 
+
 /*
- * xlb_backend_addrs key: the (address, port, protocol) a backend answers from.
- * Replies are only looked up in conntrack when their source is a backend, which
- * keeps non-VIP traffic at one or two hash lookups.
+ * xlb_backend_addrs key: the (address, port, protocol) a backend answers from;
+ * the value (__u32) counts the live backends at that endpoint. Replies are only
+ * looked up in conntrack when their source is a backend, which keeps non-VIP
+ * traffic at two hash lookups and no LRU lookup.
  */
 struct xlb_endpoint_key {
 	union xlb_addr addr; /* be */
@@ -109,6 +112,7 @@ struct xlb_endpoint_key {
 	__u8 proto;
 	__u8 family;
 };
+
 
 /* xlb_vip_addrs key: any address that has at least one VIP (fragments, ICMP errors). */
 struct xlb_addr_key {
@@ -136,7 +140,9 @@ struct xlb_flow_key {
 
 /*
  * xlb_ct value. An ORIG entry names the backend (id + generation, so a reused
- * slot never inherits flows); a REPLY entry names the VIP to restore.
+ * slot never inherits flows); a REPLY entry names the VIP to restore. Every
+ * recorded flow has both: replies are translated only for flows xlb made, so a
+ * client talking to a backend directly is never touched.
  */
 struct xlb_ct_entry {
 	union xlb_addr nat_addr; /* be: backend (ORIG) or VIP (REPLY) address */
@@ -149,8 +155,18 @@ struct xlb_ct_entry {
 
 /* Runtime settings, xlb_config[0]; may change while the programs run. */
 struct xlb_config {
-	__u32 ct_insert_limit; /* new conntrack entries per CPU per second; 0: no limit */
+	/*
+	 * New flows per CPU per second; above it new flows are dropped so a flood
+	 * cannot evict established ones from conntrack. 0: no limit.
+	 */
+	__u32 ct_insert_limit;
 	__u32 flags; /* reserved, 0 */
+};
+
+/* xlb_ct_budget value (per CPU): the new-flow insert budget of the current second. */
+struct xlb_ct_budget {
+	__u64 window_start_ns;
+	__u64 inserts;
 };
 
 /* Per-VIP drop reasons (xlb_vip_stats.drops). */
@@ -159,7 +175,7 @@ enum xlb_vip_drop {
 	XLB_VIP_DROP_NO_TABLE, /* table_id points at no table (writer bug or race) */
 	XLB_VIP_DROP_REJECT_FAILED, /* could not build the RST/ICMP answer */
 	XLB_VIP_DROP_FIB, /* route to the backend is blackhole/unreachable/prohibited */
-	XLB_VIP_DROP_FRAGMENT, /* IPv4 fragment (policy: VIP traffic must not be fragmented) */
+	XLB_VIP_DROP_CT_LIMIT, /* new flow over the per-CPU conntrack insert rate */
 	XLB_VIP_DROP_MAX,
 };
 
@@ -208,13 +224,13 @@ struct xlb_backend_stats {
 	X(DROP_FRAGMENT, DROP, "IP fragment addressed to a VIP")                            \
 	X(DROP_MALFORMED_VIP, DROP, "addressed to a VIP address but not parseable")         \
 	X(DROP_FIB, DROP, "route to the destination is blackhole/unreachable/prohibited")   \
+	X(DROP_CT_LIMIT, DROP, "new flow over the per-CPU conntrack insert rate")           \
 	X(DROP_INTERNAL, DROP, "map lookup that cannot fail failed")
 
 #define XLB_EVENTS(X)                                                                  \
 	X(CT_HIT, "packet matched a conntrack entry")                                       \
 	X(CT_NEW, "new flow recorded in conntrack")                                         \
 	X(CT_REPICK, "flow's backend gone or reused: picked again")                         \
-	X(CT_LIMITED, "new flow not recorded: per-CPU insert limit reached")                \
 	X(CT_INSERT_FAILED, "conntrack insert failed")                                      \
 	X(NAT_ORIG, "client -> VIP translated to a backend")                                \
 	X(NAT_REPLY, "backend -> client translated back to the VIP")                        \
@@ -252,6 +268,7 @@ struct xlb_stats {
 #define XLB_MAP_BACKEND_ADDRS "xlb_backend_addrs"
 #define XLB_MAP_CT "xlb_ct"
 #define XLB_MAP_CONFIG "xlb_config"
+#define XLB_MAP_CT_BUDGET "xlb_ct_budget"
 #define XLB_MAP_STATS "xlb_stats"
 #define XLB_MAP_VIP_STATS "xlb_vip_stats"
 #define XLB_MAP_BACKEND_STATS "xlb_backend_stats"
@@ -263,6 +280,7 @@ _Static_assert(sizeof(struct xlb_vip) == 16, "xlb_vip layout");
 _Static_assert(sizeof(struct xlb_backend) == 32, "xlb_backend layout");
 _Static_assert(sizeof(struct xlb_endpoint_key) == 20, "xlb_endpoint_key layout");
 _Static_assert(sizeof(struct xlb_addr_key) == 20, "xlb_addr_key layout");
+_Static_assert(sizeof(struct xlb_ct_budget) == 16, "xlb_ct_budget layout");
 _Static_assert(sizeof(struct xlb_flow_key) == 40, "xlb_flow_key layout");
 _Static_assert(sizeof(struct xlb_ct_entry) == 32, "xlb_ct_entry layout");
 _Static_assert(sizeof(struct xlb_config) == 8, "xlb_config layout");

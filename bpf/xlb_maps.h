@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Every map of the data plane. Layouts come from include/xlb/abi.h; sizes here
+ * are defaults that the loader resizes before load. The loader pins each map
+ * by its name under the versioned pin path, so a restarted daemon, lbstat and
+ * the programs all share the same instances.
+ */
+#ifndef XLB_MAPS_H
+#define XLB_MAPS_H
+
+#include "xlb_common.h"
+
+/* VIPs. No prealloc: an update swaps in a new element under RCU, so readers never see a mix. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct xlb_vip_key);
+	__type(value, struct xlb_vip);
+	__uint(max_entries, XLB_MAX_VIPS_DEFAULT);
+} xlb_vips SEC(".maps");
+
+/* Addresses that carry at least one VIP: fragments and unparseable packets to them are dropped. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct xlb_addr_key);
+	__type(value, __u32);
+	__uint(max_entries, XLB_MAX_VIPS_DEFAULT);
+} xlb_vip_addrs SEC(".maps");
+
+/* One Maglev table: slot -> backend id. Sizes differ per VIP (BPF_F_INNER_MAP). */
+struct xlb_table_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_INNER_MAP);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, XLB_MAGLEV_MIN_SIZE);
+};
+
+/* Table id (XLB_TABLE_ID) -> table. Two ids per VIP so a new table is filled before it is live. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2 * XLB_MAX_VIPS_DEFAULT);
+	__type(key, __u32);
+	__array(values, struct xlb_table_inner);
+} xlb_tables SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_backend);
+	__uint(max_entries, XLB_MAX_BACKENDS_DEFAULT);
+} xlb_backends SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct xlb_endpoint_key);
+	__type(value, __u32);
+	__uint(max_entries, XLB_MAX_BACKENDS_DEFAULT);
+} xlb_backend_addrs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct xlb_flow_key);
+	__type(value, struct xlb_ct_entry);
+	__uint(max_entries, XLB_CT_SIZE_DEFAULT);
+} xlb_ct SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_config);
+	__uint(max_entries, 1);
+} xlb_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_ct_budget);
+	__uint(max_entries, 1);
+} xlb_ct_budget SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_stats);
+	__uint(max_entries, 1);
+} xlb_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_vip_stats);
+	__uint(max_entries, XLB_MAX_VIPS_DEFAULT);
+} xlb_vip_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_backend_stats);
+	__uint(max_entries, XLB_MAX_BACKENDS_DEFAULT);
+} xlb_backend_stats SEC(".maps");
+
+#endif /* XLB_MAPS_H */

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Address translation and forwarding. The rewrite exists twice because the
+ * hooks differ where it matters: XDP writes the frame directly and its
+ * checksums are always complete; TC writes through helpers, which keep
+ * skb->csum right and know CHECKSUM_PARTIAL (locally sent TCP/UDP carries only
+ * the pseudo-header sum), and which never force a copy of a cloned skb the
+ * way a direct write would. Forwarding asks the kernel's FIB for the next hop.
+ */
+#ifndef XLB_NAT_H
+#define XLB_NAT_H
+
+#include "xlb_common.h"
+#include "xlb_csum.h"
+
+#define XLB_L4_OFF_MAX (XLB_L2_MAX + 40 + 2 * 2048)
+
+enum { XLB_NAT_SRC = 0, XLB_NAT_DST = 1 };
+
+/* Rewrites the source or destination address and port of the packet, XDP flavour. */
+static __always_inline int xlb_nat_xdp(struct xdp_md *ctx, const struct xlb_pkt *p, const int dst,
+				       const union xlb_addr *na, __be16 np)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 l3 = p->l3_off, l4 = p->l4_off;
+	__u32 d_addr, d_port;
+
+	if (l3 > XLB_L2_MAX || l4 > XLB_L4_OFF_MAX)
+		return -1;
+	if (p->family == XLB_AF_INET) {
+		struct iphdr *ip = data + l3;
+		__be32 *a;
+
+		if ((void *)(ip + 1) > data_end)
+			return -1;
+		a = dst ? &ip->daddr : &ip->saddr;
+		d_addr = xlb_csum_diff4(*a, na->v4);
+		*a = na->v4;
+		ip->check = xlb_csum_apply(ip->check, d_addr);
+	} else {
+		struct ipv6hdr *ip6 = data + l3;
+		union xlb_addr *a;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return -1;
+		a = dst ? (void *)&ip6->daddr : (void *)&ip6->saddr;
+		d_addr = xlb_csum_diff_addr(a, na, 1);
+		xlb_addr_copy(a, na);
+	}
+	if (p->proto == XLB_PROTO_TCP) {
+		struct tcphdr *th = data + l4;
+		__be16 *port;
+
+		if ((void *)(th + 1) > data_end)
+			return -1;
+		port = dst ? &th->dest : &th->source;
+		d_port = xlb_csum_diff2(*port, np);
+		*port = np;
+		th->check = xlb_csum_apply(th->check, xlb_csum_add(d_addr, d_port));
+	} else {
+		struct udphdr *uh = data + l4;
+		__be16 *port;
+
+		if ((void *)(uh + 1) > data_end)
+			return -1;
+		port = dst ? &uh->dest : &uh->source;
+		d_port = xlb_csum_diff2(*port, np);
+		*port = np;
+		/* A zero UDP checksum means "none" and stays zero. */
+		if (uh->check)
+			uh->check = xlb_csum_apply_udp(uh->check, xlb_csum_add(d_addr, d_port));
+	}
+	return 0;
+}
+
+/* The same rewrite, TC flavour: helpers only, so no direct-write prologue on every skb. */
+static __always_inline int xlb_nat_tc(struct __sk_buff *skb, const struct xlb_pkt *p, const int dst,
+				      const union xlb_addr *na, __be16 np)
+{
+	const union xlb_addr *old = dst ? &p->daddr : &p->saddr;
+	__be16 oport = dst ? p->dport : p->sport;
+	__u32 l3 = p->l3_off, l4 = p->l4_off;
+	__u32 csum_off, flags = BPF_F_PSEUDO_HDR;
+	int v4 = p->family == XLB_AF_INET;
+
+	if (p->proto == XLB_PROTO_TCP) {
+		csum_off = l4 + offsetof(struct tcphdr, check);
+	} else {
+		csum_off = l4 + offsetof(struct udphdr, check);
+		flags |= BPF_F_MARK_MANGLED_0;
+	}
+	if (v4) {
+		if (bpf_l4_csum_replace(skb, csum_off, old->v4, na->v4, flags | 4))
+			return -1;
+		if (bpf_l3_csum_replace(skb, l3 + offsetof(struct iphdr, check), old->v4, na->v4, 4))
+			return -1;
+		if (bpf_skb_store_bytes(skb, l3 + (dst ? offsetof(struct iphdr, daddr)
+						      : offsetof(struct iphdr, saddr)),
+					&na->v4, 4, 0))
+			return -1;
+	} else {
+		__s64 diff = bpf_csum_diff((__be32 *)old, 16, (__be32 *)na, 16, 0);
+
+		if (diff < 0 || bpf_l4_csum_replace(skb, csum_off, 0, diff, flags))
+			return -1;
+		if (bpf_skb_store_bytes(skb, l3 + (dst ? offsetof(struct ipv6hdr, daddr)
+						      : offsetof(struct ipv6hdr, saddr)),
+					na, 16, 0))
+			return -1;
+	}
+	if (bpf_l4_csum_replace(skb, csum_off, oport, np, (flags & BPF_F_MARK_MANGLED_0) | 2))
+		return -1;
+	if (bpf_skb_store_bytes(skb, l4 + (dst ? 2 : 0), &np, 2, 0))
+		return -1;
+	return 0;
+}
+
+static __always_inline int xlb_nat(void *ctx, const int hook, struct xlb_pkt *p, const int dst,
+				   const union xlb_addr *na, __be16 np)
+{
+	int err;
+
+	if (hook == XLB_HOOK_XDP)
+		err = xlb_nat_xdp(ctx, p, dst, na, np);
+	else
+		err = xlb_nat_tc(ctx, p, dst, na, np);
+	if (err)
+		return err;
+	if (dst) {
+		xlb_addr_copy(&p->daddr, na);
+		p->dport = np;
+	} else {
+		xlb_addr_copy(&p->saddr, na);
+		p->sport = np;
+	}
+	return 0;
+}
+
+/*
+ * Sets the next hop's MACs and, when forwarding (not for packets this host
+ * sends), decrements the TTL as any router would. Returns -1 when the TTL is
+ * spent, so the kernel can answer with time exceeded.
+ */
+static __always_inline int xlb_fwd_rewrite(void *ctx, const int hook, const struct xlb_pkt *p,
+					   const struct bpf_fib_lookup *fib)
+{
+	__u32 l3 = p->l3_off;
+	__u8 macs[12];
+
+	if (hook != XLB_HOOK_TC_EGRESS && p->ttl <= 1)
+		return -1;
+	__builtin_memcpy(macs, fib->dmac, 6);
+	__builtin_memcpy(macs + 6, fib->smac, 6);
+	if (hook == XLB_HOOK_XDP) {
+		void *data = xlb_data(ctx, hook), *data_end = xlb_data_end(ctx, hook);
+
+		if (data + 12 > data_end || l3 > XLB_L2_MAX)
+			return -1;
+		__builtin_memcpy(data, macs, 12);
+		if (p->family == XLB_AF_INET) {
+			struct iphdr *ip = data + l3;
+			__u16 *w, old;
+
+			if ((void *)(ip + 1) > data_end)
+				return -1;
+			w = (__u16 *)&ip->ttl;
+			old = *w;
+			ip->ttl--;
+			ip->check = xlb_csum_apply(ip->check, xlb_csum_diff2(old, *w));
+		} else {
+			struct ipv6hdr *ip6 = data + l3;
+
+			if ((void *)(ip6 + 1) > data_end)
+				return -1;
+			ip6->hop_limit--;
+		}
+		return 0;
+	}
+	if (bpf_skb_store_bytes(ctx, 0, macs, 12, 0))
+		return -1;
+	if (hook == XLB_HOOK_TC_EGRESS)
+		return 0;
+	if (p->family == XLB_AF_INET) {
+		__u8 w[2] = { p->ttl - 1, p->proto };
+		__u16 old = ((__u16)p->proto << 8) | p->ttl;
+
+		if (bpf_l3_csum_replace(ctx, l3 + offsetof(struct iphdr, check), old,
+					*(__u16 *)w, 2))
+			return -1;
+		return bpf_skb_store_bytes(ctx, l3 + offsetof(struct iphdr, ttl), w, 1, 0) ? -1 : 0;
+	} else {
+		__u8 hl = p->ttl - 1;
+
+		return bpf_skb_store_bytes(ctx, l3 + offsetof(struct ipv6hdr, hop_limit), &hl, 1,
+					   0) ? -1 : 0;
+	}
+}
+
+/*
+ * Sends a translated packet towards its (new) destination. Returns the reason;
+ * p->act holds the return value for TX/REDIRECT.
+ */
+static __always_inline int xlb_forward(void *ctx, const int hook, struct xlb_pkt *p)
+{
+	struct bpf_fib_lookup fib = {};
+	__u32 ifindex = xlb_ifindex(ctx, hook);
+	long rc;
+
+	fib.l4_protocol = p->proto;
+	fib.sport = p->sport;
+	fib.dport = p->dport;
+	fib.tot_len = p->l3_len;
+	fib.ifindex = ifindex;
+	if (p->family == XLB_AF_INET) {
+		fib.family = AF_INET_;
+		fib.ipv4_src = p->saddr.v4;
+		fib.ipv4_dst = p->daddr.v4;
+	} else {
+		fib.family = AF_INET6_;
+		__builtin_memcpy(fib.ipv6_src, &p->saddr, 16);
+		__builtin_memcpy(fib.ipv6_dst, &p->daddr, 16);
+	}
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	switch (rc) {
+	case BPF_FIB_LKUP_RET_SUCCESS:
+		break;
+	case BPF_FIB_LKUP_RET_NO_NEIGH:
+		if (hook == XLB_HOOK_XDP)
+			return XLB_CNT_PASS_NO_NEIGH;
+		/* TC can let the kernel resolve the neighbour and queue the packet meanwhile. */
+		p->act = bpf_redirect_neigh(fib.ifindex, NULL, 0, 0);
+		return XLB_CNT_FWD_REDIRECT;
+	case BPF_FIB_LKUP_RET_NOT_FWDED:
+		return XLB_CNT_PASS_LOCAL;
+	case BPF_FIB_LKUP_RET_BLACKHOLE:
+	case BPF_FIB_LKUP_RET_UNREACHABLE:
+	case BPF_FIB_LKUP_RET_PROHIBIT:
+		return XLB_CNT_DROP_FIB;
+	default:
+		return XLB_CNT_PASS_FIB;
+	}
+	if (xlb_fwd_rewrite(ctx, hook, p, &fib))
+		return XLB_CNT_PASS_FIB;
+	if (hook == XLB_HOOK_XDP && fib.ifindex == ifindex) {
+		p->act = XDP_TX;
+		return XLB_CNT_FWD_TX;
+	}
+	p->act = bpf_redirect(fib.ifindex, 0);
+	return fib.ifindex == ifindex ? XLB_CNT_FWD_TX : XLB_CNT_FWD_REDIRECT;
+}
+
+#endif /* XLB_NAT_H */

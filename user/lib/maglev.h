@@ -34,4 +34,13 @@ int xlb_maglev_is_prime(__u32 n);
 int xlb_maglev_build(const struct xlb_maglev_backend *backends, size_t n, __u32 *table,
 		     __u32 size);
 
+/*
+ * A backend's permutation in a table of size slots (size prime): the paper's
+ * offset and skip, slot j of its preference list being (offset + j x skip) % size.
+ * Exposed so that tests and tools can check a table against the paper's loop.
+ * Returns 0 or -EINVAL.
+ */
+int xlb_maglev_permutation(const void *key, size_t key_len, __u32 size, __u32 *offset,
+			   __u32 *skip);
+
 #endif /* XLB_MAGLEV_H */

@@ -1,0 +1,1248 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The data plane's user-space side (see dp.h). It keeps a mirror of what it
+ * wrote (per-VIP backend lists, the backend array, the live tables) so diffs
+ * cost no map scans; on open the mirror is rebuilt from the pinned maps, and
+ * derived maps (reference counts of VIP addresses and backend endpoints) are
+ * recomputed from the primary ones, so a daemon killed half-way through a
+ * write converges on its next start.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "dp.h"
+#include "log.h"
+#include "maglev.h"
+#include "xlb.skel.h"
+
+/* Fixed TC handle and priority, so a restarted daemon replaces its own filter. */
+#define XLB_TC_HANDLE 0x786c
+#define XLB_TC_PRIO 0x786c
+
+struct xlb_vip_state {
+	bool used;
+	struct xlb_vip_key key;
+	__u32 *bids; /* backends of the VIP that are not removed */
+	__u32 n, cap;
+	__u32 *table; /* the live table, as last written or read */
+	__u32 table_size;
+	bool table_known;
+};
+
+struct xlb_map_ref {
+	const char *name;
+	int fd;
+};
+
+struct xlb_dp {
+	struct xlb_bpf *skel;
+	char pin_path[PATH_MAX];
+	struct xlb_map_ref maps[16];
+	int nmaps;
+	int fd_vips, fd_vip_addrs, fd_tables, fd_backends, fd_backend_addrs, fd_config;
+	int fd_stats, fd_vip_stats, fd_backend_stats;
+	__u32 max_vips, max_backends;
+	int ncpus;
+	struct xlb_vip_state *vips; /* indexed by vip id */
+	struct xlb_backend *backends; /* mirror of xlb_backends */
+	__u32 vip_cursor, be_cursor;
+};
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	char *p;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static __u32 map_default_size(const char *name, const struct xlb_dp_opts *o)
+{
+	__u32 vips = o->max_vips ? o->max_vips : XLB_MAX_VIPS_DEFAULT;
+	__u32 bes = o->max_backends ? o->max_backends : XLB_MAX_BACKENDS_DEFAULT;
+
+	if (!strcmp(name, XLB_MAP_VIPS) || !strcmp(name, XLB_MAP_VIP_ADDRS) ||
+	    !strcmp(name, XLB_MAP_VIP_STATS))
+		return vips;
+	if (!strcmp(name, XLB_MAP_TABLES))
+		return 2 * vips;
+	if (!strcmp(name, XLB_MAP_BACKENDS) || !strcmp(name, XLB_MAP_BACKEND_ADDRS) ||
+	    !strcmp(name, XLB_MAP_BACKEND_STATS))
+		return bes;
+	if (!strcmp(name, XLB_MAP_CT))
+		return o->ct_size ? o->ct_size : XLB_CT_SIZE_DEFAULT;
+	return 0;
+}
+
+/*
+ * Sizes a map before load: a pinned map keeps its size (libbpf only reuses an
+ * identical one), and a pinned map of another layout is refused by name.
+ */
+static int prepare_map(struct xlb_dp *dp, struct bpf_map *map, const struct xlb_dp_opts *o)
+{
+	const char *name = bpf_map__name(map);
+	struct bpf_map_info info = {};
+	__u32 info_len = sizeof(info);
+	char path[PATH_MAX];
+	__u32 size;
+	int fd, err = 0;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dp->pin_path, name) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		if (bpf_obj_get_info_by_fd(fd, &info, &info_len)) {
+			err = -errno;
+			pr_err("map %s: read info: %s", path, strerror(-err));
+		} else if (info.type != bpf_map__type(map) ||
+			   info.key_size != bpf_map__key_size(map) ||
+			   info.value_size != bpf_map__value_size(map)) {
+			pr_err("map %s: pinned map has type %u key %u value %u bytes, this xlb expects "
+			       "type %u key %u value %u (another ABI version pinned here?)",
+			       path, info.type, info.key_size, info.value_size, bpf_map__type(map),
+			       bpf_map__key_size(map), bpf_map__value_size(map));
+			err = -EPROTO;
+		} else {
+			err = bpf_map__set_max_entries(map, info.max_entries);
+		}
+		close(fd);
+	} else {
+		size = map_default_size(name, o);
+		if (size)
+			err = bpf_map__set_max_entries(map, size);
+	}
+	if (!err)
+		err = bpf_map__set_pin_path(map, path);
+	return err;
+}
+
+static int add_map(struct xlb_dp *dp, struct bpf_map *map, int *fdp)
+{
+	int fd = bpf_map__fd(map);
+
+	if (fd < 0 || dp->nmaps >= (int)(sizeof(dp->maps) / sizeof(dp->maps[0])))
+		return -EINVAL;
+	dp->maps[dp->nmaps].name = bpf_map__name(map);
+	dp->maps[dp->nmaps].fd = fd;
+	dp->nmaps++;
+	if (fdp)
+		*fdp = fd;
+	return 0;
+}
+
+static int percpu_size(const struct xlb_dp *dp, size_t value_size)
+{
+	return dp->ncpus * ((value_size + 7) & ~(size_t)7);
+}
+
+static int zero_percpu(struct xlb_dp *dp, int fd, __u32 id, size_t value_size)
+{
+	void *zeros = calloc(1, percpu_size(dp, value_size));
+	int err;
+
+	if (!zeros)
+		return -ENOMEM;
+	err = bpf_map_update_elem(fd, &id, zeros, BPF_ANY) ? -errno : 0;
+	free(zeros);
+	return err;
+}
+
+/* Adds delta to a reference-count map entry, deleting it at zero. */
+static int ref_add(int fd, const void *key, int delta)
+{
+	__u32 cnt = 0;
+
+	if (bpf_map_lookup_elem(fd, key, &cnt) && errno != ENOENT)
+		return -errno;
+	if (delta < 0 && cnt < (__u32)-delta)
+		cnt = 0;
+	else
+		cnt += delta;
+	if (!cnt) {
+		if (bpf_map_delete_elem(fd, key) && errno != ENOENT)
+			return -errno;
+		return 0;
+	}
+	return bpf_map_update_elem(fd, key, &cnt, BPF_ANY) ? -errno : 0;
+}
+
+static void endpoint_key(struct xlb_endpoint_key *ek, const struct xlb_backend *be, __u8 proto)
+{
+	memset(ek, 0, sizeof(*ek));
+	ek->addr = be->addr;
+	ek->port = be->port;
+	ek->proto = proto;
+	ek->family = be->family;
+}
+
+static void addr_key(struct xlb_addr_key *ak, const struct xlb_vip_key *vk)
+{
+	memset(ak, 0, sizeof(*ak));
+	ak->addr = vk->addr;
+	ak->family = vk->family;
+}
+
+static int vip_state_add(struct xlb_vip_state *vs, __u32 bid)
+{
+	__u32 *n;
+
+	if (vs->n == vs->cap) {
+		n = realloc(vs->bids, (vs->cap ? vs->cap * 2 : 8) * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		vs->bids = n;
+		vs->cap = vs->cap ? vs->cap * 2 : 8;
+	}
+	vs->bids[vs->n++] = bid;
+	return 0;
+}
+
+static void vip_state_free(struct xlb_vip_state *vs)
+{
+	free(vs->bids);
+	free(vs->table);
+	memset(vs, 0, sizeof(*vs));
+}
+
+/* Recomputes a reference-count map from what it should count, fixing every difference. */
+static int refs_reconcile(int fd, const void *keys, size_t key_size, size_t n)
+{
+	__u8 key[sizeof(struct xlb_endpoint_key)], next[sizeof(struct xlb_endpoint_key)];
+	const __u8 *k = keys;
+	void *prev = NULL;
+	size_t i, j;
+	__u32 want, have;
+	int fixed = 0;
+
+	/* Drop keys nothing counts any more. */
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(key, next, key_size);
+		prev = key;
+		for (i = 0; i < n; i++)
+			if (!memcmp(k + i * key_size, next, key_size))
+				break;
+		if (i == n && !bpf_map_delete_elem(fd, next)) {
+			fixed++;
+			prev = NULL; /* deleting may lose our place: start over */
+		}
+	}
+	for (i = 0; i < n; i++) {
+		for (j = 0, want = 0; j < n; j++)
+			if (!memcmp(k + i * key_size, k + j * key_size, key_size))
+				want++;
+		if (bpf_map_lookup_elem(fd, k + i * key_size, &have) || have != want) {
+			if (bpf_map_update_elem(fd, k + i * key_size, &want, BPF_ANY))
+				return -errno;
+			fixed++;
+		}
+	}
+	return fixed;
+}
+
+/* Rebuilds the mirror from pinned maps and repairs the derived ones. */
+static int adopt(struct xlb_dp *dp)
+{
+	struct xlb_vip_key key, next, *prev = NULL;
+	struct xlb_endpoint_key *eks = NULL;
+	struct xlb_addr_key *aks = NULL;
+	size_t neks = 0, naks = 0;
+	struct xlb_vip vip;
+	__u32 i, nvips = 0, nbes = 0;
+	int err = 0, fixed;
+
+	while (!bpf_map_get_next_key(dp->fd_vips, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(dp->fd_vips, &key, &vip))
+			continue;
+		if (!vip.vip_id || vip.vip_id >= dp->max_vips || dp->vips[vip.vip_id].used) {
+			pr_warn("pinned VIP with bad or duplicate id %u ignored", vip.vip_id);
+			continue;
+		}
+		dp->vips[vip.vip_id].used = true;
+		dp->vips[vip.vip_id].key = key;
+		nvips++;
+	}
+	aks = calloc(nvips ? nvips : 1, sizeof(*aks));
+	eks = calloc(dp->max_backends, sizeof(*eks));
+	if (!aks || !eks) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (i = 1; i < dp->max_vips; i++)
+		if (dp->vips[i].used)
+			addr_key(&aks[naks++], &dp->vips[i].key);
+
+	for (i = 1; i < dp->max_backends; i++) {
+		struct xlb_backend *be = &dp->backends[i];
+
+		if (bpf_map_lookup_elem(dp->fd_backends, &i, be)) {
+			err = -errno;
+			goto cleanup;
+		}
+		if (be->state == XLB_BE_REMOVED)
+			continue;
+		if (be->vip_id >= dp->max_vips || !dp->vips[be->vip_id].used) {
+			/* Its VIP is gone (a write interrupted): free the slot. */
+			be->state = XLB_BE_REMOVED;
+			bpf_map_update_elem(dp->fd_backends, &i, be, BPF_ANY);
+			continue;
+		}
+		err = vip_state_add(&dp->vips[be->vip_id], i);
+		if (err)
+			goto cleanup;
+		endpoint_key(&eks[neks++], be, dp->vips[be->vip_id].key.proto);
+		nbes++;
+	}
+	fixed = refs_reconcile(dp->fd_vip_addrs, aks, sizeof(*aks), naks);
+	if (fixed < 0) {
+		err = fixed;
+		goto cleanup;
+	}
+	err = refs_reconcile(dp->fd_backend_addrs, eks, sizeof(*eks), neks);
+	if (err < 0)
+		goto cleanup;
+	fixed += err;
+	err = 0;
+	if (nvips || nbes || fixed)
+		pr_info("adopted %u VIPs and %u backends from %s%s", nvips, nbes, dp->pin_path,
+			fixed ? " (repaired derived entries)" : "");
+cleanup:
+	free(aks);
+	free(eks);
+	return err;
+}
+
+int xlb_dp_open(struct xlb_dp **dpp, const struct xlb_dp_opts *opts)
+{
+	struct xlb_dp_opts none = {};
+	struct xlb_dp *dp;
+	struct bpf_map *map;
+	struct bpf_map_info info = {};
+	__u32 info_len = sizeof(info);
+	int err;
+
+	if (!opts)
+		opts = &none;
+	dp = calloc(1, sizeof(*dp));
+	if (!dp)
+		return -ENOMEM;
+	snprintf(dp->pin_path, sizeof(dp->pin_path), "%s",
+		 opts->pin_path ? opts->pin_path : XLB_PIN_PATH_DEFAULT);
+	err = mkdir_p(dp->pin_path, 0700);
+	if (err) {
+		pr_err("pin path %s: %s", dp->pin_path, strerror(-err));
+		goto cleanup;
+	}
+	dp->skel = xlb_bpf__open();
+	if (!dp->skel) {
+		err = -errno;
+		pr_err("open BPF object: %s", strerror(-err));
+		goto cleanup;
+	}
+	bpf_object__for_each_map(map, dp->skel->obj) {
+		if (strchr(bpf_map__name(map), '.'))
+			continue;
+		err = prepare_map(dp, map, opts);
+		if (err)
+			goto cleanup;
+	}
+	err = xlb_bpf__load(dp->skel);
+	if (err) {
+		pr_err("load BPF programs (pin path %s): %s", dp->pin_path, strerror(-err));
+		goto cleanup;
+	}
+	err = add_map(dp, dp->skel->maps.xlb_vips, &dp->fd_vips) ?:
+	      add_map(dp, dp->skel->maps.xlb_vip_addrs, &dp->fd_vip_addrs) ?:
+	      add_map(dp, dp->skel->maps.xlb_tables, &dp->fd_tables) ?:
+	      add_map(dp, dp->skel->maps.xlb_backends, &dp->fd_backends) ?:
+	      add_map(dp, dp->skel->maps.xlb_backend_addrs, &dp->fd_backend_addrs) ?:
+	      add_map(dp, dp->skel->maps.xlb_ct, NULL) ?:
+	      add_map(dp, dp->skel->maps.xlb_config, &dp->fd_config) ?:
+	      add_map(dp, dp->skel->maps.xlb_ct_budget, NULL) ?:
+	      add_map(dp, dp->skel->maps.xlb_stats, &dp->fd_stats) ?:
+	      add_map(dp, dp->skel->maps.xlb_vip_stats, &dp->fd_vip_stats) ?:
+	      add_map(dp, dp->skel->maps.xlb_backend_stats, &dp->fd_backend_stats);
+	if (err)
+		goto cleanup;
+	dp->ncpus = libbpf_num_possible_cpus();
+	if (dp->ncpus <= 0) {
+		err = dp->ncpus ? dp->ncpus : -EINVAL;
+		goto cleanup;
+	}
+	if (bpf_obj_get_info_by_fd(dp->fd_vip_stats, &info, &info_len)) {
+		err = -errno;
+		goto cleanup;
+	}
+	dp->max_vips = info.max_entries;
+	dp->max_backends = bpf_map__max_entries(dp->skel->maps.xlb_backends);
+	dp->vips = calloc(dp->max_vips, sizeof(*dp->vips));
+	dp->backends = calloc(dp->max_backends, sizeof(*dp->backends));
+	if (!dp->vips || !dp->backends) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	dp->vip_cursor = 1;
+	dp->be_cursor = 1;
+	err = adopt(dp);
+	if (err) {
+		pr_err("adopt pinned maps under %s: %s", dp->pin_path, strerror(-err));
+		goto cleanup;
+	}
+	*dpp = dp;
+	return 0;
+cleanup:
+	xlb_dp_close(dp);
+	return err;
+}
+
+void xlb_dp_close(struct xlb_dp *dp)
+{
+	__u32 i;
+
+	if (!dp)
+		return;
+	if (dp->vips)
+		for (i = 0; i < dp->max_vips; i++)
+			vip_state_free(&dp->vips[i]);
+	free(dp->vips);
+	free(dp->backends);
+	xlb_bpf__destroy(dp->skel);
+	free(dp);
+}
+
+int xlb_dp_unpin(const char *pin_path)
+{
+	static const char *const names[] = {
+		XLB_MAP_VIPS,	 XLB_MAP_VIP_ADDRS,	 XLB_MAP_TABLES, XLB_MAP_BACKENDS,
+		XLB_MAP_BACKEND_ADDRS, XLB_MAP_CT,	 XLB_MAP_CONFIG, XLB_MAP_CT_BUDGET,
+		XLB_MAP_STATS,	 XLB_MAP_VIP_STATS,	 XLB_MAP_BACKEND_STATS,
+	};
+	char path[PATH_MAX];
+	size_t i;
+	int err = 0;
+
+	if (!pin_path)
+		pin_path = XLB_PIN_PATH_DEFAULT;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_path, names[i]);
+		if (unlink(path) && errno != ENOENT && !err)
+			err = -errno;
+	}
+	if (rmdir(pin_path) && errno != ENOENT && !err)
+		err = -errno;
+	return err;
+}
+
+int xlb_dp_prog_fd(const struct xlb_dp *dp, enum xlb_dp_prog prog)
+{
+	switch (prog) {
+	case XLB_PROG_XDP:
+		return bpf_program__fd(dp->skel->progs.xlb_xdp);
+	case XLB_PROG_TC_INGRESS:
+		return bpf_program__fd(dp->skel->progs.xlb_tc_ingress);
+	case XLB_PROG_TC_EGRESS:
+		return bpf_program__fd(dp->skel->progs.xlb_tc_egress);
+	}
+	return -EINVAL;
+}
+
+int xlb_dp_map_fd(const struct xlb_dp *dp, const char *name)
+{
+	int i;
+
+	for (i = 0; i < dp->nmaps; i++)
+		if (!strcmp(dp->maps[i].name, name))
+			return dp->maps[i].fd;
+	return -ENOENT;
+}
+
+const char *xlb_dp_pin_path(const struct xlb_dp *dp)
+{
+	return dp->pin_path;
+}
+
+int xlb_dp_ncpus(const struct xlb_dp *dp)
+{
+	return dp->ncpus;
+}
+
+static int tc_attach(int ifindex, enum bpf_tc_attach_point point, int prog_fd)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);
+	LIBBPF_OPTS(bpf_tc_opts, tc, .handle = XLB_TC_HANDLE, .priority = XLB_TC_PRIO,
+		    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
+	int err;
+
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST)
+		return err;
+	return bpf_tc_attach(&hook, &tc);
+}
+
+static const char *mode_name(enum xlb_attach_mode m)
+{
+	switch (m) {
+	case XLB_ATTACH_XDP_NATIVE:
+		return "native XDP";
+	case XLB_ATTACH_XDP_GENERIC:
+		return "generic XDP";
+	case XLB_ATTACH_TC:
+		return "TC ingress";
+	}
+	return "?";
+}
+
+int xlb_dp_attach(struct xlb_dp *dp, int ifindex, enum xlb_attach_mode want,
+		  enum xlb_attach_mode *used)
+{
+	char ifname[IF_NAMESIZE] = "?";
+	enum xlb_attach_mode m = want;
+	int err = -EINVAL;
+
+	if_indextoname(ifindex, ifname);
+	if (m == XLB_ATTACH_XDP_NATIVE) {
+		err = bpf_xdp_attach(ifindex, xlb_dp_prog_fd(dp, XLB_PROG_XDP), XDP_FLAGS_DRV_MODE,
+				     NULL);
+		if (err)
+			m = XLB_ATTACH_XDP_GENERIC;
+	}
+	if (m == XLB_ATTACH_XDP_GENERIC) {
+		err = bpf_xdp_attach(ifindex, xlb_dp_prog_fd(dp, XLB_PROG_XDP), XDP_FLAGS_SKB_MODE,
+				     NULL);
+		if (err)
+			m = XLB_ATTACH_TC;
+	}
+	if (m == XLB_ATTACH_TC)
+		err = tc_attach(ifindex, BPF_TC_INGRESS, xlb_dp_prog_fd(dp, XLB_PROG_TC_INGRESS));
+	if (err) {
+		pr_err("%s: attach ingress: %s", ifname, strerror(-err));
+		return err;
+	}
+	if (m != want)
+		pr_warn("%s: %s not available, attached with %s", ifname, mode_name(want),
+			mode_name(m));
+	else
+		pr_info("%s: attached with %s", ifname, mode_name(m));
+	if (used)
+		*used = m;
+	return 0;
+}
+
+int xlb_dp_attach_egress(struct xlb_dp *dp, int ifindex)
+{
+	char ifname[IF_NAMESIZE] = "?";
+	int err = tc_attach(ifindex, BPF_TC_EGRESS, xlb_dp_prog_fd(dp, XLB_PROG_TC_EGRESS));
+
+	if_indextoname(ifindex, ifname);
+	if (err)
+		pr_err("%s: attach TC egress: %s", ifname, strerror(-err));
+	else
+		pr_info("%s: attached TC egress", ifname);
+	return err;
+}
+
+static int prog_is_xlb(__u32 prog_id)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(prog_id), ours;
+
+	if (fd < 0)
+		return 0;
+	ours = !bpf_obj_get_info_by_fd(fd, &info, &len) && !strncmp(info.name, "xlb_", 4);
+	close(fd);
+	return ours;
+}
+
+int xlb_dp_detach(int ifindex)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	int err = 0, e;
+
+	if (!bpf_xdp_query(ifindex, 0, &q)) {
+		if (q.drv_prog_id && prog_is_xlb(q.drv_prog_id))
+			err = bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, NULL);
+		if (q.skb_prog_id && prog_is_xlb(q.skb_prog_id)) {
+			e = bpf_xdp_detach(ifindex, XDP_FLAGS_SKB_MODE, NULL);
+			err = err ?: e;
+		}
+	}
+	for (int point = 0; point < 2; point++) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = point ? BPF_TC_EGRESS : BPF_TC_INGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, tc, .handle = XLB_TC_HANDLE, .priority = XLB_TC_PRIO);
+
+		e = bpf_tc_detach(&hook, &tc);
+		if (e && e != -ENOENT && e != -EINVAL)
+			err = err ?: e;
+	}
+	return err;
+}
+
+static int alloc_vip_id(struct xlb_dp *dp, __u32 *id)
+{
+	__u32 i, c;
+
+	for (i = 1; i < dp->max_vips; i++) {
+		c = dp->vip_cursor + i - 1;
+		if (c >= dp->max_vips)
+			c = c - dp->max_vips + 1;
+		if (!dp->vips[c].used) {
+			dp->vip_cursor = c + 1 < dp->max_vips ? c + 1 : 1;
+			*id = c;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+/* Next-fit, so a freed slot is reused as late as possible. */
+static int alloc_backend_id(struct xlb_dp *dp, __u32 *id)
+{
+	__u32 i, c;
+
+	for (i = 1; i < dp->max_backends; i++) {
+		c = dp->be_cursor + i - 1;
+		if (c >= dp->max_backends)
+			c = c - dp->max_backends + 1;
+		if (dp->backends[c].state == XLB_BE_REMOVED) {
+			dp->be_cursor = c + 1 < dp->max_backends ? c + 1 : 1;
+			*id = c;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+int xlb_vip_put(struct xlb_dp *dp, const struct xlb_vip_key *key, __u16 flags, __u32 *vip_id)
+{
+	struct xlb_vip vip = {};
+	struct xlb_addr_key ak;
+	char name[80];
+	__u32 id;
+	int err;
+
+	xlb_vip_key_str(key, name, sizeof(name));
+	if ((key->family != XLB_AF_INET && key->family != XLB_AF_INET6) ||
+	    (key->proto != XLB_PROTO_TCP && key->proto != XLB_PROTO_UDP) || !key->port) {
+		pr_err("vip %s: bad family, protocol or port", name);
+		return -EINVAL;
+	}
+	if (!bpf_map_lookup_elem(dp->fd_vips, key, &vip)) {
+		if (vip_id)
+			*vip_id = vip.vip_id;
+		if (vip.flags == flags)
+			return 0;
+		vip.flags = flags;
+		err = bpf_map_update_elem(dp->fd_vips, key, &vip, BPF_EXIST) ? -errno : 0;
+		if (err)
+			pr_err("vip %s: update flags: %s", name, strerror(-err));
+		return err;
+	}
+	err = alloc_vip_id(dp, &id);
+	if (err) {
+		pr_err("vip %s: no free VIP id (max %u)", name, dp->max_vips - 1);
+		return err;
+	}
+	err = zero_percpu(dp, dp->fd_vip_stats, id, sizeof(struct xlb_vip_stats));
+	if (err)
+		goto fail;
+	vip.vip_id = id;
+	vip.table_id = XLB_TABLE_ID(id, 0);
+	vip.flags = flags;
+	vip.mode = XLB_MODE_NAT;
+	addr_key(&ak, key);
+	err = ref_add(dp->fd_vip_addrs, &ak, 1);
+	if (err)
+		goto fail;
+	if (bpf_map_update_elem(dp->fd_vips, key, &vip, BPF_NOEXIST)) {
+		err = -errno;
+		ref_add(dp->fd_vip_addrs, &ak, -1);
+		goto fail;
+	}
+	dp->vips[id].used = true;
+	dp->vips[id].key = *key;
+	if (vip_id)
+		*vip_id = id;
+	return 0;
+fail:
+	pr_err("vip %s: create: %s", name, strerror(-err));
+	return err;
+}
+
+static int backend_write(struct xlb_dp *dp, __u32 id, const struct xlb_backend *be)
+{
+	if (bpf_map_update_elem(dp->fd_backends, &id, be, BPF_ANY))
+		return -errno;
+	dp->backends[id] = *be;
+	return 0;
+}
+
+/* Marks a backend removed; its flows are re-picked and its slot may be reused later. */
+static int backend_remove(struct xlb_dp *dp, __u32 id, __u8 proto)
+{
+	struct xlb_backend be = dp->backends[id];
+	struct xlb_endpoint_key ek;
+	int err;
+
+	endpoint_key(&ek, &be, proto);
+	be.state = XLB_BE_REMOVED;
+	be.weight = 0;
+	err = backend_write(dp, id, &be);
+	if (err)
+		return err;
+	return ref_add(dp->fd_backend_addrs, &ek, -1);
+}
+
+static int table_swap(struct xlb_dp *dp, const struct xlb_vip_key *key, struct xlb_vip *vip,
+		      __u32 *table, __u32 size)
+{
+	struct xlb_vip_state *vs = &dp->vips[vip->vip_id];
+	LIBBPF_OPTS(bpf_map_create_opts, copts, .map_flags = BPF_F_INNER_MAP);
+	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+	__u32 old_tid = vip->table_id, old_size = vip->table_size, new_tid = old_tid, i, count;
+	__u32 *keys = NULL;
+	int inner = -1, err = 0;
+
+	if (size) {
+		new_tid = XLB_TABLE_ID(vip->vip_id, (old_tid & 1) ^ 1);
+		inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_table", sizeof(__u32), sizeof(__u32),
+				       size, &copts);
+		if (inner < 0) {
+			err = -errno;
+			goto cleanup;
+		}
+		keys = malloc(size * sizeof(*keys));
+		if (!keys) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+		for (i = 0; i < size; i++)
+			keys[i] = i;
+		count = size;
+		if (bpf_map_update_batch(inner, keys, table, &count, &bopts)) {
+			/* Kernels without batch ops for arrays: one slot at a time. */
+			for (i = 0; i < size; i++)
+				if (bpf_map_update_elem(inner, &i, &table[i], BPF_ANY)) {
+					err = -errno;
+					goto cleanup;
+				}
+		}
+		if (bpf_map_update_elem(dp->fd_tables, &new_tid, &inner, BPF_ANY)) {
+			err = -errno;
+			goto cleanup;
+		}
+	}
+	/* The switch: one atomic replace of the VIP element. */
+	vip->table_id = new_tid;
+	vip->table_size = size;
+	if (bpf_map_update_elem(dp->fd_vips, key, vip, BPF_EXIST)) {
+		err = -errno;
+		goto cleanup;
+	}
+	if (old_size && old_tid != new_tid)
+		bpf_map_delete_elem(dp->fd_tables, &old_tid);
+	if (!size)
+		bpf_map_delete_elem(dp->fd_tables, &old_tid);
+	free(vs->table);
+	vs->table = NULL;
+	if (size) {
+		vs->table = malloc(size * sizeof(*table));
+		if (vs->table)
+			memcpy(vs->table, table, size * sizeof(*table));
+	}
+	vs->table_size = size;
+	vs->table_known = vs->table || !size;
+cleanup:
+	if (inner >= 0)
+		close(inner);
+	free(keys);
+	return err;
+}
+
+static int table_current(struct xlb_dp *dp, const struct xlb_vip_key *key,
+			 struct xlb_vip_state *vs)
+{
+	int n;
+
+	if (vs->table_known)
+		return 0;
+	free(vs->table);
+	vs->table = NULL;
+	vs->table_size = 0;
+	n = xlb_vip_table_read(dp, key, NULL, 0);
+	if (n <= 0) {
+		vs->table_known = n == 0;
+		return n;
+	}
+	vs->table = malloc(n * sizeof(__u32));
+	if (!vs->table)
+		return -ENOMEM;
+	n = xlb_vip_table_read(dp, key, vs->table, n);
+	if (n < 0)
+		return n;
+	vs->table_size = n;
+	vs->table_known = true;
+	return 0;
+}
+
+/* Identity bytes of a backend for Maglev: the same on every node. */
+struct xlb_maglev_key {
+	__u8 family;
+	__u8 addr[16];
+	__u8 port[2];
+} __attribute__((packed));
+
+static int spec_check(const struct xlb_vip_key *key, const struct xlb_backend_spec *specs,
+		      size_t n, const char *name)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		if (specs[i].family != key->family) {
+			pr_err("vip %s: backend %zu: address family differs from the VIP's", name, i);
+			return -EINVAL;
+		}
+		if (specs[i].state != XLB_BE_ACTIVE && specs[i].state != XLB_BE_DRAINING) {
+			pr_err("vip %s: backend %zu: state must be active or draining", name, i);
+			return -EINVAL;
+		}
+		if (!specs[i].port) {
+			pr_err("vip %s: backend %zu: port 0", name, i);
+			return -EINVAL;
+		}
+		for (j = 0; j < i; j++)
+			if (!memcmp(&specs[i].addr, &specs[j].addr, sizeof(specs[i].addr)) &&
+			    specs[i].port == specs[j].port) {
+				pr_err("vip %s: backend %zu duplicates backend %zu", name, i, j);
+				return -EINVAL;
+			}
+	}
+	return 0;
+}
+
+int xlb_vip_set_backends(struct xlb_dp *dp, const struct xlb_vip_key *key,
+			 const struct xlb_backend_spec *specs, size_t n)
+{
+	struct xlb_maglev_backend *mb = NULL;
+	struct xlb_maglev_key *mk = NULL;
+	struct xlb_vip_state *vs;
+	struct xlb_vip vip;
+	__u32 *ids = NULL, *table = NULL, size = 0, id;
+	bool *keep = NULL;
+	size_t i, j, nact = 0;
+	char name[80];
+	int err;
+
+	xlb_vip_key_str(key, name, sizeof(name));
+	if (bpf_map_lookup_elem(dp->fd_vips, key, &vip)) {
+		pr_err("vip %s: set backends: no such VIP", name);
+		return -ENOENT;
+	}
+	if (vip.vip_id >= dp->max_vips || !dp->vips[vip.vip_id].used)
+		return -EINVAL;
+	vs = &dp->vips[vip.vip_id];
+	err = spec_check(key, specs, n, name);
+	if (err)
+		return err;
+	ids = calloc(n ? n : 1, sizeof(*ids));
+	keep = calloc(vs->n ? vs->n : 1, sizeof(*keep));
+	mb = calloc(n ? n : 1, sizeof(*mb));
+	mk = calloc(n ? n : 1, sizeof(*mk));
+	if (!ids || !keep || !mb || !mk) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (i = 0; i < n; i++)
+		for (j = 0; j < vs->n; j++) {
+			const struct xlb_backend *be = &dp->backends[vs->bids[j]];
+
+			if (!keep[j] && !memcmp(&be->addr, &specs[i].addr, sizeof(be->addr)) &&
+			    be->port == specs[i].port) {
+				ids[i] = vs->bids[j];
+				keep[j] = true;
+				break;
+			}
+		}
+
+	/* 1. New backends, and backends that become active, exist before any table names them. */
+	for (i = 0; i < n; i++) {
+		struct xlb_backend be = {};
+		__u8 state = specs[i].state == XLB_BE_ACTIVE && specs[i].weight ? XLB_BE_ACTIVE
+										 : XLB_BE_DRAINING;
+
+		if (!ids[i]) {
+			struct xlb_endpoint_key ek;
+
+			err = alloc_backend_id(dp, &id);
+			if (err) {
+				pr_err("vip %s: no free backend slot (max %u)", name,
+				       dp->max_backends - 1);
+				goto cleanup;
+			}
+			err = zero_percpu(dp, dp->fd_backend_stats, id,
+					  sizeof(struct xlb_backend_stats));
+			if (err)
+				goto cleanup;
+			be.addr = specs[i].addr;
+			be.port = specs[i].port;
+			be.family = specs[i].family;
+			be.state = state;
+			be.gen = dp->backends[id].gen + 1;
+			be.vip_id = vip.vip_id;
+			be.weight = state == XLB_BE_ACTIVE ? specs[i].weight : 0;
+			err = backend_write(dp, id, &be);
+			if (err)
+				goto cleanup;
+			endpoint_key(&ek, &be, key->proto);
+			err = ref_add(dp->fd_backend_addrs, &ek, 1);
+			if (err)
+				goto cleanup;
+			ids[i] = id;
+			err = vip_state_add(vs, id);
+			if (err)
+				goto cleanup;
+		} else if (state == XLB_BE_ACTIVE && (dp->backends[ids[i]].state != state ||
+						      dp->backends[ids[i]].weight != specs[i].weight)) {
+			be = dp->backends[ids[i]];
+			be.state = state;
+			be.weight = specs[i].weight;
+			err = backend_write(dp, ids[i], &be);
+			if (err)
+				goto cleanup;
+		}
+		if (state == XLB_BE_ACTIVE) {
+			struct xlb_maglev_key *k = &mk[nact];
+
+			k->family = specs[i].family;
+			memcpy(k->addr, &specs[i].addr, sizeof(k->addr));
+			memcpy(k->port, &specs[i].port, sizeof(k->port));
+			mb[nact].key = k;
+			mb[nact].key_len = sizeof(*k);
+			mb[nact].weight = specs[i].weight;
+			mb[nact].id = ids[i];
+			nact++;
+		}
+	}
+
+	/* 2. The table of the active backends, swapped in only when it changed. */
+	if (nact) {
+		size = xlb_maglev_size(nact);
+		table = malloc(size * sizeof(*table));
+		if (!table) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+		err = xlb_maglev_build(mb, nact, table, size);
+		if (err) {
+			pr_err("vip %s: build Maglev table (%zu backends, size %u): %s", name, nact,
+			       size, strerror(-err));
+			goto cleanup;
+		}
+	}
+	err = table_current(dp, key, vs);
+	if (err)
+		goto cleanup;
+	if (vs->table_size != size || (size && memcmp(vs->table, table, size * sizeof(*table)))) {
+		err = table_swap(dp, key, &vip, table, size);
+		if (err) {
+			pr_err("vip %s: swap Maglev table: %s", name, strerror(-err));
+			goto cleanup;
+		}
+	}
+
+	/* 3. Only now may backends leave: the live table no longer names them. */
+	for (i = 0; i < n; i++) {
+		struct xlb_backend be = dp->backends[ids[i]];
+
+		if ((specs[i].state == XLB_BE_ACTIVE && specs[i].weight) ||
+		    (be.state == XLB_BE_DRAINING && !be.weight))
+			continue;
+		be.state = XLB_BE_DRAINING;
+		be.weight = 0;
+		err = backend_write(dp, ids[i], &be);
+		if (err)
+			goto cleanup;
+	}
+	for (j = 0; j < vs->n;) {
+		for (i = 0; i < n && ids[i] != vs->bids[j]; i++)
+			;
+		if (i < n) {
+			j++;
+			continue;
+		}
+		err = backend_remove(dp, vs->bids[j], key->proto);
+		if (err)
+			goto cleanup;
+		vs->bids[j] = vs->bids[--vs->n];
+	}
+cleanup:
+	if (err && err != -ENOMEM)
+		pr_err("vip %s: set backends: %s", name, strerror(-err));
+	free(ids);
+	free(keep);
+	free(mb);
+	free(mk);
+	free(table);
+	return err;
+}
+
+int xlb_vip_delete(struct xlb_dp *dp, const struct xlb_vip_key *key)
+{
+	struct xlb_vip_state *vs;
+	struct xlb_addr_key ak;
+	struct xlb_vip vip;
+	__u32 i, tid;
+	char name[80];
+	int err = 0, e;
+
+	xlb_vip_key_str(key, name, sizeof(name));
+	if (bpf_map_lookup_elem(dp->fd_vips, key, &vip))
+		return -ENOENT;
+	/* First the VIP, so no new packet reaches its table or backends. */
+	if (bpf_map_delete_elem(dp->fd_vips, key)) {
+		err = -errno;
+		pr_err("vip %s: delete: %s", name, strerror(-err));
+		return err;
+	}
+	if (vip.vip_id < dp->max_vips && dp->vips[vip.vip_id].used) {
+		vs = &dp->vips[vip.vip_id];
+		for (i = 0; i < vs->n; i++) {
+			e = backend_remove(dp, vs->bids[i], key->proto);
+			err = err ?: e;
+		}
+		vip_state_free(vs);
+	}
+	for (i = 0; i < 2; i++) {
+		tid = XLB_TABLE_ID(vip.vip_id, i);
+		bpf_map_delete_elem(dp->fd_tables, &tid);
+	}
+	addr_key(&ak, key);
+	e = ref_add(dp->fd_vip_addrs, &ak, -1);
+	err = err ?: e;
+	if (err)
+		pr_err("vip %s: delete: %s", name, strerror(-err));
+	return err;
+}
+
+int xlb_vip_get(const struct xlb_dp *dp, const struct xlb_vip_key *key, struct xlb_vip *out)
+{
+	return bpf_map_lookup_elem(dp->fd_vips, key, out) ? -errno : 0;
+}
+
+int xlb_vip_backend_ids(const struct xlb_dp *dp, __u32 vip_id, __u32 *ids, size_t max)
+{
+	const struct xlb_vip_state *vs;
+	size_t i;
+
+	if (vip_id >= dp->max_vips || !dp->vips[vip_id].used)
+		return -ENOENT;
+	vs = &dp->vips[vip_id];
+	for (i = 0; i < vs->n && i < max; i++)
+		ids[i] = vs->bids[i];
+	return vs->n;
+}
+
+int xlb_backend_get(const struct xlb_dp *dp, __u32 id, struct xlb_backend *out)
+{
+	return bpf_map_lookup_elem(dp->fd_backends, &id, out) ? -errno : 0;
+}
+
+int xlb_backend_find(const struct xlb_dp *dp, __u32 vip_id, const union xlb_addr *addr,
+		     __be16 port, __u8 family, __u32 *id)
+{
+	const struct xlb_vip_state *vs;
+	__u32 i;
+
+	if (vip_id >= dp->max_vips || !dp->vips[vip_id].used)
+		return -ENOENT;
+	vs = &dp->vips[vip_id];
+	for (i = 0; i < vs->n; i++) {
+		const struct xlb_backend *be = &dp->backends[vs->bids[i]];
+
+		if (be->family == family && be->port == port &&
+		    !memcmp(&be->addr, addr, sizeof(*addr))) {
+			*id = vs->bids[i];
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int xlb_vip_table_read(const struct xlb_dp *dp, const struct xlb_vip_key *key, __u32 *table,
+		       __u32 max)
+{
+	struct xlb_vip vip;
+	__u32 inner_id, i;
+	int fd, err = 0;
+
+	if (bpf_map_lookup_elem(dp->fd_vips, key, &vip))
+		return -errno;
+	if (!vip.table_size)
+		return 0;
+	if (!table)
+		return vip.table_size;
+	if (bpf_map_lookup_elem(dp->fd_tables, &vip.table_id, &inner_id))
+		return -errno;
+	fd = bpf_map_get_fd_by_id(inner_id);
+	if (fd < 0)
+		return -errno;
+	for (i = 0; i < vip.table_size && i < max; i++)
+		if (bpf_map_lookup_elem(fd, &i, &table[i])) {
+			err = -errno;
+			break;
+		}
+	close(fd);
+	return err ? err : (int)vip.table_size;
+}
+
+int xlb_config_set(struct xlb_dp *dp, const struct xlb_config *cfg)
+{
+	__u32 zero = 0;
+
+	return bpf_map_update_elem(dp->fd_config, &zero, cfg, BPF_ANY) ? -errno : 0;
+}
+
+/* Sums a per-CPU value made of u64 counters. */
+static int percpu_sum(const struct xlb_dp *dp, int fd, __u32 id, __u64 *out, size_t size)
+{
+	size_t n = size / sizeof(__u64), stride = (size + 7) / 8, c, i;
+	__u64 *vals = calloc(dp->ncpus, stride * 8);
+
+	if (!vals)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &id, vals)) {
+		free(vals);
+		return -errno;
+	}
+	memset(out, 0, size);
+	for (c = 0; c < (size_t)dp->ncpus; c++)
+		for (i = 0; i < n; i++)
+			out[i] += vals[c * stride + i];
+	free(vals);
+	return 0;
+}
+
+int xlb_stats_read(const struct xlb_dp *dp, struct xlb_stats *out)
+{
+	return percpu_sum(dp, dp->fd_stats, 0, out->c, sizeof(*out));
+}
+
+int xlb_vip_stats_read(const struct xlb_dp *dp, __u32 vip_id, struct xlb_vip_stats *out)
+{
+	return percpu_sum(dp, dp->fd_vip_stats, vip_id, (__u64 *)out, sizeof(*out));
+}
+
+int xlb_backend_stats_read(const struct xlb_dp *dp, __u32 backend_id,
+			   struct xlb_backend_stats *out)
+{
+	return percpu_sum(dp, dp->fd_backend_stats, backend_id, (__u64 *)out, sizeof(*out));
+}
+
+int xlb_vip_key_parse(const char *s, struct xlb_vip_key *key, char *err, size_t errlen)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *port, *proto, *end;
+	unsigned long pv;
+	char *ep;
+	size_t hl;
+
+	memset(key, 0, sizeof(*key));
+	if (*s == '[') {
+		end = strchr(s, ']');
+		if (!end || end[1] != ':') {
+			snprintf(err, errlen, "'%s': expected [IPv6]:PORT/PROTO", s);
+			return -EINVAL;
+		}
+		hl = end - s - 1;
+		port = end + 2;
+		s++;
+	} else {
+		end = strrchr(s, ':');
+		if (!end) {
+			snprintf(err, errlen, "'%s': expected ADDR:PORT/PROTO", s);
+			return -EINVAL;
+		}
+		hl = end - s;
+		port = end + 1;
+	}
+	if (hl >= sizeof(host)) {
+		snprintf(err, errlen, "'%s': address too long", s);
+		return -EINVAL;
+	}
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	if (inet_pton(AF_INET, host, &key->addr.v4) == 1) {
+		key->family = XLB_AF_INET;
+	} else if (inet_pton(AF_INET6, host, &key->addr) == 1) {
+		key->family = XLB_AF_INET6;
+	} else {
+		snprintf(err, errlen, "'%s': not an IPv4 or IPv6 address", host);
+		return -EINVAL;
+	}
+	errno = 0;
+	pv = strtoul(port, &ep, 10);
+	if (errno || ep == port || pv == 0 || pv > 65535 || (*ep && *ep != '/')) {
+		snprintf(err, errlen, "'%s': port must be 1-65535", port);
+		return -EINVAL;
+	}
+	key->port = htons(pv);
+	proto = *ep == '/' ? ep + 1 : "tcp";
+	if (!strcmp(proto, "tcp")) {
+		key->proto = XLB_PROTO_TCP;
+	} else if (!strcmp(proto, "udp")) {
+		key->proto = XLB_PROTO_UDP;
+	} else {
+		snprintf(err, errlen, "'%s': protocol must be tcp or udp", proto);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+char *xlb_endpoint_str(const union xlb_addr *addr, __be16 port, __u8 family, char *buf,
+		       size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (family == XLB_AF_INET6) {
+		inet_ntop(AF_INET6, addr, a, sizeof(a));
+		snprintf(buf, len, "[%s]:%u", a, ntohs(port));
+	} else {
+		inet_ntop(AF_INET, &addr->v4, a, sizeof(a));
+		snprintf(buf, len, "%s:%u", a, ntohs(port));
+	}
+	return buf;
+}
+
+char *xlb_vip_key_str(const struct xlb_vip_key *key, char *buf, size_t len)
+{
+	char ep[INET6_ADDRSTRLEN + 10];
+
+	xlb_endpoint_str(&key->addr, key->port, key->family, ep, sizeof(ep));
+	snprintf(buf, len, "%s/%s", ep,
+		 key->proto == XLB_PROTO_TCP ? "tcp" : key->proto == XLB_PROTO_UDP ? "udp" : "?");
+	return buf;
+}

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The data plane from user space: load the BPF object with its maps pinned
+ * under a versioned path (adopting maps already pinned there, never flushing
+ * them), attach to interfaces, and typed operations on VIPs, backends,
+ * Maglev tables and counters. Writes follow an order that keeps every packet
+ * consistent: backends exist before a table names them, a table is complete
+ * before a VIP points at it, a VIP is gone before its backends are freed.
+ * Used by xlbd, by lbstat (read-only) and by the tests.
+ */
+#ifndef XLB_DP_H
+#define XLB_DP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include <xlb/abi.h>
+
+struct xlb_dp;
+
+struct xlb_dp_opts {
+	const char *pin_path; /* NULL: XLB_PIN_PATH_DEFAULT */
+	/* Map sizes used when the maps are created; 0: the ABI defaults. Pinned maps keep theirs. */
+	__u32 max_vips;
+	__u32 max_backends;
+	__u32 ct_size;
+};
+
+enum xlb_dp_prog {
+	XLB_PROG_XDP,
+	XLB_PROG_TC_INGRESS,
+	XLB_PROG_TC_EGRESS,
+};
+
+enum xlb_attach_mode {
+	XLB_ATTACH_XDP_NATIVE, /* driver XDP; falls back to generic, then TC */
+	XLB_ATTACH_XDP_GENERIC,
+	XLB_ATTACH_TC,
+};
+
+/* Loads the programs and creates or adopts the pinned maps. */
+int xlb_dp_open(struct xlb_dp **dpp, const struct xlb_dp_opts *opts);
+/* Closes descriptors; pins and attachments stay, so forwarding goes on. */
+void xlb_dp_close(struct xlb_dp *dp);
+/* Removes every pin under pin_path (and the directory). Detach first. */
+int xlb_dp_unpin(const char *pin_path);
+
+int xlb_dp_prog_fd(const struct xlb_dp *dp, enum xlb_dp_prog prog);
+/* A map's fd by its pinned name (XLB_MAP_*), or -ENOENT. */
+int xlb_dp_map_fd(const struct xlb_dp *dp, const char *name);
+const char *xlb_dp_pin_path(const struct xlb_dp *dp);
+int xlb_dp_ncpus(const struct xlb_dp *dp);
+
+/*
+ * Attaches ingress processing to ifindex in the wanted mode, falling back from
+ * native XDP to generic XDP to TC ingress; *used says which one took.
+ */
+int xlb_dp_attach(struct xlb_dp *dp, int ifindex, enum xlb_attach_mode want,
+		  enum xlb_attach_mode *used);
+int xlb_dp_attach_egress(struct xlb_dp *dp, int ifindex);
+/* Removes xlb's XDP and TC programs from ifindex (whichever are there). */
+int xlb_dp_detach(int ifindex);
+
+struct xlb_backend_spec {
+	union xlb_addr addr; /* be */
+	__be16 port; /* be */
+	__u8 family;
+	__u8 state; /* XLB_BE_ACTIVE or XLB_BE_DRAINING */
+	__u16 weight; /* 0 drains */
+};
+
+/* Creates a VIP (no backends yet: new flows are rejected) or updates its flags. */
+int xlb_vip_put(struct xlb_dp *dp, const struct xlb_vip_key *key, __u16 flags, __u32 *vip_id);
+/* Deletes a VIP, then frees its table and its backends. */
+int xlb_vip_delete(struct xlb_dp *dp, const struct xlb_vip_key *key);
+/*
+ * Makes specs the VIP's whole backend set: existing backends (same family,
+ * address, port) keep their ids and flows, new ones get fresh slots (new
+ * generation), missing ones are removed; the Maglev table of the active ones
+ * is rebuilt and swapped in atomically when it changed.
+ */
+int xlb_vip_set_backends(struct xlb_dp *dp, const struct xlb_vip_key *key,
+			 const struct xlb_backend_spec *specs, size_t n);
+int xlb_vip_get(const struct xlb_dp *dp, const struct xlb_vip_key *key, struct xlb_vip *out);
+/* The backend ids of a VIP (any state but removed); returns the count or -errno. */
+int xlb_vip_backend_ids(const struct xlb_dp *dp, __u32 vip_id, __u32 *ids, size_t max);
+int xlb_backend_get(const struct xlb_dp *dp, __u32 id, struct xlb_backend *out);
+/* The id of a VIP's backend at addr:port, or -ENOENT. */
+int xlb_backend_find(const struct xlb_dp *dp, __u32 vip_id, const union xlb_addr *addr,
+		     __be16 port, __u8 family, __u32 *id);
+/* Copies the VIP's live Maglev table; returns its size (0: none) or -errno. */
+int xlb_vip_table_read(const struct xlb_dp *dp, const struct xlb_vip_key *key, __u32 *table,
+		       __u32 max);
+
+int xlb_config_set(struct xlb_dp *dp, const struct xlb_config *cfg);
+
+/* Counters, summed over CPUs. */
+int xlb_stats_read(const struct xlb_dp *dp, struct xlb_stats *out);
+int xlb_vip_stats_read(const struct xlb_dp *dp, __u32 vip_id, struct xlb_vip_stats *out);
+int xlb_backend_stats_read(const struct xlb_dp *dp, __u32 backend_id,
+			   struct xlb_backend_stats *out);
+
+/* Parses "198.18.0.10:80/tcp" or "[2001:db8::1]:53/udp" into a key; -EINVAL with a message. */
+int xlb_vip_key_parse(const char *s, struct xlb_vip_key *key, char *err, size_t errlen);
+/* Formats a key as above; returns buf. */
+char *xlb_vip_key_str(const struct xlb_vip_key *key, char *buf, size_t len);
+/* Formats addr:port ("[v6]:port" for IPv6); returns buf. */
+char *xlb_endpoint_str(const union xlb_addr *addr, __be16 port, __u8 family, char *buf,
+		       size_t len);
+
+#endif /* XLB_DP_H */

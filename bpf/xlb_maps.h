@@ -100,4 +100,12 @@ struct {
 	__uint(max_entries, XLB_MAX_BACKENDS_DEFAULT);
 } xlb_backend_stats SEC(".maps");
 
+/* Names for operators; the programs never touch it, it is pinned with the rest. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_vip_meta);
+	__uint(max_entries, XLB_MAX_VIPS_DEFAULT);
+} xlb_vip_meta SEC(".maps");
+
 #endif /* XLB_MAPS_H */

@@ -169,6 +169,17 @@ struct xlb_ct_budget {
 	__u64 inserts;
 };
 
+/*
+ * xlb_vip_meta value, indexed by vip id: what the VIP is called, for lbstat and
+ * /metrics. Written by xlbd, never read by the programs. NUL-terminated strings.
+ */
+#define XLB_META_NAME_LEN 128
+#define XLB_META_APP_LEN 128
+struct xlb_vip_meta {
+	char name[XLB_META_NAME_LEN]; /* DNS name of a named VIP, or "" */
+	char app[XLB_META_APP_LEN]; /* Marathon app or pod id(s), or the config's label */
+};
+
 /* Per-VIP drop reasons (xlb_vip_stats.drops). */
 enum xlb_vip_drop {
 	XLB_VIP_DROP_NO_BACKEND, /* no backend may take the flow, policy drop */
@@ -272,6 +283,7 @@ struct xlb_stats {
 #define XLB_MAP_STATS "xlb_stats"
 #define XLB_MAP_VIP_STATS "xlb_vip_stats"
 #define XLB_MAP_BACKEND_STATS "xlb_backend_stats"
+#define XLB_MAP_VIP_META "xlb_vip_meta"
 
 #ifndef __bpf__
 _Static_assert(sizeof(union xlb_addr) == 16, "xlb_addr layout");
@@ -286,6 +298,7 @@ _Static_assert(sizeof(struct xlb_ct_entry) == 32, "xlb_ct_entry layout");
 _Static_assert(sizeof(struct xlb_config) == 8, "xlb_config layout");
 _Static_assert(sizeof(struct xlb_vip_stats) == 8 * (6 + XLB_VIP_DROP_MAX), "xlb_vip_stats");
 _Static_assert(sizeof(struct xlb_backend_stats) == 40, "xlb_backend_stats layout");
+_Static_assert(sizeof(struct xlb_vip_meta) == 256, "xlb_vip_meta layout");
 _Static_assert(sizeof(struct xlb_stats) == 8 * XLB_CNT_MAX, "xlb_stats layout");
 #endif
 

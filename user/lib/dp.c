@@ -50,7 +50,7 @@ struct xlb_dp {
 	struct xlb_map_ref maps[16];
 	int nmaps;
 	int fd_vips, fd_vip_addrs, fd_tables, fd_backends, fd_backend_addrs, fd_config;
-	int fd_stats, fd_vip_stats, fd_backend_stats;
+	int fd_stats, fd_vip_stats, fd_backend_stats, fd_vip_meta;
 	__u32 max_vips, max_backends;
 	int ncpus;
 	struct xlb_vip_state *vips; /* indexed by vip id */
@@ -84,7 +84,7 @@ static __u32 map_default_size(const char *name, const struct xlb_dp_opts *o)
 	__u32 bes = o->max_backends ? o->max_backends : XLB_MAX_BACKENDS_DEFAULT;
 
 	if (!strcmp(name, XLB_MAP_VIPS) || !strcmp(name, XLB_MAP_VIP_ADDRS) ||
-	    !strcmp(name, XLB_MAP_VIP_STATS))
+	    !strcmp(name, XLB_MAP_VIP_STATS) || !strcmp(name, XLB_MAP_VIP_META))
 		return vips;
 	if (!strcmp(name, XLB_MAP_TABLES))
 		return 2 * vips;
@@ -384,7 +384,8 @@ int xlb_dp_open(struct xlb_dp **dpp, const struct xlb_dp_opts *opts)
 	      add_map(dp, dp->skel->maps.xlb_ct_budget, NULL) ?:
 	      add_map(dp, dp->skel->maps.xlb_stats, &dp->fd_stats) ?:
 	      add_map(dp, dp->skel->maps.xlb_vip_stats, &dp->fd_vip_stats) ?:
-	      add_map(dp, dp->skel->maps.xlb_backend_stats, &dp->fd_backend_stats);
+	      add_map(dp, dp->skel->maps.xlb_backend_stats, &dp->fd_backend_stats) ?:
+	      add_map(dp, dp->skel->maps.xlb_vip_meta, &dp->fd_vip_meta);
 	if (err)
 		goto cleanup;
 	dp->ncpus = libbpf_num_possible_cpus();
@@ -438,7 +439,7 @@ int xlb_dp_unpin(const char *pin_path)
 	static const char *const names[] = {
 		XLB_MAP_VIPS,	 XLB_MAP_VIP_ADDRS,	 XLB_MAP_TABLES, XLB_MAP_BACKENDS,
 		XLB_MAP_BACKEND_ADDRS, XLB_MAP_CT,	 XLB_MAP_CONFIG, XLB_MAP_CT_BUDGET,
-		XLB_MAP_STATS,	 XLB_MAP_VIP_STATS,	 XLB_MAP_BACKEND_STATS,
+		XLB_MAP_STATS,	 XLB_MAP_VIP_STATS,	 XLB_MAP_BACKEND_STATS, XLB_MAP_VIP_META,
 	};
 	char path[PATH_MAX];
 	size_t i;
@@ -667,7 +668,8 @@ int xlb_vip_put(struct xlb_dp *dp, const struct xlb_vip_key *key, __u16 flags, _
 		pr_err("vip %s: no free VIP id (max %u)", name, dp->max_vips - 1);
 		return err;
 	}
-	err = zero_percpu(dp, dp->fd_vip_stats, id, sizeof(struct xlb_vip_stats));
+	err = zero_percpu(dp, dp->fd_vip_stats, id, sizeof(struct xlb_vip_stats)) ?:
+	      xlb_vip_meta_set(dp, id, NULL, NULL);
 	if (err)
 		goto fail;
 	vip.vip_id = id;
@@ -1117,6 +1119,22 @@ int xlb_vip_table_read(const struct xlb_dp *dp, const struct xlb_vip_key *key, _
 		}
 	close(fd);
 	return err ? err : (int)vip.table_size;
+}
+
+int xlb_vip_meta_set(struct xlb_dp *dp, __u32 vip_id, const char *name, const char *app)
+{
+	struct xlb_vip_meta m = {};
+
+	if (vip_id >= dp->max_vips)
+		return -EINVAL;
+	snprintf(m.name, sizeof(m.name), "%s", name ? name : "");
+	snprintf(m.app, sizeof(m.app), "%s", app ? app : "");
+	return bpf_map_update_elem(dp->fd_vip_meta, &vip_id, &m, BPF_ANY) ? -errno : 0;
+}
+
+int xlb_vip_meta_get(const struct xlb_dp *dp, __u32 vip_id, struct xlb_vip_meta *out)
+{
+	return bpf_map_lookup_elem(dp->fd_vip_meta, &vip_id, out) ? -errno : 0;
 }
 
 int xlb_config_set(struct xlb_dp *dp, const struct xlb_config *cfg)

@@ -92,6 +92,10 @@ int xlb_backend_find(const struct xlb_dp *dp, __u32 vip_id, const union xlb_addr
 int xlb_vip_table_read(const struct xlb_dp *dp, const struct xlb_vip_key *key, __u32 *table,
 		       __u32 max);
 
+/* Names shown by lbstat and /metrics; cleared when a VIP id is (re)assigned. */
+int xlb_vip_meta_set(struct xlb_dp *dp, __u32 vip_id, const char *name, const char *app);
+int xlb_vip_meta_get(const struct xlb_dp *dp, __u32 vip_id, struct xlb_vip_meta *out);
+
 int xlb_config_set(struct xlb_dp *dp, const struct xlb_config *cfg);
 
 /* Counters, summed over CPUs. */

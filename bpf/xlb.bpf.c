@@ -17,6 +17,14 @@
 /* Enough linear bytes for Ethernet + VLAN + IPv4 with options + TCP with options. */
 #define XLB_PULL_LEN (XLB_L2_MAX + XLB_IPV4_MAX + 60)
 
+static __always_inline int xlb_filter_hit(__u32 kind, const union xlb_addr *a, __u8 family)
+{
+	__u32 bit = xlb_filter_bit(a, family), key = xlb_filter_word(kind, bit);
+	__u64 *w = bpf_map_lookup_elem(&xlb_addr_filter, &key);
+
+	return w && ((*w >> (bit & 63)) & 1);
+}
+
 static __always_inline int xlb_verdict_of(int reason)
 {
 	switch (reason) {
@@ -53,11 +61,8 @@ static __always_inline int xlb_finish(const int hook, struct xlb_stats *st, int 
 
 static __always_inline int xlb_process(void *ctx, const int hook)
 {
-	struct xlb_endpoint_key ek = {};
-	struct xlb_vip_key vk = {};
 	struct xlb_pkt p = {};
 	struct xlb_stats *st;
-	struct xlb_vip *vip;
 	__u32 zero = 0;
 	int r;
 
@@ -86,25 +91,16 @@ static __always_inline int xlb_process(void *ctx, const int hook)
 		return xlb_finish(hook, st, r, p.act);
 	}
 
-	xlb_addr_copy(&vk.addr, &p.daddr);
-	vk.port = p.dport;
-	vk.proto = p.proto;
-	vk.family = p.family;
-	vip = bpf_map_lookup_elem(&xlb_vips, &vk);
-	if (vip) {
-		r = xlb_to_backend(ctx, hook, &p, vip, st);
+	if (xlb_filter_hit(XLB_FILTER_VIP, &p.daddr, p.family)) {
+		r = xlb_to_backend(ctx, hook, &p, st);
+		if (r)
+			return xlb_finish(hook, st, r, p.act);
+	}
+	if (xlb_filter_hit(XLB_FILTER_BACKEND, &p.saddr, p.family)) {
+		r = xlb_to_client(ctx, hook, &p, st);
 		return xlb_finish(hook, st, r, p.act);
 	}
-
-	xlb_addr_copy(&ek.addr, &p.saddr);
-	ek.port = p.sport;
-	ek.proto = p.proto;
-	ek.family = p.family;
-	if (bpf_map_lookup_elem(&xlb_backend_addrs, &ek))
-		r = xlb_to_client(ctx, hook, &p, st);
-	else
-		r = XLB_CNT_PASS_NOT_VIP;
-	return xlb_finish(hook, st, r, p.act);
+	return xlb_finish(hook, st, XLB_CNT_PASS_NOT_VIP, 0);
 }
 
 SEC("xdp")

@@ -63,16 +63,23 @@ enum xlb_hook {
 
 /* What the parser learnt about a packet; offsets are from the frame start. */
 struct xlb_pkt {
-	union xlb_addr saddr;
-	union xlb_addr daddr;
+	union {
+		struct xlb_flow_key t; /* the packet's tuple: a VIP key and a conntrack key */
+		struct {
+			union xlb_addr daddr;
+			__be16 dport;
+			__u8 proto;
+			__u8 family;
+			union xlb_addr saddr;
+			__be16 sport;
+			__u8 dir;
+			__u8 pad0;
+		};
+	};
 	__u32 l3_off; /* 14, or 18 behind a VLAN tag */
 	__u32 l4_off;
 	__u32 l3_len; /* IP header + payload, from the IP header's length fields */
 	__u32 frame_len; /* bytes on the wire, for counters */
-	__be16 sport;
-	__be16 dport;
-	__u8 family;
-	__u8 proto;
 	__u8 tcp_flags;
 	__u8 frag; /* 1: an IP fragment (the L4 header may be absent) */
 	__u8 ttl; /* TTL / hop limit */

@@ -176,7 +176,7 @@ static __always_inline int xlb_icmp(void *ctx, const int hook, struct xlb_pkt *p
 				     xlb_addr_eq(&p->daddr, &in.saddr) ? &na : NULL, 0, &na, np))
 			return XLB_CNT_DROP_INTERNAL;
 		st->c[XLB_CNT_ICMP_ORIG]++;
-		return xlb_forward(ctx, hook, p);
+		return xlb_forward(ctx, hook, p, NULL);
 	}
 
 	/* A packet we sent to a backend, quoted back to its client: restore the VIP. */
@@ -202,7 +202,7 @@ static __always_inline int xlb_icmp(void *ctx, const int hook, struct xlb_pkt *p
 			     xlb_addr_eq(&p->saddr, &in.daddr) ? &na : NULL, 1, &na, np))
 		return XLB_CNT_DROP_INTERNAL;
 	st->c[XLB_CNT_ICMP_REPLY]++;
-	return xlb_forward(ctx, hook, p);
+	return xlb_forward(ctx, hook, p, NULL);
 }
 
 #endif /* XLB_ICMP_H */

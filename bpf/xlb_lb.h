@@ -17,17 +17,6 @@
 
 #define XLB_NSEC_PER_SEC 1000000000ULL
 
-static __always_inline void xlb_flow_key_orig(struct xlb_flow_key *fk, const struct xlb_pkt *p)
-{
-	xlb_addr_copy(&fk->saddr, &p->saddr);
-	xlb_addr_copy(&fk->daddr, &p->daddr);
-	fk->sport = p->sport;
-	fk->dport = p->dport;
-	fk->proto = p->proto;
-	fk->family = p->family;
-	fk->dir = XLB_DIR_ORIG;
-}
-
 /* The backend a recorded flow is pinned to, if it may still carry the flow. */
 static __always_inline struct xlb_backend *xlb_ct_backend(const struct xlb_ct_entry *ct,
 							   __u32 vip_id)
@@ -96,10 +85,10 @@ static __always_inline int xlb_ct_may_insert(void)
 	return 1;
 }
 
-/* Records both directions of a new flow. */
+/* Records both directions of a new flow; nh is the next hop towards the backend. */
 static __always_inline void xlb_ct_record(const struct xlb_flow_key *fk, __u32 bid,
 					  const struct xlb_backend *be, __u32 vip_id,
-					  struct xlb_stats *st)
+					  const struct xlb_nh *nh, struct xlb_stats *st)
 {
 	struct xlb_ct_entry e = {};
 	struct xlb_flow_key rk = {};
@@ -109,6 +98,7 @@ static __always_inline void xlb_ct_record(const struct xlb_flow_key *fk, __u32 b
 	e.backend_id = bid;
 	e.backend_gen = be->gen;
 	e.vip_id = vip_id;
+	e.nh = *nh;
 	if (bpf_map_update_elem(&xlb_ct, fk, &e, BPF_ANY)) {
 		st->c[XLB_CNT_CT_INSERT_FAILED]++;
 		return;
@@ -122,6 +112,7 @@ static __always_inline void xlb_ct_record(const struct xlb_flow_key *fk, __u32 b
 	rk.dir = XLB_DIR_REPLY;
 	xlb_addr_copy(&e.nat_addr, &fk->daddr);
 	e.nat_port = fk->dport;
+	e.nh.stamp = 0; /* the way back to the client is learnt from the first reply */
 	if (bpf_map_update_elem(&xlb_ct, &rk, &e, BPF_ANY)) {
 		st->c[XLB_CNT_CT_INSERT_FAILED]++;
 		return;
@@ -151,50 +142,12 @@ static __always_inline int xlb_no_backend(void *ctx, const int hook, struct xlb_
 	return r;
 }
 
-/* Client -> VIP: conntrack or Maglev, DNAT to the backend, forward. */
-static __always_inline int xlb_to_backend(void *ctx, const int hook, struct xlb_pkt *p,
-					  const struct xlb_vip *vip, struct xlb_stats *st)
+static __always_inline void xlb_count_in(__u32 vip_id, __u32 bid, __u32 len, int new_flow)
 {
-	__u32 vip_id = vip->vip_id, bid = 0, len = p->frame_len;
-	struct xlb_backend *be = NULL;
 	struct xlb_backend_stats *bs;
 	struct xlb_vip_stats *vs;
-	struct xlb_flow_key fk = {};
-	struct xlb_ct_entry *ct;
-	union xlb_addr baddr;
-	__be16 bport;
-	int r, new_flow = 0;
 
 	vs = bpf_map_lookup_elem(&xlb_vip_stats, &vip_id);
-	xlb_flow_key_orig(&fk, p);
-	ct = bpf_map_lookup_elem(&xlb_ct, &fk);
-	if (ct) {
-		bid = ct->backend_id;
-		be = xlb_ct_backend(ct, vip_id);
-		st->c[be ? XLB_CNT_CT_HIT : XLB_CNT_CT_REPICK]++;
-	}
-	if (!be) {
-		r = xlb_select(vip, &fk, &bid, &be);
-		if (r == XLB_CNT_DROP_NO_BACKEND)
-			return xlb_no_backend(ctx, hook, p, vip, vs);
-		if (r) {
-			if (vs)
-				vs->drops[XLB_VIP_DROP_NO_TABLE]++;
-			return r;
-		}
-		if (!xlb_ct_may_insert()) {
-			if (vs)
-				vs->drops[XLB_VIP_DROP_CT_LIMIT]++;
-			return XLB_CNT_DROP_CT_LIMIT;
-		}
-		xlb_ct_record(&fk, bid, be, vip_id, st);
-		new_flow = 1;
-	}
-	xlb_addr_copy(&baddr, &be->addr);
-	bport = be->port;
-	if (xlb_nat(ctx, hook, p, XLB_NAT_DST, &baddr, bport))
-		return XLB_CNT_DROP_INTERNAL;
-	st->c[XLB_CNT_NAT_ORIG]++;
 	if (vs) {
 		vs->pkts_in++;
 		vs->bytes_in += len;
@@ -206,9 +159,87 @@ static __always_inline int xlb_to_backend(void *ctx, const int hook, struct xlb_
 		bs->bytes_in += len;
 		bs->new_flows += new_flow;
 	}
-	r = xlb_forward(ctx, hook, p);
-	if (r == XLB_CNT_DROP_FIB && vs)
+}
+
+static __always_inline void xlb_count_fib_drop(__u32 vip_id, int r)
+{
+	struct xlb_vip_stats *vs;
+
+	if (r != XLB_CNT_DROP_FIB)
+		return;
+	vs = bpf_map_lookup_elem(&xlb_vip_stats, &vip_id);
+	if (vs)
 		vs->drops[XLB_VIP_DROP_FIB]++;
+}
+
+/*
+ * Client -> VIP. Conntrack first: an established flow needs neither the VIP
+ * lookup nor Maglev, and carries its next hop. The packet's own tuple is the
+ * key of both lookups. Returns 0 when the packet is not for a VIP after all
+ * (the address filter only says "maybe").
+ */
+static __always_inline int xlb_to_backend(void *ctx, const int hook, struct xlb_pkt *p,
+					  struct xlb_stats *st)
+{
+	__u32 vip_id, bid = 0, len = p->frame_len;
+	struct xlb_backend *be = NULL;
+	struct xlb_vip_stats *vs;
+	struct xlb_flow_key fk;
+	struct xlb_ct_entry *ct;
+	struct xlb_nh nh = {};
+	struct xlb_vip *vip;
+	union xlb_addr baddr;
+	__be16 bport;
+	int r;
+
+	ct = bpf_map_lookup_elem(&xlb_ct, &p->t);
+	if (ct) {
+		vip_id = ct->vip_id;
+		be = xlb_ct_backend(ct, vip_id);
+		if (be) {
+			st->c[XLB_CNT_CT_HIT]++;
+			bid = ct->backend_id;
+			xlb_addr_copy(&baddr, &be->addr);
+			if (xlb_nat(ctx, hook, p, XLB_NAT_DST, &baddr, be->port))
+				return XLB_CNT_DROP_INTERNAL;
+			st->c[XLB_CNT_NAT_ORIG]++;
+			xlb_count_in(vip_id, bid, len, 0);
+			r = xlb_forward(ctx, hook, p, &ct->nh);
+			xlb_count_fib_drop(vip_id, r);
+			return r;
+		}
+	}
+
+	vip = bpf_map_lookup_elem(&xlb_vips, &p->t);
+	if (!vip)
+		return 0;
+	if (ct)
+		st->c[XLB_CNT_CT_REPICK]++;
+	vip_id = vip->vip_id;
+	vs = bpf_map_lookup_elem(&xlb_vip_stats, &vip_id);
+	r = xlb_select(vip, &p->t, &bid, &be);
+	if (r == XLB_CNT_DROP_NO_BACKEND)
+		return xlb_no_backend(ctx, hook, p, vip, vs);
+	if (r) {
+		if (vs)
+			vs->drops[XLB_VIP_DROP_NO_TABLE]++;
+		return r;
+	}
+	if (!xlb_ct_may_insert()) {
+		if (vs)
+			vs->drops[XLB_VIP_DROP_CT_LIMIT]++;
+		return XLB_CNT_DROP_CT_LIMIT;
+	}
+	fk = p->t; /* the NAT below rewrites the tuple */
+	xlb_addr_copy(&baddr, &be->addr);
+	bport = be->port;
+	if (xlb_nat(ctx, hook, p, XLB_NAT_DST, &baddr, bport))
+		return XLB_CNT_DROP_INTERNAL;
+	st->c[XLB_CNT_NAT_ORIG]++;
+	xlb_count_in(vip_id, bid, len, 1);
+	r = xlb_forward(ctx, hook, p, &nh);
+	xlb_ct_record(&fk, bid, be, vip_id, &nh, st);
+	xlb_count_fib_drop(vip_id, r);
 	return r;
 }
 
@@ -216,7 +247,6 @@ static __always_inline int xlb_to_backend(void *ctx, const int hook, struct xlb_
 static __always_inline int xlb_to_client(void *ctx, const int hook, struct xlb_pkt *p,
 					 struct xlb_stats *st)
 {
-	struct xlb_flow_key rk = {};
 	struct xlb_backend_stats *bs;
 	struct xlb_vip_stats *vs;
 	struct xlb_ct_entry *ct;
@@ -224,9 +254,10 @@ static __always_inline int xlb_to_client(void *ctx, const int hook, struct xlb_p
 	__u32 vip_id, bid, len = p->frame_len;
 	__be16 vport;
 
-	xlb_flow_key_orig(&rk, p);
-	rk.dir = XLB_DIR_REPLY;
-	ct = bpf_map_lookup_elem(&xlb_ct, &rk);
+	/* A reply's own tuple is the REPLY key its flow recorded. */
+	p->dir = XLB_DIR_REPLY;
+	ct = bpf_map_lookup_elem(&xlb_ct, &p->t);
+	p->dir = XLB_DIR_ORIG;
 	if (!ct)
 		return XLB_CNT_PASS_NOT_VIP;
 	xlb_addr_copy(&vaddr, &ct->nat_addr);
@@ -246,7 +277,7 @@ static __always_inline int xlb_to_client(void *ctx, const int hook, struct xlb_p
 		bs->pkts_out++;
 		bs->bytes_out += len;
 	}
-	return xlb_forward(ctx, hook, p);
+	return xlb_forward(ctx, hook, p, &ct->nh);
 }
 
 #endif /* XLB_LB_H */

@@ -27,6 +27,14 @@ struct {
 	__uint(max_entries, XLB_MAX_VIPS_DEFAULT);
 } xlb_vip_addrs SEC(".maps");
 
+/* Address bitmaps: a fast "certainly not ours" before any hash lookup. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, XLB_FILTER_WORDS);
+} xlb_addr_filter SEC(".maps");
+
 /* One Maglev table: slot -> backend id. Sizes differ per VIP (BPF_F_INNER_MAP). */
 struct xlb_table_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -143,15 +143,15 @@ static __always_inline int xlb_nat(void *ctx, const int hook, struct xlb_pkt *p,
  * spent, so the kernel can answer with time exceeded.
  */
 static __always_inline int xlb_fwd_rewrite(void *ctx, const int hook, const struct xlb_pkt *p,
-					   const struct bpf_fib_lookup *fib)
+					   const struct xlb_nh *nh)
 {
 	__u32 l3 = p->l3_off;
 	__u8 macs[12];
 
 	if (hook != XLB_HOOK_TC_EGRESS && p->ttl <= 1)
 		return -1;
-	__builtin_memcpy(macs, fib->dmac, 6);
-	__builtin_memcpy(macs + 6, fib->smac, 6);
+	__builtin_memcpy(macs, nh->dmac, 6);
+	__builtin_memcpy(macs + 6, nh->smac, 6);
 	if (hook == XLB_HOOK_XDP) {
 		void *data = xlb_data(ctx, hook), *data_end = xlb_data_end(ctx, hook);
 
@@ -197,21 +197,27 @@ static __always_inline int xlb_fwd_rewrite(void *ctx, const int hook, const stru
 	}
 }
 
-/*
- * Sends a translated packet towards its (new) destination. Returns the reason;
- * p->act holds the return value for TX/REDIRECT.
- */
-static __always_inline int xlb_forward(void *ctx, const int hook, struct xlb_pkt *p)
+extern unsigned long CONFIG_HZ __kconfig __weak;
+
+static __always_inline __u64 xlb_nh_ttl_jiffies(void)
+{
+	/* Without a readable kernel config, assume the smallest common HZ: a longer TTL. */
+	__u64 hz = CONFIG_HZ ? CONFIG_HZ : 100;
+
+	return hz * XLB_NH_TTL_MS / 1000;
+}
+
+/* Asks the FIB for the next hop; on success fills nh. Returns 0 or the reason to stop. */
+static __always_inline int xlb_fib(void *ctx, const int hook, struct xlb_pkt *p, struct xlb_nh *nh)
 {
 	struct bpf_fib_lookup fib = {};
-	__u32 ifindex = xlb_ifindex(ctx, hook);
 	long rc;
 
 	fib.l4_protocol = p->proto;
 	fib.sport = p->sport;
 	fib.dport = p->dport;
 	fib.tot_len = p->l3_len;
-	fib.ifindex = ifindex;
+	fib.ifindex = xlb_ifindex(ctx, hook);
 	if (p->family == XLB_AF_INET) {
 		fib.family = AF_INET_;
 		fib.ipv4_src = p->saddr.v4;
@@ -224,7 +230,11 @@ static __always_inline int xlb_forward(void *ctx, const int hook, struct xlb_pkt
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
 	switch (rc) {
 	case BPF_FIB_LKUP_RET_SUCCESS:
-		break;
+		nh->stamp = bpf_jiffies64();
+		nh->ifindex = fib.ifindex;
+		__builtin_memcpy(nh->dmac, fib.dmac, 6);
+		__builtin_memcpy(nh->smac, fib.smac, 6);
+		return 0;
 	case BPF_FIB_LKUP_RET_NO_NEIGH:
 		if (hook == XLB_HOOK_XDP)
 			return XLB_CNT_PASS_NO_NEIGH;
@@ -240,14 +250,38 @@ static __always_inline int xlb_forward(void *ctx, const int hook, struct xlb_pkt
 	default:
 		return XLB_CNT_PASS_FIB;
 	}
-	if (xlb_fwd_rewrite(ctx, hook, p, &fib))
+}
+
+/*
+ * Sends a translated packet towards its (new) destination. nh is the flow's
+ * cached next hop (NULL: none to keep); it is used while fresh and refreshed
+ * from the FIB otherwise. Returns the reason; p->act holds the return value
+ * for TX/REDIRECT.
+ */
+static __always_inline int xlb_forward(void *ctx, const int hook, struct xlb_pkt *p,
+				       struct xlb_nh *nh)
+{
+	__u32 ifindex = xlb_ifindex(ctx, hook);
+	struct xlb_nh fresh;
+	int r;
+
+	if (!nh || !nh->stamp || bpf_jiffies64() - nh->stamp > xlb_nh_ttl_jiffies()) {
+		r = xlb_fib(ctx, hook, p, &fresh);
+		if (r)
+			return r;
+		if (nh)
+			*nh = fresh;
+		else
+			nh = &fresh;
+	}
+	if (xlb_fwd_rewrite(ctx, hook, p, nh))
 		return XLB_CNT_PASS_FIB;
-	if (hook == XLB_HOOK_XDP && fib.ifindex == ifindex) {
+	if (hook == XLB_HOOK_XDP && nh->ifindex == ifindex) {
 		p->act = XDP_TX;
 		return XLB_CNT_FWD_TX;
 	}
-	p->act = bpf_redirect(fib.ifindex, 0);
-	return fib.ifindex == ifindex ? XLB_CNT_FWD_TX : XLB_CNT_FWD_REDIRECT;
+	p->act = bpf_redirect(nh->ifindex, 0);
+	return nh->ifindex == ifindex ? XLB_CNT_FWD_TX : XLB_CNT_FWD_REDIRECT;
 }
 
 #endif /* XLB_NAT_H */

@@ -254,7 +254,8 @@ int main(int argc, char **argv)
 	static const struct option lopts[] = {
 		{ "quick", no_argument, NULL, 'q' },	 { "trials", required_argument, NULL, 't' },
 		{ "repeat", required_argument, NULL, 'r' }, { "json-only", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },	 {},
+		{ "case", required_argument, NULL, 'c' }, { "help", no_argument, NULL, 'h' },
+		{},
 	};
 	char pin[64];
 	struct xlb_dp_opts o = { .ct_size = 4u << 20 };
@@ -262,10 +263,14 @@ int main(int argc, char **argv)
 	struct xlb_dp *dp = NULL;
 	__u32 trials = 5, repeat = 1000000, zero = 0, floor_ns = 0, *samples = NULL;
 	int ifindex, json_only = 0, c, rc = 1, fd_wrap, fd_target;
+	const char *only = NULL;
 	size_t i;
 
-	while ((c = getopt_long(argc, argv, "qt:r:jh", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "qt:r:jc:h", lopts, NULL)) != -1) {
 		switch (c) {
+		case 'c':
+			only = optarg;
+			break;
 		case 'q':
 			repeat = 200000;
 			break;
@@ -323,6 +328,8 @@ int main(int argc, char **argv)
 		__u32 retval = 0, ns, t, prog_fd, min, max;
 		__u64 seq0[256] = {};
 
+		if (bc && only && strcmp(only, bc->name))
+			continue;
 		/* Case 0 is the floor. */
 		cfg.len = build(cfg.pkt, bc ? bc->kind : PK_TCP_ACK, bc && bc->dst ? bc->dst : "198.18.0.10",
 				&cfg);

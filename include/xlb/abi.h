@@ -114,6 +114,32 @@ struct xlb_endpoint_key {
 };
 
 
+/*
+ * xlb_addr_filter: two bitmaps of XLB_FILTER_BITS-bit address hashes, one of
+ * VIP addresses (kind 0) and one of backend addresses (kind 1), as u64 words;
+ * word (kind << (XLB_FILTER_BITS - 6)) + bit / 64. A clear bit proves a packet
+ * is neither to a VIP nor from a backend with two array reads and no hash
+ * lookup, which is what keeps non-VIP traffic near the cost of no program.
+ */
+#define XLB_FILTER_BITS 16
+#define XLB_FILTER_VIP 0
+#define XLB_FILTER_BACKEND 1
+#define XLB_FILTER_WORDS (2u << (XLB_FILTER_BITS - 6))
+
+static inline __u32 xlb_filter_bit(const union xlb_addr *a, __u8 family)
+{
+	__u32 x = a->v6[0];
+
+	if (family == XLB_AF_INET6)
+		x ^= (a->v6[1] * 0x85ebca6bu) ^ (a->v6[2] * 0xc2b2ae35u) ^ (a->v6[3] * 0x27d4eb2fu);
+	return (x * 0x9e3779b1u) >> (32 - XLB_FILTER_BITS);
+}
+
+static inline __u32 xlb_filter_word(__u32 kind, __u32 bit)
+{
+	return (kind << (XLB_FILTER_BITS - 6)) | (bit >> 6);
+}
+
 /* xlb_vip_addrs key: any address that has at least one VIP (fragments, ICMP errors). */
 struct xlb_addr_key {
 	union xlb_addr addr; /* be */
@@ -126,16 +152,37 @@ enum xlb_ct_dir {
 	XLB_DIR_REPLY = 1, /* backend -> client */
 };
 
-/* xlb_ct key: a flow as seen on the wire in one direction. */
+/*
+ * xlb_ct key: a flow as seen on the wire in one direction. The destination
+ * half comes first and is laid out as struct xlb_vip_key, so the program
+ * looks up the VIP, the flow and its reply with the packet's own tuple and
+ * copies nothing.
+ */
 struct xlb_flow_key {
-	union xlb_addr saddr; /* be */
 	union xlb_addr daddr; /* be */
-	__be16 sport; /* be */
 	__be16 dport; /* be */
 	__u8 proto;
 	__u8 family;
+	union xlb_addr saddr; /* be */
+	__be16 sport; /* be */
 	__u8 dir; /* enum xlb_ct_dir */
 	__u8 pad;
+};
+
+/*
+ * Next hop cached in a conntrack entry for its direction: a FIB lookup costs
+ * more than the whole rest of the forwarding path, so a flow asks the FIB
+ * again only when its answer is older than XLB_NH_TTL_MS (route and neighbour
+ * changes reach established flows within that time). Time is in jiffies: in a
+ * VM, reading the nanosecond clock costs as much as the rest of the packet.
+ */
+#define XLB_NH_TTL_MS 500
+struct xlb_nh {
+	__u64 stamp; /* bpf_jiffies64() of the FIB answer; 0: none */
+	__u32 ifindex; /* egress interface */
+	__u8 dmac[6];
+	__u8 smac[6];
+	__u8 pad[6];
 };
 
 /*
@@ -151,6 +198,7 @@ struct xlb_ct_entry {
 	__u32 backend_id;
 	__u32 backend_gen;
 	__u32 vip_id;
+	struct xlb_nh nh; /* written by the programs */
 };
 
 /* Runtime settings, xlb_config[0]; may change while the programs run. */
@@ -284,6 +332,7 @@ struct xlb_stats {
 #define XLB_MAP_VIP_STATS "xlb_vip_stats"
 #define XLB_MAP_BACKEND_STATS "xlb_backend_stats"
 #define XLB_MAP_VIP_META "xlb_vip_meta"
+#define XLB_MAP_ADDR_FILTER "xlb_addr_filter"
 
 #ifndef __bpf__
 _Static_assert(sizeof(union xlb_addr) == 16, "xlb_addr layout");
@@ -294,7 +343,15 @@ _Static_assert(sizeof(struct xlb_endpoint_key) == 20, "xlb_endpoint_key layout")
 _Static_assert(sizeof(struct xlb_addr_key) == 20, "xlb_addr_key layout");
 _Static_assert(sizeof(struct xlb_ct_budget) == 16, "xlb_ct_budget layout");
 _Static_assert(sizeof(struct xlb_flow_key) == 40, "xlb_flow_key layout");
-_Static_assert(sizeof(struct xlb_ct_entry) == 32, "xlb_ct_entry layout");
+_Static_assert(__builtin_offsetof(struct xlb_flow_key, dport) ==
+		       __builtin_offsetof(struct xlb_vip_key, port) &&
+	       __builtin_offsetof(struct xlb_flow_key, proto) ==
+		       __builtin_offsetof(struct xlb_vip_key, proto) &&
+	       __builtin_offsetof(struct xlb_flow_key, family) ==
+		       __builtin_offsetof(struct xlb_vip_key, family),
+	       "a flow key must start with a VIP key");
+_Static_assert(sizeof(struct xlb_nh) == 32, "xlb_nh layout");
+_Static_assert(sizeof(struct xlb_ct_entry) == 64, "xlb_ct_entry layout");
 _Static_assert(sizeof(struct xlb_config) == 8, "xlb_config layout");
 _Static_assert(sizeof(struct xlb_vip_stats) == 8 * (6 + XLB_VIP_DROP_MAX), "xlb_vip_stats");
 _Static_assert(sizeof(struct xlb_backend_stats) == 40, "xlb_backend_stats layout");

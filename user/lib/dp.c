@@ -50,12 +50,14 @@ struct xlb_dp {
 	struct xlb_map_ref maps[16];
 	int nmaps;
 	int fd_vips, fd_vip_addrs, fd_tables, fd_backends, fd_backend_addrs, fd_config;
-	int fd_stats, fd_vip_stats, fd_backend_stats, fd_vip_meta;
+	int fd_stats, fd_vip_stats, fd_backend_stats, fd_vip_meta, fd_addr_filter;
 	__u32 max_vips, max_backends;
 	int ncpus;
 	struct xlb_vip_state *vips; /* indexed by vip id */
 	struct xlb_backend *backends; /* mirror of xlb_backends */
 	__u32 vip_cursor, be_cursor;
+	__u32 *filter_refs; /* per filter bit: live VIPs / backends hashing to it */
+	__u64 filter[XLB_FILTER_WORDS]; /* what xlb_addr_filter holds */
 };
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -188,6 +190,38 @@ static int ref_add(int fd, const void *key, int delta)
 	return bpf_map_update_elem(fd, key, &cnt, BPF_ANY) ? -errno : 0;
 }
 
+static int filter_write(struct xlb_dp *dp, __u32 word, bool force)
+{
+	__u64 w = 0;
+	__u32 bit;
+
+	for (bit = 0; bit < 64; bit++)
+		if (dp->filter_refs[word * 64 + bit])
+			w |= 1ULL << bit;
+	if (w == dp->filter[word] && !force)
+		return 0;
+	if (bpf_map_update_elem(dp->fd_addr_filter, &word, &w, BPF_ANY))
+		return -errno;
+	dp->filter[word] = w;
+	return 0;
+}
+
+/*
+ * Counts an address in or out of a filter. Bits are set before the address
+ * goes live and cleared after it is gone, so the filter never hides a VIP.
+ */
+static int filter_ref(struct xlb_dp *dp, __u32 kind, const union xlb_addr *a, __u8 family,
+		      int delta)
+{
+	__u32 bit = xlb_filter_bit(a, family);
+	__u32 i = (kind << XLB_FILTER_BITS) | bit;
+
+	if (delta < 0 && !dp->filter_refs[i])
+		return 0;
+	dp->filter_refs[i] += delta;
+	return filter_write(dp, xlb_filter_word(kind, bit), false);
+}
+
 static void endpoint_key(struct xlb_endpoint_key *ek, const struct xlb_backend *be, __u8 proto)
 {
 	memset(ek, 0, sizeof(*ek));
@@ -316,6 +350,19 @@ static int adopt(struct xlb_dp *dp)
 		endpoint_key(&eks[neks++], be, dp->vips[be->vip_id].key.proto);
 		nbes++;
 	}
+	for (i = 1; i < dp->max_vips; i++)
+		if (dp->vips[i].used)
+			dp->filter_refs[xlb_filter_bit(&dp->vips[i].key.addr, dp->vips[i].key.family)]++;
+	for (i = 1; i < dp->max_backends; i++)
+		if (dp->backends[i].state != XLB_BE_REMOVED)
+			dp->filter_refs[(XLB_FILTER_BACKEND << XLB_FILTER_BITS) |
+					xlb_filter_bit(&dp->backends[i].addr, dp->backends[i].family)]++;
+	/* Rewrite every word: what is pinned may predate a crash. */
+	for (i = 0; i < XLB_FILTER_WORDS; i++) {
+		err = filter_write(dp, i, true);
+		if (err)
+			goto cleanup;
+	}
 	fixed = refs_reconcile(dp->fd_vip_addrs, aks, sizeof(*aks), naks);
 	if (fixed < 0) {
 		err = fixed;
@@ -385,7 +432,8 @@ int xlb_dp_open(struct xlb_dp **dpp, const struct xlb_dp_opts *opts)
 	      add_map(dp, dp->skel->maps.xlb_stats, &dp->fd_stats) ?:
 	      add_map(dp, dp->skel->maps.xlb_vip_stats, &dp->fd_vip_stats) ?:
 	      add_map(dp, dp->skel->maps.xlb_backend_stats, &dp->fd_backend_stats) ?:
-	      add_map(dp, dp->skel->maps.xlb_vip_meta, &dp->fd_vip_meta);
+	      add_map(dp, dp->skel->maps.xlb_vip_meta, &dp->fd_vip_meta) ?:
+	      add_map(dp, dp->skel->maps.xlb_addr_filter, &dp->fd_addr_filter);
 	if (err)
 		goto cleanup;
 	dp->ncpus = libbpf_num_possible_cpus();
@@ -401,7 +449,8 @@ int xlb_dp_open(struct xlb_dp **dpp, const struct xlb_dp_opts *opts)
 	dp->max_backends = bpf_map__max_entries(dp->skel->maps.xlb_backends);
 	dp->vips = calloc(dp->max_vips, sizeof(*dp->vips));
 	dp->backends = calloc(dp->max_backends, sizeof(*dp->backends));
-	if (!dp->vips || !dp->backends) {
+	dp->filter_refs = calloc(2u << XLB_FILTER_BITS, sizeof(*dp->filter_refs));
+	if (!dp->vips || !dp->backends || !dp->filter_refs) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
@@ -430,6 +479,7 @@ void xlb_dp_close(struct xlb_dp *dp)
 			vip_state_free(&dp->vips[i]);
 	free(dp->vips);
 	free(dp->backends);
+	free(dp->filter_refs);
 	xlb_bpf__destroy(dp->skel);
 	free(dp);
 }
@@ -440,6 +490,7 @@ int xlb_dp_unpin(const char *pin_path)
 		XLB_MAP_VIPS,	 XLB_MAP_VIP_ADDRS,	 XLB_MAP_TABLES, XLB_MAP_BACKENDS,
 		XLB_MAP_BACKEND_ADDRS, XLB_MAP_CT,	 XLB_MAP_CONFIG, XLB_MAP_CT_BUDGET,
 		XLB_MAP_STATS,	 XLB_MAP_VIP_STATS,	 XLB_MAP_BACKEND_STATS, XLB_MAP_VIP_META,
+		XLB_MAP_ADDR_FILTER,
 	};
 	char path[PATH_MAX];
 	size_t i;
@@ -680,9 +731,15 @@ int xlb_vip_put(struct xlb_dp *dp, const struct xlb_vip_key *key, __u16 flags, _
 	err = ref_add(dp->fd_vip_addrs, &ak, 1);
 	if (err)
 		goto fail;
+	err = filter_ref(dp, XLB_FILTER_VIP, &key->addr, key->family, 1);
+	if (err) {
+		ref_add(dp->fd_vip_addrs, &ak, -1);
+		goto fail;
+	}
 	if (bpf_map_update_elem(dp->fd_vips, key, &vip, BPF_NOEXIST)) {
 		err = -errno;
 		ref_add(dp->fd_vip_addrs, &ak, -1);
+		filter_ref(dp, XLB_FILTER_VIP, &key->addr, key->family, -1);
 		goto fail;
 	}
 	dp->vips[id].used = true;
@@ -716,7 +773,8 @@ static int backend_remove(struct xlb_dp *dp, __u32 id, __u8 proto)
 	err = backend_write(dp, id, &be);
 	if (err)
 		return err;
-	return ref_add(dp->fd_backend_addrs, &ek, -1);
+	err = filter_ref(dp, XLB_FILTER_BACKEND, &be.addr, be.family, -1);
+	return ref_add(dp->fd_backend_addrs, &ek, -1) ?: err;
 }
 
 static int table_swap(struct xlb_dp *dp, const struct xlb_vip_key *key, struct xlb_vip *vip,
@@ -916,6 +974,9 @@ int xlb_vip_set_backends(struct xlb_dp *dp, const struct xlb_vip_key *key,
 			be.gen = dp->backends[id].gen + 1;
 			be.vip_id = vip.vip_id;
 			be.weight = state == XLB_BE_ACTIVE ? specs[i].weight : 0;
+			err = filter_ref(dp, XLB_FILTER_BACKEND, &be.addr, be.family, 1);
+			if (err)
+				goto cleanup;
 			err = backend_write(dp, id, &be);
 			if (err)
 				goto cleanup;
@@ -1044,6 +1105,8 @@ int xlb_vip_delete(struct xlb_dp *dp, const struct xlb_vip_key *key)
 	}
 	addr_key(&ak, key);
 	e = ref_add(dp->fd_vip_addrs, &ak, -1);
+	err = err ?: e;
+	e = filter_ref(dp, XLB_FILTER_VIP, &key->addr, key->family, -1);
 	err = err ?: e;
 	if (err)
 		pr_err("vip %s: delete: %s", name, strerror(-err));

@@ -131,8 +131,9 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		return 0;
 	pthread_mutex_lock(&sim.lock);
 	for (;;) {
+		/* Without chunking, the end of the stream is just the connection closing. */
 		if (st->cut || sim.quit || sim.down != SIM_UP || sim.standby_of[0]) {
-			n = MHD_CONTENT_READER_END_WITH_ERROR;
+			n = MHD_CONTENT_READER_END_OF_STREAM;
 			break;
 		}
 		if (st->hb_lf) {
@@ -158,7 +159,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		}
 		if (peer_gone(st->fd)) {
 			sim_log("stream %lu: client %s went away", st->id, st->remote);
-			n = MHD_CONTENT_READER_END_WITH_ERROR;
+			n = MHD_CONTENT_READER_END_OF_STREAM;
 			break;
 		}
 		wake = now + PEER_CHECK_MS;

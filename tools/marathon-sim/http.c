@@ -220,9 +220,17 @@ static enum MHD_Result get_events(struct sim_req *r)
 	if (!resp)
 		return reply_msg(r, 500, "cannot open event stream");
 	MHD_add_response_header(resp, "X-Marathon-Leader", sim.self_url);
+	sim_log("%s %s -> 200 (event stream)", r->method, r->uri);
+	/*
+	 * MHD calls stream_read with the response's mutex held and stream_read
+	 * takes sim.lock; queueing takes the response's mutex too, so do it
+	 * without sim.lock to keep one lock order. Until it is queued nothing
+	 * but this thread holds the response, so the stream cannot go away.
+	 */
+	pthread_mutex_unlock(&sim.lock);
 	ret = MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
 	MHD_destroy_response(resp);
-	sim_log("%s %s -> 200 (event stream)", r->method, r->uri);
+	pthread_mutex_lock(&sim.lock);
 	return ret;
 }
 

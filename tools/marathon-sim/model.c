@@ -1356,13 +1356,13 @@ json_t *sim_dump(bool internals)
 	json_object_set_new(root, "clusterId", json_string(sim.cluster_id));
 	json_object_set(root, "agents", sim.agents);
 	for (a = sim.apps; a; a = a->next) {
-		json_t *j = json_deep_copy(a->def);
-		json_t *tasks = json_array();
+		json_t *j, *tasks, *knobs;
 
 		if (a->removing && !internals)
 			continue;
-		json_t *knobs = json_deep_copy(a->knobs);
-
+		j = json_deep_copy(a->def);
+		tasks = json_array();
+		knobs = json_deep_copy(a->knobs);
 		json_object_set(knobs, "hosts", a->hosts);
 		json_object_set_new(j, "sim", knobs);
 		if (internals) {

@@ -509,6 +509,52 @@ else
 	nok "standby starts" "$(cat "$TMP/standby.err")"
 fi
 
+# ---- network modes and pods (tests/fixtures/sim/modes.json) ----
+
+if start_sim modes --scenario tests/fixtures/sim/modes.json; then
+	ok "modes scenario loads"
+	MBASE=http://127.0.0.1:$PORT
+	mget() { "${CURL[@]}" "$MBASE$1"; }
+	overlay_up() { mget /v2/apps/overlay | q "d['app']['tasksRunning'] == 2"; }
+	check "modes: a TASK_STAGING task from the scenario starts running" wait_for 3 overlay_up
+	mget '/v2/apps?embed=apps.tasks' >"$TMP/modes.json"
+	check "host mode: fixed and allocated service ports, one host port per definition" q "
+(lambda a: [p['port'] for p in a['portDefinitions']][0] == 10100
+ and 10000 <= a['portDefinitions'][1]['port'] <= 20000 and a['portDefinitions'][1]['protocol'] == 'udp,tcp'
+ and all(len(t['ports']) == 2 and t['servicePorts'] == [p['port'] for p in a['portDefinitions']]
+         and t['ipAddresses'][0]['ipAddress'] == t['host'] and 'healthCheckResults' in t for t in a['tasks']))(
+ [a for a in d['apps'] if a['id'] == '/shop/cart'][0])" <"$TMP/modes.json"
+	check "container/bridge: hostPort 0 mapped per task, bridge IP, no portDefinitions" q "
+(lambda a: 'portDefinitions' not in a and a['container']['portMappings'][0]['hostPort'] == 0
+ and a['container']['portMappings'][0]['servicePort'] >= 10000
+ and all(len(t['ports']) == 1 and t['ipAddresses'][0]['ipAddress'].startswith('198.19.128.')
+         for t in a['tasks']))([a for a in d['apps'] if a['id'] == '/bridged'][0])" <"$TMP/modes.json"
+	check "container: only mappings with hostPort take a host port, task IPs in 198.19.0.0/17" q "
+(lambda a: 'hostPort' not in a['container']['portMappings'][0]
+ and '198.19.0.10' in [t['ipAddresses'][0]['ipAddress'] for t in a['tasks']]
+ and all(len(t['ports']) == 1 and t['ipAddresses'][0]['ipAddress'].startswith('198.19.')
+         for t in a['tasks']))([a for a in d['apps'] if a['id'] == '/overlay'][0])" <"$TMP/modes.json"
+	mget /v2/pods/::status >"$TMP/pods.json"
+	check "pods: ::status lists instances, containers, endpoints and network addresses" q "
+(lambda p: p['id'] == '/web-pod' and [i['status'] for i in p['instances']] == ['STABLE', 'DEGRADED']
+ and p['instances'][0]['agentHostname'] == '198.18.3.21'
+ and p['instances'][0]['networks'][0]['addresses'][0].startswith('198.19.')
+ and [(e['name'], 'allocatedHostPort' in e, e.get('healthy')) for e in p['instances'][1]['containers'][0]['endpoints']]
+     == [('http', False, False), ('admin', True, None)])(d[0])" <"$TMP/pods.json"
+	check "pods: /v2/pods/web-pod::status is one object" q "d['id'] == '/web-pod'" \
+		<<<"$(mget /v2/pods/web-pod::status)"
+	cat "$TMP/apps.json" "$TMP/modes.json" "$TMP/pods.json" >"$TMP/all-out.txt"
+	check "every address the simulator made up is in 198.18.0.0/15" "$PY" -c "
+import ipaddress, re, sys
+net = ipaddress.ip_network('198.18.0.0/15')
+ips = set(re.findall(r'\b\d+\.\d+\.\d+\.\d+\b', open(sys.argv[1]).read()))
+bad = [ip for ip in ips if ipaddress.ip_address(ip) not in net]
+print(' '.join(bad)) if bad else None
+sys.exit(1 if bad or not ips else 0)" "$TMP/all-out.txt"
+else
+	nok "modes scenario loads" "$(cat "$TMP/modes.err")"
+fi
+
 # ---- clean exit ----
 
 kill -TERM "$LEADER_PID"

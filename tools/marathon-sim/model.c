@@ -248,18 +248,47 @@ static int alloc_host_port(const char *host, const struct sim_task *self)
 	return -ENOSPC;
 }
 
+static bool ip_in_use(const char *ip)
+{
+	const struct sim_app *a;
+	const struct sim_task *t;
+	const struct sim_pod *p;
+	int i;
+
+	for (a = sim.apps; a; a = a->next) {
+		for (t = a->tasks; t; t = t->next) {
+			for (i = 0; i < t->n_ips; i++) {
+				if (!strcmp(t->ips[i], ip))
+					return true;
+			}
+		}
+	}
+	for (p = sim.pods; p; p = p->next) {
+		for (i = 0; i < p->n_inst; i++) {
+			if (!strcmp(p->inst[i].ip, ip))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Next free address of a pool, skipping .0, .255 and addresses a scenario pinned. */
 static void alloc_pool_ip(uint32_t *next, uint32_t base, char out[48])
 {
 	struct in_addr in;
-	uint32_t ip;
+	uint32_t ip, tries;
 
-	do {
+	for (tries = 0; tries < NET_POOL_SIZE; tries++) {
 		if (*next < base || *next >= base + NET_POOL_SIZE)
 			*next = base + 2;
 		ip = (*next)++;
-	} while ((ip & 0xff) == 0 || (ip & 0xff) == 0xff);
-	in.s_addr = htonl(ip);
-	inet_ntop(AF_INET, &in, out, 48);
+		if ((ip & 0xff) == 0 || (ip & 0xff) == 0xff)
+			continue;
+		in.s_addr = htonl(ip);
+		inet_ntop(AF_INET, &in, out, 48);
+		if (!ip_in_use(out))
+			return;
+	}
 }
 
 static bool is_ip_literal(const char *s)

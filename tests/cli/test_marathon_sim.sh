@@ -162,6 +162,7 @@ start_sim() {
 stream_start() {
 	curl -sN --noproxy '*' -D "$TMP/$1.h" -H 'Accept: text/event-stream' --max-time "$3" \
 		"$BASE/v2/events$2" >"$TMP/$1.sse" 2>/dev/null &
+	PIDS+=($!)
 	eval "STREAM_$1=$!"
 	wait_for 3 grep -qs '^HTTP/1.1 200' "$TMP/$1.h"
 }

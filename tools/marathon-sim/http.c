@@ -694,6 +694,8 @@ static enum MHD_Result ctl_promote(struct sim_req *r)
 			return err_reply(r, -EINVAL, err);
 		}
 		sim_model_clear();
+		/* slaveIds are agent indexes: take the old leader's order with its tasks. */
+		json_array_clear(sim.agents);
 		rc = sim_scenario_load(root, true, err, sizeof(err));
 		json_decref(root);
 		if (rc)

@@ -160,14 +160,21 @@ static __always_inline int xlb_fwd_rewrite(void *ctx, const int hook, const stru
 		__builtin_memcpy(data, macs, 12);
 		if (p->family == XLB_AF_INET) {
 			struct iphdr *ip = data + l3;
-			__u16 *w, old;
+			__u16 *w, old, new;
 
 			if ((void *)(ip + 1) > data_end)
 				return -1;
+			/*
+			 * Decrement through the 16-bit word the checksum diff reads: after a
+			 * __u8 store to ip->ttl, clang may assume (strict aliasing) that *w
+			 * still holds old, and the checksum was left unchanged. The TTL is
+			 * the word's first byte: its high byte in network order.
+			 */
 			w = (__u16 *)&ip->ttl;
 			old = *w;
-			ip->ttl--;
-			ip->check = xlb_csum_apply(ip->check, xlb_csum_diff2(old, *w));
+			new = bpf_htons(bpf_ntohs(old) - 0x100);
+			*w = new;
+			ip->check = xlb_csum_apply(ip->check, xlb_csum_diff2(old, new));
 		} else {
 			struct ipv6hdr *ip6 = data + l3;
 

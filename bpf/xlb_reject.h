@@ -46,8 +46,12 @@ static __always_inline __u32 xlb_pseudo_sum(const struct xlb_pkt *p, const union
 	if (p->family == XLB_AF_INET)
 		return xlb_csum_add(xlb_csum_add(src->v4, dst->v4),
 				    xlb_csum_add(bpf_htons(proto), bpf_htons(len)));
-	s = xlb_csum_diff_addr(&(union xlb_addr){}, src, 1);
-	s = xlb_csum_add(s, xlb_csum_diff_addr(&(union xlb_addr){}, dst, 1));
+	/*
+	 * "{}" would initialize only the union's first member (v4): clang takes
+	 * v6[1..3] as undefined and drops them from the sum. Zero all four words.
+	 */
+	s = xlb_csum_diff_addr(&(union xlb_addr){ .v6 = { 0, 0, 0, 0 } }, src, 1);
+	s = xlb_csum_add(s, xlb_csum_diff_addr(&(union xlb_addr){ .v6 = { 0, 0, 0, 0 } }, dst, 1));
 	return xlb_csum_add(s, xlb_csum_add(bpf_htonl(len), bpf_htonl(proto)));
 }
 

@@ -137,6 +137,27 @@ static __always_inline int xlb_nat(void *ctx, const int hook, struct xlb_pkt *p,
 	return 0;
 }
 
+/* TTL / hop limit minus one on an skb, IPv4 checksum included (the caller checked ttl > 1). */
+static __always_inline int xlb_ttl_dec_tc(void *ctx, const struct xlb_pkt *p)
+{
+	__u32 l3 = p->l3_off;
+
+	if (p->family == XLB_AF_INET) {
+		__u8 w[2] = { p->ttl - 1, p->proto };
+		__u16 old = ((__u16)p->proto << 8) | p->ttl;
+
+		if (bpf_l3_csum_replace(ctx, l3 + offsetof(struct iphdr, check), old,
+					*(__u16 *)w, 2))
+			return -1;
+		return bpf_skb_store_bytes(ctx, l3 + offsetof(struct iphdr, ttl), w, 1, 0) ? -1 : 0;
+	} else {
+		__u8 hl = p->ttl - 1;
+
+		return bpf_skb_store_bytes(ctx, l3 + offsetof(struct ipv6hdr, hop_limit), &hl, 1,
+					   0) ? -1 : 0;
+	}
+}
+
 /*
  * Sets the next hop's MACs and, when forwarding (not for packets this host
  * sends), decrements the TTL as any router would. Returns -1 when the TTL is
@@ -188,20 +209,7 @@ static __always_inline int xlb_fwd_rewrite(void *ctx, const int hook, const stru
 		return -1;
 	if (hook == XLB_HOOK_TC_EGRESS)
 		return 0;
-	if (p->family == XLB_AF_INET) {
-		__u8 w[2] = { p->ttl - 1, p->proto };
-		__u16 old = ((__u16)p->proto << 8) | p->ttl;
-
-		if (bpf_l3_csum_replace(ctx, l3 + offsetof(struct iphdr, check), old,
-					*(__u16 *)w, 2))
-			return -1;
-		return bpf_skb_store_bytes(ctx, l3 + offsetof(struct iphdr, ttl), w, 1, 0) ? -1 : 0;
-	} else {
-		__u8 hl = p->ttl - 1;
-
-		return bpf_skb_store_bytes(ctx, l3 + offsetof(struct ipv6hdr, hop_limit), &hl, 1,
-					   0) ? -1 : 0;
-	}
+	return xlb_ttl_dec_tc(ctx, p);
 }
 
 extern unsigned long CONFIG_HZ __kconfig __weak;
@@ -245,7 +253,13 @@ static __always_inline int xlb_fib(void *ctx, const int hook, struct xlb_pkt *p,
 	case BPF_FIB_LKUP_RET_NO_NEIGH:
 		if (hook == XLB_HOOK_XDP)
 			return XLB_CNT_PASS_NO_NEIGH;
-		/* TC can let the kernel resolve the neighbour and queue the packet meanwhile. */
+		/*
+		 * TC can let the kernel resolve the neighbour and queue the packet
+		 * meanwhile. bpf_redirect_neigh skips the kernel's forwarding path and
+		 * its TTL decrement, so a forwarded packet loses its hop here.
+		 */
+		if (hook == XLB_HOOK_TC_INGRESS && (p->ttl <= 1 || xlb_ttl_dec_tc(ctx, p)))
+			return XLB_CNT_PASS_FIB;
 		p->act = bpf_redirect_neigh(fib.ifindex, NULL, 0, 0);
 		return XLB_CNT_FWD_REDIRECT;
 	case BPF_FIB_LKUP_RET_NOT_FWDED:

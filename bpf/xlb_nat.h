@@ -274,6 +274,19 @@ static __always_inline int xlb_fib(void *ctx, const int hook, struct xlb_pkt *p,
 }
 
 /*
+ * A cached next hop was approved by the FIB for an earlier, perhaps smaller,
+ * packet of the flow. One that does not fit the egress device goes back to the
+ * FIB, whose FRAG_NEEDED leaves it to the kernel (fragment, or "fragmentation
+ * needed" to the sender); redirected, it would be dropped without a word.
+ */
+static __always_inline int xlb_nh_too_big(void *ctx, const struct xlb_pkt *p, __u32 ifindex)
+{
+	__u32 len = p->l3_len;
+
+	return bpf_check_mtu(ctx, ifindex, &len, 0, 0) != BPF_MTU_CHK_RET_SUCCESS;
+}
+
+/*
  * Sends a translated packet towards its (new) destination. nh is the flow's
  * cached next hop (NULL: none to keep); it is used while fresh and refreshed
  * from the FIB otherwise. Returns the reason; p->act holds the return value
@@ -286,7 +299,8 @@ static __always_inline int xlb_forward(void *ctx, const int hook, struct xlb_pkt
 	struct xlb_nh fresh;
 	int r;
 
-	if (!nh || !nh->stamp || bpf_jiffies64() - nh->stamp > xlb_nh_ttl_jiffies()) {
+	if (!nh || !nh->stamp || bpf_jiffies64() - nh->stamp > xlb_nh_ttl_jiffies() ||
+	    xlb_nh_too_big(ctx, p, nh->ifindex)) {
 		r = xlb_fib(ctx, hook, p, &fresh);
 		if (r)
 			return r;

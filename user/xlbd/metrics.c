@@ -1,0 +1,613 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * /metrics in Prometheus text format, served by libmicrohttpd from its own
+ * thread on loopback by default, optionally behind a bearer token. A scrape
+ * reads the pinned maps directly (VIPs, names, backends, per-CPU counters
+ * summed) and copies xlbd's stats block under its lock, so it never touches
+ * the main thread's data structures and never delays a map write.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <bpf/bpf.h>
+#include <microhttpd.h>
+
+#include "dp.h"
+#include "log.h"
+#include "names.h"
+#include "xlbd.h"
+
+#ifndef XLB_VERSION
+#define XLB_VERSION "unknown"
+#endif
+
+struct xlbd_metrics {
+	struct xlbd *d;
+	struct MHD_Daemon *mhd;
+	int lfd;
+	char *token; /* bearer token or NULL; never logged */
+	double start_ts;
+};
+
+const double xlbd_lat_bounds[XLBD_LAT_BUCKETS] = {
+    0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03,
+    0.04,  0.05,   0.075, 0.1,	0.25,  0.5,  1.0,   2.5,
+};
+
+void xlbd_stats_latency(struct xlbd_stats *s, double seconds)
+{
+	int i;
+
+	for (i = 0; i < XLBD_LAT_BUCKETS && seconds > xlbd_lat_bounds[i]; i++)
+		;
+	s->lat_counts[i]++;
+	s->lat_sum += seconds;
+	s->lat_count++;
+}
+
+/* The verdict each reason ends in, from the same X-macro as the enum. */
+static const char *const reason_verdict[XLB_CNT_MAX] = {
+#define XLB_X_REASON(r, v, h) [XLB_CNT_##r] = #v,
+    XLB_REASONS(XLB_X_REASON)
+#undef XLB_X_REASON
+};
+
+struct sb {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void sb_printf(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sb_printf(struct sb *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->oom)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->oom = true;
+			return;
+		}
+		if ((size_t)n < b->cap - b->len) {
+			b->len += n;
+			return;
+		}
+		size_t cap = (b->cap ? b->cap * 2 : 65536) + n;
+		char *np = realloc(b->p, cap);
+
+		if (!np) {
+			b->oom = true;
+			return;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+}
+
+/* A label value: backslash, double quote and newline escaped, as the format wants. */
+static const char *esc(const char *s, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	for (; *s && o + 3 < len; s++) {
+		if (*s == '\\' || *s == '"') {
+			buf[o++] = '\\';
+			buf[o++] = *s;
+		} else if (*s == '\n') {
+			buf[o++] = '\\';
+			buf[o++] = 'n';
+		} else {
+			buf[o++] = *s;
+		}
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+static void help(struct sb *b, const char *name, const char *type, const char *text)
+{
+	sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
+}
+
+struct vip_row {
+	struct xlb_vip_key key;
+	struct xlb_vip vip;
+	struct xlb_vip_stats st;
+	char labels[640]; /* vip="...",name="...",app="..." */
+	__u32 active, draining;
+};
+
+struct be_row {
+	const struct vip_row *vip;
+	struct xlb_backend be;
+	struct xlb_backend_stats st;
+	char labels[720]; /* the VIP's labels, backend="..." */
+};
+
+static int row_cmp(const void *a, const void *b)
+{
+	return xlb_plan_key_cmp(&((const struct vip_row *)a)->key,
+				&((const struct vip_row *)b)->key);
+}
+
+static int be_row_cmp(const void *a, const void *b)
+{
+	const struct be_row *x = a, *y = b;
+	struct xlb_plan_backend px = {
+	    .addr = x->be.addr, .port = x->be.port, .family = x->be.family};
+	struct xlb_plan_backend py = {
+	    .addr = y->be.addr, .port = y->be.port, .family = y->be.family};
+
+	if (x->vip != y->vip)
+		return x->vip < y->vip ? -1 : 1;
+	return xlb_plan_backend_cmp(&px, &py);
+}
+
+static __u32 max_entries(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
+}
+
+/* One family: HELP and TYPE, then all its samples together, as the format requires. */
+#define FAMILY(b, name, type, text, n, ...)         \
+	do {                                        \
+		help(b, name, type, text);          \
+		for (size_t _i = 0; _i < (n); _i++) \
+			sb_printf(b, __VA_ARGS__);  \
+	} while (0)
+
+static void render_vips(struct xlbd *d, struct sb *b)
+{
+	const struct xlb_dp *dp = d->dp;
+	int fd_vips = xlb_dp_map_fd(dp, XLB_MAP_VIPS);
+	int fd_be = xlb_dp_map_fd(dp, XLB_MAP_BACKENDS);
+	struct xlb_vip_key key, next, *prev = NULL;
+	struct vip_row *rows = NULL, *r, **by_id = NULL;
+	struct be_row *bes = NULL, *br;
+	__u32 max_be, max_vips, i, j;
+	struct xlb_backend be;
+	struct xlb_vip_meta meta;
+	char e2[300], e3[300], ep[64], e1[100];
+	size_t n = 0, cap = 0, nb = 0, bcap = 0;
+	__u64 tot_active = 0, tot_draining = 0;
+
+	if (fd_vips < 0 || fd_be < 0)
+		return;
+	max_be = max_entries(fd_be);
+	max_vips = max_entries(fd_vips);
+	while (!bpf_map_get_next_key(fd_vips, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			r = realloc(rows, cap * sizeof(*rows));
+			if (!r)
+				goto cleanup;
+			rows = r;
+		}
+		r = &rows[n];
+		memset(r, 0, sizeof(*r));
+		r->key = key;
+		if (bpf_map_lookup_elem(fd_vips, &key, &r->vip) ||
+		    xlb_vip_stats_read(dp, r->vip.vip_id, &r->st))
+			continue;
+		memset(&meta, 0, sizeof(meta));
+		xlb_vip_meta_get(dp, r->vip.vip_id, &meta);
+		meta.name[sizeof(meta.name) - 1] = '\0';
+		meta.app[sizeof(meta.app) - 1] = '\0';
+		snprintf(r->labels, sizeof(r->labels), "vip=\"%s\",name=\"%s\",app=\"%s\"",
+			 xlb_vip_key_str(&key, ep, sizeof(ep)), esc(meta.name, e2, sizeof(e2)),
+			 esc(meta.app, e3, sizeof(e3)));
+		n++;
+	}
+	if (n > 1)
+		qsort(rows, n, sizeof(*rows), row_cmp);
+	by_id = calloc(max_vips ? max_vips : 1, sizeof(*by_id));
+	if (!by_id)
+		goto cleanup;
+	for (i = 0; i < n; i++)
+		if (rows[i].vip.vip_id < max_vips)
+			by_id[rows[i].vip.vip_id] = &rows[i];
+	for (i = 1; i < max_be; i++) {
+		if (bpf_map_lookup_elem(fd_be, &i, &be) || be.state == XLB_BE_REMOVED ||
+		    be.vip_id >= max_vips || !(r = by_id[be.vip_id]))
+			continue;
+		if (nb == bcap) {
+			bcap = bcap ? bcap * 2 : 256;
+			br = realloc(bes, bcap * sizeof(*bes));
+			if (!br)
+				goto cleanup;
+			bes = br;
+		}
+		br = &bes[nb];
+		br->vip = r;
+		br->be = be;
+		if (xlb_backend_stats_read(dp, i, &br->st))
+			memset(&br->st, 0, sizeof(br->st));
+		xlb_endpoint_str(&be.addr, be.port, be.family, ep, sizeof(ep));
+		snprintf(br->labels, sizeof(br->labels), "%s,backend=\"%s\"", r->labels,
+			 esc(ep, e1, sizeof(e1)));
+		if (be.state == XLB_BE_ACTIVE) {
+			r->active++;
+			tot_active++;
+		} else {
+			r->draining++;
+			tot_draining++;
+		}
+		nb++;
+	}
+	if (nb > 1)
+		qsort(bes, nb, sizeof(*bes), be_row_cmp);
+
+	help(b, "xlb_vip_packets_total", "counter",
+	     "Packets of a VIP: in = client to VIP, out = replies translated back.");
+	for (i = 0; i < n; i++)
+		sb_printf(b,
+			  "xlb_vip_packets_total{%s,direction=\"in\"} %llu\n"
+			  "xlb_vip_packets_total{%s,direction=\"out\"} %llu\n",
+			  rows[i].labels, (unsigned long long)rows[i].st.pkts_in, rows[i].labels,
+			  (unsigned long long)rows[i].st.pkts_out);
+	help(b, "xlb_vip_bytes_total", "counter", "Bytes of a VIP, by direction as for packets.");
+	for (i = 0; i < n; i++)
+		sb_printf(b,
+			  "xlb_vip_bytes_total{%s,direction=\"in\"} %llu\n"
+			  "xlb_vip_bytes_total{%s,direction=\"out\"} %llu\n",
+			  rows[i].labels, (unsigned long long)rows[i].st.bytes_in, rows[i].labels,
+			  (unsigned long long)rows[i].st.bytes_out);
+	FAMILY(b, "xlb_vip_new_flows_total", "counter", "Flows a VIP gave to a backend.", n,
+	       "xlb_vip_new_flows_total{%s} %llu\n", rows[_i].labels,
+	       (unsigned long long)rows[_i].st.new_flows);
+	FAMILY(b, "xlb_vip_rejected_total", "counter",
+	       "New flows answered with RST or ICMP unreachable: no backend could take them.", n,
+	       "xlb_vip_rejected_total{%s} %llu\n", rows[_i].labels,
+	       (unsigned long long)rows[_i].st.rejected);
+	help(b, "xlb_vip_drops_total", "counter", "Packets of a VIP dropped, by reason.");
+	for (i = 0; i < n; i++)
+		for (j = 0; j < XLB_VIP_DROP_MAX; j++)
+			sb_printf(b, "xlb_vip_drops_total{%s,reason=\"%s\"} %llu\n", rows[i].labels,
+				  xlb_vip_drop_name(j), (unsigned long long)rows[i].st.drops[j]);
+	help(b, "xlb_vip_backends", "gauge", "Backends of a VIP by state.");
+	for (i = 0; i < n; i++)
+		sb_printf(b,
+			  "xlb_vip_backends{%s,state=\"active\"} %u\n"
+			  "xlb_vip_backends{%s,state=\"draining\"} %u\n",
+			  rows[i].labels, rows[i].active, rows[i].labels, rows[i].draining);
+
+	help(b, "xlb_backend_packets_total", "counter", "Packets of a backend, by direction.");
+	for (i = 0; i < nb; i++)
+		sb_printf(b,
+			  "xlb_backend_packets_total{%s,direction=\"in\"} %llu\n"
+			  "xlb_backend_packets_total{%s,direction=\"out\"} %llu\n",
+			  bes[i].labels, (unsigned long long)bes[i].st.pkts_in, bes[i].labels,
+			  (unsigned long long)bes[i].st.pkts_out);
+	help(b, "xlb_backend_bytes_total", "counter", "Bytes of a backend, by direction.");
+	for (i = 0; i < nb; i++)
+		sb_printf(b,
+			  "xlb_backend_bytes_total{%s,direction=\"in\"} %llu\n"
+			  "xlb_backend_bytes_total{%s,direction=\"out\"} %llu\n",
+			  bes[i].labels, (unsigned long long)bes[i].st.bytes_in, bes[i].labels,
+			  (unsigned long long)bes[i].st.bytes_out);
+	FAMILY(b, "xlb_backend_new_flows_total", "counter", "Flows given to a backend.", nb,
+	       "xlb_backend_new_flows_total{%s} %llu\n", bes[_i].labels,
+	       (unsigned long long)bes[_i].st.new_flows);
+	FAMILY(b, "xlb_backend_weight", "gauge",
+	       "A backend's Maglev weight (0 while draining), labelled with its state.", nb,
+	       "xlb_backend_weight{%s,state=\"%s\"} %u\n", bes[_i].labels,
+	       xlb_backend_state_name(bes[_i].be.state), bes[_i].be.weight);
+	help(b, "xlb_vips", "gauge", "VIPs in the maps.");
+	sb_printf(b, "xlb_vips %zu\n", n);
+	help(b, "xlb_backends", "gauge", "Backends in the maps by state.");
+	sb_printf(b, "xlb_backends{state=\"active\"} %llu\n", (unsigned long long)tot_active);
+	sb_printf(b, "xlb_backends{state=\"draining\"} %llu\n", (unsigned long long)tot_draining);
+cleanup:
+	free(by_id);
+	free(bes);
+	free(rows);
+}
+
+static void render_global(struct xlbd *d, struct sb *b)
+{
+	struct xlb_stats st;
+	char v[32];
+	unsigned int i, j;
+
+	if (xlb_stats_read(d->dp, &st))
+		return;
+	help(b, "xlb_datapath_verdict_packets_total", "counter",
+	     "Packets by the verdict they ended in (every packet has exactly one).");
+	for (i = 0; i < XLB_CNT_FIRST_REASON; i++)
+		sb_printf(b, "xlb_datapath_verdict_packets_total{verdict=\"%s\"} %llu\n",
+			  xlb_counter_name(i) + strlen("verdict_"), (unsigned long long)st.c[i]);
+	help(b, "xlb_datapath_reason_packets_total", "counter",
+	     "Packets by the reason for their verdict (names as in lbstat and include/xlb/abi.h).");
+	for (i = XLB_CNT_FIRST_REASON; i < XLB_CNT_FIRST_EVENT; i++) {
+		for (j = 0; reason_verdict[i][j] && j < sizeof(v) - 1; j++)
+			v[j] = reason_verdict[i][j] | 0x20;
+		v[j] = '\0';
+		sb_printf(b,
+			  "xlb_datapath_reason_packets_total{reason=\"%s\",verdict=\"%s\"} %llu\n",
+			  xlb_counter_name(i), v, (unsigned long long)st.c[i]);
+	}
+	help(b, "xlb_datapath_events_total", "counter",
+	     "Things that happened to packets on their way (conntrack, NAT, ICMP, VLAN).");
+	for (i = XLB_CNT_FIRST_EVENT; i < XLB_CNT_MAX; i++)
+		sb_printf(b, "xlb_datapath_events_total{event=\"%s\"} %llu\n", xlb_counter_name(i),
+			  (unsigned long long)st.c[i]);
+}
+
+static void render_daemon(struct xlbd_metrics *mx, struct sb *b)
+{
+	struct xlbd_stats s;
+	__u64 cum = 0;
+	char red[300];
+	int i;
+
+	pthread_mutex_lock(&mx->d->stats.lock);
+	s = mx->d->stats;
+	pthread_mutex_unlock(&mx->d->stats.lock);
+
+	help(b, "xlbd_build_info", "gauge", "xlbd's version; always 1.");
+	sb_printf(b, "xlbd_build_info{version=\"%s\"} 1\n", esc(XLB_VERSION, red, sizeof(red)));
+	help(b, "xlbd_start_time_seconds", "gauge", "When this xlbd started (Unix time).");
+	sb_printf(b, "xlbd_start_time_seconds %.3f\n", mx->start_ts);
+	help(b, "xlbd_map_changes_total", "counter",
+	     "Changes written to the maps (VIPs, names, backends), as in \"reconciled: N "
+	     "changes\".");
+	sb_printf(b, "xlbd_map_changes_total %llu\n", (unsigned long long)s.map_changes_total);
+	help(b, "xlbd_map_write_failures_total", "counter", "Map writes that failed (retried).");
+	sb_printf(b, "xlbd_map_write_failures_total %llu\n",
+		  (unsigned long long)s.apply_failures_total);
+	help(b, "xlbd_vips", "gauge", "Desired VIPs by source.");
+	sb_printf(b, "xlbd_vips{source=\"static\"} %llu\n", (unsigned long long)s.vips_static);
+	sb_printf(b, "xlbd_vips{source=\"marathon\"} %llu\n", (unsigned long long)s.vips_marathon);
+	if (!s.marathon_configured)
+		return;
+	help(b, "xlbd_marathon_connected", "gauge", "1 while the Marathon event stream is up.");
+	sb_printf(b, "xlbd_marathon_connected{url=\"%s\"} %d\n",
+		  esc(s.stream_connected ? s.leader_url : "", red, sizeof(red)),
+		  s.stream_connected ? 1 : 0);
+	help(b, "xlbd_marathon_last_sync_timestamp_seconds", "gauge",
+	     "When the last good Marathon snapshot was read (Unix time; 0: never).");
+	sb_printf(b, "xlbd_marathon_last_sync_timestamp_seconds %.3f\n", s.last_sync_ok_ts);
+	help(b, "xlbd_marathon_syncs_total", "counter", "Good Marathon snapshots read.");
+	sb_printf(b, "xlbd_marathon_syncs_total %llu\n", (unsigned long long)s.syncs_total);
+	help(b, "xlbd_marathon_sync_errors_total", "counter",
+	     "Marathon snapshots that failed (HTTP error, timeout, bad or oversized body).");
+	sb_printf(b, "xlbd_marathon_sync_errors_total %llu\n",
+		  (unsigned long long)s.sync_errors_total);
+	help(b, "xlbd_marathon_events_total", "counter", "Events received on the stream.");
+	sb_printf(b, "xlbd_marathon_events_total %llu\n", (unsigned long long)s.events_total);
+	help(b, "xlbd_marathon_events_relevant_total", "counter",
+	     "Events that made xlbd fetch the state again.");
+	sb_printf(b, "xlbd_marathon_events_relevant_total %llu\n",
+		  (unsigned long long)s.events_relevant_total);
+	help(b, "xlbd_marathon_stream_connects_total", "counter", "Event stream connections made.");
+	sb_printf(b, "xlbd_marathon_stream_connects_total %llu\n",
+		  (unsigned long long)s.stream_connects_total);
+	help(b, "xlbd_marathon_fetched_bytes_total", "counter", "Snapshot bytes read.");
+	sb_printf(b, "xlbd_marathon_fetched_bytes_total %llu\n",
+		  (unsigned long long)s.fetch_bytes_total);
+	help(b, "xlbd_marathon_objects", "gauge", "What the last snapshot held.");
+	sb_printf(b,
+		  "xlbd_marathon_objects{kind=\"apps\"} %llu\nxlbd_marathon_objects{kind=\"pods\"} "
+		  "%llu\nxlbd_marathon_objects{kind=\"tasks\"} %llu\n"
+		  "xlbd_marathon_objects{kind=\"services\"} %llu\n",
+		  (unsigned long long)s.apps, (unsigned long long)s.pods,
+		  (unsigned long long)s.tasks, (unsigned long long)s.services);
+	help(b, "xlbd_safety_holding", "gauge",
+	     "1 while a suspicious Marathon answer is held back waiting for confirmation.");
+	sb_printf(b, "xlbd_safety_holding %d\n", s.safety_holding ? 1 : 0);
+	help(b, "xlbd_safety_holds_total", "counter", "Syncs held back by the safety guard.");
+	sb_printf(b, "xlbd_safety_holds_total %llu\n", (unsigned long long)s.safety_holds_total);
+	help(b, "xlbd_health_cache_entries", "gauge", "Tasks with a remembered health verdict.");
+	sb_printf(b, "xlbd_health_cache_entries %llu\n",
+		  (unsigned long long)s.health_cache_entries);
+	help(b, "xlbd_health_cache_used", "gauge",
+	     "Tasks whose health came from the cache in the last sync (leader failover).");
+	sb_printf(b, "xlbd_health_cache_used %llu\n", (unsigned long long)s.health_cache_used);
+	help(b, "xlbd_event_to_map_latency_seconds", "histogram",
+	     "From an event's arrival on the stream to the map write that reflects it.");
+	for (i = 0; i < XLBD_LAT_BUCKETS; i++) {
+		cum += s.lat_counts[i];
+		sb_printf(b, "xlbd_event_to_map_latency_seconds_bucket{le=\"%g\"} %llu\n",
+			  xlbd_lat_bounds[i], (unsigned long long)cum);
+	}
+	cum += s.lat_counts[XLBD_LAT_BUCKETS];
+	sb_printf(b, "xlbd_event_to_map_latency_seconds_bucket{le=\"+Inf\"} %llu\n",
+		  (unsigned long long)cum);
+	sb_printf(b, "xlbd_event_to_map_latency_seconds_sum %.6f\n", s.lat_sum);
+	sb_printf(b, "xlbd_event_to_map_latency_seconds_count %llu\n",
+		  (unsigned long long)s.lat_count);
+}
+
+/* Constant time, so the token cannot be guessed byte by byte from response times. */
+static bool token_ok(const char *want, const char *got)
+{
+	size_t lw = strlen(want), lg = got ? strlen(got) : 0, i;
+	unsigned char diff = lw != lg;
+
+	for (i = 0; i < lw; i++)
+		diff |= (unsigned char)want[i] ^ (unsigned char)(i < lg ? got[i] : 0);
+	return !diff;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned int code, const char *type,
+			     char *body, size_t len, bool take)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(len, body,
+					    take ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (!r) {
+		if (take)
+			free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", type);
+	if (code == MHD_HTTP_UNAUTHORIZED)
+		MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"xlbd\"");
+	ret = MHD_queue_response(c, code, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
+			       const char *method, const char *version, const char *upload,
+			       size_t *upload_len, void **con_cls)
+{
+	static char not_found[] = "not found: try /metrics\n";
+	static char unauthorized[] = "unauthorized\n";
+	static char bad_method[] = "only GET\n";
+	static char index_page[] = "xlbd: see /metrics\n";
+	struct xlbd_metrics *mx = cls;
+	const char *auth;
+	struct sb b = {};
+
+	(void)version;
+	(void)upload;
+	(void)upload_len;
+	(void)con_cls;
+	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", bad_method,
+			     strlen(bad_method), false);
+	if (mx->token) {
+		auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+		if (!auth || strncmp(auth, "Bearer ", 7) || !token_ok(mx->token, auth + 7))
+			return reply(c, MHD_HTTP_UNAUTHORIZED, "text/plain", unauthorized,
+				     strlen(unauthorized), false);
+	}
+	if (!strcmp(url, "/"))
+		return reply(c, MHD_HTTP_OK, "text/plain", index_page, strlen(index_page), false);
+	if (strcmp(url, "/metrics"))
+		return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", not_found, strlen(not_found),
+			     false);
+	render_daemon(mx, &b);
+	render_global(mx->d, &b);
+	render_vips(mx->d, &b);
+	if (b.oom) {
+		free(b.p);
+		return MHD_NO;
+	}
+	return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", b.p, b.len, true);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	pr_debug("metrics: %s", msg);
+}
+
+int xlbd_metrics_start(struct xlbd *d)
+{
+	const char *listen_s = d->cfg.metrics_listen;
+	struct sockaddr_storage ss = {};
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t sl;
+	struct xlbd_metrics *mx;
+	union xlb_addr addr;
+	__be16 port;
+	__u8 fam;
+	char host[INET6_ADDRSTRLEN];
+	int one = 1, err;
+
+	if (!listen_s)
+		return 0;
+	if (xlb_cfg_endpoint_parse(listen_s, &addr, &port, &fam))
+		return -EINVAL;
+	mx = calloc(1, sizeof(*mx));
+	if (!mx)
+		return -ENOMEM;
+	d->metrics = mx;
+	mx->d = d;
+	mx->lfd = -1;
+	mx->start_ts = xlbd_wall_s();
+	if (d->cfg.metrics_token_file) {
+		err = xlb_cfg_read_secret(d->cfg.metrics_token_file, &mx->token);
+		if (err) {
+			pr_err("metrics: token file %s: %s", d->cfg.metrics_token_file,
+			       err == -ENODATA ? "empty" : strerror(-err));
+			return err;
+		}
+	}
+	if (fam == XLB_AF_INET) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = port;
+		sin->sin_addr.s_addr = addr.v4;
+		sl = sizeof(*sin);
+	} else {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = port;
+		memcpy(&sin6->sin6_addr, &addr, 16);
+		sl = sizeof(*sin6);
+	}
+	/* Our own socket, so port 0 works and the log can say which port it got. */
+	mx->lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (mx->lfd < 0)
+		goto fail;
+	setsockopt(mx->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(mx->lfd, (struct sockaddr *)&ss, sl) || listen(mx->lfd, 32) ||
+	    getsockname(mx->lfd, (struct sockaddr *)&ss, &sl))
+		goto fail;
+	mx->mhd =
+	    MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+				 (fam == XLB_AF_INET6 ? MHD_USE_IPv6 : 0),
+			     0, NULL, NULL, handler, mx, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+			     MHD_OPTION_LISTEN_SOCKET, mx->lfd, MHD_OPTION_CONNECTION_LIMIT, 32u,
+			     MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+	if (!mx->mhd) {
+		pr_err("metrics: cannot start the HTTP server on %s", listen_s);
+		return -EIO;
+	}
+	if (fam == XLB_AF_INET)
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+	else
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+	pr_info("metrics: listening on %s%s%s:%u%s", fam == XLB_AF_INET6 ? "[" : "", host,
+		fam == XLB_AF_INET6 ? "]" : "",
+		ntohs(fam == XLB_AF_INET ? sin->sin_port : sin6->sin6_port),
+		mx->token ? " (bearer token required)" : "");
+	return 0;
+fail:
+	err = -errno;
+	pr_err("metrics: listen on %s: %s", listen_s, strerror(-err));
+	return err;
+}
+
+void xlbd_metrics_stop(struct xlbd *d)
+{
+	struct xlbd_metrics *mx = d->metrics;
+
+	if (!mx)
+		return;
+	if (mx->mhd)
+		MHD_stop_daemon(mx->mhd);
+	if (mx->lfd >= 0)
+		close(mx->lfd);
+	if (mx->token) {
+		explicit_bzero(mx->token, strlen(mx->token));
+		free(mx->token);
+	}
+	free(mx);
+	d->metrics = NULL;
+}

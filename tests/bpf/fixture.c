@@ -272,8 +272,11 @@ int t_setup(void **state)
 
 	snprintf(t_env.pin_path, sizeof(t_env.pin_path), "/sys/fs/bpf/xlb-test-%d", (int)getpid());
 	atexit(t_unpin_all);
+	/* Also a reader that went away (| head) or a closed terminal: pins must not outlive us. */
 	signal(SIGINT, t_on_signal);
 	signal(SIGTERM, t_on_signal);
+	signal(SIGHUP, t_on_signal);
+	signal(SIGPIPE, t_on_signal);
 	t_pin_register(t_env.pin_path);
 	o.pin_path = t_env.pin_path;
 	err = xlb_dp_open(&t_env.dp, &o);

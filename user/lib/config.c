@@ -165,6 +165,11 @@ static void check_keys(struct ctx *c, const json_t *obj, const char *path, const
 			if (!strcmp(keys[i], k))
 				break;
 			d = edit_distance(k, keys[i]);
+			/* "token" for "token_file": a prefix is as good a hint as a typo */
+			if (d >= bestd && strlen(k) >= 3 &&
+			    (!strncmp(keys[i], k, strlen(k)) ||
+			     !strncmp(k, keys[i], strlen(keys[i]))))
+				d = bestd - 1;
 			if (d < bestd) {
 				bestd = d;
 				best = keys[i];

@@ -1,0 +1,507 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Unit tests of xlbd's configuration parser: the shipped files (etc/xlbd.json,
+ * the built-in default, and docs/xlbd.example.json) parse to what they say;
+ * every accepted form of every field reads right; and every kind of error is
+ * reported once, with its JSON path and what was expected, without hiding the
+ * others (one table row per error, and a document with all of them at once).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "config.h"
+#include "harness.h"
+
+static const char *src_path(const char *rel, char *buf, size_t len)
+{
+	const char *dir = getenv("XLB_SRCDIR");
+
+	snprintf(buf, len, "%s%s%s", dir ? dir : "", dir ? "/" : "", rel);
+	return buf;
+}
+
+static __be32 ip4(const char *s)
+{
+	struct in_addr a;
+
+	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
+	return a.s_addr;
+}
+
+/* Parses text over the defaults; returns the error count, errors kept in *errs. */
+static int parse(const char *text, struct xlb_cfg *cfg, struct xlb_cfg_errors *errs)
+{
+	int ret;
+
+	memset(errs, 0, sizeof(*errs));
+	assert_int_equal(xlb_cfg_init(cfg), 0);
+	ret = xlb_cfg_parse(cfg, text, strlen(text), "test", errs);
+	if (ret)
+		assert_int_equal(ret, -EINVAL);
+	else
+		assert_int_equal(errs->n, 0);
+	return (int)errs->n;
+}
+
+static void dump_errors(const struct xlb_cfg_errors *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->n; i++)
+		print_message("  error: %s\n", e->msgs[i]);
+}
+
+static void test_defaults(void **state)
+{
+	struct xlb_cfg cfg;
+	struct xlb_cfg_errors errs;
+
+	(void)state;
+	assert_int_equal(parse("{}", &cfg, &errs), 0);
+	assert_string_equal(cfg.pin_path, XLB_PIN_PATH_DEFAULT);
+	assert_string_equal(cfg.metrics_listen, "127.0.0.1:9100");
+	assert_null(cfg.metrics_token_file);
+	assert_int_equal(cfg.marathon.nr_urls, 0);
+	assert_string_equal(cfg.marathon.named_vip_range, "11.0.0.0/8");
+	assert_string_equal(cfg.marathon.haproxy_group, "external");
+	assert_string_equal(cfg.marathon.framework, "marathon");
+	assert_int_equal(cfg.marathon.resync_interval_s, 300);
+	assert_int_equal(cfg.marathon.health_hold_s, 60);
+	assert_int_equal(cfg.marathon.stream_timeout_ms, 30000);
+	assert_true(cfg.marathon.debounce_max_ms <= 50);
+	assert_int_equal(cfg.marathon.max_body_bytes, 256ull << 20);
+	assert_int_equal(cfg.marathon.confirm_syncs, 3);
+	assert_false(cfg.marathon.has_node_addr);
+	assert_int_equal(cfg.nr_ifaces, 0);
+	assert_int_equal(cfg.vips.nr_vips, 0);
+	assert_int_equal(cfg.log_level, 2);
+	xlb_cfg_free(&cfg);
+}
+
+/* etc/xlbd.json is the built-in configuration: it must say exactly what the code defaults say. */
+static void test_etc_default(void **state)
+{
+	struct xlb_cfg cfg, def;
+	struct xlb_cfg_errors errs = {};
+	char p[512];
+
+	(void)state;
+	assert_int_equal(xlb_cfg_init(&cfg), 0);
+	assert_int_equal(xlb_cfg_init(&def), 0);
+	if (xlb_cfg_load_file(&cfg, src_path("etc/xlbd.json", p, sizeof(p)), &errs))
+		dump_errors(&errs);
+	assert_int_equal(errs.n, 0);
+	assert_int_equal(cfg.marathon.nr_urls, 1);
+	assert_string_equal(cfg.marathon.urls[0], "http://marathon.mesos:8080");
+	assert_string_equal(cfg.pin_path, def.pin_path);
+	assert_string_equal(cfg.metrics_listen, def.metrics_listen);
+	assert_string_equal(cfg.marathon.named_vip_range, def.marathon.named_vip_range);
+	assert_string_equal(cfg.marathon.haproxy_group, def.marathon.haproxy_group);
+	assert_int_equal(cfg.marathon.connect_timeout_ms, def.marathon.connect_timeout_ms);
+	assert_int_equal(cfg.marathon.request_timeout_ms, def.marathon.request_timeout_ms);
+	assert_int_equal(cfg.marathon.stream_timeout_ms, def.marathon.stream_timeout_ms);
+	assert_int_equal(cfg.marathon.resync_interval_s, def.marathon.resync_interval_s);
+	assert_int_equal(cfg.marathon.debounce_ms, def.marathon.debounce_ms);
+	assert_int_equal(cfg.marathon.debounce_max_ms, def.marathon.debounce_max_ms);
+	assert_int_equal(cfg.marathon.backoff_min_ms, def.marathon.backoff_min_ms);
+	assert_int_equal(cfg.marathon.backoff_max_ms, def.marathon.backoff_max_ms);
+	assert_int_equal(cfg.marathon.max_body_bytes, def.marathon.max_body_bytes);
+	assert_int_equal(cfg.marathon.health_hold_s, def.marathon.health_hold_s);
+	assert_int_equal(cfg.marathon.min_vips, def.marathon.min_vips);
+	assert_int_equal(cfg.marathon.confirm_syncs, def.marathon.confirm_syncs);
+	assert_int_equal(cfg.marathon.confirm_delay_ms, def.marathon.confirm_delay_ms);
+	assert_true(cfg.marathon.max_remove_fraction == def.marathon.max_remove_fraction);
+	assert_int_equal(cfg.max_vips, XLB_MAX_VIPS_DEFAULT);
+	assert_int_equal(cfg.max_backends, XLB_MAX_BACKENDS_DEFAULT);
+	assert_int_equal(cfg.ct_size, XLB_CT_SIZE_DEFAULT);
+	xlb_cfg_free(&cfg);
+	xlb_cfg_free(&def);
+	xlb_cfg_errors_free(&errs);
+}
+
+static void test_example(void **state)
+{
+	struct xlb_cfg cfg;
+	struct xlb_cfg_errors errs = {};
+	const struct xlb_plan_vip *v;
+	struct xlb_vip_key k = {};
+	char p[512];
+
+	(void)state;
+	assert_int_equal(xlb_cfg_init(&cfg), 0);
+	if (xlb_cfg_load_file(&cfg, src_path("docs/xlbd.example.json", p, sizeof(p)), &errs))
+		dump_errors(&errs);
+	assert_int_equal(errs.n, 0);
+	assert_int_equal(cfg.nr_ifaces, 2);
+	assert_string_equal(cfg.ifaces[0].name, "eth0");
+	assert_int_equal(cfg.ifaces[0].mode, XLB_CFG_ATTACH_XDP);
+	assert_string_equal(cfg.ifaces[1].name, "eth1");
+	assert_int_equal(cfg.ifaces[1].mode, XLB_CFG_ATTACH_XDP_GENERIC);
+	assert_int_equal(cfg.nr_egress, 1);
+	assert_int_equal(cfg.marathon.nr_urls, 2);
+	assert_true(cfg.marathon.has_node_addr);
+	assert_int_equal(cfg.marathon.node_addr.v4, ip4("198.18.0.1"));
+	assert_int_equal(cfg.vips.nr_vips, 2);
+	k.family = XLB_AF_INET;
+	k.addr.v4 = ip4("198.18.0.10");
+	k.port = htons(80);
+	k.proto = XLB_PROTO_TCP;
+	v = xlb_plan_state_find(&cfg.vips, &k);
+	assert_non_null(v);
+	assert_string_equal(v->name, "web.static");
+	assert_string_equal(v->app, "frontends");
+	assert_int_equal(v->flags, 0);
+	assert_int_equal(v->nr_backends, 3);
+	/* sorted by address; the draining one has weight 0 */
+	assert_int_equal(v->backends[0].weight, 2);
+	assert_int_equal(v->backends[1].weight, 1);
+	assert_int_equal(v->backends[2].state, XLB_BE_DRAINING);
+	assert_int_equal(v->backends[2].weight, 0);
+	k.addr.v4 = ip4("198.18.0.11");
+	k.port = htons(53);
+	k.proto = XLB_PROTO_UDP;
+	v = xlb_plan_state_find(&cfg.vips, &k);
+	assert_non_null(v);
+	assert_int_equal(v->flags, XLB_VIP_F_DROP_NO_BACKEND);
+	assert_string_equal(v->app, "static");
+	assert_int_equal(v->nr_backends, 2);
+	assert_int_equal(v->backends[0].weight, 1);
+	assert_int_equal(v->backends[0].state, XLB_BE_ACTIVE);
+	xlb_cfg_free(&cfg);
+	xlb_cfg_errors_free(&errs);
+}
+
+static void test_fields(void **state)
+{
+	static const char *doc =
+	    "{\"_comment\": \"ignored\", \"pin_path\": \"/sys/fs/bpf/x\", \"log_level\": \"debug\","
+	    " \"interfaces\": [\"a0\", \"a1:tc\", {\"name\": \"a2\"}, {\"name\": \"a3\", \"mode\": "
+	    "\"xdp-generic\", \"_c\": 1}], \"egress_interfaces\": [\"a0\"],"
+	    " \"metrics\": {\"listen\": null},"
+	    " \"marathon\": {\"urls\": [\"http://198.18.0.2:8080/\", \"https://m.example/svc/"
+	    "marathon\"], \"node_address\": \"2001:db8::1\", \"haproxy_group\": null,"
+	    " \"no_backend_policy\": \"drop\", \"max_body_bytes\": 1048576,"
+	    " \"safety\": {\"max_remove_fraction\": 0, \"confirm_syncs\": 1}},"
+	    " \"maps\": {\"max_vips\": 64, \"max_backends\": 256, \"ct_size\": 4096},"
+	    " \"datapath\": {\"ct_insert_limit\": 1000},"
+	    " \"vips\": [{\"vip\": \"[2001:db8::10]:443\", \"backends\": [\"[2001:db8::2]:8443\","
+	    " {\"address\": \"[2001:db8::1]:8443\", \"weight\": 0}]}]}";
+	struct xlb_cfg cfg;
+	struct xlb_cfg_errors errs;
+	const struct xlb_plan_vip *v;
+
+	(void)state;
+	if (parse(doc, &cfg, &errs))
+		dump_errors(&errs);
+	assert_int_equal(errs.n, 0);
+	assert_string_equal(cfg.pin_path, "/sys/fs/bpf/x");
+	assert_int_equal(cfg.log_level, 3);
+	assert_int_equal(cfg.nr_ifaces, 4);
+	assert_int_equal(cfg.ifaces[1].mode, XLB_CFG_ATTACH_TC);
+	assert_int_equal(cfg.ifaces[2].mode, XLB_CFG_ATTACH_XDP);
+	assert_int_equal(cfg.ifaces[3].mode, XLB_CFG_ATTACH_XDP_GENERIC);
+	assert_null(cfg.metrics_listen);
+	assert_string_equal(cfg.marathon.urls[0], "http://198.18.0.2:8080");
+	assert_string_equal(cfg.marathon.urls[1], "https://m.example/svc/marathon");
+	assert_int_equal(cfg.marathon.node_family, XLB_AF_INET6);
+	assert_null(cfg.marathon.haproxy_group);
+	assert_int_equal(cfg.marathon.vip_flags, XLB_VIP_F_DROP_NO_BACKEND);
+	assert_int_equal(cfg.marathon.max_body_bytes, 1048576);
+	assert_true(cfg.marathon.max_remove_fraction == 0);
+	assert_int_equal(cfg.max_vips, 64);
+	assert_int_equal(cfg.ct_insert_limit, 1000);
+	assert_int_equal(cfg.vips.nr_vips, 1);
+	v = &cfg.vips.vips[0];
+	assert_int_equal(v->key.family, XLB_AF_INET6);
+	assert_int_equal(v->key.proto, XLB_PROTO_TCP); /* the default protocol */
+	assert_int_equal(ntohs(v->key.port), 443);
+	assert_int_equal(v->nr_backends, 2);
+	/* weight 0 means draining; sorted: ::1 before ::2 */
+	assert_int_equal(v->backends[0].state, XLB_BE_DRAINING);
+	assert_int_equal(v->backends[1].state, XLB_BE_ACTIVE);
+	xlb_cfg_free(&cfg);
+	xlb_cfg_errors_free(&errs);
+}
+
+/* One row per error: the document, the path it must name, and words of the message. */
+static const struct {
+	const char *doc;
+	const char *path;
+	const char *words;
+} bad[] = {
+    {"[]", "$", "expected an object"},
+    {"{\"pin_path\": 5}", "$.pin_path", "expected a string"},
+    {"{\"pin_path\": \"rel/x\"}", "$.pin_path", "absolute path"},
+    {"{\"pin_pat\": \"/x\"}", "$.pin_pat", "did you mean \"pin_path\""},
+    {"{\"zzz\": 1}", "$.zzz", "unknown key"},
+    {"{\"log_level\": \"loud\"}", "$.log_level", "\"error\", \"warning\", \"info\" or \"debug\""},
+    {"{\"interfaces\": \"eth0\"}", "$.interfaces", "expected an array"},
+    {"{\"interfaces\": [\"eth0:fast\"]}", "$.interfaces[0]", "xdp, xdp-generic or tc"},
+    {"{\"interfaces\": [\"a-very-long-interface-name\"]}", "$.interfaces[0]", "1-15 characters"},
+    {"{\"interfaces\": [\"eth0\", \"eth0:tc\"]}", "$.interfaces[1]", "listed twice"},
+    {"{\"interfaces\": [{\"mode\": \"tc\"}]}", "$.interfaces[0].name",
+     "expected an interface name"},
+    {"{\"interfaces\": [{\"name\": \"e\", \"mode\": \"dpdk\"}]}", "$.interfaces[0].mode",
+     "\"xdp\", \"xdp-generic\" or \"tc\""},
+    {"{\"interfaces\": [{\"name\": \"e\", \"mod\": \"tc\"}]}", "$.interfaces[0].mod",
+     "did you mean \"mode\""},
+    {"{\"interfaces\": [7]}", "$.interfaces[0]", "got 7"},
+    {"{\"egress_interfaces\": [\"eth0:tc\"]}", "$.egress_interfaces[0]", "no attach mode"},
+    {"{\"metrics\": []}", "$.metrics", "expected an object"},
+    {"{\"metrics\": {\"listen\": \"localhost:9100\"}}", "$.metrics.listen", "ADDR:PORT"},
+    {"{\"metrics\": {\"listen\": \"127.0.0.1\"}}", "$.metrics.listen", "ADDR:PORT"},
+    {"{\"metrics\": {\"token\": \"x\"}}", "$.metrics.token", "did you mean \"token_file\""},
+    {"{\"marathon\": {\"urls\": \"http://m:8080\"}}", "$.marathon.urls", "expected an array"},
+    {"{\"marathon\": {\"urls\": [\"ftp://m\"]}}", "$.marathon.urls[0]", "http:// or https://"},
+    {"{\"marathon\": {\"urls\": [\"http://\"]}}", "$.marathon.urls[0]", "no host"},
+    {"{\"marathon\": {\"urls\": [\"http://m/?a=1\"]}}", "$.marathon.urls[0]", "query"},
+    {"{\"marathon\": {\"urls\": [1]}}", "$.marathon.urls[0]", "expected a URL string"},
+    {"{\"marathon\": {\"auth_file\": 3}}", "$.marathon.auth_file", "string or null"},
+    {"{\"marathon\": {\"connect_timeout_ms\": 5}}", "$.marathon.connect_timeout_ms",
+     "integer 100-600000, got 5"},
+    {"{\"marathon\": {\"stream_timeout_ms\": \"30s\"}}", "$.marathon.stream_timeout_ms",
+     "got \"30s\""},
+    {"{\"marathon\": {\"resync_interval_s\": 1.5}}", "$.marathon.resync_interval_s", "got 1.5"},
+    {"{\"marathon\": {\"debounce_ms\": 40, \"debounce_max_ms\": 20}}", "$.marathon.debounce_max_ms",
+     "at least debounce_ms"},
+    {"{\"marathon\": {\"backoff_min_ms\": 4000, \"backoff_max_ms\": 1000}}",
+     "$.marathon.backoff_max_ms", "at least backoff_min_ms"},
+    {"{\"marathon\": {\"max_body_bytes\": 100}}", "$.marathon.max_body_bytes", "got 100"},
+    {"{\"marathon\": {\"framework\": \"!!!\"}}", "$.marathon.framework", "DNS label"},
+    {"{\"marathon\": {\"named_vip_range\": \"11.0.0.1/8\"}}", "$.marathon.named_vip_range",
+     "11.0.0.1/8"},
+    {"{\"marathon\": {\"named_vip_range\": \"eleven\"}}", "$.marathon.named_vip_range", "eleven"},
+    {"{\"marathon\": {\"node_address\": \"node1\"}}", "$.marathon.node_address",
+     "IPv4 or IPv6 address"},
+    {"{\"marathon\": {\"no_backend_policy\": \"rst\"}}", "$.marathon.no_backend_policy",
+     "\"reject\" or \"drop\""},
+    {"{\"marathon\": {\"safety\": {\"max_remove_fraction\": 1.5}}}",
+     "$.marathon.safety.max_remove_fraction", "number 0-1"},
+    {"{\"marathon\": {\"safety\": {\"confirm_syncs\": 0}}}", "$.marathon.safety.confirm_syncs",
+     "integer 1-100"},
+    {"{\"marathon\": {\"safety\": {\"confirm\": 2}}}", "$.marathon.safety.confirm", "unknown key"},
+    {"{\"marathon\": {\"url\": []}}", "$.marathon.url", "did you mean \"urls\""},
+    {"{\"maps\": {\"max_vips\": 1}}", "$.maps.max_vips", "integer 2-"},
+    {"{\"maps\": {\"ct_size\": -1}}", "$.maps.ct_size", "got -1"},
+    {"{\"datapath\": {\"ct_insert_limit\": \"many\"}}", "$.datapath.ct_insert_limit",
+     "expected an integer"},
+    {"{\"vips\": {}}", "$.vips", "expected an array of VIPs"},
+    {"{\"vips\": [3]}", "$.vips[0]", "expected a VIP object"},
+    {"{\"vips\": [{}]}", "$.vips[0].vip", "got nothing"},
+    {"{\"vips\": [{\"vip\": \"198.18.0.1:80/sctp\"}]}", "$.vips[0].vip", "tcp or udp"},
+    {"{\"vips\": [{\"vip\": \"198.18.0.1:0\"}]}", "$.vips[0].vip", "port 1-65535"},
+    {"{\"vips\": [{\"vip\": \"2001:db8::1:80\"}]}", "$.vips[0].vip", "[IPv6]"},
+    {"{\"vips\": [{\"vip\": \"vip.example:80\"}]}", "$.vips[0].vip", "ADDR:PORT/PROTO"},
+    {"{\"vips\": [{\"vip\": \"198.18.0.1:80\", \"policy\": \"rst\"}]}", "$.vips[0].policy",
+     "\"reject\" or \"drop\""},
+    {"{\"vips\": [{\"vip\": \"198.18.0.1:80\", \"name\": 5}]}", "$.vips[0].name", "at most 127"},
+    {"{\"vips\": [{\"vip\": \"198.18.0.1:80\", \"app\": []}]}", "$.vips[0].app", "at most 127"},
+    {"{\"vips\": [{\"vip\": \"198.18.0.1:80\", \"backend\": []}]}", "$.vips[0].backend",
+     "did you mean \"backends\""},
+    {"{\"vips\": [{\"vip\": \"198.18.0.1:80\", \"backends\": {}}]}", "$.vips[0].backends",
+     "expected an array of backends"},
+    {"{\"vips\": [{\"vip\": \"198.18.0.1:80\", \"backends\": [1]}]}", "$.vips[0].backends[0]",
+     "\"ADDR:PORT\" or an object"},
+    {"{\"vips\": [{\"vip\": \"198.18.0.1:80\", \"backends\": [\"198.18.1.1\"]}]}",
+     "$.vips[0].backends[0]", "ADDR:PORT"},
+    {"{\"vips\": [{\"vip\": \"198.18.0.1:80\", \"backends\": [{\"weight\": 1}]}]}",
+     "$.vips[0].backends[0].address", "got nothing"},
+    {"{\"vips\": [{\"vip\": \"198.18.0.1:80\", \"backends\": [\"[2001:db8::1]:80\"]}]}",
+     "$.vips[0].backends[0]", "backend is IPv6 but the VIP is IPv4"},
+    {"{\"vips\": [{\"vip\": \"198.18.0.1:80\", \"backends\": [{\"address\": \"198.18.1.1:80\","
+     " \"weight\": 65536}]}]}",
+     "$.vips[0].backends[0].weight", "integer 0-65535, got 65536"},
+    {"{\"vips\": [{\"vip\": \"198.18.0.1:80\", \"backends\": [{\"address\": \"198.18.1.1:80\","
+     " \"state\": \"down\"}]}]}",
+     "$.vips[0].backends[0].state", "\"active\" or \"draining\", got \"down\""},
+    {"{\"vips\": [{\"vip\": \"198.18.0.1:80\", \"backends\": [{\"address\": \"198.18.1.1:80\","
+     " \"port\": 1}]}]}",
+     "$.vips[0].backends[0].port", "unknown key"},
+    {"{\"vips\": [{\"vip\": \"198.18.0.1:80\", \"backends\": [\"198.18.1.1:80\","
+     " \"198.18.1.1:80\"]}]}",
+     "$.vips[0].backends[1]", "listed twice (first as $.vips[0].backends[0])"},
+    {"{\"vips\": [{\"vip\": \"198.18.0.1:80\"}, {\"vip\": \"198.18.0.1:80/tcp\"}]}", "$.vips[1]",
+     "listed twice (first as $.vips[0])"},
+    {"{\"maps\": {\"max_vips\": 2}, \"vips\": [{\"vip\": \"198.18.0.1:80\"},"
+     " {\"vip\": \"198.18.0.2:80\"}]}",
+     "$.vips", "do not fit in maps.max_vips"},
+    {"{\"a\": 1, \"a\": 2}", "test", "duplicate object key"},
+    {"{\"pin_path\": \"/x\",}", "test", "line 1"},
+};
+
+static void test_bad(void **state)
+{
+	struct xlb_cfg cfg;
+	struct xlb_cfg_errors errs;
+	char want[256];
+	size_t i;
+	int fails = 0;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		int n = parse(bad[i].doc, &cfg, &errs);
+
+		snprintf(want, sizeof(want), "%s: ", bad[i].path);
+		if (n != 1 || strncmp(errs.msgs[0], want, strlen(want)) ||
+		    !strstr(errs.msgs[0], bad[i].words)) {
+			print_message("row %zu: %s\n  want one error \"%s...%s\", got %d:\n", i,
+				      bad[i].doc, want, bad[i].words, n);
+			dump_errors(&errs);
+			fails++;
+		}
+		xlb_cfg_free(&cfg);
+		xlb_cfg_errors_free(&errs);
+	}
+	assert_int_equal(fails, 0);
+}
+
+/* All errors of one document are listed, not only the first. */
+static void test_all_errors(void **state)
+{
+	static const char *doc =
+	    "{\"pin_path\": \"x\", \"interfaces\": [\"e:x\"], \"marathon\": {\"urls\": [\"m\"],"
+	    " \"debounce_ms\": -1, \"safety\": {\"min_vips\": \"a\"}}, \"vips\": [{\"vip\": "
+	    "\"198.18.0.1:80\", \"backends\": [{\"address\": \"x\", \"weight\": -1, \"state\": "
+	    "1}]}],"
+	    " \"extra\": true}";
+	struct xlb_cfg cfg;
+	struct xlb_cfg_errors errs;
+
+	(void)state;
+	assert_int_equal(parse(doc, &cfg, &errs), 9);
+	xlb_cfg_free(&cfg);
+	xlb_cfg_errors_free(&errs);
+}
+
+static void test_iface_parse(void **state)
+{
+	struct xlb_cfg_iface it;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(xlb_cfg_iface_parse("eth0", &it, err, sizeof(err)), 0);
+	assert_string_equal(it.name, "eth0");
+	assert_int_equal(it.mode, XLB_CFG_ATTACH_XDP);
+	assert_int_equal(xlb_cfg_iface_parse("veth1:xdp-generic", &it, err, sizeof(err)), 0);
+	assert_int_equal(it.mode, XLB_CFG_ATTACH_XDP_GENERIC);
+	assert_int_equal(xlb_cfg_iface_parse("e:tc", &it, err, sizeof(err)), 0);
+	assert_int_equal(it.mode, XLB_CFG_ATTACH_TC);
+	assert_int_equal(xlb_cfg_iface_parse("e:xdp", &it, err, sizeof(err)), 0);
+	assert_int_equal(xlb_cfg_iface_parse("e:bogus", &it, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "bogus"));
+	assert_int_equal(xlb_cfg_iface_parse(":tc", &it, err, sizeof(err)), -EINVAL);
+	assert_int_equal(xlb_cfg_iface_parse("a/b", &it, err, sizeof(err)), -EINVAL);
+	assert_int_equal(xlb_cfg_iface_parse("0123456789abcdef", &it, err, sizeof(err)), -EINVAL);
+	assert_string_equal(xlb_cfg_attach_name(XLB_CFG_ATTACH_XDP_GENERIC), "xdp-generic");
+}
+
+static void test_urls(void **state)
+{
+	struct xlb_cfg cfg;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(xlb_cfg_init(&cfg), 0);
+	assert_int_equal(
+	    xlb_cfg_set_urls(&cfg, "http://127.0.0.1:8080/,https://h:1/p//", err, sizeof(err)), 0);
+	assert_int_equal(cfg.marathon.nr_urls, 2);
+	assert_string_equal(cfg.marathon.urls[0], "http://127.0.0.1:8080");
+	assert_string_equal(cfg.marathon.urls[1], "https://h:1/p");
+	/* a bad list leaves the old one */
+	assert_int_equal(xlb_cfg_set_urls(&cfg, "http://a,gopher://b", err, sizeof(err)), -EINVAL);
+	assert_int_equal(cfg.marathon.nr_urls, 2);
+	assert_int_equal(xlb_cfg_set_urls(&cfg, ",", err, sizeof(err)), -EINVAL);
+	xlb_cfg_free(&cfg);
+}
+
+static void test_endpoints(void **state)
+{
+	union xlb_addr a;
+	__be16 port;
+	__u8 fam;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(xlb_cfg_endpoint_parse("198.18.0.1:80", &a, &port, &fam), 0);
+	assert_int_equal(fam, XLB_AF_INET);
+	assert_int_equal(ntohs(port), 80);
+	assert_int_equal(xlb_cfg_endpoint_parse("[::1]:9100", &a, &port, &fam), 0);
+	assert_int_equal(fam, XLB_AF_INET6);
+	assert_int_equal(xlb_cfg_endpoint_parse("::1:9100", &a, &port, &fam), -EINVAL);
+	assert_int_equal(xlb_cfg_endpoint_parse("198.18.0.1:65536", &a, &port, &fam), -EINVAL);
+	assert_int_equal(xlb_cfg_endpoint_parse("198.18.0.1:-1", &a, &port, &fam), -EINVAL);
+	assert_int_equal(xlb_cfg_endpoint_parse("198.18.0.1:", &a, &port, &fam), -EINVAL);
+	assert_int_equal(xlb_cfg_listen_check("127.0.0.1:0", err, sizeof(err)), 0);
+	assert_int_equal(xlb_cfg_listen_check("[::1]:9100", err, sizeof(err)), 0);
+	assert_int_equal(xlb_cfg_listen_check("any:9100", err, sizeof(err)), -EINVAL);
+}
+
+static void test_secret(void **state)
+{
+	char path[] = "/tmp/xlb-test-secret-XXXXXX";
+	struct xlb_cfg_errors errs = {};
+	struct xlb_cfg cfg;
+	char *s = NULL;
+	FILE *f;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs("  token=abc.def.ghi \t\r\nsecond line\n", f);
+	fclose(f);
+	assert_int_equal(xlb_cfg_read_secret(path, &s), 0);
+	assert_string_equal(s, "token=abc.def.ghi");
+	free(s);
+	/* an auth file must be a token or user:password */
+	assert_int_equal(xlb_cfg_init(&cfg), 0);
+	cfg.marathon.auth_file = strdup(path);
+	assert_int_equal(xlb_cfg_check_host(&cfg, &errs), 0);
+	f = fopen(path, "w");
+	fputs("just-a-word\n", f);
+	fclose(f);
+	assert_int_equal(xlb_cfg_check_host(&cfg, &errs), -EINVAL);
+	assert_int_equal(errs.n, 1);
+	assert_non_null(strstr(errs.msgs[0], "$.marathon.auth_file: "));
+	/* the secret never appears in the message */
+	assert_null(strstr(errs.msgs[0], "just-a-word"));
+	xlb_cfg_errors_free(&errs);
+	f = fopen(path, "w");
+	fclose(f);
+	assert_int_equal(xlb_cfg_read_secret(path, &s), -ENODATA);
+	unlink(path);
+	assert_int_equal(xlb_cfg_check_host(&cfg, &errs), -EINVAL);
+	assert_non_null(strstr(errs.msgs[0], "cannot read"));
+	xlb_cfg_errors_free(&errs);
+	xlb_cfg_free(&cfg);
+}
+
+static void test_load_missing(void **state)
+{
+	struct xlb_cfg_errors errs = {};
+	struct xlb_cfg cfg;
+
+	(void)state;
+	assert_int_equal(xlb_cfg_init(&cfg), 0);
+	assert_int_equal(xlb_cfg_load_file(&cfg, "/nonexistent/xlbd.json", &errs), -EINVAL);
+	assert_int_equal(errs.n, 1);
+	assert_non_null(strstr(errs.msgs[0], "/nonexistent/xlbd.json: cannot open"));
+	xlb_cfg_errors_free(&errs);
+	xlb_cfg_free(&cfg);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_defaults),	 cmocka_unit_test(test_etc_default),
+    cmocka_unit_test(test_example),	 cmocka_unit_test(test_fields),
+    cmocka_unit_test(test_bad),		 cmocka_unit_test(test_all_errors),
+    cmocka_unit_test(test_iface_parse),	 cmocka_unit_test(test_urls),
+    cmocka_unit_test(test_endpoints),	 cmocka_unit_test(test_secret),
+    cmocka_unit_test(test_load_missing),
+};
+
+XLB_TEST_MAIN("config", tests)

@@ -5,7 +5,8 @@
  * (rates, then totals, with ipvsadm's column names), backends as "->" rows
  * under their VIP, and the global counters with what each one means. Columns
  * size themselves to their widest cell; numbers of 100000 and more are
- * shortened with SI suffixes unless -x asks for every digit.
+ * shortened with SI suffixes (K, M, G: powers of 1000) unless -x asks for
+ * every digit, and rates keep a decimal only below 100.
  */
 #include <arpa/inet.h>
 #include <stdarg.h>
@@ -51,12 +52,15 @@ static char *fmt_count(char *buf, __u64 v, bool exact)
 	return buf;
 }
 
+/* A tenth matters for a trickle (0.5 connections/s), not for thousands of bytes/s. */
 static char *fmt_rate(char *buf, double r, bool exact)
 {
 	if (r < 0)
 		snprintf(buf, CELL, "-");
-	else if (exact || r < 9999.95)
+	else if (exact || r < 99.95)
 		snprintf(buf, CELL, "%.1f", r);
+	else if (r < 99999.5)
+		snprintf(buf, CELL, "%.0f", r);
 	else
 		fmt_scaled(buf, r);
 	return buf;

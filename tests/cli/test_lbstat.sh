@@ -363,6 +363,19 @@ check "rates JSON: idle VIPs have rate 0" jq_ok "$TMP/r2.json" "
 	[.vips[] | select(.vip != \"$VIP10\") | .rate_new_flows_per_s, .rate_packets_in_per_s] |
 	all(. == 0)"
 
+exec {LBFD}< <(exec "$LB" --pin-path "$P" -j -g -i 2 -c 2 2>"$TMP/rg.err")
+PIDS+=($!)
+s1= s2=
+read -r -t 10 s1 <&"$LBFD" && gen syn $VIP10 1100 20 && gen data $VIP10 1100 20 &&
+	gen reply $VIP10 1100 20 && read -r -t 10 s2 <&"$LBFD"
+exec {LBFD}<&-
+echo "$s2" >"$TMP/rg.json"
+check "rates JSON, global: counters over interval_ns" jq_ok "$TMP/rg.json" '
+	(.interval_ns / 1e9) as $t | .rate_counters_per_s as $r |
+	(($r.nat_orig * $t - 40) | fabs) < 0.01 and (($r.nat_reply * $t - 20) | fabs) < 0.01 and
+	(($r.ct_new * $t - 20) | fabs) < 0.01 and (($r.ct_hit * $t - 20) | fabs) < 0.01 and
+	$r.drop_no_backend == 0'
+
 exec {LBFD}< <(exec "$LB" --pin-path "$P" -i 2 -c 2 --vip 198.18.0.10 2>"$TMP/rt.err")
 PIDS+=($!)
 : >"$TMP/rt1.txt"
@@ -410,7 +423,7 @@ check "lbstat changes no map" cmp -s "$TMP/before" "$TMP/after"
 gen syn $VIP10 3000 2000
 lb "$TMP/x.txt" --no-rates --vip $VIP10
 lb "$TMP/xx.txt" --no-rates --vip $VIP10 -x
-bytes=$(((40 + 50 + 50 + 2000) * TCP_LEN))
+bytes=$(((40 + 50 + 40 + 50 + 2000) * TCP_LEN))
 check "text shortens big numbers (InBytes $bytes), -x shows every digit" eval \
 	'[ "$(field "$TMP/x.txt" $VIP10 InBytes)" = "$(awk -v b=$bytes "BEGIN { printf \"%.1fK\", b / 1000 }")" ] &&
 	 [ "$(field "$TMP/xx.txt" $VIP10 InBytes)" = "$bytes" ]'

@@ -276,6 +276,15 @@ int xlb_mara_resolve_getaddrinfo(void *ctx, const char *host, __u8 family_hint,
  *   the most available state and the highest weight.
  * - Services without backends are kept: the data plane answers them with
  *   "unreachable" rather than letting traffic fall through.
+ * - Weights: XLB_WEIGHT (app/pod label, all ports) wins over marathon-lb's
+ *   HAPROXY_{n}_BACKEND_WEIGHT for port n; invalid values warn and fall back.
+ * - Container mode: a mapping with "hostPort" takes the next ports[] entry; if
+ *   ports[] has none left, a fixed hostPort is used as is and hostPort 0 falls
+ *   back to container IP : containerPort (old USER networking allocated none).
+ * - Pods: the "port index" counts endpoints across containers in spec order.
+ * - Legacy app labels vip_PORT<n>="tcp://addr:port" (DC/OS 1.6/1.7) are read.
+ * - Host address literals never reach the resolver; each (host, family) is
+ *   resolved once per build and an unresolvable one is reported once.
  */
 int xlb_mara_model_build(struct xlb_mara_model *model, const char *apps_json, size_t apps_len,
 			 const char *pods_json, size_t pods_len, const struct xlb_mara_opts *opts,
@@ -307,9 +316,6 @@ bool xlb_mara_service_equal(const struct xlb_mara_service *a, const struct xlb_m
 
 /* True when both models hold equal services (see above) in the same order. */
 bool xlb_mara_model_equal(const struct xlb_mara_model *a, const struct xlb_mara_model *b);
-
-/* "198.18.0.10:80/tcp" or "[fd01:c::1]:80/udp" into buf; returns buf. */
-const char *xlb_vip_key_str(const struct xlb_vip_key *key, char *buf, size_t len);
 
 /* ---------------------------------------------------------------------------------------------
  * Event stream (MARATHON.md §4.3)

@@ -25,7 +25,10 @@ struct ctx {
 	struct xlb_cfg *cfg;
 	struct xlb_cfg_errors *errs;
 	int oom;
-	size_t *vip_index; /* per static VIP kept: its index in $.vips, for "listed twice" */
+	/* VIP keys read so far and their index in $.vips, for "listed twice" */
+	struct xlb_vip_key *seen;
+	size_t *seen_index;
+	size_t nr_seen;
 };
 
 void xlb_cfg_errors_free(struct xlb_cfg_errors *e)
@@ -1001,21 +1004,25 @@ static void parse_vip(struct ctx *c, const json_t *v, const char *p, size_t inde
 			orig[n++] = i;
 		}
 	}
-	if (!bad) {
-		for (i = 0; i < c->cfg->vips.nr_vips; i++)
-			if (!xlb_plan_key_cmp(&c->cfg->vips.vips[i].key, &vip.key))
+	/* Every key read counts for "listed twice", even of a VIP with other errors. */
+	if (key_ok) {
+		for (i = 0; i < c->nr_seen; i++)
+			if (!xlb_plan_key_cmp(&c->seen[i], &vip.key))
 				break;
-		if (i < c->cfg->vips.nr_vips) {
+		if (i < c->nr_seen) {
 			xlb_cfg_error(c->errs, p, "VIP %s listed twice (first as $.vips[%zu])",
-				      json_string_value(k), c->vip_index[i]);
+				      json_string_value(k), c->seen_index[i]);
+			bad = 1;
 		} else {
-			vip.backends = bes;
-			vip.nr_backends = n;
-			if (xlb_plan_state_add(&c->cfg->vips, &vip))
-				c->oom = 1;
-			else
-				c->vip_index[c->cfg->vips.nr_vips - 1] = index;
+			c->seen[c->nr_seen] = vip.key;
+			c->seen_index[c->nr_seen++] = index;
 		}
+	}
+	if (!bad) {
+		vip.backends = bes;
+		vip.nr_backends = n;
+		if (xlb_plan_state_add(&c->cfg->vips, &vip))
+			c->oom = 1;
 	}
 cleanup:
 	free(orig);
@@ -1036,18 +1043,23 @@ static void parse_vips(struct ctx *c, const json_t *root)
 		return;
 	}
 	xlb_plan_state_free(&c->cfg->vips);
-	c->vip_index = calloc(json_array_size(arr) + 1, sizeof(*c->vip_index));
-	if (!c->vip_index) {
+	c->seen = calloc(json_array_size(arr) + 1, sizeof(*c->seen));
+	c->seen_index = calloc(json_array_size(arr) + 1, sizeof(*c->seen_index));
+	if (!c->seen || !c->seen_index) {
 		c->oom = 1;
-		return;
+		goto cleanup;
 	}
 	json_array_foreach(arr, i, v)
 	{
 		idx(p, "$.vips", i);
 		parse_vip(c, v, p, i);
 	}
-	free(c->vip_index);
-	c->vip_index = NULL;
+cleanup:
+	free(c->seen);
+	free(c->seen_index);
+	c->seen = NULL;
+	c->seen_index = NULL;
+	c->nr_seen = 0;
 }
 
 static void parse_log_level(struct ctx *c, const json_t *root)

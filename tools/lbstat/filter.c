@@ -365,6 +365,8 @@ void lbs_be_order(const struct lbs_sample *s, const struct lbs_vip *v, const str
 {
 	struct sort_ctx c = { s, o };
 
+	if (!v->n_be)
+		return;
 	memcpy(order, v->be, v->n_be * sizeof(*order));
 	qsort_r(order, v->n_be, sizeof(*order), cmp_bes, &c);
 }

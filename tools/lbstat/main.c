@@ -301,6 +301,22 @@ out:
 	return rc;
 }
 
+/* Does this argument ask for JSON: --json, --pretty, or j or p in a cluster like -xj? */
+static bool wants_json(const char *a)
+{
+	if (!strcmp(a, "--json") || !strcmp(a, "--pretty"))
+		return true;
+	if (a[0] != '-' || a[1] == '-')
+		return false;
+	for (a++; *a; a++) {
+		if (*a == 'j' || *a == 'p')
+			return true;
+		if (strchr("ics", *a))
+			return false; /* the rest is that option's value */
+	}
+	return false;
+}
+
 static int add_filter(void **arr, size_t *n, size_t size)
 {
 	void *p = realloc(*arr, (*n + 1) * size);
@@ -361,8 +377,7 @@ int main(int argc, char **argv)
 
 	/* -j changes how errors are reported, including errors in options before it. */
 	for (c = 1; c < argc && strcmp(argv[c], "--"); c++)
-		if (!strcmp(argv[c], "-j") || !strcmp(argv[c], "--json") ||
-		    !strcmp(argv[c], "-p") || !strcmp(argv[c], "--pretty"))
+		if (wants_json(argv[c]))
 			r.o.json = true;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":bgi:c:s:rjpxvh", lopts, NULL)) != -1) {

@@ -354,6 +354,8 @@ static const struct lbs_vip *vip_by_id(const struct lbs_sample *s, __u32 id)
 {
 	struct lbs_vip k = { .vip.vip_id = id };
 
+	if (!s->nvips)
+		return NULL;
 	return bsearch(&k, s->vips, s->nvips, sizeof(k), cmp_vip_id);
 }
 
@@ -473,7 +475,8 @@ int lbs_sample_read(const struct lbs_maps *m, struct lbs_sample *s, char *err, s
 			 strerror(-e));
 		goto fail;
 	}
-	qsort(s->vips, s->nvips, sizeof(*s->vips), cmp_vip_id);
+	if (s->nvips) /* qsort and bsearch want a base even for nothing */
+		qsort(s->vips, s->nvips, sizeof(*s->vips), cmp_vip_id);
 	/* A get_next_key walk restarted by a concurrent delete may have seen a VIP twice. */
 	for (i = j = 0; i < s->nvips; i++)
 		if (!j || s->vips[j - 1].vip.vip_id != s->vips[i].vip.vip_id)
@@ -487,7 +490,8 @@ int lbs_sample_read(const struct lbs_maps *m, struct lbs_sample *s, char *err, s
 			 strerror(-e));
 		goto fail;
 	}
-	qsort(s->bes, s->nbes, sizeof(*s->bes), cmp_be_id);
+	if (s->nbes)
+		qsort(s->bes, s->nbes, sizeof(*s->bes), cmp_be_id);
 	for (i = j = 0; i < s->nbes; i++)
 		if (!j || s->bes[j - 1].id != s->bes[i].id)
 			s->bes[j++] = s->bes[i];
@@ -608,7 +612,8 @@ void lbs_sample_link(struct lbs_sample *cur, const struct lbs_sample *prev)
 	}
 	for (i = 0; i < cur->nbes; i++) {
 		struct lbs_be *b = &cur->bes[i], k = { .id = b->id };
-		const struct lbs_be *p = bsearch(&k, prev->bes, prev->nbes, sizeof(k), cmp_be_id);
+		const struct lbs_be *p =
+			prev->nbes ? bsearch(&k, prev->bes, prev->nbes, sizeof(k), cmp_be_id) : NULL;
 
 		if (p && p->be.gen == b->be.gen && p->be.vip_id == b->be.vip_id &&
 		    ctrs_grew(b->c, p->c, LBS_C_BACKEND_MAX))

@@ -612,9 +612,10 @@ void lbs_sample_link(struct lbs_sample *cur, const struct lbs_sample *prev)
 	}
 	for (i = 0; i < cur->nbes; i++) {
 		struct lbs_be *b = &cur->bes[i], k = { .id = b->id };
-		const struct lbs_be *p =
-			prev->nbes ? bsearch(&k, prev->bes, prev->nbes, sizeof(k), cmp_be_id) : NULL;
+		const struct lbs_be *p = NULL;
 
+		if (prev->nbes)
+			p = bsearch(&k, prev->bes, prev->nbes, sizeof(k), cmp_be_id);
 		if (p && p->be.gen == b->be.gen && p->be.vip_id == b->be.vip_id &&
 		    ctrs_grew(b->c, p->c, LBS_C_BACKEND_MAX))
 			b->prev = p;

@@ -17,7 +17,6 @@ P=/sys/fs/bpf/xlb-lbstat-test-$$
 BAD=/sys/fs/bpf/xlb-lbstat-bad-$$
 EMPTY=/sys/fs/bpf/xlb-lbstat-empty-$$
 NONE=/sys/fs/bpf/xlb-lbstat-none-$$
-TMUX_SOCK=lbstat-test-$$
 VIP10=198.18.0.10:80/tcp
 VIP11=198.18.0.11:53/udp
 VIP12=198.18.0.12:443/tcp
@@ -27,6 +26,7 @@ pass=0
 fail=0
 PIDS=()
 TMP=$(mktemp -d)
+TMUX_SOCK=$TMP/tmux.sock # a private server, gone with $TMP
 GEN_PID=
 
 cleanup() {
@@ -42,7 +42,7 @@ cleanup() {
 	for p in "${PIDS[@]}"; do
 		wait "$p" 2>/dev/null
 	done
-	command -v tmux >/dev/null 2>&1 && tmux -L "$TMUX_SOCK" kill-server 2>/dev/null
+	command -v tmux >/dev/null 2>&1 && tmux -S "$TMUX_SOCK" kill-server 2>/dev/null
 	for p in "$P" "$BAD" "$EMPTY"; do
 		[ -e "$p" ] && { "$GEN" --pin-path "$p" unpin >/dev/null 2>&1 || rm -rf "$p"; }
 	done
@@ -480,7 +480,7 @@ wait_pane() {
 	local tries=$(($1 * 10))
 	shift
 	while [ $tries -gt 0 ]; do
-		tmux -L "$TMUX_SOCK" capture-pane -p -t lbs >"$TMP/pane" 2>/dev/null
+		tmux -S "$TMUX_SOCK" capture-pane -p -t lbs >"$TMP/pane" 2>/dev/null
 		"$@" && return 0
 		sleep 0.1
 		tries=$((tries - 1))
@@ -488,7 +488,7 @@ wait_pane() {
 	return 1
 }
 session_gone() {
-	! tmux -L "$TMUX_SOCK" has-session -t lbs 2>/dev/null
+	! tmux -S "$TMUX_SOCK" has-session -t lbs 2>/dev/null
 }
 wait_gone() {
 	local tries=50
@@ -507,7 +507,7 @@ if ! command -v tmux >/dev/null 2>&1; then
 	echo "# SKIP: tmux not found; watch mode on a terminal not tested"
 	finish
 fi
-tmux -L "$TMUX_SOCK" -f /dev/null new-session -d -s lbs -x 160 -y 40 \
+tmux -S "$TMUX_SOCK" -f /dev/null new-session -d -s lbs -x 160 -y 40 \
 	"'$LB' --pin-path '$P' -i 1 -s conns; echo \$? >'$TMP/tty.rc'; stty -a >'$TMP/tty.stty'"
 check "terminal: header and VIP rows drawn" wait_pane 5 eval \
 	'grep -q "^lbstat  $P  3 VIPs" "$TMP/pane" && grep -q "^VIP .*CPS" "$TMP/pane" &&
@@ -521,23 +521,23 @@ check "terminal: the new flows show as a rate" wait_pane 5 eval \
 check "terminal: redraws in place with the new total ($before + 25), rate back to 0.0" \
 	wait_pane 5 eval '[ "$(pane_conns)" = $((before + 25)) ] &&
 		[ "$(field "$TMP/pane" $VIP10 CPS)" = 0.0 ] && [ "$(grep -c "^lbstat " "$TMP/pane")" = 1 ]'
-tmux -L "$TMUX_SOCK" send-keys -t lbs s
+tmux -S "$TMUX_SOCK" send-keys -t lbs s
 check "terminal: 's' moves to the next sort column" wait_pane 3 grep -q "sort: pps " "$TMP/pane"
-tmux -L "$TMUX_SOCK" send-keys -t lbs v
+tmux -S "$TMUX_SOCK" send-keys -t lbs v
 check "terminal: 'v' shows the backends view" wait_pane 3 \
 	grep -q "^  -> 198.18.2.11:8080 " "$TMP/pane"
-tmux -L "$TMUX_SOCK" send-keys -t lbs v
+tmux -S "$TMUX_SOCK" send-keys -t lbs v
 check "terminal: 'v' again shows the global view" wait_pane 3 grep -q "^conntrack: " "$TMP/pane"
-tmux -L "$TMUX_SOCK" send-keys -t lbs q
+tmux -S "$TMUX_SOCK" send-keys -t lbs q
 check "terminal: 'q' quits with exit 0" eval 'wait_gone && [ "$(cat "$TMP/tty.rc" 2>/dev/null)" = 0 ]'
 check "terminal: echo and line mode restored after q" \
 	eval 'grep -qw icanon "$TMP/tty.stty" && grep -qw echo "$TMP/tty.stty"'
 
 rm -f "$TMP/tty.rc" "$TMP/tty.stty"
-tmux -L "$TMUX_SOCK" -f /dev/null new-session -d -s lbs -x 160 -y 40 \
+tmux -S "$TMUX_SOCK" -f /dev/null new-session -d -s lbs -x 160 -y 40 \
 	"'$LB' --pin-path '$P' -i 1; echo \$? >'$TMP/tty.rc'; stty -a >'$TMP/tty.stty'"
 wait_pane 5 grep -q "^$VIP10 " "$TMP/pane"
-lbpid=$(pgrep -P "$(tmux -L "$TMUX_SOCK" display -p -t lbs '#{pane_pid}')" -x lbstat)
+lbpid=$(pgrep -P "$(tmux -S "$TMUX_SOCK" display -p -t lbs '#{pane_pid}')" -x lbstat)
 [ -n "$lbpid" ] && kill -TERM "$lbpid"
 check "terminal: SIGTERM ends lbstat and restores the terminal" eval \
 	'[ -n "$lbpid" ] && wait_gone && grep -qw icanon "$TMP/tty.stty" && grep -qw echo "$TMP/tty.stty"'

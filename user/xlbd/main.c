@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -387,6 +388,7 @@ static int run(struct xlbd *d)
 	    .max_backends = d->cfg.max_backends,
 	    .ct_size = d->cfg.ct_size,
 	};
+	struct rusage ru;
 	int err;
 
 	pr_info("xlbd %s starting: pin path %s, %zu static VIPs, %zu Marathon URLs, %zu "
@@ -414,9 +416,10 @@ static int run(struct xlbd *d)
 		return XLBD_EXIT_FAIL;
 	if (xlbd_loop_run(d))
 		return XLBD_EXIT_FAIL;
-	if (!d->once)
-		pr_info("exiting: %zu VIPs stay in the maps under %s; programs stay attached",
-			d->applied.nr_vips, d->cfg.pin_path);
+	getrusage(RUSAGE_SELF, &ru);
+	pr_info("exiting: %zu VIPs stay in the maps under %s; programs stay attached (peak RSS "
+		"%ld MiB)",
+		d->applied.nr_vips, d->cfg.pin_path, ru.ru_maxrss / 1024);
 	return d->exit_code;
 }
 

@@ -24,6 +24,7 @@
 #include <jansson.h>
 
 #include "log.h"
+#include "mara_stream.h"
 #include "marathon.h"
 #include "sse.h"
 #include "xlbd.h"
@@ -37,35 +38,36 @@
 	"&event_type=pod_deleted_event&event_type=deployment_success"                      \
 	"&event_type=deployment_step_success"
 
-#define BLOCK_SIZE (1u << 20)
 #define MAX_PENDING_EVENTS 4096
 #define STREAM_STABLE_MS 60000 /* a stream up this long resets the reconnect backoff */
 #define RESOLVE_TTL_MS 60000
 #define RESOLVE_NEG_TTL_MS 5000
 #define WARN_SET_BITS 12
 
-/* A response body as a list of blocks, so a 100 MB document is never copied or realloc'd. */
-struct block {
-	struct block *next;
-	size_t len;
-	char data[];
-};
+/*
+ * A snapshot's body goes straight into the incremental list reader, so the
+ * parse runs while the rest is still arriving and the body is never held.
+ * Only an error page is kept, its first bytes, for the log line.
+ */
+#define SNIPPET_MAX 4096
 
 struct fetch {
 	struct xlbd_marathon *m;
 	const char *what; /* "apps", "pods", "events" */
 	CURL *easy;
 	char url[1024];
-	struct block *head, *tail;
-	size_t len;
+	struct xlb_mara_stream *ms;    /* the reader, for a 200 answer */
+	json_t *doc;		       /* what it read, once the transfer is complete */
+	char snippet[SNIPPET_MAX + 1]; /* start of a non-200 body */
+	size_t snippet_len;
+	size_t len; /* body bytes received */
 	bool active;
 	bool too_big;
+	bool status_known;
 	long status;
 	CURLcode res;
 	char errbuf[CURL_ERROR_SIZE];
-	/* json_load_callback's position */
-	struct block *rd;
-	size_t rd_off;
+	char perr[512]; /* why the reader refused the body */
 };
 
 struct resolved {
@@ -169,79 +171,62 @@ static __u64 backoff_next(__u64 *cur, __u32 min, __u32 max)
 
 static void fetch_reset(struct fetch *f)
 {
-	struct block *b, *n;
-
-	for (b = f->head; b; b = n) {
-		n = b->next;
-		free(b);
-	}
-	f->head = f->tail = NULL;
+	xlb_mara_stream_free(f->ms);
+	f->ms = NULL;
+	json_decref(f->doc);
+	f->doc = NULL;
+	f->snippet_len = 0;
+	f->snippet[0] = '\0';
 	f->len = 0;
 	f->too_big = false;
+	f->status_known = false;
 	f->status = 0;
 	f->res = CURLE_OK;
 	f->errbuf[0] = '\0';
-	f->rd = NULL;
-	f->rd_off = 0;
+	f->perr[0] = '\0';
+}
+
+static void snippet_add(struct fetch *f, const char *p, size_t n)
+{
+	if (f->snippet_len + n > SNIPPET_MAX)
+		n = SNIPPET_MAX - f->snippet_len;
+	memcpy(f->snippet + f->snippet_len, p, n);
+	f->snippet_len += n;
+	f->snippet[f->snippet_len] = '\0';
 }
 
 static size_t body_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
 	struct fetch *f = userdata;
-	size_t n = size * nmemb, take;
+	size_t n = size * nmemb;
 
+	if (!f->status_known) {
+		curl_easy_getinfo(f->easy, CURLINFO_RESPONSE_CODE, &f->status);
+		f->status_known = true;
+	}
 	if (f->len + n > f->m->d->cfg.marathon.max_body_bytes) {
 		f->too_big = true;
 		return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
 	}
 	f->len += n;
-	while (n) {
-		if (!f->tail || f->tail->len == BLOCK_SIZE) {
-			struct block *b = malloc(sizeof(*b) + BLOCK_SIZE);
+	if (f->status != 200) {
+		snippet_add(f, ptr, n);
+		return n;
+	}
+	if (!f->ms) {
+		/* apps: split and prune the "apps" list; pods: a root array, kept whole */
+		struct xlb_mara_stream_opts o = {
+		    .split_member = "apps",
+		    .prune = !strcmp(f->what, "apps"),
+		};
 
-			if (!b)
-				return 0;
-			b->next = NULL;
-			b->len = 0;
-			if (f->tail)
-				f->tail->next = b;
-			else
-				f->head = b;
-			f->tail = b;
+		if (xlb_mara_stream_new(&o, &f->ms)) {
+			snprintf(f->perr, sizeof(f->perr), "out of memory");
+			return 0;
 		}
-		take = BLOCK_SIZE - f->tail->len;
-		if (take > n)
-			take = n;
-		memcpy(f->tail->data + f->tail->len, ptr, take);
-		f->tail->len += take;
-		ptr += take;
-		n -= take;
 	}
-	return size * nmemb;
-}
-
-/* jansson pulls the body block by block, and each block is freed once read. */
-static size_t body_read(void *buffer, size_t buflen, void *data)
-{
-	struct fetch *f = data;
-	size_t n;
-
-	while (f->head && f->rd_off == f->head->len) {
-		struct block *b = f->head;
-
-		f->head = b->next;
-		free(b);
-		f->rd_off = 0;
-	}
-	if (!f->head) {
-		f->tail = NULL;
+	if (xlb_mara_stream_feed(f->ms, ptr, n, f->perr, sizeof(f->perr)))
 		return 0;
-	}
-	n = f->head->len - f->rd_off;
-	if (n > buflen)
-		n = buflen;
-	memcpy(buffer, f->head->data + f->rd_off, n);
-	f->rd_off += n;
 	return n;
 }
 
@@ -251,10 +236,10 @@ static void body_snippet(const struct fetch *f, char *out, size_t len)
 	size_t i, n = 0;
 
 	out[0] = '\0';
-	if (!f->head || len < 8)
+	if (len < 8)
 		return;
-	for (i = 0; i < f->head->len && n + 4 < len && n < 120; i++) {
-		char c = f->head->data[i];
+	for (i = 0; i < f->snippet_len && n + 4 < len && n < 120; i++) {
+		char c = f->snippet[i];
 
 		out[n++] = (c >= ' ' && c <= '~') ? c : ' ';
 	}
@@ -458,6 +443,10 @@ static int transfer_error(const struct fetch *f, bool allow_404, char *why, size
 			 (unsigned long long)f->m->d->cfg.marathon.max_body_bytes);
 		return -EFBIG;
 	}
+	if (f->perr[0]) {
+		snprintf(why, len, "GET %s: %s (%zu bytes read)", red, f->perr, f->len);
+		return -EINVAL;
+	}
 	if (f->res != CURLE_OK) {
 		snprintf(why, len, "GET %s: %s", red,
 			 f->errbuf[0] ? f->errbuf : curl_easy_strerror(f->res));
@@ -470,22 +459,22 @@ static int transfer_error(const struct fetch *f, bool allow_404, char *why, size
 	return -EIO;
 }
 
+/* Ends the reader: the document, or why there is none (a body cut short, an empty one). */
 static json_t *parse_body(struct fetch *f, char *why, size_t len)
 {
-	char red[512];
-	json_error_t jerr;
-	json_t *root;
+	char red[512], err[512];
+	json_t *doc = NULL;
+	int ret;
 
-	f->rd = f->head;
-	f->rd_off = 0;
-	root = json_load_callback(body_read, f, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
-	if (!root)
-		snprintf(why, len, "GET %s: %s at line %d column %d (%zu bytes)",
-			 xlbd_url_redact(f->url, red, sizeof(red)),
-			 jerr.position >= (int)f->len ? "truncated or invalid JSON"
-						      : "invalid JSON",
-			 jerr.line, jerr.column, f->len);
-	return root;
+	xlbd_url_redact(f->url, red, sizeof(red));
+	if (!f->ms) {
+		snprintf(why, len, "GET %s: empty body", red);
+		return NULL;
+	}
+	ret = xlb_mara_stream_finish(f->ms, &doc, err, sizeof(err));
+	if (ret)
+		snprintf(why, len, "GET %s: %s", red, err);
+	return doc;
 }
 
 static void record_latency(struct xlbd_marathon *m)
@@ -508,7 +497,7 @@ static void snapshot_done(struct xlbd_marathon *m)
 	struct xlb_mara_model model = {};
 	struct xlb_plan_state plan;
 	json_t *apps = NULL, *pods = NULL;
-	__u64 t_fetch = xlbd_now_us(), t_parse, t_build, expiry, used, entries;
+	__u64 t_parse, t_build, expiry, used, entries;
 	char why[2048], err[512], red[512];
 	size_t bytes = m->apps.len + m->pods.len;
 	int ret;
@@ -566,12 +555,12 @@ static void snapshot_done(struct xlbd_marathon *m)
 	m->fetch_backoff_ms = 0;
 	m->retry_due_ms = 0;
 	pr_info("marathon: sync: %u apps, %u pods, %u tasks -> %zu services, %zu backends%s; "
-		"fetch %.1f ms (%zu KiB), parse %.1f ms, model %.1f ms%s",
+		"fetch and parse %.1f ms (%zu KiB), model %.1f ms%s",
 		model.nr_apps, model.nr_pods, model.nr_tasks, model.nr_services,
 		ret ? 0 : xlb_plan_state_backends(&plan),
 		used ? " (health from cache for some tasks)" : "",
-		(t_fetch - m->fetch_start_us) / 1000.0, bytes / 1024, (t_parse - t_fetch) / 1000.0,
-		(t_build - t_parse) / 1000.0, m->sync_warnings ? ", with warnings" : "");
+		(t_parse - m->fetch_start_us) / 1000.0, bytes / 1024, (t_build - t_parse) / 1000.0,
+		m->sync_warnings ? ", with warnings" : "");
 	xlb_mara_model_free(&model);
 	if (ret) {
 		pr_err("marathon: build the desired state: %s", strerror(-ret));
@@ -775,8 +764,7 @@ static size_t stream_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 
 	if (m->stream.status != 200) {
 		/* An error page: keep a little of it for the log, then end the transfer. */
-		if (m->stream.len < 4096)
-			body_write(ptr, size, nmemb, &m->stream);
+		snippet_add(&m->stream, ptr, n);
 		return n;
 	}
 	m->last_byte_ms = xlbd_now_ms();

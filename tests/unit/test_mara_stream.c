@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Unit tests of the incremental Marathon list reader: fed in chunks of any
+ * size (one byte included), it must give the same document as a one-piece
+ * parse, and with pruning the same Marathon model, on every fixture of
+ * tests/fixtures/marathon and the recorded Marathon payloads under
+ * ../shared/fixtures when present; strings with escaped quotes and brackets
+ * must not confuse it; truncated, malformed and oversized input must fail
+ * with a message that says where.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <jansson.h>
+
+#include "harness.h"
+#include "mara_stream.h"
+#include "marathon.h"
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = malloc(n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	*len = n;
+	return buf;
+}
+
+/* Feeds text in chunks of chunk bytes; returns finish's result. */
+static int stream(const char *text, size_t len, size_t chunk, bool prune, json_t **doc, char *err,
+		  size_t errlen)
+{
+	struct xlb_mara_stream_opts o = {.split_member = "apps", .prune = prune};
+	struct xlb_mara_stream *s;
+	size_t off, n;
+	int ret = 0;
+
+	assert_int_equal(xlb_mara_stream_new(&o, &s), 0);
+	for (off = 0; off < len && !ret; off += n) {
+		n = len - off < chunk ? len - off : chunk;
+		ret = xlb_mara_stream_feed(s, text + off, n, err, errlen);
+	}
+	if (!ret)
+		ret = xlb_mara_stream_finish(s, doc, err, errlen);
+	xlb_mara_stream_free(s);
+	return ret;
+}
+
+/* Agent names in the fixtures resolve to fixed test addresses. */
+static int fake_resolve(void *ctx, const char *host, __u8 hint, union xlb_addr *addr, __u8 *family)
+{
+	(void)ctx;
+	(void)hint;
+	memset(addr, 0, sizeof(*addr));
+	addr->v4 = htonl(0xc6120000u | (__u32)(xlb_fnv1a64(host, strlen(host)) & 0xffff));
+	*family = XLB_AF_INET;
+	return 0;
+}
+
+static void opts(struct xlb_mara_opts *o)
+{
+	char err[128];
+
+	xlb_mara_opts_init(o);
+	o->resolve = fake_resolve;
+	assert_int_equal(xlb_named_pool_parse("198.19.0.0/16", &o->pool, err, sizeof(err)), 0);
+	o->node_family = XLB_AF_INET;
+	o->node_addr.v4 = htonl(0xc6120001u);
+}
+
+static const size_t chunks[] = {1, 7, 64, 4096, 1 << 20};
+
+/* One fixture: documents equal without pruning, models equal with it, in every chunking. */
+static int check_file(const char *path)
+{
+	struct xlb_mara_model full = {}, streamed = {};
+	struct xlb_mara_opts o;
+	json_t *whole, *doc;
+	char err[512];
+	size_t len, i;
+	char *text = slurp(path, &len);
+	bool pods;
+	int bad = 0;
+
+	if (!text)
+		return 0;
+	whole = json_loadb(text, len, 0, NULL);
+	if (!whole) {
+		free(text);
+		return 0; /* not JSON (bad-input fixtures): covered by the error tests */
+	}
+	pods = json_is_array(whole);
+	opts(&o);
+	if (xlb_mara_model_build_json(&full, pods ? NULL : whole, pods ? whole : NULL, &o, err,
+				      sizeof(err))) {
+		json_decref(whole);
+		free(text);
+		return 0; /* not a Marathon document */
+	}
+	for (i = 0; i < ARRAY_SIZE(chunks); i++) {
+		if (stream(text, len, chunks[i], false, &doc, err, sizeof(err))) {
+			print_message("%s, chunk %zu: %s\n", path, chunks[i], err);
+			bad++;
+			continue;
+		}
+		if (!json_equal(doc, whole)) {
+			print_message("%s, chunk %zu: document differs\n", path, chunks[i]);
+			bad++;
+		}
+		json_decref(doc);
+		assert_int_equal(stream(text, len, chunks[i], !pods, &doc, err, sizeof(err)), 0);
+		memset(&streamed, 0, sizeof(streamed));
+		assert_int_equal(xlb_mara_model_build_json(&streamed, pods ? NULL : doc,
+							   pods ? doc : NULL, &o, err, sizeof(err)),
+				 0);
+		if (!xlb_mara_model_equal(&full, &streamed) ||
+		    full.nr_warnings != streamed.nr_warnings ||
+		    full.nr_tasks != streamed.nr_tasks) {
+			print_message(
+			    "%s, chunk %zu: pruned model differs (%zu vs %zu services, %u vs "
+			    "%u warnings)\n",
+			    path, chunks[i], full.nr_services, streamed.nr_services,
+			    full.nr_warnings, streamed.nr_warnings);
+			bad++;
+		}
+		xlb_mara_model_free(&streamed);
+		json_decref(doc);
+	}
+	xlb_mara_model_free(&full);
+	json_decref(whole);
+	free(text);
+	return bad ? -1 : 1;
+}
+
+static int check_dir(const char *dir, int *files)
+{
+	struct dirent *de;
+	char path[1024];
+	int bad = 0, r;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+
+		if (n < 6 || strcmp(de->d_name + n - 5, ".json"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		r = check_file(path);
+		if (r < 0)
+			bad++;
+		else if (r > 0)
+			(*files)++;
+	}
+	closedir(d);
+	return bad;
+}
+
+static void test_fixtures(void **state)
+{
+	static const char *const dirs[] = {
+	    "tests/fixtures/marathon",
+	    "../shared/fixtures/marathon-lb/tests",
+	    "../shared/fixtures/marathon/api-examples",
+	    "../shared/fixtures/go-marathon",
+	};
+	int files = 0, bad = 0;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(dirs); i++)
+		bad += check_dir(dirs[i], &files);
+	print_message("compared %d Marathon documents\n", files);
+	assert_true(files >= 5);
+	assert_int_equal(bad, 0);
+}
+
+/* Quotes, backslashes and brackets inside strings, other root members, empty lists. */
+static void test_tricky(void **state)
+{
+	static const char *const docs[] = {
+	    "{\"apps\": [{\"id\": \"/a\\\"]}[{\", \"labels\": {\"k\": \"\\\\\", \"}\": \"]\"}},"
+	    " {\"id\": \"/b\", \"tasks\": [{\"id\": \"x,]\"}]}]}",
+	    "{\"x\": {\"a\": [1, {\"b\": \"]}\"}]}, \"apps\": [], \"y\": \"s,}\", \"z\": [[]]}",
+	    "  {\"apps\":[ ]}  \n",
+	    "{}",
+	    "[]",
+	    "[1, \"two\", [3], {\"four\": 4}, null]",
+	    "{\"apps\": [{\"id\": \"/\\u00e9\\ud83d\\ude00\"}], \"apps2\": [1,2]}",
+	};
+	json_t *doc, *whole;
+	char err[256];
+	size_t i, c;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(docs); i++) {
+		whole = json_loads(docs[i], 0, NULL);
+		assert_non_null(whole);
+		for (c = 0; c < ARRAY_SIZE(chunks); c++) {
+			if (stream(docs[i], strlen(docs[i]), chunks[c], false, &doc, err,
+				   sizeof(err))) {
+				print_message("doc %zu chunk %zu: %s\n", i, chunks[c], err);
+				fail();
+			}
+			assert_true(json_equal(doc, whole));
+			json_decref(doc);
+		}
+		json_decref(whole);
+	}
+}
+
+static void test_prune(void **state)
+{
+	static const char *doc =
+	    "{\"apps\": [{\"id\": \"/a\", \"cmd\": \"sleep\", \"env\": {\"A\": \"1\"},"
+	    " \"labels\": {\"cmd\": \"kept: labels are data\"}, \"versionInfo\": {},"
+	    " \"tasks\": [{\"id\": \"t\", \"host\": \"h\", \"stagedAt\": \"x\", \"slaveId\": \"s\","
+	    " \"healthCheckResults\": [{\"alive\": true, \"firstSuccess\": \"x\"}]}]}]}";
+	json_t *out, *app, *task;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(stream(doc, strlen(doc), 5, true, &out, err, sizeof(err)), 0);
+	app = json_array_get(json_object_get(out, "apps"), 0);
+	assert_null(json_object_get(app, "cmd"));
+	assert_null(json_object_get(app, "env"));
+	assert_null(json_object_get(app, "versionInfo"));
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(app, "labels"), "cmd")),
+	    "kept: labels are data");
+	task = json_array_get(json_object_get(app, "tasks"), 0);
+	assert_null(json_object_get(task, "stagedAt"));
+	assert_null(json_object_get(task, "slaveId"));
+	assert_non_null(json_object_get(task, "host"));
+	assert_int_equal(
+	    json_object_size(json_array_get(json_object_get(task, "healthCheckResults"), 0)), 1);
+	json_decref(out);
+}
+
+static const struct {
+	const char *doc;
+	const char *words;
+} bad[] = {
+    {"", "truncated document: it ends after 0 bytes inside nothing"},
+    {"   ", "truncated"},
+    {"{\"apps\": [{\"id\": \"/a\"}, {\"id\": ", "truncated document: it ends after"},
+    {"{\"apps\": [{\"id\": \"/a\"}", "inside the list"},
+    {"{\"apps\": [{\"id\": \"/a\"}]", "truncated"},
+    {"{\"apps\": [{\"id\": \"/a\"}, {\"id\": /b}]}", "apps[1]: invalid JSON"},
+    {"{\"apps\": [{\"id\": \"/a\", \"id\": \"/b\"}]}", "apps[0]: invalid JSON"},
+    {"{\"apps\": [{},]}", "empty element"},
+    {"{\"apps\": [,{}]}", "empty element"},
+    {"{\"apps\": []} x", "data after the end"},
+    {"<html>502 Bad Gateway</html>", "not a JSON object or array"},
+    {"{apps: []}", "expected a member name"},
+    {"{\"apps\" []}", "expected ':'"},
+    {"{\"apps\": [] \"x\": 1}", "expected ',' or '}'"},
+    {"{\"x\": tru}", "x: invalid JSON"},
+    {"[{\"a\": 1} {\"b\": 2}]", "[0]: invalid JSON"},
+};
+
+static void test_errors(void **state)
+{
+	json_t *doc;
+	char err[256];
+	size_t i, c;
+	int ret;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		for (c = 0; c < ARRAY_SIZE(chunks); c++) {
+			err[0] = '\0';
+			ret = stream(bad[i].doc, strlen(bad[i].doc), chunks[c], true, &doc, err,
+				     sizeof(err));
+			if (ret != -EINVAL || !strstr(err, bad[i].words)) {
+				print_message(
+				    "row %zu (%s), chunk %zu: got %d \"%s\", want \"%s\"\n", i,
+				    bad[i].doc, chunks[c], ret, err, bad[i].words);
+				fail();
+			}
+		}
+	}
+}
+
+static void test_limits(void **state)
+{
+	struct xlb_mara_stream_opts o = {.split_member = "apps", .max_element = 64};
+	static const char *doc =
+	    "{\"apps\": [{\"id\": \"/a\"}, {\"id\": \"/a-long-one-that-does-not-"
+	    "fit-in-sixty-four-bytes-at-all\"}]}";
+	struct xlb_mara_stream *s;
+	char err[256];
+	json_t *out;
+
+	(void)state;
+	assert_int_equal(xlb_mara_stream_new(&o, &s), 0);
+	assert_int_equal(xlb_mara_stream_feed(s, doc, strlen(doc), err, sizeof(err)), -EFBIG);
+	assert_non_null(strstr(err, "element 1 larger than 64 bytes"));
+	/* after an error nothing more is taken */
+	assert_int_equal(xlb_mara_stream_feed(s, "]}", 2, err, sizeof(err)), -EINVAL);
+	assert_int_equal(xlb_mara_stream_finish(s, &out, err, sizeof(err)), -EINVAL);
+	assert_null(out);
+	assert_int_equal(xlb_mara_stream_elements(s), 1);
+	xlb_mara_stream_free(s);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_fixtures), cmocka_unit_test(test_tricky), cmocka_unit_test(test_prune),
+    cmocka_unit_test(test_errors),   cmocka_unit_test(test_limits),
+};
+
+XLB_TEST_MAIN("mara_stream", tests)

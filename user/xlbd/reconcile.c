@@ -17,6 +17,8 @@
 #include "log.h"
 #include "xlbd.h"
 
+#define RETRY_MS 5000
+
 static void warn_cb(void *ctx, const char *msg)
 {
 	(void)ctx;
@@ -71,13 +73,17 @@ static int apply(struct xlbd *d, struct xlb_plan_state *want, bool allow_delete,
 	if (failed < 0)
 		return failed;
 	if (failed) {
-		pr_err("reconcile (%s): %d of the writes failed (see above); retrying on the next "
-		       "sync",
-		       what, failed);
+		pr_err("reconcile (%s): %d of the writes failed (see above); retrying in %d s",
+		       what, failed, RETRY_MS / 1000);
 		pthread_mutex_lock(&d->stats.lock);
 		d->stats.apply_failures_total += failed;
 		pthread_mutex_unlock(&d->stats.lock);
 		reread(d);
+		/* Without a retry a map that was full would stay wrong until the next event. */
+		if (d->marathon)
+			xlbd_marathon_resync_in(d, RETRY_MS);
+		else
+			xlbd_timer_at_most(&d->full_check, RETRY_MS);
 	} else if (held) {
 		/* The maps hold want plus what was kept: read them rather than guess. */
 		reread(d);

@@ -130,12 +130,21 @@ for round in empty adopt; do
 	grep -E 'marathon: sync:|reconciled: .*marathon|adopted|peak RSS' "$TMP/once-$round.log" |
 		sed 's/^[^ ]* xlbd: /  /'
 	rss=$(sed -n 's/.*peak RSS \([0-9]*\) MiB.*/\1/p' "$TMP/once-$round.log")
-	sync=$(sed -n 's/.*fetch \([0-9.]*\) ms.*parse \([0-9.]*\) ms, model \([0-9.]*\) ms.*/\1 \2 \3/p' \
-		"$TMP/once-$round.log" | head -1)
+	fetch=$(sed -n 's/.*fetch and parse \([0-9.]*\) ms.*/\1/p' "$TMP/once-$round.log" | head -1)
+	model=$(sed -n 's/.*, model \([0-9.]*\) ms.*/\1/p' "$TMP/once-$round.log" | head -1)
 	apply=$(sed -n 's/.*reconciled: .*(marathon.* in \([0-9.]*\) ms$/\1/p' "$TMP/once-$round.log")
+	# start-up: from "starting" to the first reconcile (BPF load, adopting pinned maps)
+	startup=$(python3 -c '
+import re, sys, datetime
+ts = [datetime.datetime.strptime(l[:23], "%Y-%m-%dT%H:%M:%S.%f") for l in open(sys.argv[1])
+      if re.search(r"starting:|reconciled: .*static config", l)]
+print(int((ts[1] - ts[0]).total_seconds() * 1000) if len(ts) > 1 else 0)' "$TMP/once-$round.log")
+	echo "  phases: start-up (BPF load, adopt) $startup ms, fetch and parse ${fetch:-?} ms," \
+		"model ${model:-?} ms, map writes ${apply:-?} ms"
 	echo "{\"bench\":\"xlbd_full_sync_$round\",\"apps\":$APPS,\"tasks\":$TASKS," \
-		"\"wall_ms\":$wall,\"fetch_parse_model_ms\":\"$sync\",\"apply_ms\":\"$apply\"," \
-		"\"peak_rss_mib\":${rss:-0}}" >>"$RESULTS"
+		"\"wall_ms\":$wall,\"startup_ms\":$startup,\"fetch_parse_ms\":${fetch:-0}," \
+		"\"model_ms\":${model:-0},\"apply_ms\":${apply:-0},\"peak_rss_mib\":${rss:-0}}" \
+		>>"$RESULTS"
 done
 "$XLBD" -c "$TMP/xlbd.json" -p "$PIN" -m "$SIMURL" >"$TMP/steady.log" 2>&1 &
 xpid=$!

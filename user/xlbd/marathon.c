@@ -576,8 +576,11 @@ static void snapshot_done(struct xlbd_marathon *m)
 		record_latency(m);
 	else
 		m->n_inflight = 0;
-	if (m->dirty || m->n_pending)
+	/* Events seen during the fetch are debounced; a resync asked for meanwhile goes now. */
+	if (m->n_pending)
 		schedule_pending(m);
+	else if (m->dirty)
+		xlbd_timer_at_most(&m->fetch_timer, 0);
 	if (m->d->once && ret < 0)
 		m->d->quit = true;
 	return;

@@ -18,18 +18,11 @@
 #include <linux/magic.h>
 #include <bpf/bpf.h>
 
-/*
- * marathon.h and dp.h declare xlb_vip_key_str differently; only marathon.h's
- * types are needed here, so its declaration is renamed out of the way.
- */
-#define xlb_vip_key_str xlb_vip_key_str_marathon_h
-#include "marathon.h"
-#undef xlb_vip_key_str
-
 #include "dp.h"
 #include "harness.h"
 #include "log.h"
 #include "maglev.h"
+#include "marathon.h"
 #include "planner.h"
 
 static struct xlb_vip_key vk(const char *addr, __u16 port, __u8 proto)

@@ -9,7 +9,6 @@
  * a Marathon that suddenly answers with no services, or with far fewer, is the
  * classic symptom of a leader election, not of an operator deleting every app,
  * so such a change must be seen several times in a row before it is applied.
- * This header includes only the ABI, so it can sit next to marathon.h.
  */
 #ifndef XLB_PLANNER_H
 #define XLB_PLANNER_H

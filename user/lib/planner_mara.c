@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The bridge from the Marathon model (marathon.h) to planner VIPs. It lives in
- * its own file because marathon.h and dp.h both declare xlb_vip_key_str and
- * cannot share a translation unit; this file sees only marathon.h.
+ * The bridge from the Marathon model (marathon.h) to planner VIPs, apart from
+ * planner.c so that the planner's diff and writer never depend on the model:
+ * a static-only xlbd, and the planner's tests, link without it.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -43,7 +43,7 @@ cleanup() {
 		[ -d "$p" ] && "$XLBD" --detach-and-unpin --no-marathon -p "$p" >/dev/null 2>&1
 		rm -rf "$p" 2>/dev/null
 	done
-	rm -rf "$TMP"
+	[ -n "${KEEP:-}" ] && echo "# kept $TMP" || rm -rf "$TMP"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
@@ -238,6 +238,8 @@ check "a killed task (TASK_KILLING) drains within 2 s" wait_for 2 t1_draining
 t1_gone() { [ -z "$(backend_state "$T1")" ]; }
 check "the killed task leaves the maps when it is gone" wait_for 5 t1_gone
 check "its replacement becomes active: 3 active backends again" wait_for 8 three_active
+check "an event re-reads only its app (small cluster: targeted fetch)" \
+	log_has x1 "marathon: update (1 app re-read): 1 apps"
 latency_seen() { metrics | grep -q '^xlbd_event_to_map_latency_seconds_count [1-9]'; }
 check "/metrics has event-to-map latencies" latency_seen
 

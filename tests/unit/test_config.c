@@ -111,6 +111,7 @@ static void test_etc_default(void **state)
 	assert_int_equal(cfg.marathon.backoff_max_ms, def.marathon.backoff_max_ms);
 	assert_int_equal(cfg.marathon.max_body_bytes, def.marathon.max_body_bytes);
 	assert_int_equal(cfg.marathon.health_hold_s, def.marathon.health_hold_s);
+	assert_int_equal(cfg.marathon.targeted_max_apps, def.marathon.targeted_max_apps);
 	assert_int_equal(cfg.marathon.min_vips, def.marathon.min_vips);
 	assert_int_equal(cfg.marathon.confirm_syncs, def.marathon.confirm_syncs);
 	assert_int_equal(cfg.marathon.confirm_delay_ms, def.marathon.confirm_delay_ms);

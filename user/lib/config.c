@@ -509,6 +509,7 @@ int xlb_cfg_init(struct xlb_cfg *cfg)
 	m->backoff_max_ms = 30000;
 	m->max_body_bytes = 256ull << 20;
 	m->health_hold_s = 60;
+	m->targeted_max_apps = 2000;
 	m->max_remove_fraction = 0.5;
 	m->min_vips = 4;
 	m->confirm_syncs = 3;
@@ -724,6 +725,7 @@ static void parse_marathon(struct ctx *c, const json_t *root)
 					   "backoff_max_ms",
 					   "max_body_bytes",
 					   "health_hold_s",
+					   "targeted_max_apps",
 					   "framework",
 					   "named_vip_range",
 					   "haproxy_group",
@@ -754,6 +756,7 @@ static void parse_marathon(struct ctx *c, const json_t *root)
 	get_u32(c, o, p, "backoff_max_ms", 10, 3600000, &m->backoff_max_ms);
 	get_u64(c, o, p, "max_body_bytes", 4096, 1ull << 34, &m->max_body_bytes);
 	get_u32(c, o, p, "health_hold_s", 0, 86400, &m->health_hold_s);
+	get_u32(c, o, p, "targeted_max_apps", 0, 1000000, &m->targeted_max_apps);
 	if (get_str(c, o, p, "framework", false, &m->framework) &&
 	    xlb_dns_domain_frag(m->framework, err, sizeof(err)) < 0)
 		xlb_cfg_error(c->errs, "$.marathon.framework",

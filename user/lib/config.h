@@ -47,10 +47,11 @@ struct xlb_cfg_marathon {
 	__u32 backoff_min_ms;
 	__u32 backoff_max_ms;
 	__u64 max_body_bytes;
-	__u32 health_hold_s;   /* keep last known health this long when results vanish */
-	char *framework;       /* DNS label of named VIPs; default "marathon" */
-	char *named_vip_range; /* default "11.0.0.0/8" */
-	char *haproxy_group;   /* "" turns service ports off; default "external" */
+	__u32 health_hold_s;	 /* keep last known health this long when results vanish */
+	__u32 targeted_max_apps; /* up to this many apps, an event re-reads only its app */
+	char *framework;	 /* DNS label of named VIPs; default "marathon" */
+	char *named_vip_range;	 /* default "11.0.0.0/8" */
+	char *haproxy_group;	 /* "" turns service ports off; default "external" */
 	bool has_node_addr;
 	union xlb_addr node_addr; /* be; the address service ports are served on */
 	__u8 node_family;

@@ -39,6 +39,7 @@
 	"&event_type=deployment_step_success"
 
 #define MAX_PENDING_EVENTS 4096
+#define MAX_IDS 16	       /* more apps named by a burst of events: a full fetch is cheaper */
 #define STREAM_STABLE_MS 60000 /* a stream up this long resets the reconnect backoff */
 #define RESOLVE_TTL_MS 60000
 #define RESOLVE_NEG_TTL_MS 5000
@@ -93,8 +94,24 @@ struct xlbd_marathon {
 	struct xlbd_timer stream_timer; /* next event stream connect */
 	struct xlbd_timer watchdog;	/* stream silent too long */
 
+	/*
+	 * What the next fetch must cover: everything, or only the apps events
+	 * named (and pod status), patched into the documents of the last fetch.
+	 */
+	bool want_full;
+	bool want_pods;
+	char *ids[MAX_IDS];
+	size_t n_ids;
+	json_t *cache_apps; /* {"apps": [...]}, pruned; NULL: no targeted fetches */
+	json_t *cache_pods; /* the pod status list, NULL when Marathon has no pods */
+
 	/* snapshots */
 	struct fetch apps, pods;
+	struct fetch tapps[MAX_IDS]; /* GET /v2/apps/{id} of a targeted fetch */
+	char *tids[MAX_IDS];
+	size_t n_tapps;
+	bool targeted;	    /* the fetch in flight is targeted */
+	bool pods_in_round; /* the fetch in flight reads pod status */
 	size_t url_idx;
 	bool fetching, dirty;
 	__u64 fetch_start_us;
@@ -492,6 +509,77 @@ static void record_latency(struct xlbd_marathon *m)
 	m->n_inflight = 0;
 }
 
+static void ids_clear(char **ids, size_t *n)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		free(ids[i]);
+	*n = 0;
+}
+
+/* Index of the element of list whose "id" is id, or -1. */
+static long find_by_id(const json_t *list, const char *id)
+{
+	const char *v;
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(list, i, e)
+	{
+		v = json_string_value(json_object_get(e, "id"));
+		if (v && !strcmp(v, id))
+			return (long)i;
+	}
+	return -1;
+}
+
+/*
+ * Patches the cached apps document with the answers of a targeted fetch: an
+ * app answered is replaced (or added), an app that is gone (404) is removed.
+ * Returns 0, 1 when an id was neither a known app nor found (a new pod, most
+ * likely: a full fetch must follow), or -errno with why.
+ */
+static int patch_cache(struct xlbd_marathon *m, char *why, size_t whylen)
+{
+	json_t *list = json_object_get(m->cache_apps, "apps"), *doc, *app;
+	int unknown = 0, ret;
+	long at;
+	size_t i;
+
+	for (i = 0; i < m->n_tapps; i++) {
+		struct fetch *f = &m->tapps[i];
+
+		ret = transfer_error(f, true, why, whylen);
+		if (ret)
+			return ret;
+		at = find_by_id(list, m->tids[i]);
+		if (f->status == 404) {
+			if (at >= 0)
+				json_array_remove(list, at);
+			else
+				unknown = 1;
+			continue;
+		}
+		doc = parse_body(f, why, whylen);
+		if (!doc)
+			return -EINVAL;
+		app = json_object_get(doc, "app");
+		if (!json_is_object(app) || !json_is_string(json_object_get(app, "id"))) {
+			snprintf(why, whylen, "GET %s: no app in the answer", f->url);
+			json_decref(doc);
+			return -EINVAL;
+		}
+		xlb_mara_prune_app(app);
+		if (at >= 0)
+			json_array_set(list, at, app);
+		else
+			json_array_append(list, app);
+		json_decref(doc);
+	}
+	return unknown;
+}
+
 static void snapshot_done(struct xlbd_marathon *m)
 {
 	struct xlb_mara_model model = {};
@@ -499,24 +587,70 @@ static void snapshot_done(struct xlbd_marathon *m)
 	json_t *apps = NULL, *pods = NULL;
 	__u64 t_parse, t_build, expiry, used, entries;
 	char why[2048], err[512], red[512];
-	size_t bytes = m->apps.len + m->pods.len;
+	const struct xlb_cfg_marathon *c = &m->d->cfg.marathon;
+	size_t bytes = m->apps.len + m->pods.len, i, n_tapps = m->n_tapps;
+	bool targeted = m->targeted, pods_read = m->pods_in_round;
+	char kind[96];
 	int ret;
 
 	m->fetching = false;
-	if (transfer_error(&m->apps, false, why, sizeof(why)) ||
-	    transfer_error(&m->pods, true, why, sizeof(why)))
+	for (i = 0; i < m->n_tapps; i++)
+		bytes += m->tapps[i].len;
+	if (targeted) {
+		ret = patch_cache(m, why, sizeof(why));
+		if (ret < 0)
+			goto failed;
+		if (ret > 0) {
+			/* An id that is no app: a pod we have not seen yet. Read everything. */
+			m->want_full = true;
+			m->dirty = true;
+		}
+	} else {
+		if (transfer_error(&m->apps, false, why, sizeof(why)))
+			goto failed;
+	}
+	if (pods_read && transfer_error(&m->pods, true, why, sizeof(why)))
 		goto failed;
-	apps = parse_body(&m->apps, why, sizeof(why));
-	if (!apps)
-		goto failed;
-	if (m->pods.status == 200) {
+	if (!targeted) {
+		apps = parse_body(&m->apps, why, sizeof(why));
+		if (!apps)
+			goto failed;
+	}
+	if (pods_read && m->pods.status == 200) {
 		pods = parse_body(&m->pods, why, sizeof(why));
 		if (!pods)
 			goto failed;
-	} else if (!m->pods_missing_logged) {
+	} else if (pods_read && !m->pods_missing_logged) {
 		pr_info("marathon: GET /v2/pods/::status answers 404: no pods on this Marathon");
 		m->pods_missing_logged = true;
 	}
+	if (targeted) {
+		/* The cache holds the documents; the model reads them in place. */
+		if (pods_read) {
+			json_decref(m->cache_pods);
+			m->cache_pods = pods;
+		}
+		apps = json_incref(m->cache_apps);
+		pods = json_incref(m->cache_pods);
+		snprintf(kind, sizeof(kind), "update (%zu app%s%s re-read)", n_tapps,
+			 n_tapps == 1 ? "" : "s", pods_read ? " and pods" : "");
+	} else {
+		json_decref(m->cache_apps);
+		json_decref(m->cache_pods);
+		m->cache_apps = m->cache_pods = NULL;
+		/* Small clusters keep the documents, so an event costs one app's fetch. */
+		if (c->targeted_max_apps &&
+		    json_array_size(json_object_get(apps, "apps")) <= c->targeted_max_apps) {
+			m->cache_apps = json_incref(apps);
+			m->cache_pods = json_incref(pods);
+		}
+		snprintf(kind, sizeof(kind), "sync");
+	}
+	for (i = 0; i < m->n_tapps; i++) {
+		easy_drop(m, &m->tapps[i]);
+		fetch_reset(&m->tapps[i]);
+	}
+	ids_clear(m->tids, &m->n_tapps);
 	fetch_reset(&m->apps);
 	fetch_reset(&m->pods);
 	t_parse = xlbd_now_us();
@@ -528,7 +662,9 @@ static void snapshot_done(struct xlbd_marathon *m)
 	json_decref(pods);
 	apps = pods = NULL;
 	if (ret) {
-		snprintf(why, sizeof(why), "%s: %s", xlbd_url_redact(m->apps.url, red, sizeof(red)),
+		snprintf(why, sizeof(why), "%s: %s",
+			 targeted ? "patched documents"
+				  : xlbd_url_redact(m->apps.url, red, sizeof(red)),
 			 err);
 		warn_rotate(m);
 		goto failed;
@@ -554,9 +690,9 @@ static void snapshot_done(struct xlbd_marathon *m)
 	m->fetch_failures = 0;
 	m->fetch_backoff_ms = 0;
 	m->retry_due_ms = 0;
-	pr_info("marathon: sync: %u apps, %u pods, %u tasks -> %zu services, %zu backends%s; "
+	pr_info("marathon: %s: %u apps, %u pods, %u tasks -> %zu services, %zu backends%s; "
 		"fetch and parse %.1f ms (%zu KiB), model %.1f ms%s",
-		model.nr_apps, model.nr_pods, model.nr_tasks, model.nr_services,
+		kind, model.nr_apps, model.nr_pods, model.nr_tasks, model.nr_services,
 		ret ? 0 : xlb_plan_state_backends(&plan),
 		used ? " (health from cache for some tasks)" : "",
 		(t_parse - m->fetch_start_us) / 1000.0, bytes / 1024, (t_build - t_parse) / 1000.0,
@@ -568,9 +704,11 @@ static void snapshot_done(struct xlbd_marathon *m)
 		return;
 	}
 	/* A cached verdict that expires changes the state without any event. */
-	if (expiry)
+	if (expiry) {
+		m->want_full = true;
 		xlbd_timer_at_most(&m->fetch_timer,
 				   expiry > xlbd_now_ms() ? expiry - xlbd_now_ms() + 1 : 1);
+	}
 	ret = xlbd_reconcile_marathon(m->d, &plan);
 	if (ret == 0)
 		record_latency(m);
@@ -587,8 +725,15 @@ static void snapshot_done(struct xlbd_marathon *m)
 failed:
 	json_decref(apps);
 	json_decref(pods);
+	for (i = 0; i < m->n_tapps; i++) {
+		easy_drop(m, &m->tapps[i]);
+		fetch_reset(&m->tapps[i]);
+	}
+	ids_clear(m->tids, &m->n_tapps);
 	fetch_reset(&m->apps);
 	fetch_reset(&m->pods);
+	/* After any failure the next fetch reads everything: a patch may have gone half-way. */
+	m->want_full = true;
 	fetch_failed(m, why);
 	if (m->d->once) {
 		m->d->exit_code = XLBD_EXIT_FAIL;
@@ -611,18 +756,47 @@ static void start_fetch(struct xlbd_marathon *m)
 	easy_drop(m, &m->pods);
 	fetch_reset(&m->apps);
 	fetch_reset(&m->pods);
-	snprintf(url, sizeof(url), "%s/v2/apps?embed=apps.tasks", base);
-	if (easy_setup(m, &m->apps, url, false))
-		goto oom;
-	snprintf(url, sizeof(url), "%s/v2/pods/::status", base);
-	if (easy_setup(m, &m->pods, url, false))
-		goto oom;
-	if (curl_multi_add_handle(m->multi, m->apps.easy) != CURLM_OK)
-		goto oom;
-	m->apps.active = true;
-	if (curl_multi_add_handle(m->multi, m->pods.easy) != CURLM_OK)
-		goto oom;
-	m->pods.active = true;
+	m->targeted = !m->want_full && m->cache_apps && (m->n_ids || m->want_pods);
+	if (m->targeted) {
+		/* Known pods are re-read with all pod status; everything else as an app. */
+		for (i = 0; i < m->n_ids; i++) {
+			if (m->cache_pods && find_by_id(m->cache_pods, m->ids[i]) >= 0) {
+				m->want_pods = true;
+				free(m->ids[i]);
+				continue;
+			}
+			snprintf(url, sizeof(url), "%s/v2/apps%s?embed=app.tasks", base, m->ids[i]);
+			m->tapps[m->n_tapps].what = "app";
+			m->tids[m->n_tapps] = m->ids[i];
+			if (easy_setup(m, &m->tapps[m->n_tapps++], url, false))
+				goto oom;
+		}
+		m->n_ids = 0;
+		for (i = 0; i < m->n_tapps; i++) {
+			if (curl_multi_add_handle(m->multi, m->tapps[i].easy) != CURLM_OK)
+				goto oom;
+			m->tapps[i].active = true;
+		}
+	} else {
+		snprintf(url, sizeof(url), "%s/v2/apps?embed=apps.tasks", base);
+		if (easy_setup(m, &m->apps, url, false))
+			goto oom;
+		if (curl_multi_add_handle(m->multi, m->apps.easy) != CURLM_OK)
+			goto oom;
+		m->apps.active = true;
+		ids_clear(m->ids, &m->n_ids);
+	}
+	m->pods_in_round = !m->targeted || m->want_pods;
+	if (m->pods_in_round) {
+		snprintf(url, sizeof(url), "%s/v2/pods/::status", base);
+		if (easy_setup(m, &m->pods, url, false))
+			goto oom;
+		if (curl_multi_add_handle(m->multi, m->pods.easy) != CURLM_OK)
+			goto oom;
+		m->pods.active = true;
+	}
+	m->want_full = false;
+	m->want_pods = false;
 	m->fetching = true;
 	m->dirty = false;
 	m->fetch_start_us = xlbd_now_us();
@@ -635,6 +809,10 @@ static void start_fetch(struct xlbd_marathon *m)
 oom:
 	easy_drop(m, &m->apps);
 	easy_drop(m, &m->pods);
+	for (i = 0; i < m->n_tapps; i++)
+		easy_drop(m, &m->tapps[i]);
+	ids_clear(m->tids, &m->n_tapps);
+	m->want_full = true;
 	fetch_failed(m, "cannot set up the requests (out of memory)");
 }
 
@@ -653,6 +831,7 @@ static void on_resync_timer(struct xlbd *d, void *arg)
 	xlbd_timer_set(&m->resync_timer,
 		       xlbd_now_ms() + (__u64)d->cfg.marathon.resync_interval_s * 1000);
 	pr_debug("marathon: periodic full resync");
+	m->want_full = true;
 	if (m->fetching)
 		m->dirty = true;
 	else
@@ -665,14 +844,76 @@ void xlbd_marathon_resync_in(struct xlbd *d, __u32 delay_ms)
 
 	if (!m)
 		return;
+	m->want_full = true;
 	xlbd_timer_at_most(&m->fetch_timer, delay_ms);
 }
 
 /* ---- event stream ---- */
 
-static void note_event(struct xlbd_marathon *m, const char *type)
+/* Characters of Marathon ids ([a-z0-9-] segments, '/', '.'): safe in a URL path as they are. */
+static bool id_ok(const char *id)
+{
+	size_t i;
+
+	if (id[0] != '/' || strlen(id) > 512)
+		return false;
+	for (i = 0; id[i]; i++)
+		if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') ||
+		      (id[i] >= '0' && id[i] <= '9') || strchr("/-._", id[i])))
+			return false;
+	return true;
+}
+
+/*
+ * Which run spec an event is about, so that only it is re-read: its app or pod
+ * id, "pods" for pod definition events, nothing (a full fetch) when the event
+ * does not say or concerns more than one (deployments).
+ */
+static void event_scope(struct xlbd_marathon *m, const char *type, const char *data, size_t len)
+{
+	static const struct {
+		const char *type, *key;
+	} keys[] = {
+	    {"status_update_event", "appId"},
+	    {"health_status_changed_event", "appId"},
+	    {"unhealthy_instance_kill_event", "appId"},
+	    {"unhealthy_task_kill_event", "appId"},
+	    {"app_terminated_event", "appId"},
+	    {"instance_changed_event", "runSpecId"},
+	    {"instance_health_changed_event", "runSpecId"},
+	};
+	const char *id = NULL;
+	json_t *ev;
+	size_t i;
+
+	if (!strncmp(type, "pod_", 4)) {
+		m->want_pods = true;
+		return;
+	}
+	ev = json_loadb(data, len, JSON_DISABLE_EOF_CHECK, NULL);
+	if (!strcmp(type, "api_post_event"))
+		id = json_string_value(json_object_get(json_object_get(ev, "appDefinition"), "id"));
+	for (i = 0; !id && i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(type, keys[i].type))
+			id = json_string_value(json_object_get(ev, keys[i].key));
+	if (!id || !id_ok(id) || m->n_ids == MAX_IDS) {
+		m->want_full = true;
+	} else {
+		for (i = 0; i < m->n_ids && strcmp(m->ids[i], id); i++)
+			;
+		if (i == m->n_ids && !(m->ids[m->n_ids] = strdup(id)))
+			m->want_full = true;
+		else if (i == m->n_ids)
+			m->n_ids++;
+	}
+	json_decref(ev);
+}
+
+static void note_event(struct xlbd_marathon *m, const char *type, const char *data, size_t len)
 {
 	__u64 now = xlbd_now_ms();
+
+	event_scope(m, type, data, len);
 
 	pthread_mutex_lock(&m->d->stats.lock);
 	m->d->stats.events_relevant_total++;
@@ -701,7 +942,7 @@ static int on_sse_event(void *ctx, const char *event, const char *data, size_t l
 	else if (xlb_mara_event_type(data, len, type, sizeof(type)))
 		snprintf(type, sizeof(type), "?");
 	if (xlb_mara_event_relevant(type))
-		note_event(m, type);
+		note_event(m, type, data, len);
 	else
 		pr_debug("marathon: event %s (ignored)", type);
 	return 0;
@@ -737,6 +978,7 @@ static void stream_up(struct xlbd_marathon *m)
 	pr_info("marathon: event stream connected to %s; full resync",
 		url_short(m->stream_effective, red, sizeof(red)));
 	/* No event ids, no replay: whatever happened while disconnected is only in a snapshot. */
+	m->want_full = true;
 	if (m->fetching)
 		m->dirty = true;
 	else
@@ -868,6 +1110,16 @@ static void stream_done(struct xlbd_marathon *m)
 
 /* ---- libcurl plumbing ---- */
 
+static bool tapps_active(const struct xlbd_marathon *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_tapps; i++)
+		if (m->tapps[i].active)
+			return true;
+	return false;
+}
+
 static void check_done(struct xlbd_marathon *m)
 {
 	struct fetch *f;
@@ -890,7 +1142,7 @@ static void check_done(struct xlbd_marathon *m)
 			stream_done(m);
 			continue;
 		}
-		if (m->fetching && !m->apps.active && !m->pods.active) {
+		if (m->fetching && !m->apps.active && !m->pods.active && !tapps_active(m)) {
 			easy_drop(m, &m->apps);
 			easy_drop(m, &m->pods);
 			snapshot_done(m);
@@ -1077,6 +1329,7 @@ int xlbd_marathon_start(struct xlbd *d)
 	m->watchdog = (struct xlbd_timer){.fn = on_watchdog, .arg = m, .name = "watchdog"};
 	m->apps.what = "apps";
 	m->pods.what = "pods";
+	m->want_full = true;
 	m->stream.what = "events";
 	if ((ret = xlbd_timer_add(d, &m->curl_timer)) ||
 	    (ret = xlbd_timer_add(d, &m->fetch_timer)) ||
@@ -1113,6 +1366,14 @@ void xlbd_marathon_stop(struct xlbd *d)
 	fetch_reset(&m->apps);
 	fetch_reset(&m->pods);
 	fetch_reset(&m->stream);
+	for (size_t i = 0; i < m->n_tapps; i++) {
+		easy_drop(m, &m->tapps[i]);
+		fetch_reset(&m->tapps[i]);
+	}
+	ids_clear(m->tids, &m->n_tapps);
+	ids_clear(m->ids, &m->n_ids);
+	json_decref(m->cache_apps);
+	json_decref(m->cache_pods);
 	if (m->multi)
 		curl_multi_cleanup(m->multi);
 	curl_slist_free_all(m->hdr_json);

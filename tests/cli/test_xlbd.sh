@@ -310,6 +310,21 @@ check "a stream silent for stream_timeout_ms is dropped" wait_for 5 log_has x1 "
 sim "silence?on=false" >/dev/null
 check "maps still hold the VIPs" three_active
 
+# ---- a new app and its removal ----
+
+"${CURL[@]}" -X POST -H 'Content-Type: application/json' "$SIMURL/sim/add-app" -d '{"id": "/extra",
+	"instances": 2, "portDefinitions": [{"port": 0, "protocol": "udp",
+	"labels": {"VIP_0": "198.18.0.50:53"}}]}' >/dev/null
+extra_up() {
+	[ "$(dump | awk '/^vip 198\.18\.0\.50:53\/udp/ {on = 1; next} /^vip / {on = 0}
+		on && /state active/' | wc -l)" = 2 ]
+}
+check "a new app's IP VIP appears with its 2 tasks active" wait_for 5 extra_up
+sim "remove-app?app=/extra&grace_ms=0" >/dev/null
+extra_gone() { ! dump | grep -q '^vip 198\.18\.0\.50:53/udp'; }
+check "a removed app's VIP goes" wait_for 5 extra_gone
+check "Marathon's other VIP is untouched" three_active
+
 # ---- secrets ----
 
 check "the DC/OS token never reaches the log" bash -c "! grep -q '$TOKEN' '$TMP/x1.log'"

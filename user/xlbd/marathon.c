@@ -632,8 +632,11 @@ static void snapshot_done(struct xlbd_marathon *m)
 		}
 		apps = json_incref(m->cache_apps);
 		pods = json_incref(m->cache_pods);
-		snprintf(kind, sizeof(kind), "update (%zu app%s%s re-read)", n_tapps,
-			 n_tapps == 1 ? "" : "s", pods_read ? " and pods" : "");
+		if (n_tapps)
+			snprintf(kind, sizeof(kind), "update (%zu app%s%s re-read)", n_tapps,
+				 n_tapps == 1 ? "" : "s", pods_read ? " and pod status" : "");
+		else
+			snprintf(kind, sizeof(kind), "update (pod status re-read)");
 	} else {
 		json_decref(m->cache_apps);
 		json_decref(m->cache_pods);

@@ -364,6 +364,31 @@ check "two xlbds given the same state build identical Maglev tables (every slot)
 	cmp -s "$TMP/node1.txt" "$TMP/node2.txt"
 check "the compared tables are not empty" grep -q "slot 0 198.18.2" "$TMP/node1.txt"
 
+# ---- a standby Marathon behind a URL that refuses ----
+
+"$SIM" --listen 127.0.0.1:0 --standby-of "$SIMURL" >"$TMP/standby.out" 2>"$TMP/standby.err" &
+PIDS+=($!)
+standby_port() {
+	SBPORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$TMP/standby.out")
+	[ -n "$SBPORT" ]
+}
+if wait_for 5 standby_port; then
+	"$XLBD" -c "$CFG" -p "$PIN2" -m "http://127.0.0.1:1,http://127.0.0.1:$SBPORT" \
+		--metrics none >"$TMP/x6.log" 2>&1 &
+	X6=$!
+	PIDS+=($X6)
+	check "a URL that refuses: one line, then the next URL" \
+		wait_for 5 log_has x6 "sync failed: GET http://127.0.0.1:1/v2/apps.* with the next URL"
+	check "the standby's 302 takes the event stream to the leader" \
+		wait_for 5 log_has x6 "event stream connected to $SIMURL/v2/events"
+	check "snapshots follow the standby's redirect: the second node has nothing to change" \
+		wait_for 5 log_has x6 "reconciled: 0 changes (marathon"
+	kill "$X6"
+	wait "$X6" 2>/dev/null
+else
+	nok "a standby marathon-sim starts" "$(cat "$TMP/standby.err")"
+fi
+
 # ---- the safety guard ----
 
 if [ -n "$X2" ]; then

@@ -7,8 +7,11 @@
  * stream as cache invalidation, so an event only schedules a refetch: the
  * first relevant event after a quiet spell is fetched debounce_ms later, a
  * burst is coalesced into one fetch (debounce_max_ms at most after its first
- * event), and events that arrive while a fetch runs make one more. Each
- * stream (re)connect, each periodic resync and SIGHUP fetch everything.
+ * event), and events that arrive while a fetch runs make one more. In
+ * clusters of up to targeted_max_apps apps the last documents are kept and a
+ * fetch re-reads only the apps the events named (pod events: pod status),
+ * patching them in. Each stream (re)connect, each periodic resync, SIGHUP and
+ * any failure fetch everything.
  * Failures of any kind (HTTP errors, timeouts, bodies too large, truncated
  * or not JSON) keep the last good state, say what happened in one line and
  * retry with exponential backoff and jitter, moving through the configured

@@ -65,6 +65,7 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg.pin_path, XLB_PIN_PATH_DEFAULT);
 	assert_string_equal(cfg.metrics_listen, "127.0.0.1:9100");
 	assert_null(cfg.metrics_token_file);
+	assert_true(cfg.metrics_per_backend);
 	assert_int_equal(cfg.marathon.nr_urls, 0);
 	assert_string_equal(cfg.marathon.named_vip_range, "11.0.0.0/8");
 	assert_string_equal(cfg.marathon.haproxy_group, "external");
@@ -99,6 +100,7 @@ static void test_etc_default(void **state)
 	assert_string_equal(cfg.marathon.urls[0], "http://marathon.mesos:8080");
 	assert_string_equal(cfg.pin_path, def.pin_path);
 	assert_string_equal(cfg.metrics_listen, def.metrics_listen);
+	assert_int_equal(cfg.metrics_per_backend, def.metrics_per_backend);
 	assert_string_equal(cfg.marathon.named_vip_range, def.marathon.named_vip_range);
 	assert_string_equal(cfg.marathon.haproxy_group, def.marathon.haproxy_group);
 	assert_int_equal(cfg.marathon.connect_timeout_ms, def.marathon.connect_timeout_ms);
@@ -182,7 +184,7 @@ static void test_fields(void **state)
 	    "{\"_comment\": \"ignored\", \"pin_path\": \"/sys/fs/bpf/x\", \"log_level\": \"debug\","
 	    " \"interfaces\": [\"a0\", \"a1:tc\", {\"name\": \"a2\"}, {\"name\": \"a3\", \"mode\": "
 	    "\"xdp-generic\", \"_c\": 1}], \"egress_interfaces\": [\"a0\"],"
-	    " \"metrics\": {\"listen\": null},"
+	    " \"metrics\": {\"listen\": null, \"per_backend\": false},"
 	    " \"marathon\": {\"urls\": [\"http://198.18.0.2:8080/\", \"https://m.example/svc/"
 	    "marathon\"], \"node_address\": \"2001:db8::1\", \"haproxy_group\": null,"
 	    " \"no_backend_policy\": \"drop\", \"max_body_bytes\": 1048576,"
@@ -206,6 +208,7 @@ static void test_fields(void **state)
 	assert_int_equal(cfg.ifaces[2].mode, XLB_CFG_ATTACH_XDP);
 	assert_int_equal(cfg.ifaces[3].mode, XLB_CFG_ATTACH_XDP_GENERIC);
 	assert_null(cfg.metrics_listen);
+	assert_false(cfg.metrics_per_backend);
 	assert_string_equal(cfg.marathon.urls[0], "http://198.18.0.2:8080");
 	assert_string_equal(cfg.marathon.urls[1], "https://m.example/svc/marathon");
 	assert_int_equal(cfg.marathon.node_family, XLB_AF_INET6);
@@ -256,6 +259,7 @@ static const struct {
     {"{\"metrics\": {\"listen\": \"localhost:9100\"}}", "$.metrics.listen", "ADDR:PORT"},
     {"{\"metrics\": {\"listen\": \"127.0.0.1\"}}", "$.metrics.listen", "ADDR:PORT"},
     {"{\"metrics\": {\"token\": \"x\"}}", "$.metrics.token", "did you mean \"token_file\""},
+    {"{\"metrics\": {\"per_backend\": 1}}", "$.metrics.per_backend", "true or false, got 1"},
     {"{\"marathon\": {\"urls\": \"http://m:8080\"}}", "$.marathon.urls", "expected an array"},
     {"{\"marathon\": {\"urls\": [\"ftp://m\"]}}", "$.marathon.urls[0]", "http:// or https://"},
     {"{\"marathon\": {\"urls\": [\"http://\"]}}", "$.marathon.urls[0]", "no host"},

@@ -242,6 +242,22 @@ static void get_u64(struct ctx *c, const json_t *obj, const char *path, const ch
 	*out = (__u64)json_integer_value(v);
 }
 
+static void get_bool(struct ctx *c, const json_t *obj, const char *path, const char *key, bool *out)
+{
+	json_t *v = json_object_get(obj, key);
+	char p[PATH_LEN], d[128];
+
+	if (!v)
+		return;
+	sub(p, path, key);
+	if (!json_is_boolean(v)) {
+		xlb_cfg_error(c->errs, p, "expected true or false, got %s",
+			      describe(v, d, sizeof(d)));
+		return;
+	}
+	*out = json_is_true(v);
+}
+
 static void get_fraction(struct ctx *c, const json_t *obj, const char *path, const char *key,
 			 double *out)
 {
@@ -496,6 +512,7 @@ int xlb_cfg_init(struct xlb_cfg *cfg)
 	cfg->log_level = XLB_LOG_INFO;
 	cfg->pin_path = strdup(XLB_PIN_PATH_DEFAULT);
 	cfg->metrics_listen = strdup("127.0.0.1:9100");
+	cfg->metrics_per_backend = true;
 	m->framework = strdup(XLB_FRAMEWORK_DEFAULT);
 	m->named_vip_range = strdup(XLB_NAMED_POOL_DEFAULT);
 	m->haproxy_group = strdup("external");
@@ -634,7 +651,7 @@ static void parse_ifaces(struct ctx *c, const json_t *root, const char *key, boo
 
 static void parse_metrics(struct ctx *c, const json_t *root)
 {
-	static const char *const keys[] = {"listen", "token_file", NULL};
+	static const char *const keys[] = {"listen", "token_file", "per_backend", NULL};
 	const json_t *o = get_object(c, root, "$", "metrics");
 	char err[128];
 
@@ -646,6 +663,7 @@ static void parse_metrics(struct ctx *c, const json_t *root)
 		xlb_cfg_error(c->errs, "$.metrics.listen", "%s, got \"%s\"", err,
 			      c->cfg->metrics_listen);
 	get_str(c, o, "$.metrics", "token_file", true, &c->cfg->metrics_token_file);
+	get_bool(c, o, "$.metrics", "per_backend", &c->cfg->metrics_per_backend);
 }
 
 static void parse_urls(struct ctx *c, const json_t *o)

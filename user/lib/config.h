@@ -71,6 +71,7 @@ struct xlb_cfg {
 	size_t nr_egress;
 	char *metrics_listen;	  /* "ADDR:PORT"; NULL: /metrics off */
 	char *metrics_token_file; /* bearer token; NULL: no authentication */
+	bool metrics_per_backend; /* per-backend series (6 per backend) */
 	struct xlb_cfg_marathon marathon;
 	__u32 max_vips, max_backends, ct_size; /* 0: the ABI defaults */
 	__u32 ct_insert_limit;

@@ -331,6 +331,9 @@ static const struct {
      "$.vips[0].backends[1]", "listed twice (first as $.vips[0].backends[0])"},
     {"{\"vips\": [{\"vip\": \"198.18.0.1:80\"}, {\"vip\": \"198.18.0.1:80/tcp\"}]}", "$.vips[1]",
      "listed twice (first as $.vips[0])"},
+    {"{\"marathon\": {\"named_vip_range\": \"198.18.0.0/24\"}, \"vips\": [{\"vip\": "
+     "\"198.18.0.9:80\"}]}",
+     "$.vips[0].vip", "lies in marathon.named_vip_range 198.18.0.0/24"},
     {"{\"maps\": {\"max_vips\": 2}, \"vips\": [{\"vip\": \"198.18.0.1:80\"},"
      " {\"vip\": \"198.18.0.2:80\"}]}",
      "$.vips", "do not fit in maps.max_vips"},

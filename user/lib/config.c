@@ -929,6 +929,21 @@ static int backend_parse(struct ctx *c, const json_t *v, const char *p,
 	return bad ? -EINVAL : 0;
 }
 
+/* A static VIP inside the named pool could be handed to a Marathon named VIP too. */
+static bool in_named_range(struct ctx *c, const struct xlb_vip_key *key)
+{
+	struct xlb_named_pool pool;
+	__u32 a, mask;
+	char err[160];
+
+	if (key->family != XLB_AF_INET || !c->cfg->marathon.named_vip_range ||
+	    xlb_named_pool_parse(c->cfg->marathon.named_vip_range, &pool, err, sizeof(err)))
+		return false;
+	a = ntohl(key->addr.v4);
+	mask = pool.prefix_len ? ~0u << (32 - pool.prefix_len) : 0;
+	return (a & mask) == pool.base;
+}
+
 static void parse_vip(struct ctx *c, const json_t *v, const char *p, size_t index)
 {
 	static const char *const keys[] = {"vip", "name", "app", "policy", "backends", NULL};
@@ -959,6 +974,14 @@ static void parse_vip(struct ctx *c, const json_t *v, const char *p, size_t inde
 		bad = 1;
 	} else {
 		key_ok = true;
+		if (in_named_range(c, &vip.key)) {
+			xlb_cfg_error(
+			    c->errs, pk,
+			    "%s lies in marathon.named_vip_range %s, where named VIPs get "
+			    "their addresses: pick an address outside it",
+			    json_string_value(k), c->cfg->marathon.named_vip_range);
+			bad = 1;
+		}
 	}
 	s = json_object_get(v, "name");
 	if (s) {

@@ -19,10 +19,42 @@
 
 #define RETRY_MS 5000
 
+/*
+ * Conflicts between the config file and Marathon come back on every sync: each
+ * is said once at warning level, then at debug while it lasts.
+ */
+#define MAX_CONFLICTS 256
+
+struct conflicts {
+	__u64 seen[MAX_CONFLICTS], now[MAX_CONFLICTS];
+	size_t n_seen, n_now;
+};
+
+static struct conflicts conflicts;
+
+static __u64 msg_hash(const char *s)
+{
+	__u64 h = 0xcbf29ce484222325ULL;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
+	return h;
+}
+
 static void warn_cb(void *ctx, const char *msg)
 {
-	(void)ctx;
-	pr_warn("%s", msg);
+	struct conflicts *c = ctx;
+	__u64 h = msg_hash(msg);
+	size_t i;
+
+	for (i = 0; i < c->n_seen && c->seen[i] != h; i++)
+		;
+	if (i < c->n_seen)
+		pr_debug("%s", msg);
+	else
+		pr_warn("%s", msg);
+	if (c->n_now < MAX_CONFLICTS)
+		c->now[c->n_now++] = h;
 }
 
 static void stats_vips(struct xlbd *d)
@@ -230,7 +262,10 @@ int xlbd_reconcile_marathon(struct xlbd *d, struct xlb_plan_state *mara)
 	pthread_mutex_lock(&d->stats.lock);
 	d->stats.safety_holding = false;
 	pthread_mutex_unlock(&d->stats.lock);
-	err = xlb_plan_merge(&d->cfg.vips, mara, &want, warn_cb, NULL);
+	conflicts.n_now = 0;
+	err = xlb_plan_merge(&d->cfg.vips, mara, &want, warn_cb, &conflicts);
+	memcpy(conflicts.seen, conflicts.now, conflicts.n_now * sizeof(conflicts.now[0]));
+	conflicts.n_seen = conflicts.n_now;
 	if (err)
 		goto out;
 	snprintf(what, sizeof(what), "marathon: %zu services, %zu backends; static: %zu VIPs",

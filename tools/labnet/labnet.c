@@ -1,0 +1,559 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * labnet: the traffic ends of xlb's network-namespace lab. `labnet serve`
+ * is a backend that names itself in every answer, over TCP (an HTTP request
+ * gets one HTTP response; any other line gets the name back, so a connection
+ * can stay open for long-lived tests) and UDP. `labnet probe` is a client that
+ * makes N short connections (or sends N datagrams, each from a new socket),
+ * or holds M long-lived connections for a while, tallies which backend
+ * answered and counts every failure by kind; it exits non-zero on failure so
+ * test scripts get a clear verdict. Only ever talks to the address given.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CONNS 1024
+#define MAX_NAMES 64
+#define BUF_LEN 2048
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static int parse_endpoint(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+	char host[128];
+	const char *colon;
+	struct sockaddr_in *in4 = (void *)ss;
+	struct sockaddr_in6 *in6 = (void *)ss;
+	unsigned long port;
+	size_t hl;
+
+	memset(ss, 0, sizeof(*ss));
+	if (*s == '[') {
+		colon = strstr(s, "]:");
+		if (!colon)
+			return -EINVAL;
+		hl = colon - s - 1;
+		s++;
+		colon++;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon)
+			return -EINVAL;
+		hl = colon - s;
+	}
+	if (hl >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	port = strtoul(colon + 1, NULL, 10);
+	if (!port || port > 65535)
+		return -EINVAL;
+	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons(port);
+		*len = sizeof(*in4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		*len = sizeof(*in6);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* Bounded copy that always terminates (truncation is fine for names). */
+static void copy_str(char *dst, size_t len, const char *src)
+{
+	size_t n = strnlen(src, len - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- serve ---- */
+
+struct conn {
+	int fd;
+	size_t len;
+	char buf[BUF_LEN];
+};
+
+static int listen_on(const struct sockaddr_storage *ss, socklen_t len, int type)
+{
+	int fd = socket(ss->ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss->ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)ss, len) ||
+	    (type == SOCK_STREAM && listen(fd, 512))) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* Answers what a connection sent so far; returns 1 when it must be closed. */
+static int serve_input(struct conn *c, const char *name)
+{
+	char out[BUF_LEN];
+	char *nl;
+	int n;
+
+	if (!strncmp(c->buf, "GET ", 4) || !strncmp(c->buf, "HEAD ", 5)) {
+		if (!memmem(c->buf, c->len, "\r\n\r\n", 4) && !memmem(c->buf, c->len, "\n\n", 2))
+			return c->len >= sizeof(c->buf) - 1;
+		n = snprintf(out, sizeof(out),
+			     "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
+			     "Connection: close\r\n\r\n%s\n",
+			     strlen(name) + 1, name);
+		if (write(c->fd, out, n) < 0)
+			return 1;
+		return 1;
+	}
+	while ((nl = memchr(c->buf, '\n', c->len))) {
+		size_t used = nl - c->buf + 1;
+
+		n = snprintf(out, sizeof(out), "%s\n", name);
+		if (write(c->fd, out, n) != n)
+			return 1;
+		memmove(c->buf, c->buf + used, c->len - used);
+		c->len -= used;
+	}
+	return c->len >= sizeof(c->buf) - 1;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "name", required_argument, NULL, 'n' }, { "listen", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },	   {},
+	};
+	struct sockaddr_storage addrs[8];
+	socklen_t lens[8];
+	int nl = 0, i, c, nfds, tcp[8], udp[8];
+	struct pollfd pfd[MAX_CONNS + 16];
+	struct conn *conns[MAX_CONNS] = {};
+	const char *name = NULL;
+	char out[256], buf[BUF_LEN];
+
+	while ((c = getopt_long(argc, argv, "n:l:h", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			name = optarg;
+			break;
+		case 'l':
+			if (nl == 8 || parse_endpoint(optarg, &addrs[nl], &lens[nl])) {
+				fprintf(stderr, "labnet serve: bad --listen '%s' (ADDR:PORT)\n", optarg);
+				return 2;
+			}
+			nl++;
+			break;
+		default:
+			fprintf(stderr, "usage: labnet serve --name NAME --listen ADDR:PORT...\n");
+			return c == 'h' ? 0 : 2;
+		}
+	}
+	if (!name || !nl) {
+		fprintf(stderr, "usage: labnet serve --name NAME --listen ADDR:PORT...\n");
+		return 2;
+	}
+	for (i = 0; i < nl; i++) {
+		tcp[i] = listen_on(&addrs[i], lens[i], SOCK_STREAM);
+		udp[i] = listen_on(&addrs[i], lens[i], SOCK_DGRAM);
+		if (tcp[i] < 0 || udp[i] < 0) {
+			fprintf(stderr, "labnet serve: listen: %s\n",
+				strerror(-(tcp[i] < 0 ? tcp[i] : udp[i])));
+			return 1;
+		}
+	}
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	printf("labnet serve: %s ready\n", name);
+	fflush(stdout);
+	while (!stop) {
+		nfds = 0;
+		for (i = 0; i < nl; i++) {
+			pfd[nfds++] = (struct pollfd){ .fd = tcp[i], .events = POLLIN };
+			pfd[nfds++] = (struct pollfd){ .fd = udp[i], .events = POLLIN };
+		}
+		for (i = 0; i < MAX_CONNS; i++)
+			if (conns[i])
+				pfd[nfds++] = (struct pollfd){ .fd = conns[i]->fd, .events = POLLIN };
+		if (poll(pfd, nfds, 500) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (i = 0; i < nfds; i++) {
+			int fd = pfd[i].fd, k;
+			bool is_tcp = false, is_udp = false;
+
+			if (!pfd[i].revents)
+				continue;
+			for (k = 0; k < nl; k++) {
+				is_tcp |= fd == tcp[k];
+				is_udp |= fd == udp[k];
+			}
+			if (is_udp) {
+				struct sockaddr_storage peer;
+				socklen_t plen = sizeof(peer);
+				ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (void *)&peer, &plen);
+
+				if (n >= 0) {
+					int m = snprintf(out, sizeof(out), "%s\n", name);
+
+					sendto(fd, out, m, 0, (void *)&peer, plen);
+				}
+				continue;
+			}
+			if (is_tcp) {
+				int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+				if (cfd < 0)
+					continue;
+				for (k = 0; k < MAX_CONNS && conns[k]; k++)
+					;
+				if (k == MAX_CONNS || !(conns[k] = calloc(1, sizeof(struct conn)))) {
+					close(cfd);
+					continue;
+				}
+				conns[k]->fd = cfd;
+				continue;
+			}
+			for (k = 0; k < MAX_CONNS; k++) {
+				struct conn *cn = conns[k];
+				ssize_t n;
+
+				if (!cn || cn->fd != fd)
+					continue;
+				n = read(fd, cn->buf + cn->len, sizeof(cn->buf) - 1 - cn->len);
+				if (n > 0) {
+					cn->len += n;
+					cn->buf[cn->len] = '\0';
+				}
+				if (n <= 0 || serve_input(cn, name)) {
+					close(fd);
+					free(cn);
+					conns[k] = NULL;
+				}
+				break;
+			}
+		}
+	}
+	for (i = 0; i < MAX_CONNS; i++)
+		if (conns[i]) {
+			close(conns[i]->fd);
+			free(conns[i]);
+		}
+	return 0;
+}
+
+/* ---- probe ---- */
+
+struct tally {
+	char names[MAX_NAMES][64];
+	unsigned long counts[MAX_NAMES];
+	int n;
+	unsigned long refused, timeout, reset, other, ok;
+};
+
+static void tally_add(struct tally *t, const char *name)
+{
+	int i;
+
+	for (i = 0; i < t->n; i++)
+		if (!strcmp(t->names[i], name))
+			break;
+	if (i == t->n) {
+		if (t->n == MAX_NAMES)
+			return;
+		copy_str(t->names[t->n++], sizeof(t->names[0]), name);
+	}
+	t->counts[i]++;
+	t->ok++;
+}
+
+static void tally_err(struct tally *t, int err)
+{
+	if (err == ECONNREFUSED)
+		t->refused++;
+	else if (err == ETIMEDOUT || err == EAGAIN || err == EINPROGRESS)
+		t->timeout++;
+	else if (err == ECONNRESET || err == EPIPE)
+		t->reset++;
+	else
+		t->other++;
+}
+
+static int wait_fd(int fd, short ev, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = ev };
+	int r = poll(&p, 1, timeout_ms);
+
+	if (r == 0)
+		return -ETIMEDOUT;
+	if (r < 0)
+		return -errno;
+	return 0;
+}
+
+/* Reads one answer line (or an HTTP body's line) into name; returns 0 or -errno. */
+static int read_name(int fd, char *name, size_t len, int timeout_ms)
+{
+	char buf[BUF_LEN];
+	size_t got = 0;
+	char *nl;
+	ssize_t n;
+	int err;
+
+	for (;;) {
+		err = wait_fd(fd, POLLIN, timeout_ms);
+		if (err)
+			return err;
+		n = read(fd, buf + got, sizeof(buf) - 1 - got);
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return got ? -EPROTO : -ECONNRESET;
+		got += n;
+		buf[got] = '\0';
+		if ((nl = strchr(buf, '\n'))) {
+			*nl = '\0';
+			copy_str(name, len, buf);
+			return 0;
+		}
+		if (got >= sizeof(buf) - 1)
+			return -EPROTO;
+	}
+}
+
+static int tcp_connect(const struct sockaddr_storage *ss, socklen_t len, int timeout_ms)
+{
+	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), err;
+	socklen_t el = sizeof(err);
+
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (const struct sockaddr *)ss, len) && errno != EINPROGRESS) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	err = wait_fd(fd, POLLOUT, timeout_ms);
+	if (!err && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err)
+		err = -err;
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static void tally_print(const struct tally *t, bool json, double secs)
+{
+	int i;
+
+	if (json) {
+		printf("{\"ok\":%lu,\"refused\":%lu,\"timeout\":%lu,\"reset\":%lu,\"other\":%lu,"
+		       "\"seconds\":%.3f,\"backends\":{",
+		       t->ok, t->refused, t->timeout, t->reset, t->other, secs);
+		for (i = 0; i < t->n; i++)
+			printf("%s\"%s\":%lu", i ? "," : "", t->names[i], t->counts[i]);
+		printf("}}\n");
+		return;
+	}
+	for (i = 0; i < t->n; i++)
+		printf("%-24s %lu\n", t->names[i], t->counts[i]);
+	printf("ok %lu, refused %lu, timeout %lu, reset %lu, other %lu (%.2f s)\n", t->ok,
+	       t->refused, t->timeout, t->reset, t->other, secs);
+}
+
+static int cmd_probe(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "udp", no_argument, NULL, 'u' },	  { "count", required_argument, NULL, 'n' },
+		{ "timeout", required_argument, NULL, 't' }, { "long", required_argument, NULL, 'L' },
+		{ "duration", required_argument, NULL, 'd' }, { "interval", required_argument, NULL, 'i' },
+		{ "json", no_argument, NULL, 'j' },	  { "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },	  {},
+	};
+	unsigned long count = 1, nlong = 0, i;
+	int timeout_ms = 2000, interval_ms = 100, c, fd, err;
+	double duration = 1, t0;
+	bool udp = false, json = false, quiet = false;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	struct tally t = {};
+	char name[128];
+
+	while ((c = getopt_long(argc, argv, "un:t:L:d:i:jqh", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'u':
+			udp = true;
+			break;
+		case 'n':
+			count = strtoul(optarg, NULL, 10);
+			break;
+		case 't':
+			timeout_ms = atoi(optarg);
+			break;
+		case 'L':
+			nlong = strtoul(optarg, NULL, 10);
+			break;
+		case 'd':
+			duration = atof(optarg);
+			break;
+		case 'i':
+			interval_ms = atoi(optarg);
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		default:
+			fprintf(stderr,
+				"usage: labnet probe [--udp] [-n COUNT] [--timeout MS] ADDR:PORT\n"
+				"       labnet probe --long N --duration S [--interval MS] ADDR:PORT\n");
+			return c == 'h' ? 0 : 2;
+		}
+	}
+	if (optind != argc - 1 || parse_endpoint(argv[optind], &ss, &len) || timeout_ms <= 0 ||
+	    nlong > MAX_CONNS) {
+		fprintf(stderr, "labnet probe: need one ADDR:PORT (and sane options)\n");
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	t0 = now_s();
+	if (nlong) {
+		/* Long-lived: each connection sends a line per interval and must get an answer. */
+		int fds[MAX_CONNS];
+		char last[MAX_CONNS][64];
+
+		for (i = 0; i < nlong; i++) {
+			fds[i] = tcp_connect(&ss, len, timeout_ms);
+			last[i][0] = '\0';
+			if (fds[i] < 0)
+				tally_err(&t, -fds[i]);
+		}
+		while (now_s() - t0 < duration) {
+			for (i = 0; i < nlong; i++) {
+				if (fds[i] < 0)
+					continue;
+				if (write(fds[i], "ping\n", 5) != 5) {
+					tally_err(&t, errno);
+					close(fds[i]);
+					fds[i] = -1;
+					continue;
+				}
+				err = read_name(fds[i], name, sizeof(name), timeout_ms);
+				if (err) {
+					tally_err(&t, -err);
+					close(fds[i]);
+					fds[i] = -1;
+					continue;
+				}
+				if (last[i][0] && strcmp(last[i], name))
+					t.other++; /* a flow that changed backend mid-connection */
+				copy_str(last[i], sizeof(last[i]), name);
+				tally_add(&t, name);
+			}
+			usleep(interval_ms * 1000);
+		}
+		for (i = 0; i < nlong; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+	} else {
+		for (i = 0; i < count && !stop; i++) {
+			if (udp) {
+				fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+				if (fd < 0 || connect(fd, (void *)&ss, len) ||
+				    send(fd, "hello\n", 6, 0) != 6) {
+					tally_err(&t, errno);
+				} else {
+					err = read_name(fd, name, sizeof(name), timeout_ms);
+					if (err)
+						tally_err(&t, -err);
+					else
+						tally_add(&t, name);
+				}
+				if (fd >= 0)
+					close(fd);
+				continue;
+			}
+			fd = tcp_connect(&ss, len, timeout_ms);
+			if (fd < 0) {
+				tally_err(&t, -fd);
+				continue;
+			}
+			if (write(fd, "hello\n", 6) != 6) {
+				tally_err(&t, errno);
+			} else {
+				err = read_name(fd, name, sizeof(name), timeout_ms);
+				if (err)
+					tally_err(&t, -err);
+				else
+					tally_add(&t, name);
+			}
+			close(fd);
+		}
+	}
+	if (!quiet)
+		tally_print(&t, json, now_s() - t0);
+	return t.refused || t.timeout || t.reset || t.other ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		printf("usage: labnet serve --name NAME --listen ADDR:PORT...\n"
+		       "       labnet probe [--udp] [-n COUNT] [--timeout MS] [-j] ADDR:PORT\n"
+		       "       labnet probe --long N --duration S [--interval MS] ADDR:PORT\n"
+		       "The two ends of xlb's test lab: a backend that names itself, and a client\n"
+		       "that tallies who answered and how connections failed.\n");
+		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "serve"))
+		return cmd_serve(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "probe"))
+		return cmd_probe(argc - 1, argv + 1);
+	fprintf(stderr, "labnet: unknown command '%s' (serve, probe)\n", argv[1]);
+	return 2;
+}

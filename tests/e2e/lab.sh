@@ -20,6 +20,10 @@ LAB_BACKENDS=${LAB_BACKENDS:-3}
 LAB_OUTPUT=${OUTPUT:-.output}
 LAB_LABNET=${LAB_LABNET:-$LAB_OUTPUT/labnet}
 LAB_PORT=${LAB_PORT:-8080}
+# When set, backend N listens on LAB_PORT_BASE + N instead (Marathon host ports).
+LAB_PORT_BASE=${LAB_PORT_BASE:-}
+
+lab_port() { if [ -n "$LAB_PORT_BASE" ]; then echo $((LAB_PORT_BASE + $1)); else echo "$LAB_PORT"; fi; }
 
 lab_ns_b() { echo "xlab-b$1-$LAB_ID"; }
 lab_backend_ip() { echo "198.18.2.1$1"; }
@@ -130,15 +134,15 @@ lab_servers_up() {
 	for i in $(seq 1 "$LAB_BACKENDS"); do
 		ns=$(lab_ns_b "$i")
 		lab_in "$ns" "$LAB_LABNET" serve --name "backend-$i" \
-			--listen "$(lab_backend_ip "$i"):$LAB_PORT" \
-			--listen "[$(lab_backend_ip6 "$i")]:$LAB_PORT" >/dev/null 2>&1 &
+			--listen "$(lab_backend_ip "$i"):$(lab_port "$i")" \
+			--listen "[$(lab_backend_ip6 "$i")]:$(lab_port "$i")" >/dev/null 2>&1 &
 	done
 	# Wait until each answers directly from the LB host.
 	for i in $(seq 1 "$LAB_BACKENDS"); do
 		local ok=0 t
 		for t in $(seq 1 50); do
 			if lab_in "$LAB_NS_LB" "$LAB_LABNET" probe -q -n 1 --timeout 200 \
-				"$(lab_backend_ip "$i"):$LAB_PORT" 2>/dev/null; then
+				"$(lab_backend_ip "$i"):$(lab_port "$i")" 2>/dev/null; then
 				ok=1
 				break
 			fi

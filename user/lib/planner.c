@@ -16,6 +16,7 @@
 #include "dp.h"
 #include "log.h"
 #include "maglev.h"
+#include "marathon.h"
 #include "planner.h"
 
 void xlb_plan_state_init(struct xlb_plan_state *st)
@@ -61,20 +62,10 @@ int xlb_plan_state_add(struct xlb_plan_state *st, const struct xlb_plan_vip *vip
 	return 0;
 }
 
+/* One VIP order for the whole project: the Marathon model's (its services are sorted by it). */
 int xlb_plan_key_cmp(const struct xlb_vip_key *a, const struct xlb_vip_key *b)
 {
-	int r;
-
-	if (a->family != b->family)
-		return a->family < b->family ? -1 : 1;
-	r = memcmp(&a->addr, &b->addr, sizeof(a->addr));
-	if (r)
-		return r < 0 ? -1 : 1;
-	if (a->port != b->port)
-		return ntohs(a->port) < ntohs(b->port) ? -1 : 1;
-	if (a->proto != b->proto)
-		return a->proto < b->proto ? -1 : 1;
-	return 0;
+	return xlb_vip_key_cmp(a, b);
 }
 
 int xlb_plan_backend_cmp(const struct xlb_plan_backend *a, const struct xlb_plan_backend *b)

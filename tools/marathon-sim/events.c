@@ -143,14 +143,15 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 			n = 1;
 			break;
 		}
-		if (st->len > st->off) {
+		if (st->len > st->off && !st->mute) {
 			n = (ssize_t)(st->len - st->off < max ? st->len - st->off : max);
 			memcpy(buf, st->buf + st->off, (size_t)n);
 			st->off += (size_t)n;
 			break;
 		}
 		now = sim_now_ms();
-		if (!sim.silent && now >= st->next_hb) {
+		/* A muted stream (fault "silent") stays open and says nothing at all. */
+		if (!sim.silent && !st->mute && now >= st->next_hb) {
 			st->next_hb = now + (uint64_t)sim.heartbeat_ms;
 			st->hb_lf = true;
 			buf[0] = '\r';
@@ -163,7 +164,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 			break;
 		}
 		wake = now + PEER_CHECK_MS;
-		if (!sim.silent && st->next_hb < wake)
+		if (!sim.silent && !st->mute && st->next_hb < wake)
 			wake = st->next_hb;
 		abs_deadline(wake, &ts);
 		pthread_cond_timedwait(&sim.stream_cond, &sim.lock, &ts);
@@ -201,7 +202,7 @@ static void stream_free(void *cls)
  * Called with sim.lock held.
  */
 struct MHD_Response *sim_stream_open(struct MHD_Connection *conn, const char *remote,
-				     json_t *filters)
+				     json_t *filters, bool mute)
 {
 	const union MHD_ConnectionInfo *ci;
 	struct MHD_Response *resp;
@@ -214,6 +215,7 @@ struct MHD_Response *sim_stream_open(struct MHD_Connection *conn, const char *re
 	st->id = ++sim.next_stream_id;
 	snprintf(st->remote, sizeof(st->remote), "%s", remote);
 	st->filters = json_incref(filters);
+	st->mute = mute;
 	st->next_hb = sim_now_ms() + (uint64_t)sim.heartbeat_ms;
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	st->fd = ci ? ci->connect_fd : -1;

@@ -40,15 +40,23 @@ static enum MHD_Result reply(struct sim_req *r, unsigned int code, const char *c
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
-	bool leader_hdr;
+	bool leader_hdr, took = false;
 
-	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		free(body);
-		return MHD_NO;
+	resp = sim_fault_response(r->uri, false, body, len, &code, &took);
+	if (resp || took) {
+		if (!resp)
+			return MHD_NO;
+		if (!took)
+			free(body);
+	} else {
+		resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+		if (!resp) {
+			free(body);
+			return MHD_NO;
+		}
+		if (ctype)
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
 	}
-	if (ctype)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
 	if (location)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, location);
 	/* Marathon's LeaderProxyFilter marks every answer the leader gives itself. */
@@ -79,6 +87,36 @@ static enum MHD_Result reply_json(struct sim_req *r, unsigned int code, json_t *
 	if (!body)
 		return reply_text(r, 500, "application/json", "{\"message\":\"out of memory\"}");
 	return reply(r, code, "application/json", body, strlen(body), NULL);
+}
+
+/* A growing body for documents dumped piece by piece. */
+struct dump_buf {
+	char *buf;
+	size_t len, cap;
+};
+
+static int dump_put(struct dump_buf *d, const char *p, size_t n)
+{
+	if (d->len + n > d->cap) {
+		size_t cap = d->cap ? d->cap : 1 << 16;
+		char *nb;
+
+		while (cap < d->len + n)
+			cap *= 2;
+		nb = realloc(d->buf, cap);
+		if (!nb)
+			return -1;
+		d->buf = nb;
+		d->cap = cap;
+	}
+	memcpy(d->buf + d->len, p, n);
+	d->len += n;
+	return 0;
+}
+
+static int dump_cb(const char *p, size_t n, void *data)
+{
+	return dump_put(data, p, n);
 }
 
 static enum MHD_Result reply_msg(struct sim_req *r, unsigned int code, const char *msg)
@@ -209,13 +247,28 @@ static enum MHD_Result get_events(struct sim_req *r)
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 	json_t *filters;
+	bool mute = false;
 
 	/* Jetty wants one Accept value equal to text/event-stream, nothing looser. */
 	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, scan_accept, &acc);
 	if (!acc.event_stream)
 		return reply_text(r, 405, "text/html;charset=ISO-8859-1", jetty_405);
+	if (!sim_fault_stream_silent(r->uri)) {
+		unsigned int code;
+		bool took;
+
+		resp = sim_fault_response(r->uri, true, NULL, 0, &code, &took);
+		if (resp) {
+			ret = MHD_queue_response(r->conn, code, resp);
+			MHD_destroy_response(resp);
+			sim_log("%s %s -> %u (fault)", r->method, r->uri, code);
+			return ret;
+		}
+	} else {
+		mute = true;
+	}
 	filters = query_all(r, "event_type");
-	resp = sim_stream_open(r->conn, r->remote, filters);
+	resp = sim_stream_open(r->conn, r->remote, filters, mute);
 	json_decref(filters);
 	if (!resp)
 		return reply_msg(r, 500, "cannot open event stream");
@@ -312,20 +365,39 @@ static enum MHD_Result get_apps(struct sim_req *r)
 	bool readiness = embed_has(embeds, "readiness");
 	const char *id = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "id");
 	const char *label = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "label");
-	json_t *apps = json_array();
+	struct dump_buf out = {0};
 	struct sim_app *a;
+	bool first = true;
+	int err = 0;
 
 	json_decref(embeds);
+	/*
+	 * One app's tree at a time, dumped straight into the body: a tree of all
+	 * 10,000 apps costs gigabytes of small allocations and seconds to build.
+	 */
+	err |= dump_put(&out, "{\"apps\":[", 9);
 	for (a = sim.apps; a; a = a->next) {
+		json_t *j;
+
 		if (a->removing)
 			continue;
 		if (id && !strstr(a->id, id))
 			continue;
 		if (label && !label_match(json_object_get(a->def, "labels"), label))
 			continue;
-		json_array_append_new(apps, sim_app_json(a, tasks, readiness));
+		j = sim_app_json(a, tasks, readiness);
+		if (!first)
+			err |= dump_put(&out, ",", 1);
+		first = false;
+		err |= !j || json_dump_callback(j, dump_cb, &out, JSON_COMPACT);
+		json_decref(j);
 	}
-	return reply_json(r, 200, json_pack("{s:o}", "apps", apps));
+	err |= dump_put(&out, "]}", 3); /* with the NUL */
+	if (err) {
+		free(out.buf);
+		return reply_text(r, 500, "application/json", "{\"message\":\"out of memory\"}");
+	}
+	return reply(r, 200, "application/json", out.buf, out.len - 1, NULL);
 }
 
 static enum MHD_Result app_not_found(struct sim_req *r, const char *id)
@@ -740,6 +812,22 @@ static enum MHD_Result ctl_emit(struct sim_req *r)
 	return reply_json(r, 200, ok_json());
 }
 
+static enum MHD_Result ctl_fault(struct sim_req *r)
+{
+	char b1[SIM_ID_LEN], b2[32], b3[512], err[256] = "";
+	int count = -1, bps = 1, bytes = 0, rc;
+
+	param_int(r, "count", &count);
+	param_int(r, "bps", &bps);
+	param_int(r, "bytes", &bytes);
+	rc = sim_fault_set(param(r, "path", b1, sizeof(b1)), param(r, "mode", b2, sizeof(b2)),
+			   count, bps, bytes, param(r, "location", b3, sizeof(b3)), err,
+			   sizeof(err));
+	if (rc)
+		return err_reply(r, rc, err);
+	return reply_json(r, 200, json_pack("{s:b,s:o}", "ok", 1, "faults", sim_fault_json()));
+}
+
 static enum MHD_Result ctl_state(struct sim_req *r)
 {
 	static const char *const downs[] = {"up", "502", "close"};
@@ -754,6 +842,7 @@ static enum MHD_Result ctl_state(struct sim_req *r)
 	json_object_set_new(j, "heartbeatMs", json_integer(sim.heartbeat_ms));
 	json_object_set_new(j, "streams", sim_streams_json());
 	json_object_set_new(j, "timers", json_integer(sim_timer_count()));
+	json_object_set_new(j, "faults", sim_fault_json());
 	return reply_json(r, 200, j);
 }
 
@@ -778,6 +867,7 @@ static const struct {
     {"/sim/promote", true, ctl_promote},
     {"/sim/demote", true, ctl_demote},
     {"/sim/emit", true, ctl_emit},
+    {"/sim/fault", true, ctl_fault},
 };
 
 static enum MHD_Result control(struct sim_req *r, const char *url, const char *method)

@@ -156,6 +156,7 @@ struct sim_stream {
 	bool hb_lf; /* heartbeat "\r" sent, "\n" still owed */
 	uint64_t next_hb;
 	bool cut;
+	bool mute; /* fault "silent": neither events nor heartbeats */
 	int fd;
 };
 
@@ -286,9 +287,17 @@ void *sim_timer_thread(void *arg);
 json_t *sim_event_new(void);
 void sim_event_publish(json_t *ev, const char *type);
 struct MHD_Response *sim_stream_open(struct MHD_Connection *conn, const char *remote,
-				     json_t *filters);
+				     json_t *filters, bool mute);
 void sim_streams_cut(void);
 json_t *sim_streams_json(void);
+
+/* fault.c: /sim/fault, answers spoiled on purpose (called with sim.lock held) */
+int sim_fault_set(const char *path, const char *mode, int count, int bps, long long bytes,
+		  const char *location, char *err, size_t errlen);
+json_t *sim_fault_json(void);
+bool sim_fault_stream_silent(const char *uri);
+struct MHD_Response *sim_fault_response(const char *uri, bool stream, char *body, size_t len,
+					unsigned int *code, bool *took_body);
 
 /* http.c */
 struct MHD_Daemon *sim_http_start(int listen_fd, bool control_only);

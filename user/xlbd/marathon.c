@@ -47,6 +47,14 @@
 #define RESOLVE_TTL_MS 60000
 #define RESOLVE_NEG_TTL_MS 5000
 #define WARN_SET_BITS 12
+/*
+ * A failure that repeats (every retry of a Marathon that answers 502, every
+ * reconnect of a stream that is cut at once) is said once at warning level,
+ * then at debug; the same failure is said again at warning after this long,
+ * with how often it happened meanwhile. Recovery is always said.
+ */
+#define SAY_AGAIN_MS 60000
+#define SAID_MAX 4
 
 /*
  * A snapshot's body goes straight into the incremental list reader, so the
@@ -72,6 +80,13 @@ struct fetch {
 	CURLcode res;
 	char errbuf[CURL_ERROR_SIZE];
 	char perr[512]; /* why the reader refused the body */
+};
+
+/* A failure recently said at warning level: its reason without the numbers in it. */
+struct said {
+	__u64 hash;
+	__u64 at_ms;
+	__u32 repeats; /* said at debug since */
 };
 
 struct resolved {
@@ -121,6 +136,7 @@ struct xlbd_marathon {
 	__u32 fetch_failures;
 	__u64 fetch_backoff_ms, retry_due_ms;
 	__u64 first_pending_ms; /* first relevant event not yet fetched; 0: none */
+	struct said fetch_said[SAID_MAX];
 	__u64 pending_us[MAX_PENDING_EVENTS], inflight_us[MAX_PENDING_EVENTS];
 	size_t n_pending, n_inflight;
 	bool pods_missing_logged;
@@ -134,6 +150,10 @@ struct xlbd_marathon {
 	__u64 stream_backoff_ms;
 	__u32 stream_failures;
 	char stream_effective[1024];
+	struct said stream_said[SAID_MAX];
+	bool stream_fail_said; /* the last stream failure went out at warning level */
+	__u32 stream_quiet;    /* stream failures said only at debug since the last success */
+	bool health_bridging;  /* the last sync used remembered health verdicts */
 
 	/* model warnings: only new ones are logged at warning level */
 	__u64 *warn_seen, *warn_now;
@@ -145,6 +165,52 @@ struct xlbd_marathon {
 
 static void check_done(struct xlbd_marathon *m);
 static void start_fetch(struct xlbd_marathon *m);
+
+/*
+ * Whether a failure is news: not said in the last SAY_AGAIN_MS. The URL in
+ * "GET URL: why" counts as it is; in the reason, numbers (bytes received,
+ * milliseconds waited) are left out, so a timeout after 3 bytes and one after
+ * 4 are the same failure. *repeats: how often it was kept quiet meanwhile.
+ */
+static bool say_failure(struct said *said, const char *why, __u64 now, __u32 *repeats)
+{
+	const char *rest = strncmp(why, "GET ", 4) ? why : strstr(why, ": ");
+	__u64 h = 0xcbf29ce484222325ULL;
+	struct said *s, *oldest = &said[0];
+	const char *p;
+	size_t i;
+
+	if (!rest)
+		rest = why;
+	for (p = why; *p; p++) {
+		if (p >= rest && *p >= '0' && *p <= '9')
+			continue;
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+	}
+	*repeats = 0;
+	for (i = 0; i < SAID_MAX; i++) {
+		s = &said[i];
+		if (s->at_ms && s->hash == h) {
+			if (now - s->at_ms < SAY_AGAIN_MS) {
+				s->repeats++;
+				return false;
+			}
+			*repeats = s->repeats;
+			s->repeats = 0;
+			s->at_ms = now;
+			return true;
+		}
+		if (s->at_ms < oldest->at_ms)
+			oldest = s;
+	}
+	*oldest = (struct said){.hash = h, .at_ms = now};
+	return true;
+}
+
+static void said_clear(struct said *said)
+{
+	memset(said, 0, SAID_MAX * sizeof(*said));
+}
 
 const char *xlbd_url_redact(const char *url, char *buf, size_t len)
 {
@@ -438,10 +504,21 @@ static void fetch_failed(struct xlbd_marathon *m, const char *why)
 	__u64 delay = backoff_next(&m->fetch_backoff_ms, c->backoff_min_ms, c->backoff_max_ms);
 	size_t i;
 
+	__u32 repeats;
+	char again[64] = "";
+
 	m->fetch_failures++;
 	note_sync_error(m);
-	pr_warn("marathon: sync failed: %s; forwarding on the last good state, retry in %.1f s%s",
-		why, delay / 1000.0, c->nr_urls > 1 ? " with the next URL" : "");
+	if (say_failure(m->fetch_said, why, xlbd_now_ms(), &repeats)) {
+		if (repeats)
+			snprintf(again, sizeof(again), " (%u more times since it was last said)",
+				 repeats);
+		pr_warn("marathon: sync failed: %s; forwarding on the last good state, retry in "
+			"%.1f s%s%s",
+			why, delay / 1000.0, c->nr_urls > 1 ? " with the next URL" : "", again);
+	} else {
+		pr_debug("marathon: sync failed again: %s; retry in %.1f s", why, delay / 1000.0);
+	}
 	if (c->nr_urls > 1)
 		m->url_idx = (m->url_idx + 1) % c->nr_urls;
 	/* The events this fetch was for still wait: put them back, oldest first. */
@@ -694,6 +771,15 @@ static void snapshot_done(struct xlbd_marathon *m)
 	if (m->fetch_failures)
 		pr_info("marathon: sync works again after %u failures", m->fetch_failures);
 	m->fetch_failures = 0;
+	said_clear(m->fetch_said);
+	/* Health results that vanish for every task at once: a leader failover, said once. */
+	if (used && !m->health_bridging)
+		pr_warn("marathon: %llu tasks came without health results (a leader failover?): "
+			"their last reported verdicts stand in for up to %u s",
+			(unsigned long long)used, c->health_hold_s);
+	else if (!used && m->health_bridging)
+		pr_info("marathon: no task relies on a remembered health verdict any more");
+	m->health_bridging = used != 0;
 	m->fetch_backoff_ms = 0;
 	m->retry_due_ms = 0;
 	pr_info("marathon: %s: %u apps, %u pods, %u tasks -> %zu services, %zu backends%s; "
@@ -981,8 +1067,13 @@ static void stream_up(struct xlbd_marathon *m)
 	m->stream_up = true;
 	m->stream_up_ms = xlbd_now_ms();
 	stream_set_connected(m, true);
-	pr_info("marathon: event stream connected to %s; full resync",
-		url_short(m->stream_effective, red, sizeof(red)));
+	/* While a failure repeats quietly, so do the reconnects it causes. */
+	if (m->stream_quiet && !m->stream_fail_said)
+		pr_debug("marathon: event stream connected to %s; full resync",
+			 url_short(m->stream_effective, red, sizeof(red)));
+	else
+		pr_info("marathon: event stream connected to %s; full resync",
+			url_short(m->stream_effective, red, sizeof(red)));
 	/* No event ids, no replay: whatever happened while disconnected is only in a snapshot. */
 	m->want_full = true;
 	if (m->fetching)
@@ -1020,6 +1111,15 @@ static size_t stream_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 	}
 	m->last_byte_ms = xlbd_now_ms();
 	xlbd_timer_set(&m->watchdog, m->last_byte_ms + m->d->cfg.marathon.stream_timeout_ms);
+	if (m->stream_failures) {
+		/* Bytes flow: whatever broke the stream is over. */
+		if (m->stream_quiet)
+			pr_info("marathon: event stream works again after %u failures",
+				m->stream_failures);
+		m->stream_failures = 0;
+		m->stream_quiet = 0;
+		said_clear(m->stream_said);
+	}
 	err = xlb_sse_feed(m->sse, ptr, n);
 	if (err && err != -EMSGSIZE) {
 		pr_err("marathon: event stream: parser: %s", strerror(-err));
@@ -1049,12 +1149,25 @@ static void stream_retry(struct xlbd_marathon *m, const char *why)
 		m->stream_backoff_ms = 0;
 	if (!was_up && c->nr_urls > 1)
 		m->stream_idx = (m->stream_idx + 1) % c->nr_urls;
+	__u32 repeats;
+	char again[64] = "";
+
 	m->stream_failures++;
 	delay = backoff_next(&m->stream_backoff_ms, c->backoff_min_ms, c->backoff_max_ms);
 	stream_close(m);
 	m->stream_up = false;
-	pr_warn("marathon: event stream %s: %s; reconnecting in %.1f s", was_up ? "lost" : "failed",
-		why, delay / 1000.0);
+	m->stream_fail_said = say_failure(m->stream_said, why, now, &repeats);
+	if (m->stream_fail_said) {
+		if (repeats)
+			snprintf(again, sizeof(again), " (%u more times since it was last said)",
+				 repeats);
+		pr_warn("marathon: event stream %s: %s; reconnecting in %.1f s%s",
+			was_up ? "lost" : "failed", why, delay / 1000.0, again);
+	} else {
+		m->stream_quiet++;
+		pr_debug("marathon: event stream %s again: %s; reconnecting in %.1f s",
+			 was_up ? "lost" : "failed", why, delay / 1000.0);
+	}
 	xlbd_timer_set(&m->stream_timer, now + delay);
 }
 

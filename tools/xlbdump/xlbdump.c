@@ -20,12 +20,14 @@
 #include <bpf/bpf.h>
 #include <xlb/abi.h>
 
+#include "xlbdump.h"
+
 struct row {
 	struct xlb_vip_key key;
 	struct xlb_vip vip;
 };
 
-static int fd_of(const char *pin, const char *name)
+int xlbdump_fd(const char *pin, const char *name)
 {
 	char path[PATH_MAX];
 	int fd;
@@ -37,7 +39,8 @@ static int fd_of(const char *pin, const char *name)
 	return fd;
 }
 
-static const char *ep_str(const union xlb_addr *a, __be16 port, __u8 family, char *buf, size_t len)
+const char *xlbdump_ep_str(const union xlb_addr *a, __be16 port, __u8 family, char *buf,
+			   size_t len)
 {
 	char s[INET6_ADDRSTRLEN];
 
@@ -89,11 +92,15 @@ static __u64 fnv(__u64 h, const void *p, size_t n)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: xlbdump [-p PIN_PATH] [--raw] [--slots]\n"
+	fprintf(f, "Usage: xlbdump [-p PIN_PATH] [--raw] [--slots] | --check [--strict]\n"
 		   "Prints the VIPs, backends and Maglev tables in the pinned maps, sorted.\n"
 		   "  -p, --pin-path P  default " XLB_PIN_PATH_DEFAULT "\n"
 		   "      --raw         also local ids, generations and table map ids\n"
-		   "      --slots       every table slot, as the backend address in it\n");
+		   "      --slots       every table slot, as the backend address in it\n"
+		   "      --check       verify the maps are consistent for the programs;\n"
+		   "                    exit 0 (consistent), 1 (errors), 2 (cannot read)\n"
+		   "      --strict      with --check: leftovers of interrupted writes\n"
+		   "                    (which xlbd repairs on start) count as errors\n");
 }
 
 int main(int argc, char **argv)
@@ -102,12 +109,14 @@ int main(int argc, char **argv)
 	    {"pin-path", required_argument, NULL, 'p'},
 	    {"raw", no_argument, NULL, 'r'},
 	    {"slots", no_argument, NULL, 's'},
+	    {"check", no_argument, NULL, 'C'},
+	    {"strict", no_argument, NULL, 'S'},
 	    {"help", no_argument, NULL, 'h'},
 	    {},
 	};
 	const char *pin = XLB_PIN_PATH_DEFAULT;
 	int fd_vips, fd_be, fd_tab, fd_meta, c, ret = 1;
-	bool raw = false, slots = false;
+	bool raw = false, slots = false, check = false, strict = false;
 	struct xlb_vip_key key, next, *prev = NULL;
 	struct bpf_map_info info = {};
 	__u32 info_len = sizeof(info), max_be, i, j;
@@ -128,6 +137,12 @@ int main(int argc, char **argv)
 		case 's':
 			slots = true;
 			break;
+		case 'C':
+			check = true;
+			break;
+		case 'S':
+			strict = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -136,10 +151,12 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	fd_vips = fd_of(pin, XLB_MAP_VIPS);
-	fd_be = fd_of(pin, XLB_MAP_BACKENDS);
-	fd_tab = fd_of(pin, XLB_MAP_TABLES);
-	fd_meta = fd_of(pin, XLB_MAP_VIP_META);
+	if (check)
+		return xlbdump_check(pin, strict);
+	fd_vips = xlbdump_fd(pin, XLB_MAP_VIPS);
+	fd_be = xlbdump_fd(pin, XLB_MAP_BACKENDS);
+	fd_tab = xlbdump_fd(pin, XLB_MAP_TABLES);
+	fd_meta = xlbdump_fd(pin, XLB_MAP_VIP_META);
 	if (fd_vips < 0 || fd_be < 0 || fd_tab < 0 || fd_meta < 0)
 		return 1;
 	if (bpf_obj_get_info_by_fd(fd_be, &info, &info_len))
@@ -175,7 +192,7 @@ int main(int argc, char **argv)
 		__u64 h = 0xcbf29ce484222325ULL;
 		int ifd = -1;
 
-		ep_str(&r->key.addr, r->key.port, r->key.family, es, sizeof(es));
+		xlbdump_ep_str(&r->key.addr, r->key.port, r->key.family, es, sizeof(es));
 		snprintf(ks, sizeof(ks), "%s/%s", es,
 			 r->key.proto == XLB_PROTO_UDP ? "udp" : "tcp");
 		bpf_map_lookup_elem(fd_meta, &r->vip.vip_id, &meta);
@@ -194,7 +211,7 @@ int main(int argc, char **argv)
 				continue;
 			o = snprintf(lines[nl].text, sizeof(lines[nl].text),
 				     "  backend %s state %s weight %u",
-				     ep_str(&b->addr, b->port, b->family, es, sizeof(es)),
+				     xlbdump_ep_str(&b->addr, b->port, b->family, es, sizeof(es)),
 				     b->state == XLB_BE_ACTIVE ? "active" : "draining", b->weight);
 			if (raw && o > 0 && (size_t)o < sizeof(lines[nl].text))
 				snprintf(lines[nl].text + o, sizeof(lines[nl].text) - o,
@@ -238,7 +255,7 @@ int main(int argc, char **argv)
 			for (j = 0; j < r->vip.table_size; j++)
 				printf("  slot %u %s\n", j,
 				       table[j] < max_be
-					   ? ep_str(&bes[table[j]].addr, bes[table[j]].port,
+					   ? xlbdump_ep_str(&bes[table[j]].addr, bes[table[j]].port,
 						    bes[table[j]].family, es, sizeof(es))
 					   : "?");
 		free(table);

@@ -337,7 +337,10 @@ static int resolve_host(struct build *b, const char *what, const char *task_id, 
 		if (e->rc)
 			warn(b, "%s task %s: host \"%s\" does not resolve (%s): backend skipped",
 			     what, xlb_mara_quote(task_id, Q_MAX, qt, sizeof(qt)),
-			     xlb_mara_quote(host, Q_MAX, qh, sizeof(qh)), strerror(-e->rc));
+			     xlb_mara_quote(host, Q_MAX, qh, sizeof(qh)),
+			     e->rc == -ENOENT   ? "no such host"
+			     : e->rc == -EAGAIN ? "temporary resolver failure"
+						: strerror(-e->rc));
 	}
 	if (e->rc)
 		return e->rc;

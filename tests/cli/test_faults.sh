@@ -1,0 +1,325 @@
+#!/usr/bin/env bash
+# xlbd against a Marathon that misbehaves (marathon-sim's /sim/fault): answers
+# of HTTP 500, 502 "Could not determine the current leader", not JSON, cut
+# short, 100 MiB, one byte per second, redirected in a loop, empty; an event
+# stream cut at once, silent, or redirected to nowhere; health results gone for
+# every task at once; a task host that does not resolve. For each: the maps
+# stay exactly as they were (xlbdump --raw --slots, byte for byte), one
+# warning says what happened however often xlbd retries, a change made in
+# Marathon during the fault reaches the maps once it is over, and the log says
+# so. Then xlbd killed -9 at random moments of big syncs (300 apps x 10 tasks,
+# bounded): after every kill xlbdump --check finds the maps consistent, and a
+# final run converges to what a fresh xlbd builds. Runs as root; HTTP on
+# 127.0.0.1 only; VIPs in 198.18.0.0/15; private pin paths, removed on exit.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+
+OUTPUT=${OUTPUT:-.output}
+XLBD=$OUTPUT/xlbd
+SIM=$OUTPUT/marathon-sim
+DUMP=$OUTPUT/xlbdump
+CFG=tests/fixtures/xlbd/faults.json
+SCENARIO=tests/fixtures/sim/minitwit.json
+PIN=/sys/fs/bpf/xlb-faults-$$
+PIN2=/sys/fs/bpf/xlb-faults2-$$
+PIN3=/sys/fs/bpf/xlb-faults3-$$
+KILLS=${KILLS:-12}
+pass=0
+fail=0
+PIDS=()
+TMP=$(mktemp -d)
+T_START=$(date +%s)
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill -9 "$p" 2>/dev/null
+	done
+	for p in "${PIDS[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	for p in "$PIN" "$PIN2" "$PIN3"; do
+		[ -d "$p" ] && "$XLBD" --detach-and-unpin --no-marathon -p "$p" >/dev/null 2>&1
+		rm -rf "$p" 2>/dev/null
+	done
+	[ -n "${KEEP:-}" ] && echo "# kept $TMP" || rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+ok() {
+	echo "ok - $1"
+	pass=$((pass + 1))
+}
+
+nok() {
+	echo "not ok - $1${2:+ ($2)}"
+	fail=$((fail + 1))
+}
+
+check() {
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else nok "$name"; fi
+}
+
+finish() {
+	echo "# $(($(date +%s) - T_START)) s"
+	echo "faults: $pass passed, $fail failed"
+	[ "$fail" = 0 ]
+	exit
+}
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# wait_for SECONDS CMD...: retries CMD every 20 ms until it succeeds.
+wait_for() {
+	local end=$(($(now_ms) + $1 * 1000))
+	shift
+	while :; do
+		"$@" && return 0
+		[ "$(now_ms)" -ge "$end" ] && return 1
+		sleep 0.02
+	done
+}
+
+for b in "$XLBD" "$SIM" "$DUMP"; do
+	if [ ! -x "$b" ]; then
+		nok "binary $b exists (build it first)"
+		finish
+	fi
+done
+if [ "$(id -u)" != 0 ] || ! mountpoint -q /sys/fs/bpf; then
+	echo "# SKIP: needs root and bpffs at /sys/fs/bpf"
+	finish
+fi
+if ! command -v curl >/dev/null 2>&1 || ! command -v python3 >/dev/null 2>&1; then
+	echo "# SKIP: needs curl and python3"
+	finish
+fi
+CURL=(curl -s --noproxy '*' --max-time 5)
+
+# start_sim NAME SCENARIO: a simulator; sets SIMURL.
+start_sim() {
+	"$SIM" --listen 127.0.0.1:0 --scenario "$2" --heartbeat-ms 300 \
+		>"$TMP/$1.out" 2>"$TMP/$1.err" &
+	PIDS+=($!)
+	sport() { SPORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$TMP/$1.out"); [ -n "$SPORT" ]; }
+	wait_for 5 sport "$1" || return 1
+	SIMURL=http://127.0.0.1:$SPORT
+}
+sim() { "${CURL[@]}" -X POST "$SIMURL/sim/$1" >/dev/null; }
+fault() { sim "fault?$1"; }
+
+if ! start_sim sim "$SCENARIO"; then
+	nok "marathon-sim starts" "$(cat "$TMP/sim.err")"
+	finish
+fi
+task_of() {
+	"${CURL[@]}" "$SIMURL/v2/apps/minitwit" | python3 -c "
+import json, sys
+t = json.load(sys.stdin)['app']['tasks'][$1]
+print('%s:%d' % (t['host'], t['ports'][0]))"
+}
+
+LOG=$TMP/xlbd.log
+"$XLBD" -c "$CFG" -p "$PIN" -m "$SIMURL" >"$LOG" 2>&1 &
+XPID=$!
+PIDS+=($XPID)
+dump() { "$DUMP" -p "${2:-$PIN}" ${1:-} 2>/dev/null; }
+minitwit_states() {
+	dump | awk '/^vip 198\.19\./ {on = 1; next} /^vip / {on = 0} on && /backend/ {print $4}' |
+		sort | tr '\n' ' '
+}
+backend_state() { dump | awk -v ep="$1" '$1 == "backend" && $2 == ep {print $4}' | head -1; }
+three_active() { [ "$(minitwit_states)" = "active active active " ]; }
+stream_up() { grep -q 'event stream connected' "$LOG"; }
+if ! wait_for 10 three_active || ! wait_for 5 stream_up; then
+	nok "xlbd programs Marathon's VIP" "$(tail -5 "$LOG")"
+	finish
+fi
+ok "xlbd programs Marathon's VIP with 3 active backends"
+T0=$(task_of 0)
+sleep 0.5
+
+# since: the log after line $MARK. count_warn PATTERN: warnings after the mark matching it.
+mark() { MARK=$(wc -l <"$LOG"); }
+since() { tail -n +$((MARK + 1)) "$LOG"; }
+count_warn() { since | grep ' warning: ' | grep -c -- "$1"; }
+has_since() { since | grep -q -- "$1"; }
+state_is() { [ "$(backend_state "$T0")" = "$1" ]; }
+same_maps() { dump "--raw --slots" | cmp -s - "$TMP/before.txt"; }
+
+# ---- snapshots: every way a GET /v2/apps can go wrong ----
+
+# snapshot_fault MODE EXPECTED [EXTRA_QUERY]: the fault, a change during it, recovery.
+snapshot_fault() {
+	local mode=$1 want=$2 extra=${3:-} n
+	mark
+	dump "--raw --slots" >"$TMP/before.txt"
+	fault "path=/v2/apps&mode=$mode$extra"
+	kill -HUP "$XPID"
+	if ! wait_for 6 has_since "sync failed: GET $SIMURL/v2/apps"; then
+		nok "$mode: a sync failure is logged" "$(since | tail -3)"
+		fault "mode=off"
+		return
+	fi
+	# a change in Marathon during the fault, and time for several retries
+	sim "health?app=/minitwit&index=0&alive=false"
+	sleep 1.2
+	check "$mode: the maps are byte-identical during the fault" same_maps
+	n=$(count_warn "sync failed")
+	if [ "$n" = 1 ] && count_warn "sync failed: GET $SIMURL/v2/apps.*$want" >/dev/null; then
+		ok "$mode: one warning, however many retries: $(since | grep -m1 'sync failed' |
+			sed 's/.*sync failed: //' | cut -c1-150)"
+	else
+		nok "$mode: one warning saying \"$want\"" "$n warnings: $(since | grep 'sync failed' | head -3)"
+	fi
+	fault "mode=off"
+	check "$mode: recovery is logged" wait_for 6 has_since "sync works again after"
+	check "$mode: the change made during the fault reaches the maps" wait_for 3 state_is draining
+	sim "health?app=/minitwit&index=0&alive=true"
+	wait_for 3 state_is active
+}
+
+snapshot_fault 500 "HTTP 500: {\"message\":\"An unexpected server error occurred\"}"
+snapshot_fault 502 "HTTP 502: {\"message\":\"Could not determine the current leader\"}"
+snapshot_fault badjson "invalid JSON"
+snapshot_fault truncate "transfer closed with [0-9]* bytes remaining"
+snapshot_fault huge "body larger than max_body_bytes (4194304)"
+snapshot_fault slow "timed out after"
+snapshot_fault redirect "Maximum (2) redirects followed"
+snapshot_fault empty "empty body"
+check "the 100 MiB answer was streamed, not buffered: xlbd stays small" \
+	bash -c "[ \$(awk '/VmHWM/ {print \$2}' /proc/$XPID/status) -lt 200000 ]"
+
+# ---- the event stream: cut at once, silent, redirected to nowhere ----
+
+# stream_fault MODE WARNING_PATTERN [EXTRA_QUERY] [WAIT_S]
+stream_fault() {
+	local mode=$1 want=$2 extra=${3:-} wait_s=${4:-2} n
+	mark
+	dump "--raw --slots" >"$TMP/before.txt"
+	fault "path=/v2/events&mode=$mode$extra"
+	sim cut-streams
+	sleep "$wait_s"
+	check "stream $mode: the maps are byte-identical during the fault" same_maps
+	n=$(count_warn "$want")
+	if [ "$n" = 1 ]; then
+		ok "stream $mode: one warning: $(since | grep -m1 -- "$want" | sed 's/.*warning: //' | cut -c1-150)"
+	else
+		nok "stream $mode: one warning matching \"$want\"" "$n: $(since | grep ' warning: ' | head -4)"
+	fi
+	# a change in Marathon while the stream is broken: a resync brings it (cut), or later
+	sim "health?app=/minitwit&index=0&alive=false"
+	fault "mode=off"
+	check "stream $mode: recovery is logged" wait_for 6 has_since "event stream works again after"
+	check "stream $mode: the change made during the fault reaches the maps" \
+		wait_for 3 state_is draining
+	sim "health?app=/minitwit&index=0&alive=true"
+	wait_for 3 state_is active
+}
+
+stream_fault cut "event stream lost: closed by $SIMURL/v2/events"
+stream_fault silent "event stream lost: silent for 1500 ms" "" 4.5
+stream_fault redirect "event stream failed: GET $SIMURL/v2/events: Failed to connect to 127.0.0.1 port 1" \
+	"&location=http://127.0.0.1:1/v2/events"
+
+# ---- health results vanish for every task (a leader failover) ----
+
+mark
+dump "--raw --slots" >"$TMP/before.txt"
+sim "drop-health?ms=2500"
+kill -HUP "$XPID"
+check "health gone: one warning says the cache stands in" \
+	wait_for 3 has_since "warning: marathon: 3 tasks came without health results"
+sleep 0.5
+check "health gone: the maps are byte-identical (no backend drained)" same_maps
+check "health back: said once" wait_for 6 has_since "no task relies on a remembered health verdict"
+check "health gone: exactly one warning" [ "$(count_warn 'without health results')" = 1 ]
+check "health back: the maps are still byte-identical" same_maps
+
+# ---- a task host that does not resolve ----
+
+mark
+dump "--raw --slots" >"$TMP/before.txt"
+"${CURL[@]}" -X POST -H 'Content-Type: application/json' "$SIMURL/sim/add-app" -d '{"id": "/ghost",
+	"instances": 2, "portDefinitions": [{"port": 0, "protocol": "tcp",
+	"labels": {"VIP_0": "198.18.0.60:80"}}], "sim": {"hosts": ["no-such-host.invalid"],
+	"staging_ms": 50}}' >/dev/null
+ghost_vip() { dump | grep -A1 '^vip 198\.18\.0\.60:80/tcp' | grep -q 'table none'; }
+check "unresolvable host: the app's VIP is there, without backends" wait_for 5 ghost_vip
+check "unresolvable host: one warning names the host" \
+	wait_for 3 has_since 'host "no-such-host.invalid" does not resolve (no such host)'
+minitwit_block() { dump "--raw --slots" "${1:-$PIN}" | awk '/^vip 198\.19\./ {on = 1; print; next} /^vip / {on = 0} on'; }
+minitwit_block >"$TMP/mt-after.txt"
+awk '/^vip 198\.19\./ {on = 1; print; next} /^vip / {on = 0} on' "$TMP/before.txt" >"$TMP/mt-before.txt"
+check "unresolvable host: every other VIP is untouched" cmp -s "$TMP/mt-before.txt" "$TMP/mt-after.txt"
+kill -HUP "$XPID"
+sleep 0.5
+kill -HUP "$XPID"
+sleep 0.5
+check "unresolvable host: still one warning after more syncs" \
+	[ "$(count_warn 'does not resolve')" = 1 ]
+sim "remove-app?app=/ghost&grace_ms=0"
+ghost_gone() { ! dump | grep -q '^vip 198\.18\.0\.60:80/tcp'; }
+check "unresolvable host: the app goes with its VIP" wait_for 5 ghost_gone
+check "xlbd is still running" kill -0 "$XPID"
+kill "$XPID"
+wait "$XPID"
+check "xlbd exits 0 after all that" [ $? = 0 ]
+
+# ---- kill -9 at random moments of big syncs ----
+
+python3 bench/xlbd/gen_scenario.py 300 10 >"$TMP/big.json"
+if ! start_sim big "$TMP/big.json"; then
+	nok "marathon-sim starts with 300 apps" "$(cat "$TMP/big.err")"
+	finish
+fi
+# Two named VIP ranges: each start re-addresses all 300 VIPs, so every run writes thousands
+# of entries (deletes, creates, backends, tables) and a kill lands in the middle of them.
+for r in a b; do
+	python3 - "$CFG" "$r" >"$TMP/kill-$r.json" <<'EOF'
+import json, sys
+c = json.load(open(sys.argv[1]))
+m = c["marathon"]
+m["named_vip_range"] = "198.18.128.0/18" if sys.argv[2] == "a" else "198.18.192.0/18"
+m["safety"]["confirm_syncs"] = 1
+c["log_level"] = "warning"
+json.dump(c, sys.stdout)
+EOF
+done
+bad_checks=0
+for i in $(seq 1 "$KILLS"); do
+	r=$([ $((i % 2)) = 0 ] && echo a || echo b)
+	"$XLBD" -c "$TMP/kill-$r.json" -p "$PIN2" -m "$SIMURL" --metrics none >>"$TMP/kill.log" 2>&1 &
+	k=$!
+	PIDS+=($k)
+	# 0.4-1.4 s: the load, the fetch, or (mostly) the thousands of writes that follow
+	ms=$((400 + RANDOM % 1000))
+	sleep "$((ms / 1000)).$(printf %03d $((ms % 1000)))"
+	kill -9 "$k" 2>/dev/null
+	wait "$k" 2>/dev/null
+	# Marathon moves on meanwhile: health flips and a killed task
+	sim "health?app=/bench/app$((RANDOM % 300))&index=$((RANDOM % 10))&alive=false"
+	sim "health?app=/bench/app$((RANDOM % 300))&index=$((RANDOM % 10))&alive=true"
+	sim "kill?app=/bench/app$((RANDOM % 300))&index=0&grace_ms=0"
+	if ! "$DUMP" -p "$PIN2" --check >"$TMP/check-$i.txt" 2>&1; then
+		bad_checks=$((bad_checks + 1))
+		echo "# kill $i: $(head -5 "$TMP/check-$i.txt")"
+	fi
+done
+check "kill -9 x$KILLS mid-sync: the maps are consistent after every kill" [ "$bad_checks" = 0 ]
+echo "# last check: $(tail -1 "$TMP/check-$KILLS.txt")"
+sleep 1.5 # the simulator's replacement tasks start and report health
+"$XLBD" -c "$TMP/kill-a.json" -p "$PIN2" -m "$SIMURL" --once --metrics none >"$TMP/final.log" 2>&1
+check "after the kills, a restart converges (--once exits 0)" [ $? = 0 ]
+check "after the restart, no leftovers either (--check --strict)" \
+	bash -c "'$DUMP' -p '$PIN2' --check --strict >'$TMP/strict.txt' 2>&1"
+"$XLBD" -c "$TMP/kill-a.json" -p "$PIN3" -m "$SIMURL" --once --metrics none >"$TMP/fresh.log" 2>&1
+dump "--slots" "$PIN2" >"$TMP/survivor.txt"
+dump "--slots" "$PIN3" >"$TMP/fresh.txt"
+check "the survivor's maps equal a fresh xlbd's (every VIP, backend and table slot)" \
+	cmp -s "$TMP/survivor.txt" "$TMP/fresh.txt"
+check "and they hold all 300 VIPs" [ "$(grep -c '^vip 198\.18\.1[2-9][0-9]\.' "$TMP/survivor.txt")" = 300 ]
+finish

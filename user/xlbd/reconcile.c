@@ -111,6 +111,9 @@ static int apply(struct xlbd *d, struct xlb_plan_state *want, bool allow_delete,
 		d->stats.apply_failures_total += failed;
 		pthread_mutex_unlock(&d->stats.lock);
 		reread(d);
+		/* --once has no next round: the caller must learn the maps are not what it asked. */
+		if (d->once)
+			d->exit_code = XLBD_EXIT_FAIL;
 		/* Without a retry a map that was full would stay wrong until the next event. */
 		if (d->marathon)
 			xlbd_marathon_resync_in(d, RETRY_MS);

@@ -906,6 +906,15 @@ static enum MHD_Result route(struct sim_req *r, const char *url, const char *met
 	/* Every Marathon answers /ping itself, leader or not. */
 	if (!strcmp(url, "/ping"))
 		return reply_text(r, 200, "text/plain", "pong");
+	if (sim.auth_want) {
+		const char *have = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+							       MHD_HTTP_HEADER_AUTHORIZATION);
+
+		if (!have || strcmp(have, sim.auth_want)) {
+			sim_log("%s %s: %s credentials", method, url, have ? "wrong" : "no");
+			return reply_msg(r, 401, "Not Authenticated!");
+		}
+	}
 	if (sim.down != SIM_UP)
 		return reply_msg(r, 502, "Could not determine the current leader");
 	if (sim.standby_of[0]) {
@@ -1040,10 +1049,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 
 struct MHD_Daemon *sim_http_start(int listen_fd, bool control_only)
 {
-	return MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-				    MHD_USE_AUTO | MHD_USE_ERROR_LOG,
-				0, NULL, NULL, handle, control_only ? &control_marker : NULL,
-				MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_URI_LOG_CALLBACK,
-				req_begin, NULL, MHD_OPTION_NOTIFY_COMPLETED, req_end, NULL,
-				MHD_OPTION_END);
+	unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+			     MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+
+	/* HTTPS on the Marathon listener only: the control listener stays plain HTTP. */
+	if (sim.tls_cert && !control_only)
+		return MHD_start_daemon(
+		    flags | MHD_USE_TLS, 0, NULL, NULL, handle, NULL, MHD_OPTION_LISTEN_SOCKET,
+		    listen_fd, MHD_OPTION_URI_LOG_CALLBACK, req_begin, NULL,
+		    MHD_OPTION_NOTIFY_COMPLETED, req_end, NULL, MHD_OPTION_HTTPS_MEM_KEY,
+		    sim.tls_key, MHD_OPTION_HTTPS_MEM_CERT, sim.tls_cert, MHD_OPTION_END);
+	return MHD_start_daemon(flags, 0, NULL, NULL, handle,
+				control_only ? &control_marker : NULL, MHD_OPTION_LISTEN_SOCKET,
+				listen_fd, MHD_OPTION_URI_LOG_CALLBACK, req_begin, NULL,
+				MHD_OPTION_NOTIFY_COMPLETED, req_end, NULL, MHD_OPTION_END);
 }

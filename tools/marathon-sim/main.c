@@ -49,6 +49,11 @@ static void usage(FILE *f)
 		   "                           a leader starting with F present resumes from it\n"
 		   "  -c, --control ADDR:PORT  extra listener serving only /sim/ (stays up in\n"
 		   "                           /sim/down?mode=close)\n"
+		   "      --tls-cert FILE      serve HTTPS with this PEM certificate (chain)...\n"
+		   "      --tls-key FILE       ...and this PEM key (the control listener stays HTTP)\n"
+		   "      --auth-file FILE     require credentials like Marathon behind DC/OS or\n"
+		   "                           with basic auth: first line \"token=...\" or\n"
+		   "                           \"user:password\" (xlbd's auth_file); 401 otherwise\n"
 		   "  -h, --help               this text\n"
 		   "      --version            print the version and exit\n");
 }
@@ -166,6 +171,86 @@ static int load_json_file(const char *path, bool fresh_leader)
 	return rc;
 }
 
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0, n;
+	char chunk[4096];
+
+	if (!f)
+		return NULL;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		char *nb = realloc(buf, len + n + 1);
+
+		if (!nb) {
+			free(buf);
+			fclose(f);
+			return NULL;
+		}
+		buf = nb;
+		memcpy(buf + len, chunk, n);
+		len += n;
+		buf[len] = '\0';
+	}
+	fclose(f);
+	return buf;
+}
+
+static void base64(const unsigned char *in, size_t len, char *out)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i;
+
+	for (i = 0; i + 2 < len; i += 3) {
+		*out++ = tab[in[i] >> 2];
+		*out++ = tab[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
+		*out++ = tab[((in[i + 1] & 15) << 2) | (in[i + 2] >> 6)];
+		*out++ = tab[in[i + 2] & 63];
+	}
+	if (i < len) {
+		*out++ = tab[in[i] >> 2];
+		*out++ = tab[((in[i] & 3) << 4) | (i + 1 < len ? in[i + 1] >> 4 : 0)];
+		*out++ = i + 1 < len ? tab[(in[i + 1] & 15) << 2] : '=';
+		*out++ = '=';
+	}
+	*out = '\0';
+}
+
+/* The Authorization value a client must send, from a file in xlbd's auth_file format. */
+static int auth_load(const char *path)
+{
+	char *line = read_file(path);
+	size_t n;
+
+	if (!line || !*line) {
+		free(line);
+		fprintf(stderr, SIM_NAME ": --auth-file %s: cannot read it, or it is empty\n", path);
+		return -EINVAL;
+	}
+	line[strcspn(line, "\r\n")] = '\0';
+	if (!strncmp(line, "token=", 6)) {
+		sim.auth_want = line;
+		return 0;
+	}
+	if (!strchr(line, ':')) {
+		free(line);
+		fprintf(stderr, SIM_NAME ": --auth-file %s: want token=... or user:password\n", path);
+		return -EINVAL;
+	}
+	n = strlen(line);
+	sim.auth_want = malloc(6 + (n + 2) / 3 * 4 + 1);
+	if (!sim.auth_want) {
+		free(line);
+		return -ENOMEM;
+	}
+	memcpy(sim.auth_want, "Basic ", 6);
+	base64((const unsigned char *)line, n, sim.auth_want + 6);
+	free(line);
+	return 0;
+}
+
 static int sim_init(void)
 {
 	pthread_condattr_t ca;
@@ -205,6 +290,9 @@ int main(int argc, char **argv)
 	    {"heartbeat-ms", required_argument, NULL, 'b'},
 	    {"state-file", required_argument, NULL, 'f'},
 	    {"control", required_argument, NULL, 'c'},
+	    {"tls-cert", required_argument, NULL, 'T'},
+	    {"tls-key", required_argument, NULL, 'K'},
+	    {"auth-file", required_argument, NULL, 'A'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -255,6 +343,17 @@ int main(int argc, char **argv)
 		case 'c':
 			control_arg = optarg;
 			break;
+		case 'T':
+		case 'K':
+			if (!(*(opt == 'T' ? &sim.tls_cert : &sim.tls_key) = read_file(optarg))) {
+				fprintf(stderr, SIM_NAME ": cannot read %s\n", optarg);
+				return SIM_EXIT_USAGE;
+			}
+			break;
+		case 'A':
+			if (auth_load(optarg))
+				return SIM_EXIT_USAGE;
+			break;
 		case 'h':
 			usage(stdout);
 			return SIM_EXIT_OK;
@@ -266,6 +365,10 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return SIM_EXIT_USAGE;
 		}
+	}
+	if (!sim.tls_cert != !sim.tls_key) {
+		fprintf(stderr, SIM_NAME ": --tls-cert and --tls-key go together\n");
+		return SIM_EXIT_USAGE;
 	}
 	if (optind < argc || !listen_arg) {
 		usage(stderr);
@@ -305,7 +408,8 @@ int main(int argc, char **argv)
 	inet_ntop(AF_INET, &main_l.sa.sin_addr, addr, sizeof(addr));
 	snprintf(sim.listen_host, sizeof(sim.listen_host), "%s", addr);
 	sim.port = ntohs(main_l.sa.sin_port);
-	snprintf(sim.self_url, sizeof(sim.self_url), "http://%s:%d", addr, sim.port);
+	snprintf(sim.self_url, sizeof(sim.self_url), "%s://%s:%d", sim.tls_cert ? "https" : "http",
+		 addr, sim.port);
 	if (control_arg && listener_start(&ctl_l, true))
 		goto out;
 	pthread_mutex_lock(&sim.lock);
@@ -366,6 +470,9 @@ out:
 	pthread_mutex_lock(&sim.lock);
 	sim_model_clear();
 	json_decref(sim.agents);
+	free(sim.tls_cert);
+	free(sim.tls_key);
+	free(sim.auth_want);
 	pthread_mutex_unlock(&sim.lock);
 	if (sfd >= 0)
 		close(sfd);

@@ -201,6 +201,10 @@ struct sim {
 	char standby_of[256]; /* empty when leader */
 	const char *state_file;
 
+	/* --tls-cert/--tls-key (PEM, in memory) and --auth-file: the Authorization value wanted */
+	char *tls_cert, *tls_key;
+	char *auth_want; /* "token=..." or "Basic base64(user:password)"; NULL: no auth */
+
 	int heartbeat_ms;
 	bool silent;
 	enum sim_down down;

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -231,6 +232,21 @@ static int list_copy(struct xlb_cfg_iface **dst, size_t *n, const struct xlb_cfg
 	return 0;
 }
 
+/* "http://user:pw@host" anywhere in a comma-separated list of URLs. */
+static bool url_has_userinfo(const char *list)
+{
+	const char *p = list, *host, *end;
+
+	while ((host = strstr(p, "://"))) {
+		host += 3;
+		end = host + strcspn(host, "/,");
+		if (memchr(host, '@', end - host))
+			return true;
+		p = end;
+	}
+	return false;
+}
+
 /* The configuration: file or built-in, then the command line on top. */
 static int load_config(const struct cli *cli, struct xlb_cfg *cfg, struct xlb_cfg_errors *errs)
 {
@@ -249,7 +265,11 @@ static int load_config(const struct cli *cli, struct xlb_cfg *cfg, struct xlb_cf
 				    "built-in configuration", errs);
 	if (ret == -ENOMEM)
 		return ret;
-	if (cli->marathon && xlb_cfg_set_urls(cfg, cli->marathon, err, sizeof(err)))
+	if (cli->marathon && url_has_userinfo(cli->marathon))
+		xlb_cfg_error(errs, "--marathon",
+			      "credentials in a URL on the command line show in ps and in shell "
+			      "history: put them in marathon.auth_file or XLBD_MARATHON_AUTH");
+	else if (cli->marathon && xlb_cfg_set_urls(cfg, cli->marathon, err, sizeof(err)))
 		xlb_cfg_error(errs, "--marathon", "%s", err);
 	if (cli->no_marathon) {
 		for (i = 0; i < cfg->marathon.nr_urls; i++)
@@ -380,6 +400,31 @@ static int datapath_config(struct xlbd *d)
 	return err;
 }
 
+/*
+ * Only root may open the maps: the pin directory is made 0700 (xlb_dp_open
+ * creates it so); one found wider is narrowed, and one owned by someone else
+ * is said, since its owner could swap the maps under us.
+ */
+static void pin_dir_secure(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) || !S_ISDIR(st.st_mode))
+		return;
+	if (st.st_uid != geteuid())
+		pr_warn("pin path %s is owned by uid %u, not by xlbd's uid %u: its owner can "
+			"replace the maps",
+			path, (unsigned int)st.st_uid, (unsigned int)geteuid());
+	if (st.st_mode & 077) {
+		if (chmod(path, 0700))
+			pr_warn("pin path %s is mode %04o and chmod 0700 failed: %s", path,
+				(unsigned int)(st.st_mode & 07777), strerror(errno));
+		else
+			pr_warn("pin path %s was mode %04o: now 0700, only root opens the maps",
+				path, (unsigned int)(st.st_mode & 07777));
+	}
+}
+
 static int run(struct xlbd *d)
 {
 	struct xlb_dp_opts o = {
@@ -403,6 +448,7 @@ static int run(struct xlbd *d)
 	err = xlb_dp_open(&d->dp, &o);
 	if (err)
 		return XLBD_EXIT_FAIL;
+	pin_dir_secure(d->cfg.pin_path);
 	if (datapath_config(d) || attach_all(d))
 		return XLBD_EXIT_FAIL;
 	if (!d->cfg.nr_ifaces)

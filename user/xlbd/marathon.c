@@ -1329,20 +1329,38 @@ static void on_curl_timer(struct xlbd *d, void *arg)
 
 /* ---- life cycle ---- */
 
+/*
+ * Credentials come from marathon.auth_file, else from XLBD_MARATHON_AUTH (for
+ * systemd's Environment=/EnvironmentFile= or a container runtime), never from
+ * the command line; the variable is removed once read. Never logged.
+ */
+#define AUTH_ENV "XLBD_MARATHON_AUTH"
+
 static int auth_setup(struct xlbd_marathon *m)
 {
-	const char *path = m->d->cfg.marathon.auth_file;
+	const char *path = m->d->cfg.marathon.auth_file, *env = getenv(AUTH_ENV);
 	struct curl_slist *n;
 	char *secret = NULL, *hdr;
 	int err;
 
-	if (!path)
+	if (!path && (!env || !*env))
 		return 0;
-	err = xlb_cfg_read_secret(path, &secret);
-	if (err) {
-		pr_err("marathon: auth file %s: %s", path,
-		       err == -ENODATA ? "empty" : strerror(-err));
-		return err;
+	if (path) {
+		err = xlb_cfg_read_secret(path, &secret);
+		if (err) {
+			pr_err("marathon: auth file %s: %s", path,
+			       err == -ENODATA ? "empty" : strerror(-err));
+			return err;
+		}
+		if (env)
+			pr_warn("marathon: %s is set but marathon.auth_file wins", AUTH_ENV);
+	} else {
+		secret = strndup(env, strcspn(env, "\r\n"));
+		explicit_bzero((char *)env, strlen(env));
+		unsetenv(AUTH_ENV);
+		if (!secret)
+			return -ENOMEM;
+		path = "the environment (" AUTH_ENV ")";
 	}
 	if (!strncmp(secret, "token=", 6)) {
 		/* DC/OS: "Authorization: token=<jwt>" (marathon-lb common.py). */

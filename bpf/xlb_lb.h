@@ -197,14 +197,29 @@ static __always_inline int xlb_to_backend(void *ctx, const int hook, struct xlb_
 		vip_id = ct->vip_id;
 		be = xlb_ct_backend(ct, vip_id);
 		if (be) {
+			/*
+			 * A SYN on a recorded tuple opens a new connection. Another VIP
+			 * sharing this backend may have taken the reply entry since (the
+			 * client reused its port towards it; the backend sees one tuple),
+			 * so the flow is recorded again and its replies leave as this VIP.
+			 */
+			int syn = p->proto == XLB_PROTO_TCP &&
+				  (p->tcp_flags & (TCP_F_SYN | TCP_F_ACK)) == TCP_F_SYN;
+
 			st->c[XLB_CNT_CT_HIT]++;
 			bid = ct->backend_id;
+			fk = p->t;
+			nh = ct->nh;
 			xlb_addr_copy(&baddr, &be->addr);
 			if (xlb_nat(ctx, hook, p, XLB_NAT_DST, &baddr, be->port))
 				return XLB_CNT_DROP_INTERNAL;
 			st->c[XLB_CNT_NAT_ORIG]++;
-			xlb_count_in(vip_id, bid, len, 0);
+			xlb_count_in(vip_id, bid, len, syn);
 			r = xlb_forward(ctx, hook, p, &ct->nh);
+			if (syn) {
+				nh = ct->nh;
+				xlb_ct_record(&fk, bid, be, vip_id, &nh, st);
+			}
 			xlb_count_fib_drop(vip_id, r);
 			return r;
 		}

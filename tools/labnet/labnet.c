@@ -7,7 +7,12 @@
  * makes N short connections (or sends N datagrams, each from a new socket),
  * or holds M long-lived connections for a while, tallies which backend
  * answered and counts every failure by kind; it exits non-zero on failure so
- * test scripts get a clear verdict. Only ever talks to the address given.
+ * test scripts get a clear verdict. With --log it writes one timestamped line
+ * per connection (and per long-lived connection's fate), so a test can say
+ * which backend took which flow when, and which flows broke. `labnet xdp-pass`
+ * gives an end host's veth an XDP program that passes everything: veth only
+ * flushes frames a peer sends back with XDP_TX to a device with XDP, where a
+ * physical NIC takes them like any other. Only ever talks to the address given.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,6 +30,11 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include <net/if.h>
 
 #define MAX_CONNS 1024
 #define MAX_NAMES 64
@@ -98,6 +108,15 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Wall clock in ms, the time base of --log lines (the simulator's events use it too). */
+static double wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 /* ---- serve ---- */
@@ -309,16 +328,23 @@ static void tally_add(struct tally *t, const char *name)
 	t->ok++;
 }
 
-static void tally_err(struct tally *t, int err)
+/* Counts a failure by kind; returns the kind's name for --log lines. */
+static const char *tally_err(struct tally *t, int err)
 {
-	if (err == ECONNREFUSED)
+	if (err == ECONNREFUSED) {
 		t->refused++;
-	else if (err == ETIMEDOUT || err == EAGAIN || err == EINPROGRESS)
+		return "refused";
+	}
+	if (err == ETIMEDOUT || err == EAGAIN || err == EINPROGRESS) {
 		t->timeout++;
-	else if (err == ECONNRESET || err == EPIPE)
+		return "timeout";
+	}
+	if (err == ECONNRESET || err == EPIPE) {
 		t->reset++;
-	else
-		t->other++;
+		return "reset";
+	}
+	t->other++;
+	return "other";
 }
 
 static int wait_fd(int fd, short ev, int timeout_ms)
@@ -363,7 +389,20 @@ static int read_name(int fd, char *name, size_t len, int timeout_ms)
 	}
 }
 
-static int tcp_connect(const struct sockaddr_storage *ss, socklen_t len, int timeout_ms)
+static unsigned int local_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (fd < 0 || getsockname(fd, (void *)&ss, &len))
+		return 0;
+	return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
+						 ((struct sockaddr_in *)&ss)->sin_port);
+}
+
+/* Connects with a timeout; *sport (if given) gets the source port, also on failure. */
+static int tcp_connect(const struct sockaddr_storage *ss, socklen_t len, int timeout_ms,
+		       unsigned int *sport)
 {
 	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), err;
 	socklen_t el = sizeof(err);
@@ -378,6 +417,8 @@ static int tcp_connect(const struct sockaddr_storage *ss, socklen_t len, int tim
 	err = wait_fd(fd, POLLOUT, timeout_ms);
 	if (!err && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err)
 		err = -err;
+	if (sport)
+		*sport = local_port(fd);
 	if (err) {
 		close(fd);
 		return err;
@@ -385,14 +426,14 @@ static int tcp_connect(const struct sockaddr_storage *ss, socklen_t len, int tim
 	return fd;
 }
 
-static void tally_print(const struct tally *t, bool json, double secs)
+static void tally_print(const struct tally *t, bool json, double secs, long alive)
 {
 	int i;
 
 	if (json) {
 		printf("{\"ok\":%lu,\"refused\":%lu,\"timeout\":%lu,\"reset\":%lu,\"other\":%lu,"
-		       "\"seconds\":%.3f,\"backends\":{",
-		       t->ok, t->refused, t->timeout, t->reset, t->other, secs);
+		       "\"long_alive\":%ld,\"seconds\":%.3f,\"backends\":{",
+		       t->ok, t->refused, t->timeout, t->reset, t->other, alive, secs);
 		for (i = 0; i < t->n; i++)
 			printf("%s\"%s\":%lu", i ? "," : "", t->names[i], t->counts[i]);
 		printf("}}\n");
@@ -400,9 +441,129 @@ static void tally_print(const struct tally *t, bool json, double secs)
 	}
 	for (i = 0; i < t->n; i++)
 		printf("%-24s %lu\n", t->names[i], t->counts[i]);
-	printf("ok %lu, refused %lu, timeout %lu, reset %lu, other %lu (%.2f s)\n", t->ok,
-	       t->refused, t->timeout, t->reset, t->other, secs);
+	printf("ok %lu, refused %lu, timeout %lu, reset %lu, other %lu", t->ok, t->refused,
+	       t->timeout, t->reset, t->other);
+	if (alive >= 0)
+		printf(", long-lived alive %ld", alive);
+	printf(" (%.2f s)\n", secs);
 }
+
+/* One --log line: wall-clock ms, what, which connection, its source port, the outcome. */
+static void log_line(FILE *log, double t_ms, const char *what, unsigned long idx,
+		     unsigned int sport, const char *result, const char *detail)
+{
+	if (!log)
+		return;
+	fprintf(log, "%.3f %s %lu %u %s %s\n", t_ms, what, idx, sport, result,
+		detail && *detail ? detail : "-");
+}
+
+/* One short request (a TCP connection or a datagram from a new socket); logs it. */
+static void probe_one(struct tally *t, const struct sockaddr_storage *ss, socklen_t len,
+		      bool udp, int timeout_ms, FILE *log, unsigned long idx)
+{
+	double t0 = wall_ms();
+	unsigned int sport = 0;
+	const char *kind;
+	char name[128];
+	int fd, err;
+
+	if (udp) {
+		fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 || connect(fd, (void *)ss, len) || send(fd, "hello\n", 6, 0) != 6)
+			err = -errno;
+		else
+			err = read_name(fd, name, sizeof(name), timeout_ms);
+		sport = local_port(fd);
+	} else {
+		fd = tcp_connect(ss, len, timeout_ms, &sport);
+		err = fd < 0 ? fd : 0;
+		if (!err)
+			err = write(fd, "hello\n", 6) == 6 ? 0 : -errno;
+		if (!err)
+			err = read_name(fd, name, sizeof(name), timeout_ms);
+	}
+	if (err) {
+		kind = tally_err(t, -err);
+		log_line(log, t0, udp ? "dgram" : "conn", idx, sport, kind, strerror(-err));
+	} else {
+		tally_add(t, name);
+		log_line(log, t0, udp ? "dgram" : "conn", idx, sport, "ok", name);
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
+ * Long-lived: each connection sends a line per interval and must get an answer
+ * from the same backend. A connection that fails is logged with the backend it
+ * was on and not reopened. Returns how many are still alive at the end.
+ */
+static long probe_long(struct tally *t, const struct sockaddr_storage *ss, socklen_t len,
+		       unsigned long nlong, double duration, int interval_ms, int timeout_ms,
+		       FILE *log)
+{
+	static int fds[MAX_CONNS];
+	static char last[MAX_CONNS][64];
+	static unsigned int sport[MAX_CONNS];
+	double t0 = now_s();
+	unsigned long i;
+	char name[128];
+	long alive = 0;
+	int err;
+
+	for (i = 0; i < nlong; i++) {
+		fds[i] = tcp_connect(ss, len, timeout_ms, &sport[i]);
+		last[i][0] = '\0';
+		if (fds[i] < 0)
+			log_line(log, wall_ms(), "long", i, sport[i], tally_err(t, -fds[i]),
+				 strerror(-fds[i]));
+	}
+	while (!stop && now_s() - t0 < duration) {
+		for (i = 0; i < nlong && !stop; i++) {
+			if (fds[i] < 0)
+				continue;
+			err = write(fds[i], "ping\n", 5) == 5 ? 0 : -errno;
+			if (!err)
+				err = read_name(fds[i], name, sizeof(name), timeout_ms);
+			if (err) {
+				log_line(log, wall_ms(), "long", i, sport[i], tally_err(t, -err),
+					 last[i]);
+				close(fds[i]);
+				fds[i] = -1;
+				continue;
+			}
+			if (!last[i][0]) {
+				log_line(log, wall_ms(), "long", i, sport[i], "up", name);
+			} else if (strcmp(last[i], name)) {
+				t->other++; /* a flow that changed backend mid-connection */
+				log_line(log, wall_ms(), "long", i, sport[i], "moved", name);
+			}
+			copy_str(last[i], sizeof(last[i]), name);
+			tally_add(t, name);
+		}
+		usleep(interval_ms * 1000);
+	}
+	for (i = 0; i < nlong; i++) {
+		if (fds[i] < 0)
+			continue;
+		log_line(log, wall_ms(), "long", i, sport[i], "alive", last[i]);
+		alive++;
+		close(fds[i]);
+	}
+	return alive;
+}
+
+static const char probe_usage[] =
+	"usage: labnet probe [--udp] [-n COUNT] [--timeout MS] [--interval MS]\n"
+	"                    [--duration S] [--log FILE] [-j] ADDR:PORT\n"
+	"       labnet probe --long N --duration S [--interval MS] [--log FILE] ADDR:PORT\n"
+	"Short mode: COUNT requests, one every --interval ms (default: back to back),\n"
+	"for at most --duration s. Long mode: N connections held for --duration s\n"
+	"(default 1), each asked every --interval ms (default 100). SIGINT/SIGTERM\n"
+	"end either early, with the summary. --log: one line per request or per\n"
+	"long-lived connection's fate: WALL_MS conn|dgram|long INDEX SPORT\n"
+	"ok|up|moved|alive|refused|timeout|reset|other BACKEND-OR-ERROR.\n";
 
 static int cmd_probe(int argc, char **argv)
 {
@@ -411,18 +572,21 @@ static int cmd_probe(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' }, { "long", required_argument, NULL, 'L' },
 		{ "duration", required_argument, NULL, 'd' }, { "interval", required_argument, NULL, 'i' },
 		{ "json", no_argument, NULL, 'j' },	  { "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },	  {},
+		{ "log", required_argument, NULL, 'o' },	  { "help", no_argument, NULL, 'h' },
+		{},
 	};
 	unsigned long count = 1, nlong = 0, i;
-	int timeout_ms = 2000, interval_ms = 100, c, fd, err;
-	double duration = 1, t0;
+	int timeout_ms = 2000, interval_ms = -1, c;
+	double duration = -1, t0, next;
 	bool udp = false, json = false, quiet = false;
+	const char *log_path = NULL;
 	struct sockaddr_storage ss;
-	socklen_t len;
 	struct tally t = {};
-	char name[128];
+	long alive = -1;
+	FILE *log = NULL;
+	socklen_t len;
 
-	while ((c = getopt_long(argc, argv, "un:t:L:d:i:jqh", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "un:t:L:d:i:jqo:h", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'u':
 			udp = true;
@@ -448,96 +612,83 @@ static int cmd_probe(int argc, char **argv)
 		case 'q':
 			quiet = true;
 			break;
+		case 'o':
+			log_path = optarg;
+			break;
 		default:
-			fprintf(stderr,
-				"usage: labnet probe [--udp] [-n COUNT] [--timeout MS] ADDR:PORT\n"
-				"       labnet probe --long N --duration S [--interval MS] ADDR:PORT\n");
+			fprintf(stderr, "%s", probe_usage);
 			return c == 'h' ? 0 : 2;
 		}
 	}
 	if (optind != argc - 1 || parse_endpoint(argv[optind], &ss, &len) || timeout_ms <= 0 ||
-	    nlong > MAX_CONNS) {
+	    nlong > MAX_CONNS || (nlong && udp)) {
 		fprintf(stderr, "labnet probe: need one ADDR:PORT (and sane options)\n");
 		return 2;
 	}
+	if (log_path && !(log = fopen(log_path, "w"))) {
+		fprintf(stderr, "labnet probe: %s: %s\n", log_path, strerror(errno));
+		return 2;
+	}
+	if (log)
+		setvbuf(log, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
 	t0 = now_s();
 	if (nlong) {
-		/* Long-lived: each connection sends a line per interval and must get an answer. */
-		int fds[MAX_CONNS];
-		char last[MAX_CONNS][64];
-
-		for (i = 0; i < nlong; i++) {
-			fds[i] = tcp_connect(&ss, len, timeout_ms);
-			last[i][0] = '\0';
-			if (fds[i] < 0)
-				tally_err(&t, -fds[i]);
-		}
-		while (now_s() - t0 < duration) {
-			for (i = 0; i < nlong; i++) {
-				if (fds[i] < 0)
-					continue;
-				if (write(fds[i], "ping\n", 5) != 5) {
-					tally_err(&t, errno);
-					close(fds[i]);
-					fds[i] = -1;
-					continue;
-				}
-				err = read_name(fds[i], name, sizeof(name), timeout_ms);
-				if (err) {
-					tally_err(&t, -err);
-					close(fds[i]);
-					fds[i] = -1;
-					continue;
-				}
-				if (last[i][0] && strcmp(last[i], name))
-					t.other++; /* a flow that changed backend mid-connection */
-				copy_str(last[i], sizeof(last[i]), name);
-				tally_add(&t, name);
-			}
-			usleep(interval_ms * 1000);
-		}
-		for (i = 0; i < nlong; i++)
-			if (fds[i] >= 0)
-				close(fds[i]);
+		alive = probe_long(&t, &ss, len, nlong, duration < 0 ? 1 : duration,
+				   interval_ms < 0 ? 100 : interval_ms, timeout_ms, log);
 	} else {
-		for (i = 0; i < count && !stop; i++) {
-			if (udp) {
-				fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-				if (fd < 0 || connect(fd, (void *)&ss, len) ||
-				    send(fd, "hello\n", 6, 0) != 6) {
-					tally_err(&t, errno);
-				} else {
-					err = read_name(fd, name, sizeof(name), timeout_ms);
-					if (err)
-						tally_err(&t, -err);
-					else
-						tally_add(&t, name);
-				}
-				if (fd >= 0)
-					close(fd);
-				continue;
+		for (i = 0, next = t0; i < count && !stop; i++) {
+			if (duration >= 0 && now_s() - t0 >= duration)
+				break;
+			if (interval_ms > 0) {
+				double wait = next - now_s();
+
+				if (wait > 0)
+					usleep(wait * 1e6);
+				next += interval_ms / 1e3;
 			}
-			fd = tcp_connect(&ss, len, timeout_ms);
-			if (fd < 0) {
-				tally_err(&t, -fd);
-				continue;
-			}
-			if (write(fd, "hello\n", 6) != 6) {
-				tally_err(&t, errno);
-			} else {
-				err = read_name(fd, name, sizeof(name), timeout_ms);
-				if (err)
-					tally_err(&t, -err);
-				else
-					tally_add(&t, name);
-			}
-			close(fd);
+			probe_one(&t, &ss, len, udp, timeout_ms, log, i);
 		}
 	}
+	if (log)
+		fclose(log);
 	if (!quiet)
-		tally_print(&t, json, now_s() - t0);
+		tally_print(&t, json, now_s() - t0, alive);
 	return t.refused || t.timeout || t.reset || t.other ? 1 : 0;
+}
+
+/* Attaches a program that returns XDP_PASS to IFACE (native mode): see the top. */
+static int cmd_xdp_pass(int argc, char **argv)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int ifindex, fd, err;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: labnet xdp-pass IFACE\n");
+		return 2;
+	}
+	ifindex = if_nametoindex(argv[1]);
+	if (!ifindex) {
+		fprintf(stderr, "labnet xdp-pass: %s: %s\n", argv[1], strerror(errno));
+		return 1;
+	}
+	fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "labnet_pass", "GPL", insns, 2, NULL);
+	if (fd < 0) {
+		fprintf(stderr, "labnet xdp-pass: load: %s\n", strerror(-fd));
+		return 1;
+	}
+	err = bpf_xdp_attach(ifindex, fd, XDP_FLAGS_DRV_MODE, NULL);
+	close(fd);
+	if (err) {
+		fprintf(stderr, "labnet xdp-pass: attach to %s: %s\n", argv[1], strerror(-err));
+		return 1;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -546,6 +697,8 @@ int main(int argc, char **argv)
 		printf("usage: labnet serve --name NAME --listen ADDR:PORT...\n"
 		       "       labnet probe [--udp] [-n COUNT] [--timeout MS] [-j] ADDR:PORT\n"
 		       "       labnet probe --long N --duration S [--interval MS] ADDR:PORT\n"
+		       "       labnet xdp-pass IFACE\n"
+		       "`labnet probe --help` for the rest.\n"
 		       "The two ends of xlb's test lab: a backend that names itself, and a client\n"
 		       "that tallies who answered and how connections failed.\n");
 		return argc < 2 ? 2 : 0;
@@ -554,6 +707,8 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "probe"))
 		return cmd_probe(argc - 1, argv + 1);
-	fprintf(stderr, "labnet: unknown command '%s' (serve, probe)\n", argv[1]);
+	if (!strcmp(argv[1], "xdp-pass"))
+		return cmd_xdp_pass(argc - 1, argv + 1);
+	fprintf(stderr, "labnet: unknown command '%s' (serve, probe, xdp-pass)\n", argv[1]);
 	return 2;
 }

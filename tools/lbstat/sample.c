@@ -174,8 +174,14 @@ int lbs_maps_open(struct lbs_maps *m, const char *pin_path, char *err, size_t er
 	/* None of the maps there at all is the common case (xlb never ran): say so plainly. */
 	for (i = 0; i < LBS_M_MAX; i++) {
 		snprintf(path, sizeof(path), "%s/%s", pin_path, map_specs[i].name);
-		if (!access(path, F_OK))
+		if (!access(path, F_OK)) {
 			found++;
+		} else if (errno == EACCES) {
+			/* The pin directory is root's, 0700: not "missing", but not ours to read. */
+			snprintf(err, errlen, "%s: %s (lbstat needs root, or CAP_BPF and read "
+				 "access to the pins)", pin_path, strerror(EACCES));
+			return -EACCES;
+		}
 	}
 	if (!found) {
 		snprintf(err, errlen, "no xlb maps at %s (is xlbd running? --pin-path to look "

@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <search.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,33 @@ struct xlb_map_ref {
 	int fd;
 };
 
+/* Both reference-counted maps have 20-byte keys (abi.h asserts the sizes). */
+#define XLB_REF_KEY 20
+
+/*
+ * What a reference-count map holds, kept in a tree so a change costs one map
+ * write instead of a lookup and a write.
+ */
+struct xlb_refs {
+	int fd;
+	void *root; /* tsearch() tree of struct xlb_ref */
+};
+
+struct xlb_ref {
+	__u8 key[XLB_REF_KEY];
+	__u32 cnt;
+};
+
+/*
+ * Map writes gathered while one VIP changes and sent as one batch: a syscall
+ * costs microseconds, and a full sync writes some 100,000 backends.
+ */
+struct xlb_wbatch {
+	int fd;
+	__u32 ksz, vsz, n, cap;
+	__u8 *k, *v;
+};
+
 struct xlb_dp {
 	struct xlb_bpf *skel;
 	char pin_path[PATH_MAX];
@@ -58,6 +86,8 @@ struct xlb_dp {
 	__u32 vip_cursor, be_cursor;
 	__u32 *filter_refs; /* per filter bit: live VIPs / backends hashing to it */
 	__u64 filter[XLB_FILTER_WORDS]; /* what xlb_addr_filter holds */
+	struct xlb_refs vip_refs, be_refs; /* mirrors of xlb_vip_addrs, xlb_backend_addrs */
+	void *zeros; /* one zeroed per-CPU value of the largest stats struct */
 };
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -159,35 +189,116 @@ static int percpu_size(const struct xlb_dp *dp, size_t value_size)
 	return dp->ncpus * ((value_size + 7) & ~(size_t)7);
 }
 
-static int zero_percpu(struct xlb_dp *dp, int fd, __u32 id, size_t value_size)
+static int zero_percpu(struct xlb_dp *dp, int fd, __u32 id)
 {
-	void *zeros = calloc(1, percpu_size(dp, value_size));
-	int err;
+	return bpf_map_update_elem(fd, &id, dp->zeros, BPF_ANY) ? -errno : 0;
+}
 
-	if (!zeros)
-		return -ENOMEM;
-	err = bpf_map_update_elem(fd, &id, zeros, BPF_ANY) ? -errno : 0;
-	free(zeros);
+static void wb_init(struct xlb_wbatch *b, int fd, __u32 ksz, __u32 vsz)
+{
+	memset(b, 0, sizeof(*b));
+	b->fd = fd;
+	b->ksz = ksz;
+	b->vsz = vsz;
+}
+
+static void wb_free(struct xlb_wbatch *b)
+{
+	free(b->k);
+	free(b->v);
+	b->k = b->v = NULL;
+	b->n = b->cap = 0;
+}
+
+static int wb_add(struct xlb_wbatch *b, const void *key, const void *val)
+{
+	if (b->n == b->cap) {
+		__u32 cap = b->cap ? b->cap * 2 : 16;
+		__u8 *k = realloc(b->k, (size_t)cap * b->ksz), *v;
+
+		if (!k)
+			return -ENOMEM;
+		b->k = k;
+		v = realloc(b->v, (size_t)cap * b->vsz);
+		if (!v)
+			return -ENOMEM;
+		b->v = v;
+		b->cap = cap;
+	}
+	memcpy(b->k + (size_t)b->n * b->ksz, key, b->ksz);
+	memcpy(b->v + (size_t)b->n * b->vsz, val, b->vsz);
+	b->n++;
+	return 0;
+}
+
+/* Writes what was gathered, in order; one element at a time where batches are unsupported. */
+static int wb_flush(struct xlb_wbatch *b)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 done = b->n, i;
+	int err = 0;
+
+	if (!b->n)
+		return 0;
+	if (bpf_map_update_batch(b->fd, b->k, b->v, &done, &opts)) {
+		if (done > b->n)
+			done = 0;
+		for (i = done; i < b->n && !err; i++)
+			if (bpf_map_update_elem(b->fd, b->k + (size_t)i * b->ksz,
+						b->v + (size_t)i * b->vsz, BPF_ANY))
+				err = -errno;
+	}
+	b->n = 0;
 	return err;
 }
 
-/* Adds delta to a reference-count map entry, deleting it at zero. */
-static int ref_add(int fd, const void *key, int delta)
+static int ref_cmp(const void *a, const void *b)
 {
-	__u32 cnt = 0;
+	return memcmp(a, b, XLB_REF_KEY);
+}
 
-	if (bpf_map_lookup_elem(fd, key, &cnt) && errno != ENOENT)
-		return -errno;
-	if (delta < 0 && cnt < (__u32)-delta)
-		cnt = 0;
-	else
-		cnt += delta;
-	if (!cnt) {
-		if (bpf_map_delete_elem(fd, key) && errno != ENOENT)
+static void refs_clear(struct xlb_refs *r)
+{
+	tdestroy(r->root, free);
+	r->root = NULL;
+}
+
+/*
+ * Adds delta to a reference count, deleting the entry at zero. A new count goes
+ * into wb when given (the caller flushes it before the key matters), else
+ * straight to the map.
+ */
+static int ref_add(struct xlb_refs *r, const void *key, int delta, struct xlb_wbatch *wb)
+{
+	struct xlb_ref probe, *ref, **slot;
+
+	memcpy(probe.key, key, XLB_REF_KEY);
+	slot = tfind(&probe, &r->root, ref_cmp);
+	if (!slot) {
+		if (delta <= 0)
+			return 0;
+		ref = calloc(1, sizeof(*ref));
+		if (!ref)
+			return -ENOMEM;
+		memcpy(ref->key, key, XLB_REF_KEY);
+		slot = tsearch(ref, &r->root, ref_cmp);
+		if (!slot) {
+			free(ref);
+			return -ENOMEM;
+		}
+	}
+	ref = *slot;
+	if (delta < 0 && ref->cnt <= (__u32)-delta) {
+		tdelete(ref, &r->root, ref_cmp);
+		free(ref);
+		if (bpf_map_delete_elem(r->fd, key) && errno != ENOENT)
 			return -errno;
 		return 0;
 	}
-	return bpf_map_update_elem(fd, key, &cnt, BPF_ANY) ? -errno : 0;
+	ref->cnt += delta;
+	if (wb)
+		return wb_add(wb, ref->key, &ref->cnt);
+	return bpf_map_update_elem(r->fd, ref->key, &ref->cnt, BPF_ANY) ? -errno : 0;
 }
 
 static int filter_write(struct xlb_dp *dp, __u32 word, bool force)
@@ -260,39 +371,104 @@ static void vip_state_free(struct xlb_vip_state *vs)
 	memset(vs, 0, sizeof(*vs));
 }
 
-/* Recomputes a reference-count map from what it should count, fixing every difference. */
-static int refs_reconcile(int fd, const void *keys, size_t key_size, size_t n)
+/*
+ * Recomputes a reference-count map from the keys it should count (sorted in
+ * place), fixing every difference, and rebuilds its mirror. Both sides are
+ * sorted, so 100,000 backends cost a few sorts and one pass, not the
+ * pairwise comparison (minutes) an unsorted check would.
+ */
+static int refs_reconcile(struct xlb_refs *r, void *keys, size_t n)
 {
-	__u8 key[sizeof(struct xlb_endpoint_key)], next[sizeof(struct xlb_endpoint_key)];
-	const __u8 *k = keys;
+	struct xlb_ref *have = NULL, *h, *ref;
+	__u8 *k = keys, next[XLB_REF_KEY], cur[XLB_REF_KEY];
+	size_t nh = 0, caph = 0, i, j;
 	void *prev = NULL;
-	size_t i, j;
-	__u32 want, have;
-	int fixed = 0;
+	int fixed = 0, err = 0;
+	__u32 cnt;
 
-	/* Drop keys nothing counts any more. */
-	while (!bpf_map_get_next_key(fd, prev, next)) {
-		memcpy(key, next, key_size);
-		prev = key;
-		for (i = 0; i < n; i++)
-			if (!memcmp(k + i * key_size, next, key_size))
-				break;
-		if (i == n && !bpf_map_delete_elem(fd, next)) {
-			fixed++;
-			prev = NULL; /* deleting may lose our place: start over */
+	refs_clear(r);
+	/* What the map holds now. */
+	while (!bpf_map_get_next_key(r->fd, prev, next)) {
+		memcpy(cur, next, sizeof(cur));
+		prev = cur;
+		if (bpf_map_lookup_elem(r->fd, cur, &cnt))
+			continue;
+		if (nh == caph) {
+			size_t c = caph ? caph * 2 : 1024;
+
+			h = realloc(have, c * sizeof(*have));
+			if (!h) {
+				err = -ENOMEM;
+				goto cleanup;
+			}
+			have = h;
+			caph = c;
 		}
+		memcpy(have[nh].key, cur, XLB_REF_KEY);
+		have[nh++].cnt = cnt;
 	}
-	for (i = 0; i < n; i++) {
-		for (j = 0, want = 0; j < n; j++)
-			if (!memcmp(k + i * key_size, k + j * key_size, key_size))
-				want++;
-		if (bpf_map_lookup_elem(fd, k + i * key_size, &have) || have != want) {
-			if (bpf_map_update_elem(fd, k + i * key_size, &want, BPF_ANY))
-				return -errno;
+	if (nh)
+		qsort(have, nh, sizeof(*have), ref_cmp);
+	if (n)
+		qsort(k, n, XLB_REF_KEY, ref_cmp);
+	/* Keys nothing counts any more. */
+	for (i = 0; i < nh; i++)
+		if ((!n || !bsearch(have[i].key, k, n, XLB_REF_KEY, ref_cmp)) &&
+		    !bpf_map_delete_elem(r->fd, have[i].key))
 			fixed++;
+	/* Each run of equal keys is one entry whose count is the run's length. */
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && !ref_cmp(k + i * XLB_REF_KEY, k + j * XLB_REF_KEY); j++)
+			;
+		ref = calloc(1, sizeof(*ref));
+		if (!ref) {
+			err = -ENOMEM;
+			goto cleanup;
 		}
+		memcpy(ref->key, k + i * XLB_REF_KEY, XLB_REF_KEY);
+		ref->cnt = j - i;
+		if (!tsearch(ref, &r->root, ref_cmp)) {
+			free(ref);
+			err = -ENOMEM;
+			goto cleanup;
+		}
+		h = nh ? bsearch(ref, have, nh, sizeof(*have), ref_cmp) : NULL;
+		if (h && h->cnt == ref->cnt)
+			continue;
+		if (bpf_map_update_elem(r->fd, ref->key, &ref->cnt, BPF_ANY)) {
+			err = -errno;
+			goto cleanup;
+		}
+		fixed++;
 	}
-	return fixed;
+cleanup:
+	free(have);
+	return err ?: fixed;
+}
+
+/* Reads the whole backend array into the mirror, in one batch where the kernel has them. */
+static int backends_read(struct xlb_dp *dp)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 count = dp->max_backends, out = 0, i;
+	__u32 *keys = malloc(dp->max_backends * sizeof(*keys));
+	int err = 0;
+
+	if (!keys)
+		return -ENOMEM;
+	if ((!bpf_map_lookup_batch(dp->fd_backends, NULL, &out, keys, dp->backends, &count,
+				   &opts) ||
+	     errno == ENOENT) &&
+	    count == dp->max_backends)
+		goto cleanup;
+	for (i = 0; i < dp->max_backends; i++)
+		if (bpf_map_lookup_elem(dp->fd_backends, &i, &dp->backends[i])) {
+			err = -errno;
+			break;
+		}
+cleanup:
+	free(keys);
+	return err;
 }
 
 /* Rebuilds the mirror from pinned maps and repairs the derived ones. */
@@ -329,13 +505,12 @@ static int adopt(struct xlb_dp *dp)
 		if (dp->vips[i].used)
 			addr_key(&aks[naks++], &dp->vips[i].key);
 
+	err = backends_read(dp);
+	if (err)
+		goto cleanup;
 	for (i = 1; i < dp->max_backends; i++) {
 		struct xlb_backend *be = &dp->backends[i];
 
-		if (bpf_map_lookup_elem(dp->fd_backends, &i, be)) {
-			err = -errno;
-			goto cleanup;
-		}
 		if (be->state == XLB_BE_REMOVED)
 			continue;
 		if (be->vip_id >= dp->max_vips || !dp->vips[be->vip_id].used) {
@@ -363,12 +538,12 @@ static int adopt(struct xlb_dp *dp)
 		if (err)
 			goto cleanup;
 	}
-	fixed = refs_reconcile(dp->fd_vip_addrs, aks, sizeof(*aks), naks);
+	fixed = refs_reconcile(&dp->vip_refs, aks, naks);
 	if (fixed < 0) {
 		err = fixed;
 		goto cleanup;
 	}
-	err = refs_reconcile(dp->fd_backend_addrs, eks, sizeof(*eks), neks);
+	err = refs_reconcile(&dp->be_refs, eks, neks);
 	if (err < 0)
 		goto cleanup;
 	fixed += err;
@@ -450,7 +625,13 @@ int xlb_dp_open(struct xlb_dp **dpp, const struct xlb_dp_opts *opts)
 	dp->vips = calloc(dp->max_vips, sizeof(*dp->vips));
 	dp->backends = calloc(dp->max_backends, sizeof(*dp->backends));
 	dp->filter_refs = calloc(2u << XLB_FILTER_BITS, sizeof(*dp->filter_refs));
-	if (!dp->vips || !dp->backends || !dp->filter_refs) {
+	dp->vip_refs.fd = dp->fd_vip_addrs;
+	dp->be_refs.fd = dp->fd_backend_addrs;
+	dp->zeros = calloc(1, percpu_size(dp, sizeof(struct xlb_vip_stats) >
+						  sizeof(struct xlb_backend_stats)
+					      ? sizeof(struct xlb_vip_stats)
+					      : sizeof(struct xlb_backend_stats)));
+	if (!dp->vips || !dp->backends || !dp->filter_refs || !dp->zeros) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
@@ -480,6 +661,9 @@ void xlb_dp_close(struct xlb_dp *dp)
 	free(dp->vips);
 	free(dp->backends);
 	free(dp->filter_refs);
+	free(dp->zeros);
+	refs_clear(&dp->vip_refs);
+	refs_clear(&dp->be_refs);
 	xlb_bpf__destroy(dp->skel);
 	free(dp);
 }
@@ -719,8 +903,7 @@ int xlb_vip_put(struct xlb_dp *dp, const struct xlb_vip_key *key, __u16 flags, _
 		pr_err("vip %s: no free VIP id (max %u)", name, dp->max_vips - 1);
 		return err;
 	}
-	err = zero_percpu(dp, dp->fd_vip_stats, id, sizeof(struct xlb_vip_stats)) ?:
-	      xlb_vip_meta_set(dp, id, NULL, NULL);
+	err = zero_percpu(dp, dp->fd_vip_stats, id) ?: xlb_vip_meta_set(dp, id, NULL, NULL);
 	if (err)
 		goto fail;
 	vip.vip_id = id;
@@ -728,22 +911,23 @@ int xlb_vip_put(struct xlb_dp *dp, const struct xlb_vip_key *key, __u16 flags, _
 	vip.flags = flags;
 	vip.mode = XLB_MODE_NAT;
 	addr_key(&ak, key);
-	err = ref_add(dp->fd_vip_addrs, &ak, 1);
+	err = ref_add(&dp->vip_refs, &ak, 1, NULL);
 	if (err)
 		goto fail;
 	err = filter_ref(dp, XLB_FILTER_VIP, &key->addr, key->family, 1);
 	if (err) {
-		ref_add(dp->fd_vip_addrs, &ak, -1);
+		ref_add(&dp->vip_refs, &ak, -1, NULL);
 		goto fail;
 	}
 	if (bpf_map_update_elem(dp->fd_vips, key, &vip, BPF_NOEXIST)) {
 		err = -errno;
-		ref_add(dp->fd_vip_addrs, &ak, -1);
+		ref_add(&dp->vip_refs, &ak, -1, NULL);
 		filter_ref(dp, XLB_FILTER_VIP, &key->addr, key->family, -1);
 		goto fail;
 	}
 	dp->vips[id].used = true;
 	dp->vips[id].key = *key;
+	dp->vips[id].table_known = true; /* none yet: nothing to read back */
 	if (vip_id)
 		*vip_id = id;
 	return 0;
@@ -752,12 +936,32 @@ fail:
 	return err;
 }
 
-static int backend_write(struct xlb_dp *dp, __u32 id, const struct xlb_backend *be)
+/* Writes a backend now, or queues it in wb; the mirror changes at once either way. */
+static int backend_write(struct xlb_dp *dp, __u32 id, const struct xlb_backend *be,
+			 struct xlb_wbatch *wb)
 {
-	if (bpf_map_update_elem(dp->fd_backends, &id, be, BPF_ANY))
-		return -errno;
-	dp->backends[id] = *be;
-	return 0;
+	int err = 0;
+
+	if (wb)
+		err = wb_add(wb, &id, be);
+	else if (bpf_map_update_elem(dp->fd_backends, &id, be, BPF_ANY))
+		err = -errno;
+	if (!err)
+		dp->backends[id] = *be;
+	return err;
+}
+
+/* Sends queued backend writes; on failure the mirror is re-read so it never lies. */
+static int backends_flush(struct xlb_dp *dp, struct xlb_wbatch *wb)
+{
+	__u32 i, n = wb->n, id;
+	int err = wb_flush(wb);
+
+	for (i = 0; err && i < n; i++) {
+		memcpy(&id, wb->k + (size_t)i * wb->ksz, sizeof(id));
+		bpf_map_lookup_elem(dp->fd_backends, &id, &dp->backends[id]);
+	}
+	return err;
 }
 
 /* Marks a backend removed; its flows are re-picked and its slot may be reused later. */
@@ -770,11 +974,11 @@ static int backend_remove(struct xlb_dp *dp, __u32 id, __u8 proto)
 	endpoint_key(&ek, &be, proto);
 	be.state = XLB_BE_REMOVED;
 	be.weight = 0;
-	err = backend_write(dp, id, &be);
+	err = backend_write(dp, id, &be, NULL);
 	if (err)
 		return err;
 	err = filter_ref(dp, XLB_FILTER_BACKEND, &be.addr, be.family, -1);
-	return ref_add(dp->fd_backend_addrs, &ek, -1) ?: err;
+	return ref_add(&dp->be_refs, &ek, -1, NULL) ?: err;
 }
 
 static int table_swap(struct xlb_dp *dp, const struct xlb_vip_key *key, struct xlb_vip *vip,
@@ -908,6 +1112,7 @@ int xlb_vip_set_backends(struct xlb_dp *dp, const struct xlb_vip_key *key,
 			 const struct xlb_backend_spec *specs, size_t n)
 {
 	struct xlb_maglev_backend *mb = NULL;
+	struct xlb_wbatch wb_stats, wb_be, wb_refs;
 	struct xlb_maglev_key *mk = NULL;
 	struct xlb_vip_state *vs;
 	struct xlb_vip vip;
@@ -915,8 +1120,12 @@ int xlb_vip_set_backends(struct xlb_dp *dp, const struct xlb_vip_key *key,
 	bool *keep = NULL;
 	size_t i, j, nact = 0;
 	char name[80];
-	int err;
+	int err, e;
 
+	wb_init(&wb_stats, dp->fd_backend_stats, sizeof(__u32),
+		percpu_size(dp, sizeof(struct xlb_backend_stats)));
+	wb_init(&wb_be, dp->fd_backends, sizeof(__u32), sizeof(struct xlb_backend));
+	wb_init(&wb_refs, dp->fd_backend_addrs, XLB_REF_KEY, sizeof(__u32));
 	xlb_vip_key_str(key, name, sizeof(name));
 	if (bpf_map_lookup_elem(dp->fd_vips, key, &vip)) {
 		pr_err("vip %s: set backends: no such VIP", name);
@@ -963,8 +1172,7 @@ int xlb_vip_set_backends(struct xlb_dp *dp, const struct xlb_vip_key *key,
 				       dp->max_backends - 1);
 				goto cleanup;
 			}
-			err = zero_percpu(dp, dp->fd_backend_stats, id,
-					  sizeof(struct xlb_backend_stats));
+			err = wb_add(&wb_stats, &id, dp->zeros);
 			if (err)
 				goto cleanup;
 			be.addr = specs[i].addr;
@@ -977,11 +1185,11 @@ int xlb_vip_set_backends(struct xlb_dp *dp, const struct xlb_vip_key *key,
 			err = filter_ref(dp, XLB_FILTER_BACKEND, &be.addr, be.family, 1);
 			if (err)
 				goto cleanup;
-			err = backend_write(dp, id, &be);
+			err = backend_write(dp, id, &be, &wb_be);
 			if (err)
 				goto cleanup;
 			endpoint_key(&ek, &be, key->proto);
-			err = ref_add(dp->fd_backend_addrs, &ek, 1);
+			err = ref_add(&dp->be_refs, &ek, 1, &wb_refs);
 			if (err)
 				goto cleanup;
 			ids[i] = id;
@@ -993,7 +1201,7 @@ int xlb_vip_set_backends(struct xlb_dp *dp, const struct xlb_vip_key *key,
 			be = dp->backends[ids[i]];
 			be.state = state;
 			be.weight = specs[i].weight;
-			err = backend_write(dp, ids[i], &be);
+			err = backend_write(dp, ids[i], &be, &wb_be);
 			if (err)
 				goto cleanup;
 		}
@@ -1026,6 +1234,10 @@ int xlb_vip_set_backends(struct xlb_dp *dp, const struct xlb_vip_key *key,
 			goto cleanup;
 		}
 	}
+	/* Fresh counters before a backend goes live, its endpoint counted before it answers. */
+	err = wb_flush(&wb_stats) ?: backends_flush(dp, &wb_be) ?: wb_flush(&wb_refs);
+	if (err)
+		goto cleanup;
 	err = table_current(dp, key, vs);
 	if (err)
 		goto cleanup;
@@ -1046,10 +1258,13 @@ int xlb_vip_set_backends(struct xlb_dp *dp, const struct xlb_vip_key *key,
 			continue;
 		be.state = XLB_BE_DRAINING;
 		be.weight = 0;
-		err = backend_write(dp, ids[i], &be);
+		err = backend_write(dp, ids[i], &be, &wb_be);
 		if (err)
 			goto cleanup;
 	}
+	err = backends_flush(dp, &wb_be);
+	if (err)
+		goto cleanup;
 	for (j = 0; j < vs->n;) {
 		for (i = 0; i < n && ids[i] != vs->bids[j]; i++)
 			;
@@ -1063,6 +1278,16 @@ int xlb_vip_set_backends(struct xlb_dp *dp, const struct xlb_vip_key *key,
 		vs->bids[j] = vs->bids[--vs->n];
 	}
 cleanup:
+	/* After a failure, what was queued still goes out: the mirror already shows it. */
+	e = wb_flush(&wb_stats);
+	err = err ?: e;
+	e = backends_flush(dp, &wb_be);
+	err = err ?: e;
+	e = wb_flush(&wb_refs);
+	err = err ?: e;
+	wb_free(&wb_stats);
+	wb_free(&wb_be);
+	wb_free(&wb_refs);
 	if (err && err != -ENOMEM)
 		pr_err("vip %s: set backends: %s", name, strerror(-err));
 	free(ids);
@@ -1104,7 +1329,7 @@ int xlb_vip_delete(struct xlb_dp *dp, const struct xlb_vip_key *key)
 		bpf_map_delete_elem(dp->fd_tables, &tid);
 	}
 	addr_key(&ak, key);
-	e = ref_add(dp->fd_vip_addrs, &ak, -1);
+	e = ref_add(&dp->vip_refs, &ak, -1, NULL);
 	err = err ?: e;
 	e = filter_ref(dp, XLB_FILTER_VIP, &key->addr, key->family, -1);
 	err = err ?: e;

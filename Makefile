@@ -11,7 +11,7 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 # Debian packages the build, the tests and the demo need; `make deps` installs the missing ones.
 DEB_PKGS := clang llvm gcc make libbpf-dev libelf-dev zlib1g-dev bpftool libcmocka-dev \
 	libjansson-dev libcurl4-openssl-dev libmicrohttpd-dev iproute2 ethtool tmux procps jq \
-	curl util-linux python3 wrk nginx haproxy nftables
+	curl util-linux python3 wrk nginx haproxy nftables libclang-rt-14-dev
 
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Iinclude \
 	-Wall -Wextra -Werror -Wno-unused-parameter -Wno-compare-distinct-pointer-types
@@ -72,6 +72,7 @@ help:
 	@echo '  deps           apt-get install the Debian packages that are missing'
 	@echo '  test           deps + all + every test (unit, BPF_PROG_TEST_RUN, end-to-end)'
 	@echo '  bench          deps + all + benchmarks (QUICK=1 for a short run)'
+	@echo '  fuzz           deps + all + libFuzzer targets (FUZZ_TIME s each) + BPF packet fuzzer (FUZZ_PKTS)'
 	@echo '  demo           deps + all + the demo'
 	@echo '  install        install binaries under $$(PREFIX) (default /usr/local)'
 	@echo '  vmlinux        regenerate vmlinux/$(ARCH)/vmlinux.h from the running kernel'
@@ -141,6 +142,52 @@ $(BENCH_BINS): $(OUTPUT)/bench/%: $$(wildcard bench/%/*.c) $$(wildcard bench/%/*
 		| $(OUTPUT)/bench
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) -Ibench/$* $(LDFLAGS) $(filter %.c,$^) $(LIB) $(LDLIBS) -o $@
+
+# Fuzzing: fuzz/NAME_fuzz.c are libFuzzer targets (ASan + UBSan) over a copy of
+# libxlb built with the same sanitizers into $(OUTPUT)/fuzz/lib/, seeded from the
+# committed fuzz/corpus/NAME/; fuzz/bpf_pktfuzz.c feeds the XDP and TC programs
+# random and mutated packets through BPF_PROG_TEST_RUN. `make fuzz` runs each
+# target FUZZ_TIME seconds and FUZZ_PKTS packets; `make test` runs a short smoke.
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 120
+FUZZ_PKTS ?= 1000000
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS := $(filter-out -O2 -O3,$(CFLAGS)) -O1 $(FUZZ_SAN)
+FUZZ_SRCS := $(wildcard fuzz/*_fuzz.c)
+FUZZ_BINS := $(patsubst fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_LIB_OBJS := $(patsubst user/lib/%.c,$(OUTPUT)/fuzz/lib/%.o,$(LIB_SRCS))
+FUZZ_LIB := $(OUTPUT)/fuzz/libxlb.a
+PKTFUZZ := $(if $(wildcard fuzz/bpf_pktfuzz.c),$(OUTPUT)/fuzz/bpf_pktfuzz)
+
+.PHONY: fuzz fuzz-build
+all: fuzz-build
+fuzz-build: $(FUZZ_BINS) $(PKTFUZZ)
+
+$(OUTPUT)/fuzz/lib/%.o: user/lib/%.c $(USER_HDRS) $(SKELS)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OUTPUT)/fuzz/%_fuzz: fuzz/%_fuzz.c fuzz/fuzz.h $(FUZZ_LIB)
+	$(call msg,FUZZ,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB) $(LDLIBS) -o $@
+
+# The packet fuzzer reuses the BPF suite's fixture (netns, services) and packet builder.
+$(PKTFUZZ): fuzz/bpf_pktfuzz.c tests/bpf/fixture.c tests/bpf/suite.h $(TLIB_SRCS) \
+		$(wildcard tests/lib/*.h) $(LIB)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -Itests/lib -Itests/bpf fuzz/bpf_pktfuzz.c tests/bpf/fixture.c \
+		$(TLIB_SRCS) $(LIB) $(LDLIBS) -lcmocka -o $@
+
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory bpffs
+	$(Q)OUTPUT=$(OUTPUT) FUZZ_TIME=$(FUZZ_TIME) FUZZ_PKTS=$(FUZZ_PKTS) fuzz/run.sh full
 
 bpffs:
 	@mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf

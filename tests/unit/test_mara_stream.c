@@ -6,7 +6,9 @@
  * tests/fixtures/marathon and the recorded Marathon payloads under
  * ../shared/fixtures when present; strings with escaped quotes and brackets
  * must not confuse it; truncated, malformed and oversized input must fail
- * with a message that says where.
+ * with a message that says where. Built the daemon's way (each app handed to
+ * a model builder as it is parsed, the list dropped past a size), the model
+ * must be the same too.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -57,6 +59,51 @@ static int stream(const char *text, size_t len, size_t chunk, bool prune, json_t
 	if (!ret)
 		ret = xlb_mara_stream_finish(s, doc, err, errlen);
 	xlb_mara_stream_free(s);
+	return ret;
+}
+
+static void builder_app(void *ctx, const json_t *app, size_t index)
+{
+	xlb_mara_builder_app(ctx, app, index);
+}
+
+/*
+ * The daemon's way: apps go to a model builder as they are parsed and the
+ * document keeps its list only up to keep_max elements; the rest of the
+ * document completes the model.
+ */
+static int stream_build(const char *text, size_t len, size_t chunk, size_t keep_max,
+			const struct xlb_mara_opts *mo, struct xlb_mara_model *model, char *err,
+			size_t errlen)
+{
+	struct xlb_mara_stream_opts o = {
+	    .split_member = "apps", .prune = true, .on_element = builder_app, .keep_max = keep_max};
+	struct xlb_mara_builder *bl;
+	struct xlb_mara_stream *s;
+	json_t *doc = NULL;
+	size_t off, n;
+	int ret = 0;
+
+	assert_int_equal(xlb_mara_builder_new(&bl, mo, err, errlen), 0);
+	o.ctx = bl;
+	assert_int_equal(xlb_mara_stream_new(&o, &s), 0);
+	for (off = 0; off < len && !ret; off += n) {
+		n = len - off < chunk ? len - off : chunk;
+		ret = xlb_mara_stream_feed(s, text + off, n, err, errlen);
+	}
+	if (!ret)
+		ret = xlb_mara_stream_finish(s, &doc, err, errlen);
+	/* The list is kept exactly while it is short enough. */
+	if (!ret && xlb_mara_stream_elements(s) > keep_max)
+		assert_int_equal(json_array_size(json_object_get(doc, "apps")), 0);
+	else if (!ret)
+		assert_int_equal(json_array_size(json_object_get(doc, "apps")),
+				 xlb_mara_stream_elements(s));
+	xlb_mara_stream_free(s);
+	if (!ret)
+		ret = xlb_mara_builder_finish(bl, model, doc, NULL, err, errlen);
+	xlb_mara_builder_free(bl);
+	json_decref(doc);
 	return ret;
 }
 
@@ -139,6 +186,31 @@ static int check_file(const char *path)
 		}
 		xlb_mara_model_free(&streamed);
 		json_decref(doc);
+		if (pods || !json_is_array(json_object_get(whole, "apps")))
+			continue;
+		/* Built element by element: none kept, one kept, all kept. */
+		for (size_t keep = 0; keep <= 2; keep++) {
+			size_t km = keep == 2 ? (size_t)-1 : keep;
+
+			if (stream_build(text, len, chunks[i], km, &o, &streamed, err,
+					 sizeof(err))) {
+				print_message("%s, chunk %zu, keep %zu: %s\n", path, chunks[i], km,
+					      err);
+				bad++;
+				continue;
+			}
+			if (!xlb_mara_model_equal(&full, &streamed) ||
+			    full.nr_warnings != streamed.nr_warnings ||
+			    full.nr_tasks != streamed.nr_tasks ||
+			    full.nr_apps != streamed.nr_apps) {
+				print_message("%s, chunk %zu, keep %zu: model built as it streams "
+					      "differs (%zu vs %zu services)\n",
+					      path, chunks[i], km, full.nr_services,
+					      streamed.nr_services);
+				bad++;
+			}
+			xlb_mara_model_free(&streamed);
+		}
 	}
 	xlb_mara_model_free(&full);
 	json_decref(whole);

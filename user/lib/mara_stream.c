@@ -274,6 +274,16 @@ static int end_element(struct xlb_mara_stream *s, char *err, size_t errlen)
 	ret = parse_cap(s, what, &e, err, errlen);
 	if (ret)
 		return ret;
+	if (s->o.on_element) {
+		s->o.on_element(s->o.ctx, e, s->elements);
+		if (s->elements >= s->o.keep_max) {
+			if (s->elements == s->o.keep_max)
+				json_array_clear(s->list);
+			json_decref(e);
+			s->elements++;
+			return 0;
+		}
+	}
 	if (s->o.prune)
 		xlb_mara_prune_app(e);
 	if (json_array_append_new(s->list, e))

@@ -29,6 +29,15 @@ struct xlb_mara_stream_opts {
 	const char *split_member;
 	bool prune;	    /* drop the app and task fields the model never reads */
 	size_t max_element; /* bytes of one element; 0: 64 MiB */
+	/*
+	 * When set, every split element goes to on_element as soon as it is parsed
+	 * (borrowed for the call), and the document keeps the list only while it
+	 * has at most keep_max elements: past that the list is emptied and stays
+	 * empty, so memory does not grow with the cluster. elements() tells which.
+	 */
+	void (*on_element)(void *ctx, const struct json_t *element, size_t index);
+	void *ctx;
+	size_t keep_max;
 };
 
 int xlb_mara_stream_new(const struct xlb_mara_stream_opts *opts, struct xlb_mara_stream **out);

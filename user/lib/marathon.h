@@ -297,6 +297,26 @@ int xlb_mara_model_build_json(struct xlb_mara_model *model, const struct json_t 
 
 void xlb_mara_model_free(struct xlb_mara_model *model);
 
+/*
+ * The same build in steps, so a large apps list is turned into claims while it
+ * downloads and no element outlives its own turn (10,000 apps would otherwise
+ * sit in memory as one parse tree). opts must outlive the builder. Feed each
+ * element of the document's "apps" list to xlb_mara_builder_app (index: its
+ * position), then hand the rest of the document (its "apps" list, now ignored,
+ * may be empty; groups and other members are read) and the pods document to
+ * xlb_mara_builder_finish, which fills *model like xlb_mara_model_build_json.
+ * A builder is used once; free it in any case.
+ */
+struct xlb_mara_builder;
+
+int xlb_mara_builder_new(struct xlb_mara_builder **out, const struct xlb_mara_opts *opts,
+			 char *err, size_t errlen);
+void xlb_mara_builder_app(struct xlb_mara_builder *bl, const struct json_t *app, size_t index);
+int xlb_mara_builder_finish(struct xlb_mara_builder *bl, struct xlb_mara_model *model,
+			    const struct json_t *apps, const struct json_t *pods, char *err,
+			    size_t errlen);
+void xlb_mara_builder_free(struct xlb_mara_builder *bl);
+
 /* Total order on VIP keys: family, address bytes, port (numeric), protocol. */
 int xlb_vip_key_cmp(const struct xlb_vip_key *a, const struct xlb_vip_key *b);
 

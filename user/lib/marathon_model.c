@@ -338,7 +338,7 @@ static int resolve_host(struct build *b, const char *what, const char *task_id, 
 			warn(b, "%s task %s: host \"%s\" does not resolve (%s): backend skipped",
 			     what, xlb_mara_quote(task_id, Q_MAX, qt, sizeof(qt)),
 			     xlb_mara_quote(host, Q_MAX, qh, sizeof(qh)),
-			     e->rc == -ENOENT   ? "no such host"
+			     e->rc == -ENOENT	? "no such host"
 			     : e->rc == -EAGAIN ? "temporary resolver failure"
 						: strerror(-e->rc));
 	}
@@ -1171,7 +1171,10 @@ out:
 	free(ps);
 }
 
-/* Walks an apps document: {"apps": [...]}, {"app": {...}}, groups, or a bare app. */
+/*
+ * Walks an apps document: {"apps": [...]}, {"app": {...}}, groups, or a bare app.
+ * Depth -1: the root, whose "apps" list was already read element by element.
+ */
 static void process_apps_obj(struct build *b, const json_t *root, int depth)
 {
 	const json_t *apps = jget(root, "apps"), *app = jget(root, "app");
@@ -1180,7 +1183,10 @@ static void process_apps_obj(struct build *b, const json_t *root, int depth)
 
 	if (depth > 32)
 		return;
-	json_array_foreach(apps, i, v) process_app(b, v, i);
+	if (depth >= 0)
+		json_array_foreach(apps, i, v) process_app(b, v, i);
+	else
+		depth = 0;
 	json_array_foreach(star, i, v) process_app(b, v, i);
 	if (json_is_object(app))
 		process_app(b, app, 0);
@@ -1879,64 +1885,116 @@ void xlb_mara_model_free(struct xlb_mara_model *model)
 	memset(model, 0, sizeof(*model));
 }
 
-int xlb_mara_model_build_json(struct xlb_mara_model *model, const struct json_t *apps,
-			      const struct json_t *pods, const struct xlb_mara_opts *opts,
-			      char *err, size_t errlen)
-{
-	struct xlb_mara_opts defaults;
+struct xlb_mara_builder {
 	struct build b;
-	size_t i;
-	int ret;
+	struct xlb_mara_model model;
+	struct xlb_mara_opts defaults;
+	bool streamed; /* apps came one by one: the document's own "apps" list is not read */
+};
 
-	if (!model)
-		return -EINVAL;
-	memset(model, 0, sizeof(*model));
+int xlb_mara_builder_new(struct xlb_mara_builder **out, const struct xlb_mara_opts *opts, char *err,
+			 size_t errlen)
+{
+	struct xlb_mara_builder *bl;
+
+	*out = NULL;
+	bl = calloc(1, sizeof(*bl));
+	if (!bl) {
+		set_err(err, errlen, "building the Marathon model: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
 	if (!opts) {
-		xlb_mara_opts_init(&defaults);
-		opts = &defaults;
+		xlb_mara_opts_init(&bl->defaults);
+		opts = &bl->defaults;
 	}
 	if (!xlb_named_pool_capacity(&opts->pool)) {
 		set_err(err, errlen, "named VIP range: prefix length %u not in 1-30",
 			opts->pool.prefix_len);
+		free(bl);
 		return -EINVAL;
 	}
 	if (opts->node_family && opts->node_family != XLB_AF_INET &&
 	    opts->node_family != XLB_AF_INET6) {
 		set_err(err, errlen, "node address family %u is neither IPv4 nor IPv6",
 			opts->node_family);
+		free(bl);
 		return -EINVAL;
 	}
+	bl->b.o = opts;
+	bl->b.m = &bl->model;
+	*out = bl;
+	return 0;
+}
+
+void xlb_mara_builder_app(struct xlb_mara_builder *bl, const struct json_t *app, size_t index)
+{
+	bl->streamed = true;
+	if (!bl->b.oom)
+		process_app(&bl->b, app, index);
+}
+
+void xlb_mara_builder_free(struct xlb_mara_builder *bl)
+{
+	size_t i;
+
+	if (!bl)
+		return;
+	for (i = 0; i < bl->b.nr_claims; i++)
+		claim_free(&bl->b.claims[i]);
+	free(bl->b.claims);
+	hosts_free(&bl->b);
+	xlb_mara_model_free(&bl->model);
+	free(bl);
+}
+
+int xlb_mara_builder_finish(struct xlb_mara_builder *bl, struct xlb_mara_model *model,
+			    const struct json_t *apps, const struct json_t *pods, char *err,
+			    size_t errlen)
+{
+	struct build *b = &bl->b;
+	int ret;
+
+	memset(model, 0, sizeof(*model));
 	if (apps && (ret = check_apps_doc(apps, err, errlen)))
 		return ret;
 	if (pods && (ret = check_pods_doc(pods, err, errlen)))
 		return ret;
-
-	memset(&b, 0, sizeof(b));
-	b.o = opts;
-	b.m = model;
 	if (apps)
-		process_apps_obj(&b, apps, 0);
+		process_apps_obj(b, apps, bl->streamed ? -1 : 0);
 	if (pods)
-		process_pods(&b, pods);
-	ret = b.oom;
+		process_pods(b, pods);
+	ret = b->oom;
 	if (!ret)
-		ret = assign_named(&b);
+		ret = assign_named(b);
 	if (!ret)
-		ret = build_services(&b);
+		ret = build_services(b);
 	if (!ret)
-		ret = b.oom;
-
-	for (i = 0; i < b.nr_claims; i++)
-		claim_free(&b.claims[i]);
-	free(b.claims);
-	hosts_free(&b);
+		ret = b->oom;
 	if (ret) {
-		unsigned int w = model->nr_warnings;
-
-		xlb_mara_model_free(model);
-		model->nr_warnings = w;
+		model->nr_warnings = bl->model.nr_warnings;
 		set_err(err, errlen, "building the Marathon model: %s", strerror(-ret));
+		return ret;
 	}
+	*model = bl->model;
+	memset(&bl->model, 0, sizeof(bl->model));
+	return 0;
+}
+
+int xlb_mara_model_build_json(struct xlb_mara_model *model, const struct json_t *apps,
+			      const struct json_t *pods, const struct xlb_mara_opts *opts,
+			      char *err, size_t errlen)
+{
+	struct xlb_mara_builder *bl;
+	int ret;
+
+	if (!model)
+		return -EINVAL;
+	memset(model, 0, sizeof(*model));
+	ret = xlb_mara_builder_new(&bl, opts, err, errlen);
+	if (ret)
+		return ret;
+	ret = xlb_mara_builder_finish(bl, model, apps, pods, err, errlen);
+	xlb_mara_builder_free(bl);
 	return ret;
 }
 

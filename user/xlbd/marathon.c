@@ -68,9 +68,10 @@ struct fetch {
 	const char *what; /* "apps", "pods", "events" */
 	CURL *easy;
 	char url[1024];
-	struct xlb_mara_stream *ms;    /* the reader, for a 200 answer */
-	json_t *doc;		       /* what it read, once the transfer is complete */
-	char snippet[SNIPPET_MAX + 1]; /* start of a non-200 body */
+	struct xlb_mara_stream *ms;	  /* the reader, for a 200 answer */
+	struct xlb_mara_builder *builder; /* full apps snapshot: the model, built as it arrives */
+	json_t *doc;			  /* what it read, once the transfer is complete */
+	char snippet[SNIPPET_MAX + 1];	  /* start of a non-200 body */
 	size_t snippet_len;
 	size_t len; /* body bytes received */
 	bool active;
@@ -259,6 +260,8 @@ static void fetch_reset(struct fetch *f)
 {
 	xlb_mara_stream_free(f->ms);
 	f->ms = NULL;
+	xlb_mara_builder_free(f->builder);
+	f->builder = NULL;
 	json_decref(f->doc);
 	f->doc = NULL;
 	f->snippet_len = 0;
@@ -279,6 +282,27 @@ static void snippet_add(struct fetch *f, const char *p, size_t n)
 	memcpy(f->snippet + f->snippet_len, p, n);
 	f->snippet_len += n;
 	f->snippet[f->snippet_len] = '\0';
+}
+
+static void builder_app(void *ctx, const json_t *app, size_t index)
+{
+	xlb_mara_builder_app(ctx, app, index);
+}
+
+static int full_snapshot_begin(struct fetch *f, struct xlb_mara_stream_opts *o)
+{
+	struct xlbd_marathon *m = f->m;
+
+	if (m->health)
+		xlbd_health_begin(m->health, xlbd_now_ms());
+	m->sync_warnings = 0;
+	m->n_warn_now = 0;
+	if (xlb_mara_builder_new(&f->builder, &m->opts, f->perr, sizeof(f->perr)))
+		return -1;
+	o->on_element = builder_app;
+	o->ctx = f->builder;
+	o->keep_max = m->d->cfg.marathon.targeted_max_apps;
+	return 0;
 }
 
 static size_t body_write(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -306,6 +330,13 @@ static size_t body_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 		    .prune = !strcmp(f->what, "apps"),
 		};
 
+		/*
+		 * A full snapshot's apps become claims one by one as they arrive, so
+		 * no parse tree of the whole cluster is ever held; the list is kept
+		 * only while it is small enough for targeted fetches to patch.
+		 */
+		if (f == &f->m->apps && full_snapshot_begin(f, &o))
+			return 0;
 		if (xlb_mara_stream_new(&o, &f->ms)) {
 			snprintf(f->perr, sizeof(f->perr), "out of memory");
 			return 0;
@@ -666,6 +697,7 @@ static void snapshot_done(struct xlbd_marathon *m)
 	struct xlb_plan_state plan;
 	json_t *apps = NULL, *pods = NULL;
 	__u64 t_parse, t_build, expiry, used, entries;
+	struct xlb_mara_builder *builder;
 	char why[2048], err[512], red[512];
 	const struct xlb_cfg_marathon *c = &m->d->cfg.marathon;
 	size_t bytes = m->apps.len + m->pods.len, i, n_tapps = m->n_tapps;
@@ -722,7 +754,8 @@ static void snapshot_done(struct xlbd_marathon *m)
 		json_decref(m->cache_pods);
 		m->cache_apps = m->cache_pods = NULL;
 		/* Small clusters keep the documents, so an event costs one app's fetch. */
-		if (c->targeted_max_apps &&
+		if (c->targeted_max_apps && m->apps.ms &&
+		    xlb_mara_stream_elements(m->apps.ms) <= c->targeted_max_apps &&
 		    json_array_size(json_object_get(apps, "apps")) <= c->targeted_max_apps) {
 			m->cache_apps = json_incref(apps);
 			m->cache_pods = json_incref(pods);
@@ -734,13 +767,21 @@ static void snapshot_done(struct xlbd_marathon *m)
 		fetch_reset(&m->tapps[i]);
 	}
 	ids_clear(m->tids, &m->n_tapps);
+	builder = targeted ? NULL : m->apps.builder;
+	m->apps.builder = NULL;
 	fetch_reset(&m->apps);
 	fetch_reset(&m->pods);
 	t_parse = xlbd_now_us();
-	if (m->health)
-		xlbd_health_begin(m->health, xlbd_now_ms());
-	m->sync_warnings = 0;
-	ret = xlb_mara_model_build_json(&model, apps, pods, &m->opts, err, sizeof(err));
+	if (builder) {
+		/* The apps are in already; the rest of the document and the pods complete it. */
+		ret = xlb_mara_builder_finish(builder, &model, apps, pods, err, sizeof(err));
+		xlb_mara_builder_free(builder);
+	} else {
+		if (m->health)
+			xlbd_health_begin(m->health, xlbd_now_ms());
+		m->sync_warnings = 0;
+		ret = xlb_mara_model_build_json(&model, apps, pods, &m->opts, err, sizeof(err));
+	}
 	json_decref(apps);
 	json_decref(pods);
 	apps = pods = NULL;

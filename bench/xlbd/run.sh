@@ -4,10 +4,12 @@
 #  1. event-to-map latency over FLIPS health flips (default 1000), with the
 #     small minitwit scenario and with MID_APPS apps x 10 tasks (each event
 #     costs a full refetch, so the cluster size is part of the latency);
-#  2. a full sync of APPS x TASKS (default 10,000 x 10) into empty maps with
-#     xlbd --once: time per phase, wall time and peak RSS; then the same
-#     state again on the same maps (a restart: nothing to write), and a
-#     steady-state resync of a running xlbd (SIGHUP).
+#  2. for each size in APPS (default "1000 10000") x TASKS (10): a full sync
+#     into empty maps with xlbd --once: time per phase, wall time, peak RSS
+#     and the kernel memory of the maps (bpftool's memlock, Maglev tables
+#     included: map_memory.py); then the same state again on the same maps (a
+#     restart: nothing to write); after the last size, a steady-state resync
+#     of a running xlbd (SIGHUP).
 # Root, bpffs, loopback only, private pin paths; everything is removed on
 # exit. QUICK=1: 200 flips, 1,000 apps. Results as JSON lines in
 # $OUTPUT/bench/xlbd.json.
@@ -18,7 +20,7 @@ XLBD=$OUTPUT/xlbd
 SIM=$OUTPUT/marathon-sim
 BENCH=$OUTPUT/bench/xlbd
 FLIPS=${FLIPS:-1000}
-APPS=${APPS:-10000}
+APPS=${APPS:-1000 10000}
 TASKS=${TASKS:-10}
 MID_APPS=${MID_APPS:-1000}
 if [ -n "${QUICK:-}" ]; then
@@ -114,37 +116,64 @@ flips minitwit tests/fixtures/sim/minitwit.json /minitwit
 python3 bench/xlbd/gen_scenario.py "$MID_APPS" 10 >"$TMP/mid.json"
 flips "${MID_APPS}x10" "$TMP/mid.json" /bench/app0
 
-echo "=== full sync: $APPS apps x $TASKS tasks"
-python3 bench/xlbd/gen_scenario.py "$APPS" "$TASKS" >"$TMP/big.json"
-t=$(now_ms)
-start_sim "$TMP/big.json"
-echo "marathon-sim loaded the scenario in $(($(now_ms) - t)) ms"
-bytes=$(curl -s --noproxy '*' -o /dev/null -w '%{size_download}' "$SIMURL/v2/apps?embed=apps.tasks")
-echo "GET /v2/apps?embed=apps.tasks: $((bytes / 1048576)) MiB"
-for round in empty adopt; do
+# sync_round APPS ROUND: xlbd --once against the running marathon-sim, into empty maps or
+# into the maps the previous round left (a restart: adopt, nothing to write).
+sync_round() {
+	local apps=$1 round=$2 log=$TMP/once-$2.log t rc wall rss fetch model apply startup mem
 	t=$(now_ms)
-	"$XLBD" -c "$TMP/xlbd.json" -p "$PIN" -m "$SIMURL" --once >"$TMP/once-$round.log" 2>&1
+	"$XLBD" -c "$TMP/xlbd.json" -p "$PIN" -m "$SIMURL" --once >"$log" 2>&1
 	rc=$?
 	wall=$(($(now_ms) - t))
 	echo "xlbd --once into $round maps: exit $rc, wall $wall ms (BPF load included)"
-	grep -E 'marathon: sync:|reconciled: .*marathon|adopted|peak RSS' "$TMP/once-$round.log" |
+	grep -E 'marathon: sync:|reconciled: .*marathon|adopted|peak RSS' "$log" |
 		sed 's/^[^ ]* xlbd: /  /'
-	rss=$(sed -n 's/.*peak RSS \([0-9]*\) MiB.*/\1/p' "$TMP/once-$round.log")
-	fetch=$(sed -n 's/.*fetch and parse \([0-9.]*\) ms.*/\1/p' "$TMP/once-$round.log" | head -1)
-	model=$(sed -n 's/.*, model \([0-9.]*\) ms.*/\1/p' "$TMP/once-$round.log" | head -1)
-	apply=$(sed -n 's/.*reconciled: .*(marathon.* in \([0-9.]*\) ms$/\1/p' "$TMP/once-$round.log")
+	rss=$(sed -n 's/.*peak RSS \([0-9]*\) MiB.*/\1/p' "$log")
+	fetch=$(sed -n 's/.*fetch and parse \([0-9.]*\) ms.*/\1/p' "$log" | head -1)
+	model=$(sed -n 's/.*, model \([0-9.]*\) ms.*/\1/p' "$log" | head -1)
+	apply=$(sed -n 's/.*reconciled: .*(marathon.* in \([0-9.]*\) ms$/\1/p' "$log")
 	# start-up: from "starting" to the first reconcile (BPF load, adopting pinned maps)
 	startup=$(python3 -c '
 import re, sys, datetime
 ts = [datetime.datetime.strptime(l[:23], "%Y-%m-%dT%H:%M:%S.%f") for l in open(sys.argv[1])
       if re.search(r"starting:|reconciled: .*static config", l)]
-print(int((ts[1] - ts[0]).total_seconds() * 1000) if len(ts) > 1 else 0)' "$TMP/once-$round.log")
+print(int((ts[1] - ts[0]).total_seconds() * 1000) if len(ts) > 1 else 0)' "$log")
 	echo "  phases: start-up (BPF load, adopt) $startup ms, fetch and parse ${fetch:-?} ms," \
 		"model ${model:-?} ms, map writes ${apply:-?} ms"
-	echo "{\"bench\":\"xlbd_full_sync_$round\",\"apps\":$APPS,\"tasks\":$TASKS," \
+	# the kernel's memory for every xlb map, Maglev tables (inner maps) included
+	mem=$(python3 bench/xlbd/map_memory.py "$PIN" 2>"$TMP/mem.err")
+	if [ -n "$mem" ]; then
+		echo "$mem" | python3 -c '
+import json, sys
+m = json.load(sys.stdin)
+print("  kernel map memory (bpftool memlock): %.1f MiB, of which %d Maglev tables %.1f MiB" % (
+    m["map_memlock_bytes"] / 2**20, m["maglev_tables"], m["maglev_tables_memlock_bytes"] / 2**20))'
+		mem=${mem#\{}
+		mem=,${mem%\}}
+	else
+		echo "  kernel map memory: bpftool failed: $(tail -1 "$TMP/mem.err")"
+	fi
+	echo "{\"bench\":\"xlbd_full_sync_$round\",\"apps\":$apps,\"tasks\":$TASKS," \
 		"\"wall_ms\":$wall,\"startup_ms\":$startup,\"fetch_parse_ms\":${fetch:-0}," \
-		"\"model_ms\":${model:-0},\"apply_ms\":${apply:-0},\"peak_rss_mib\":${rss:-0}}" \
-		>>"$RESULTS"
+		"\"model_ms\":${model:-0},\"apply_ms\":${apply:-0},\"peak_rss_mib\":${rss:-0}" \
+		"$mem}" >>"$RESULTS"
+}
+
+for apps in $APPS; do
+	# each size starts from empty maps and its own marathon-sim
+	if [ -n "${SIM_PID:-}" ]; then
+		stop_pid "$SIM_PID"
+		"$XLBD" --detach-and-unpin --no-marathon -p "$PIN" >/dev/null 2>&1
+	fi
+	echo "=== full sync: $apps apps x $TASKS tasks"
+	python3 bench/xlbd/gen_scenario.py "$apps" "$TASKS" >"$TMP/big.json"
+	t=$(now_ms)
+	start_sim "$TMP/big.json"
+	echo "marathon-sim loaded the scenario in $(($(now_ms) - t)) ms"
+	bytes=$(curl -s --noproxy '*' -o /dev/null -w '%{size_download}' \
+		"$SIMURL/v2/apps?embed=apps.tasks")
+	echo "GET /v2/apps?embed=apps.tasks: $((bytes / 1048576)) MiB"
+	sync_round "$apps" empty
+	sync_round "$apps" adopt
 done
 "$XLBD" -c "$TMP/xlbd.json" -p "$PIN" -m "$SIMURL" >"$TMP/steady.log" 2>&1 &
 xpid=$!

@@ -1,0 +1,483 @@
+#!/usr/bin/env python3
+"""Turns benchmark results into tables.
+
+  report.py assemble LINES OUT [key=value...]
+      wraps the JSON lines every benchmark printed (LINES) into the one results
+      file OUT, with the machine, the command and the settings of the run.
+  report.py show RESULTS
+      prints every table (Markdown) with each ratio beside its target.
+  report.py update RESULTS BENCHMARKS.md
+      rewrites the generated blocks of BENCHMARKS.md (between
+      <!-- bench:NAME --> and <!-- /bench:NAME -->) from RESULTS, leaving the
+      prose around them alone: BENCHMARKS.md is regenerated from the JSON.
+
+The targets live here, next to the code that judges them; a missed target is
+printed as missed, never hidden. Every figure of a repeated measurement is the
+median of its trials with the min and max beside it.
+"""
+import datetime
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+
+# ---- assembling ---------------------------------------------------------------------------------
+
+
+def machine():
+    def first(path, key, sep=":"):
+        try:
+            for line in open(path):
+                if line.startswith(key):
+                    return line.split(sep, 1)[1].strip()
+        except OSError:
+            pass
+        return None
+
+    mem_kib = first("/proc/meminfo", "MemTotal") or "0 kB"
+    virt = []  # what systemd-detect-virt says, VM and container separately
+    for kind in ("--vm", "--container"):
+        try:
+            v = subprocess.run(["systemd-detect-virt", kind], capture_output=True,
+                               text=True).stdout.strip()
+        except OSError:
+            v = ""
+        if v and v != "none":
+            virt.append(f"{kind[2:]} {v}")
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": first("/proc/cpuinfo", "model name"),
+        "mem_gib": round(int(mem_kib.split()[0]) / 2**20, 1),
+        "kernel": platform.release(),
+        "os": (first("/etc/os-release", "PRETTY_NAME=", "=") or "").strip('"') or None,
+        "virt": ", ".join(virt) or None,
+    }
+
+
+def load_lines(path):
+    out = []
+    for line in open(path):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                print(f"report: {path}: skipped a bad line: {e}", file=sys.stderr)
+    return out
+
+
+def assemble(lines, out, kv):
+    try:
+        git = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True,
+                             text=True).stdout.strip() or None
+    except OSError:
+        git = None
+    doc = {
+        "format": "xlb-bench/1",
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "git": git,
+        "machine": machine(),
+        "settings": {},
+        "results": load_lines(lines),
+    }
+    for item in kv:
+        k, _, v = item.partition("=")
+        doc["settings"][k] = v
+    with open(out, "w") as f:
+        json.dump(doc, f, indent=1)
+        f.write("\n")
+
+
+def load(path):
+    text = open(path).read()
+    try:
+        doc = json.loads(text)
+        if isinstance(doc, dict) and "results" in doc:
+            return doc
+    except json.JSONDecodeError:
+        pass
+    return {"results": load_lines(path), "settings": {}, "machine": {}}  # plain JSON lines
+
+
+# ---- formatting ---------------------------------------------------------------------------------
+
+
+def num(v, digits=None):
+    if v is None:
+        return "–"
+    if digits is None:
+        digits = 0 if abs(v) >= 100 else 1 if abs(v) >= 10 else 2 if abs(v) >= 1 else 3
+    return f"{v:,.{digits}f}"
+
+
+def stat(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return statistics.median(values), min(values), max(values)
+
+
+def cell(s, digits=None):
+    """median (min–max)"""
+    if s is None:
+        return "–"
+    med, lo, hi = s
+    return f"{num(med, digits)} ({num(lo, digits)}–{num(hi, digits)})"
+
+
+def table(head, rows, align=None):
+    align = align or ["l"] + ["r"] * (len(head) - 1)
+    out = ["| " + " | ".join(head) + " |",
+           "|" + "|".join(":--" if a == "l" else "--:" for a in align) + "|"]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+class Target:
+    """One judged figure: a value against a bound."""
+
+    def __init__(self, what, value, op, bound, unit="", fmt=None, note=""):
+        self.what, self.value, self.op, self.bound = what, value, op, bound
+        self.unit, self.fmt, self.note = unit, fmt or (lambda v: num(v)), note
+
+    def met(self):
+        if self.value is None:
+            return None
+        return self.value >= self.bound if self.op == ">=" else self.value <= self.bound
+
+    def row(self):
+        m = self.met()
+        verdict = "not run" if m is None else "met" if m else "**missed**"
+        return [self.what, "–" if self.value is None else self.fmt(self.value) + self.unit,
+                f"{'≥' if self.op == '>=' else '≤'} {self.fmt(self.bound)}{self.unit}", verdict,
+                self.note]
+
+
+def target_table(targets):
+    return table(["figure", "value", "target", "", "note"], [t.row() for t in targets],
+                 ["l", "r", "r", "l", "l"])
+
+
+# ---- sections -----------------------------------------------------------------------------------
+
+
+def by_bench(results, name):
+    return [r for r in results if r.get("bench") == name]
+
+
+KATRAN = {"tcp_established_1flow": 5.8, "tcp_new_flow": 13, "non_vip": 3.2}
+DP_TARGETS = {"tcp_established_1flow": 4.5, "tcp_new_flow": 10, "non_vip": 1.6}
+DP_NAMES = {
+    "floor": "floor (wrapper + XDP_TX)",
+    "tcp_established_1flow": "established TCP, one flow",
+    "tcp_established_1m": "established TCP, 1M flows",
+    "tcp_new_flow": "new TCP flow (SYN + conntrack insert), every packet a new flow",
+    "udp_1flow": "UDP, one flow",
+    "udp_1m": "UDP, 1M flows",
+    "reply_1flow": "reply translation, one flow",
+    "reply_1m": "reply translation, 1M flows",
+    "non_vip": "non-VIP TCP packet",
+}
+
+
+def sec_dp(doc, targets):
+    rows = []
+    for r in by_bench(doc["results"], "dp"):
+        c = r.get("case")
+        ratio = r.get("ratio", 1.0 if c == "floor" else None)
+        rows.append([DP_NAMES.get(c, c), num(r.get("ns_per_pkt"), 0), num(r.get("min"), 0),
+                     num(r.get("max"), 0), num(ratio, 1),
+                     f"≤ {DP_TARGETS[c]}" if c in DP_TARGETS else "", KATRAN.get(c, "")])
+        if c in DP_TARGETS:
+            targets.append(Target(f"data plane: {DP_NAMES[c]} (× floor)", ratio, "<=",
+                                  DP_TARGETS[c], fmt=lambda v: num(v, 1)))
+    if not rows:
+        return "_not run_"
+    return table(["case", "ns/pkt", "min", "max", "× floor", "target (× floor)",
+                  "Katran, same method (× floor)"], rows)
+
+
+def sec_maglev(doc, targets):
+    rows = []
+    for r in by_bench(doc["results"], "maglev"):
+        c = r.get("case", "")
+        what = "weights 1–4" if c.endswith("weighted") else "equal weights"
+        tgt = "< 2 ms" if c == "maglev_build_1000" else ""
+        rows.append([what, r.get("m"), r.get("backends"), num(r.get("ms_median"), 2),
+                     num(r.get("ms_min"), 2), num(r.get("ms_max"), 2), tgt])
+        if c == "maglev_build_1000":
+            targets.append(Target("Maglev build, M = 65537, 1,000 backends", r.get("ms_median"),
+                                  "<=", 2, " ms", fmt=lambda v: num(v, 2)))
+    if not rows:
+        return "_not run_"
+    return table(["case", "M", "backends", "median ms", "min", "max", "target"], rows)
+
+
+SETUPS = [
+    ("router", "plain router, client → backend 1 directly (the ceiling)"),
+    ("router_default_offload", "plain router, default veth offloads (TX csum, TSO, GSO on)"),
+    ("xlb_xdp", "xlb, native XDP, NAT to 3 backends"),
+    ("xlb_tc", "xlb, TC ingress, NAT to 3 backends"),
+    ("haproxy", "HAProxy, mode tcp, balance roundrobin"),
+    ("nft_dnat", "nftables DNAT, numgen random mod 3"),
+]
+LOADS = [("short", "short connections"), ("keepalive", "keep-alive"), ("bulk", "1 MiB")]
+
+
+def e2e_trials(doc, setup, load):
+    return [r for r in by_bench(doc["results"], "e2e")
+            if r.get("setup") == setup and r.get("load") == load and "rps" in r]
+
+
+def e2e_stat(doc, setup, load, f):
+    return stat([f(r) for r in e2e_trials(doc, setup, load)])
+
+
+def per100k(key):
+    """a per-trial figure per 100k requests"""
+    def f(r):
+        return r[key] / r["requests"] * 1e5 if r.get(key) is not None and r["requests"] else None
+    return f
+
+
+def sec_e2e(doc, targets):
+    res = doc["results"]
+    if not by_bench(res, "e2e"):
+        return "_not run_"
+    errs = [r for r in by_bench(res, "e2e") if "error" in r]
+    present = [(s, d) for s, d in SETUPS
+               if any(r.get("setup") == s for r in by_bench(res, "e2e"))]
+    out = []
+    rows = []
+    for s, d in present:
+        rows.append([f"`{s}`: {d}",
+                     cell(e2e_stat(doc, s, "short", lambda r: r["rps"]), 0),
+                     cell(e2e_stat(doc, s, "keepalive", lambda r: r["rps"]), 0),
+                     cell(e2e_stat(doc, s, "bulk", lambda r: r["mbytes_per_s"]), 0),
+                     sum(r.get("errors", 0) for r in by_bench(res, "e2e") if r.get("setup") == s)])
+    out.append("Throughput, median (min–max) of the trials:\n")
+    out.append(table(["setup", "short req/s", "keep-alive req/s", "1 MiB MB/s", "errors"], rows))
+
+    rows = []
+    for s, d in present:
+        row = [f"`{s}`"]
+        for load in ("short", "keepalive", "bulk"):
+            for p in ("lat_p50_us", "lat_p99_us"):
+                ms = lambda r, p=p: r.get(p, 0) / 1e3 if r["requests"] else None  # noqa: E731
+                row.append(cell(e2e_stat(doc, s, load, ms), 2))
+        rows.append(row)
+    out.append("\nLatency in ms (wrk, from the client host), median (min–max):\n")
+    out.append(table(["setup", "short p50", "short p99", "keep-alive p50", "keep-alive p99",
+                      "1 MiB p50", "1 MiB p99"], rows))
+
+    rows = []
+    kinds = {"bpf_run_time": "BPF program run time (bpf_stats)",
+             "process_cpu": "haproxy utime+stime"}
+    for s, d in present:
+        for load, ldesc in LOADS:
+            tr = e2e_trials(doc, s, load)
+            if not tr:
+                continue
+            kind = next((r.get("lb_cpu_kind") for r in tr if r.get("lb_cpu_kind")), None)
+            lb = e2e_stat(doc, s, load, per100k("lb_cpu_s"))
+            rows.append([f"`{s}`", ldesc,
+                         cell(e2e_stat(doc, s, load, per100k("cpu_busy_s")), 2),
+                         cell(e2e_stat(doc, s, load, per100k("cpu_softirq_s")), 2),
+                         cell(lb, 3) if lb else "n/a",
+                         cell(tuple(v * 10 for v in lb), 2) if lb else "n/a",
+                         kinds.get(kind, "softirq only, system-wide: see the softirq column")])
+    out.append("\nCPU seconds per 100k requests. Whole VM: busy and softirq time from /proc/stat "
+               "over the run (client, backends and balancer share the CPUs). Balancer: the "
+               "balancer's own CPU time only.\n")
+    out.append(table(["setup", "load", "whole VM s", "of which softirq s", "balancer s",
+                      "balancer µs/request", "balancer CPU measured as"], rows,
+                     ["l", "l", "r", "r", "r", "r", "l"]))
+    if errs:
+        out.append("\nSetups that did not run: " +
+                   ", ".join(f"`{r['setup']}` ({r['error']})" for r in errs))
+
+    def med(s, load, f=lambda r: r["rps"]):
+        st = e2e_stat(doc, s, load, f)
+        return st[0] if st else None
+
+    def ratio(a, b):
+        return a / b if a is not None and b else None
+
+    mbps = lambda r: r["mbytes_per_s"]  # noqa: E731
+    lbreq = per100k("lb_cpu_s")
+    for x, xd in (("xlb_xdp", "xlb XDP"), ("xlb_tc", "xlb TC")):
+        if not e2e_trials(doc, x, "short"):
+            continue
+        f2 = lambda v: num(v, 2)  # noqa: E731
+        targets += [
+            Target(f"{xd} / plain router, short req/s",
+                   ratio(med(x, "short"), med("router", "short")), ">=", 0.97, "×", f2),
+            Target(f"{xd} / plain router, keep-alive req/s",
+                   ratio(med(x, "keepalive"), med("router", "keepalive")), ">=", 0.97, "×", f2),
+            Target(f"{xd} / plain router, 1 MiB MB/s (same offloads: TX csum off)",
+                   ratio(med(x, "bulk", mbps), med("router", "bulk", mbps)), ">=", 0.97, "×", f2),
+            Target(f"{xd} / plain router with default offloads, 1 MiB MB/s",
+                   ratio(med(x, "bulk", mbps), med("router_default_offload", "bulk", mbps)), ">=",
+                   0.97, "×", f2, "not comparable: XDP on veth needs TX csum off"),
+            Target(f"{xd} / HAProxy, short req/s", ratio(med(x, "short"), med("haproxy", "short")),
+                   ">=", 1.25, "×", f2),
+            Target(f"{xd} / HAProxy, keep-alive req/s",
+                   ratio(med(x, "keepalive"), med("haproxy", "keepalive")), ">=", 1.5, "×", f2),
+            Target(f"{xd} / nftables DNAT, short req/s",
+                   ratio(med(x, "short"), med("nft_dnat", "short")), ">=", 1.0, "×", f2),
+            Target(f"{xd} / nftables DNAT, keep-alive req/s",
+                   ratio(med(x, "keepalive"), med("nft_dnat", "keepalive")), ">=", 1.0, "×", f2),
+            Target(f"{xd} / nftables DNAT, 1 MiB MB/s",
+                   ratio(med(x, "bulk", mbps), med("nft_dnat", "bulk", mbps)), ">=", 1.0, "×", f2),
+            Target(f"{xd} balancer CPU per request / HAProxy's, short",
+                   ratio(med(x, "short", lbreq), med("haproxy", "short", lbreq)), "<=", 0.1, "×",
+                   lambda v: num(v, 3)),
+            Target(f"{xd} balancer CPU per request / HAProxy's, keep-alive",
+                   ratio(med(x, "keepalive", lbreq), med("haproxy", "keepalive", lbreq)), "<=",
+                   0.1, "×", lambda v: num(v, 3)),
+        ]
+    return "\n".join(out)
+
+
+def sec_xlbd(doc, targets):
+    res = doc["results"]
+    out = []
+    rows = []
+    for r in res:
+        b = r.get("bench", "")
+        if b.startswith("xlbd_flips_"):
+            scen = b[len("xlbd_flips_"):]
+            what = ("/minitwit (3 tasks)" if scen == "minitwit"
+                    else scen.replace("x", " apps × ") + " tasks")
+            rows.append([what, r.get("flips"), num(r.get("p50_ms"), 1), num(r.get("p90_ms"), 1),
+                         num(r.get("p99_ms"), 1), num(r.get("max_ms"), 1), r.get("timeouts"),
+                         "p99 ≤ 50 ms" if scen == "minitwit" else ""])
+            if scen == "minitwit":
+                targets.append(Target(f"event-to-map p99, {r.get('flips')} health flips",
+                                      r.get("p99_ms"), "<=", 50, " ms", lambda v: num(v, 1)))
+    if rows:
+        out.append("Event-to-map latency: a health flip posted to the Marathon stand-in until "
+                   "the backend's state changes in the pinned map (ms):\n")
+        out.append(table(["scenario", "flips", "p50", "p90", "p99", "max", "timeouts", "target"],
+                         rows, ["l"] + ["r"] * 6 + ["l"]))
+    rows = []
+    for r in res:
+        b = r.get("bench", "")
+        if not b.startswith("xlbd_full_sync_"):
+            continue
+        rnd = b[len("xlbd_full_sync_"):]
+        mem = r.get("map_memlock_bytes")
+        rows.append([f"{r.get('apps'):,} × {r.get('tasks')}",
+                     "empty maps" if rnd == "empty" else "restart (adopt, nothing to write)",
+                     num(r.get("wall_ms") / 1e3, 2), num(r.get("startup_ms"), 0),
+                     num(r.get("fetch_parse_ms"), 0), num(r.get("model_ms"), 0),
+                     num(r.get("apply_ms"), 0), r.get("peak_rss_mib"),
+                     num(mem / 2**20, 1) if mem else "–",
+                     num(r.get("maglev_tables_memlock_bytes", 0) / 2**20, 1) if mem else "–"])
+        if r.get("apps") == 10000 and rnd == "empty":
+            targets.append(Target("full sync, 10,000 apps × 10 tasks, wall (BPF load included)",
+                                  r.get("wall_ms") / 1e3, "<=", 2, " s", lambda v: num(v, 2)))
+            targets.append(Target("full sync, 10,000 apps × 10 tasks, peak RSS",
+                                  r.get("peak_rss_mib") * 2**20 / 1e6, "<=", 200, " MB",
+                                  lambda v: num(v, 0)))
+            if mem:
+                targets.append(Target("kernel map memory, 10,000 VIPs × 10 backends", mem / 1e6,
+                                      "<=", 256, " MB", lambda v: num(v, 0),
+                                      "maps at their default sizes, 2 CPUs for per-CPU maps"))
+    if rows:
+        out.append("\nFull sync with `xlbd --once` against the Marathon stand-in (one VIP per "
+                   "app); peak RSS of xlbd; kernel memory of all xlb maps (bpftool's memlock, "
+                   "Maglev tables included):\n")
+        out.append(table(["apps × tasks", "into", "wall s", "start-up ms", "fetch+parse ms",
+                          "model ms", "map writes ms", "peak RSS MiB", "map memory MiB",
+                          "of which Maglev MiB"], rows))
+    if not any(r.get("apps") == 10000 for r in res if r.get("bench", "").startswith("xlbd_full")):
+        for what, unit in (("full sync, 10,000 apps × 10 tasks, wall (BPF load included)", " s"),
+                           ("full sync, 10,000 apps × 10 tasks, peak RSS", " MB"),
+                           ("kernel map memory, 10,000 VIPs × 10 backends", " MB")):
+            bound = {" s": 2, " MB": 200}[unit] if "memory" not in what else 256
+            targets.append(Target(what, None, "<=", bound, unit, note="not run (QUICK=1)"))
+    return "\n".join(out) if out else "_not run_"
+
+
+def sec_run(doc):
+    m = doc.get("machine", {})
+    st = doc.get("settings", {})
+    parts = [f"{m.get('cpus')} vCPUs" if m.get("cpus") else None, m.get("cpu_model"),
+             f"{m.get('mem_gib')} GiB" if m.get("mem_gib") else None,
+             f"kernel {m.get('kernel')}" if m.get("kernel") else None, m.get("os"),
+             f"systemd-detect-virt: {m.get('virt')}" if m.get("virt") else None]
+    lines = [f"Run: {doc.get('date', '?')}, `{st.get('command', 'make bench')}` at "
+             f"{doc.get('git') or '?'}.",
+             "Machine: " + ", ".join(p for p in parts if p) + "."]
+    if st.get("wall_s"):
+        lines[0] = lines[0][:-1] + f", {int(st['wall_s']) // 60} min {int(st['wall_s']) % 60} s."
+    e = next((r for r in doc["results"] if r.get("bench") == "e2e_settings"), None)
+    if e:
+        lines.append(
+            f"End to end: {e['trials']} trials of {e['duration_s']} s per load and setup; wrk "
+            f"{e.get('wrk')} from the client host, 2 threads with {e['conns_short']} connections "
+            f"(short: `Connection: close`, a 10-byte page), 2 threads with "
+            f"{e['conns_keepalive']} connections (keep-alive, same page), 1 thread with "
+            f"{e['conns_bulk']} connections (keep-alive, a 1 MiB file); nginx {e.get('nginx')} "
+            f"on each backend (2 workers), HAProxy {e.get('haproxy')}, nftables {e.get('nft')}.")
+    return "\n".join(lines)
+
+
+def sections(doc):
+    targets = []
+    out = {"run": sec_run(doc)}
+    out["dp"] = sec_dp(doc, targets)
+    out["maglev"] = sec_maglev(doc, targets)
+    out["e2e"] = sec_e2e(doc, targets)
+    out["xlbd"] = sec_xlbd(doc, targets)
+    out["targets"] = target_table(targets)
+    return out
+
+
+ORDER = [("run", "Run"), ("targets", "Targets"), ("e2e", "End to end, side by side"),
+         ("dp", "Data plane (BPF_PROG_TEST_RUN)"), ("maglev", "Maglev table build"),
+         ("xlbd", "Control plane (xlbd)")]
+
+
+def show(path):
+    s = sections(load(path))
+    for key, title in ORDER:
+        print(f"## {title}\n\n{s[key]}\n")
+
+
+def update(path, md):
+    s = sections(load(path))
+    text = open(md).read()
+    missing = []
+    for key, _ in ORDER:
+        pat = re.compile(rf"(<!-- bench:{key} -->\n).*?(<!-- /bench:{key} -->)", re.S)
+        if not pat.search(text):
+            missing.append(key)
+            continue
+        text = pat.sub(lambda mo: mo.group(1) + s[key] + "\n" + mo.group(2), text)
+    open(md, "w").write(text)
+    if missing:
+        print(f"report: {md} has no block for: {', '.join(missing)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv):
+    if len(argv) >= 3 and argv[1] == "assemble":
+        assemble(argv[2], argv[3], argv[4:])
+        return 0
+    if len(argv) == 3 and argv[1] == "show":
+        show(argv[2])
+        return 0
+    if len(argv) == 4 and argv[1] == "update":
+        return update(argv[2], argv[3])
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

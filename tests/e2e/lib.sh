@@ -1,0 +1,258 @@
+#!/usr/bin/env bash
+# Shared by the end-to-end scenario scripts (tests/e2e/test_*.sh), sourced after
+# `cd` to the repository root: the check/summary idiom, polling, and the pieces
+# each scenario starts in the lab of tests/e2e/lab.sh: marathon-sim (with a
+# control listener that stays up while "Marathon" is down), a recorder of its
+# event stream (event times are the reference for latency checks), the agents
+# (tests/e2e/tasks.py: a labnet server per task), xlbd on the load balancer host
+# with a private pin path, and background load (labnet probe with --log).
+# e2e_init installs the trap that removes every namespace, pin, file and process
+# the script made, on success, failure or Ctrl-C. Background processes are
+# started as plain commands (nsenter and `ip netns exec` exec what they run), so
+# that $! is the process itself: kill -9 of xlbd must hit xlbd.
+
+OUTPUT=${OUTPUT:-.output}
+E2E_LABNET=$(realpath -m "$OUTPUT/labnet")
+E2E_XLBD=$(realpath -m "$OUTPUT/xlbd")
+E2E_SIM=$(realpath -m "$OUTPUT/marathon-sim")
+E2E_LBSTAT=$(realpath -m "$OUTPUT/lbstat")
+E2E_DUMP=$(realpath -m "$OUTPUT/xlbdump")
+CURL=(curl -s --noproxy '*' --max-time 5)
+pass=0
+fail=0
+E2E_PIDS=()
+E2E_T0=$(date +%s%N)
+
+ok() {
+	echo "ok - $1"
+	pass=$((pass + 1))
+}
+
+nok() {
+	echo "not ok - $1${2:+ ($2)}"
+	fail=$((fail + 1))
+}
+
+check() {
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else nok "$name"; fi
+}
+
+# note TEXT: a line for the log that is not a check.
+note() { echo "# $*"; }
+
+finish() {
+	note "$E2E_NAME took $((($(date +%s%N) - E2E_T0) / 1000000)) ms"
+	echo "$E2E_NAME: $pass passed, $fail failed"
+	[ "$fail" = 0 ]
+	exit
+}
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# wait_for SECONDS CMD...: retries CMD every 50 ms until it succeeds.
+wait_for() {
+	local end=$(($(now_ms) + ${1%.*} * 1000))
+	shift
+	while :; do
+		"$@" && return 0
+		[ "$(now_ms)" -ge "$end" ] && return 1
+		sleep 0.05
+	done
+}
+
+e2e_cleanup() {
+	local p
+	for p in "${E2E_PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	for p in "${E2E_PIDS[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	lab_down
+	for p in "$PIN" "$PIN-2"; do
+		[ -d "$p" ] && "$E2E_XLBD" --detach-and-unpin --no-marathon -p "$p" >/dev/null 2>&1
+		rm -rf "$p" 2>/dev/null
+	done
+	if [ -n "${KEEP:-}" ]; then echo "# kept $TMP"; else rm -rf "$TMP"; fi
+}
+
+# e2e_init NAME: temp dir, pin path, lab id; the cleanup trap; skips (with a
+# summary line) where the machine cannot run the lab.
+e2e_init() {
+	E2E_NAME=$1
+	TMP=$(mktemp -d)
+	PIN=/sys/fs/bpf/xlb-e2e-$1-$$
+	LAB_ID=${LAB_ID:-e$$}
+	LAB_PORT_BASE=31000 # backend N serves on 3100N, as Marathon host ports
+	LAB_QUIET=1
+	. tests/e2e/lab.sh
+	trap e2e_cleanup EXIT
+	trap 'exit 130' INT TERM
+	local b
+	for b in "$E2E_LABNET" "$E2E_XLBD" "$E2E_SIM" "$E2E_LBSTAT" "$E2E_DUMP"; do
+		if [ ! -x "$b" ]; then
+			nok "binary $b exists (build it first)"
+			finish
+		fi
+	done
+	if [ "$(id -u)" != 0 ] || ! mountpoint -q /sys/fs/bpf; then
+		note "SKIP: needs root and bpffs at /sys/fs/bpf"
+		finish
+	fi
+	for b in ip nsenter ethtool curl jq python3; do
+		if ! command -v "$b" >/dev/null; then
+			note "SKIP: needs $b (make deps)"
+			finish
+		fi
+	done
+	# the interpreter itself, not a version manager's shim (a second per call)
+	E2E_PY=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null)
+	[ -x "$E2E_PY" ] || E2E_PY=python3
+	if ! ip netns add "xlab-probe-$LAB_ID" 2>/dev/null; then
+		note "SKIP: cannot create network namespaces"
+		finish
+	fi
+	ip netns del "xlab-probe-$LAB_ID"
+}
+
+# e2e_lab_up: the lab, and an XDP program on the client host's NIC. A physical
+# NIC takes frames the load balancer sends back with XDP_TX (RST / ICMP
+# unreachable); a veth only delivers them to a peer that has XDP.
+e2e_lab_up() {
+	if ! lab_up; then
+		nok "the lab comes up"
+		finish
+	fi
+	if ! lab_in "$LAB_NS_C" "$E2E_LABNET" xdp-pass eth0; then
+		note "SKIP: native XDP on a veth is not available"
+		finish
+	fi
+}
+
+# ---- marathon-sim ----
+
+# sim_start SCENARIO: the simulator on the load balancer host (127.0.0.1), with
+# a control listener; sets SIMURL and CTLURL.
+sim_start() {
+	nsenter --net="/run/netns/$LAB_NS_LB" "$E2E_SIM" --listen 127.0.0.1:0 --control 127.0.0.1:0 \
+		--scenario "$1" --heartbeat-ms 500 >"$TMP/sim.out" 2>"$TMP/sim.log" &
+	E2E_PIDS+=($!)
+	SIM_PID=$!
+	sim_ports() { grep -q '^control on ' "$TMP/sim.out"; }
+	if ! wait_for 5 sim_ports; then
+		nok "marathon-sim starts" "$(tail -3 "$TMP/sim.log")"
+		finish
+	fi
+	SIMURL=http://$(sed -n 's/^listening on //p' "$TMP/sim.out")
+	CTLURL=http://$(sed -n 's/^control on //p' "$TMP/sim.out")
+}
+
+# sim CMD [CURL ARGS]: POST /sim/CMD on the control listener.
+sim() {
+	local cmd=$1
+	shift
+	lab_net "$LAB_NS_LB" "${CURL[@]}" -X POST "$@" "$CTLURL/sim/$cmd"
+}
+
+sim_state() { lab_net "$LAB_NS_LB" "${CURL[@]}" "$CTLURL/sim/state"; }
+
+# tasks APP: "ID HOST:PORT STATE HEALTHY" per task of APP, oldest first.
+tasks() {
+	sim_state | jq -r --arg app "$1" '.apps[] | select(.id == $app) | .tasks[] |
+		"\(.id) \(.host):\(.ports[0]) \(.state) \(.healthy)"'
+}
+
+# events_start: records the event stream (Marathon's own clock on every event).
+events_start() {
+	nsenter --net="/run/netns/$LAB_NS_LB" curl -sN --noproxy '*' -H 'Accept: text/event-stream' \
+		"$SIMURL/v2/events" >>"$TMP/events.txt" 2>/dev/null &
+	E2E_PIDS+=($!)
+	EVENTS_PID=$!
+	events_up() { grep -q event_stream_attached "$TMP/events.txt"; }
+	wait_for 5 events_up
+}
+
+# event_ms JQ_FILTER: wall-clock ms of the last event matching the filter.
+event_ms() {
+	sed -n 's/^data: //p' "$TMP/events.txt" | jq -r "select($1) | .timestamp |
+		(.[0:19] + \"Z\" | fromdateiso8601) * 1000 + (.[20:23] | tonumber)" | tail -n 1
+}
+
+# agents_start: a labnet server for every task, for as long as it lives.
+agents_start() {
+	: >"$TMP/agents.log"
+	nsenter --net="/run/netns/$LAB_NS_LB" "$E2E_PY" tests/e2e/tasks.py "$CTLURL" "$LAB_ID" "$E2E_LABNET" \
+		"$TMP/agents.log" 2>>"$TMP/agents.err" &
+	E2E_PIDS+=($!)
+}
+
+# ---- xlbd ----
+
+# xlbd_config VIPS_JSON: xlbd's configuration for the lab: XDP on every LB
+# interface, TC egress on xlb0, Marathon at SIMURL (if set), short timers.
+xlbd_config() {
+	local urls=
+	[ -n "${SIMURL:-}" ] && urls="\"$SIMURL\""
+	cat >"$TMP/xlbd.json" <<JSON
+{ "pin_path": "$PIN", "log_level": "debug", "metrics": { "listen": null },
+  "interfaces": [ "lb-c", "lb-ct", "lb-b1", "lb-b2", "lb-b3" ],
+  "egress_interfaces": [ "xlb0" ],
+  "marathon": { "urls": [ $urls ], "named_vip_range": "198.19.0.0/16",
+    "connect_timeout_ms": 500, "request_timeout_ms": 2000, "stream_timeout_ms": 3000,
+    "backoff_min_ms": 100, "backoff_max_ms": 1000 },
+  "maps": { "max_vips": 256, "max_backends": 4096, "ct_size": 65536 },
+  "vips": ${1:-[]} }
+JSON
+}
+
+# xlbd_start LOGNAME: xlbd in the load balancer host; sets XLBD_PID.
+xlbd_start() {
+	nsenter --net="/run/netns/$LAB_NS_LB" "$E2E_XLBD" -c "$TMP/xlbd.json" >"$TMP/$1.log" 2>&1 &
+	XLBD_PID=$!
+	E2E_PIDS+=($!)
+}
+
+log_has() { grep -q -- "$2" "$TMP/$1.log"; }
+
+# lbstat ARGS...: lbstat of the test's pins (JSON, totals).
+lbstat() { "$E2E_LBSTAT" --pin-path "$PIN" --no-rates -j "$@" 2>/dev/null; }
+
+# vip_field VIP FIELD: one number of a VIP ("198.18.0.10:80/tcp").
+vip_field() { lbstat --vip "$1" | jq -r ".vips[0].$2 // empty"; }
+
+# backends_of VIP: "ADDR:PORT STATE" per backend, sorted.
+backends_of() {
+	lbstat -b --vip "$1" | jq -r '.vips[0].backends[]? | "\(.backend) \(.state)"' | sort
+}
+
+# ---- load ----
+
+# load_start NAME NS ADDR:PORT ARGS...: labnet probe in the background, logging
+# to $TMP/NAME.log, its summary (JSON) in $TMP/NAME.out; sets LOAD_PID.
+load_start() {
+	local name=$1 ns=$2 ep=$3
+	shift 3
+	ip netns exec "$ns" "$E2E_LABNET" probe -j --log "$TMP/$name.log" "$@" "$ep" \
+		>"$TMP/$name.out" 2>&1 &
+	LOAD_PID=$!
+	E2E_PIDS+=($!)
+}
+
+# load_stop PID: ends a load early (it prints its summary) and waits for it.
+load_stop() {
+	kill -TERM "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
+}
+
+# long_up NAME N: the long-lived load NAME has N connections answered.
+long_up() {
+	local n
+	n=$(grep -c ' up ' "$TMP/$1.log" 2>/dev/null)
+	[ "${n:-0}" -ge "$2" ]
+}
+
+# failures NAME: the failed requests in a load's log.
+failures() { awk '$5 != "ok" && $5 != "up" && $5 != "alive"' "$TMP/$1.log"; }

@@ -689,7 +689,7 @@ static void test_bad_input_keeps_good_apps(void **state)
 	/* One warning and one lookup for a host shared by two tasks. */
 	assert_int_equal(warns_count("host \"nx.xlb.test\" does not resolve"), 1);
 	assert_warned("app /unresolvable task unresolvable.1: host \"nx.xlb.test\" does not "
-		      "resolve (No such file or directory): backend skipped");
+		      "resolve (no such host): backend skipped");
 	assert_int_equal(resolver.nx_calls, 1);
 	assert_warned("app /unresolvable: tasks[3] has no \"id\": skipped");
 	assert_warned("app /unresolvable port 0 task unresolvable.5: no host port in the task's "

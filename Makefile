@@ -212,6 +212,11 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	$(if $(DAEMON_BIN),install -m 0755 $(DAEMON_BIN) $(DESTDIR)$(PREFIX)/sbin/)
 	$(if $(wildcard $(OUTPUT)/lbstat),install -m 0755 $(OUTPUT)/lbstat $(DESTDIR)$(PREFIX)/bin/)
+	install -d $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)/etc/xlbd
+	install -m 0644 docs/lbstat.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 docs/xlbd.example.json $(DESTDIR)/etc/xlbd/xlbd.example.json
+	install -d $(DESTDIR)/etc/systemd/system
+	install -m 0644 etc/xlbd.service $(DESTDIR)/etc/systemd/system/
 
 clean:
 	$(call msg,CLEAN,$(OUTPUT))

@@ -3,7 +3,7 @@
 # 8 and 9): xlbd on the load balancer host with XDP on its NICs and on the
 # host-side container veth, TC egress on xlb0; static VIPs and Marathon's
 # /minitwit (marathon-sim) on three backend hosts.
-#  1. client host -> VIP, TCP and UDP, IPv4 and IPv6: 3,000 new flows each, all
+#  1. client host -> VIP, TCP and UDP, IPv4 and IPv6: 4,500 new flows each, all
 #     answered, each of 3 equal backends within +-10% of a third;
 #  2. the same from the container namespace and from the LB host itself;
 #  3. the named VIP /minitwit:80 at the address allocated for it (198.19/16,
@@ -16,7 +16,7 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/e2e/lib.sh
 e2e_init traffic
 
-N=${E2E_FLOWS:-3000}
+N=${E2E_FLOWS:-4500}
 V4=198.18.0.10
 V6=2001:db8::10
 NOB4=198.18.0.20

@@ -247,6 +247,8 @@ static __always_inline int xlb_fib(void *ctx, const int hook, struct xlb_pkt *p,
 	case BPF_FIB_LKUP_RET_SUCCESS:
 		nh->stamp = bpf_jiffies64();
 		nh->ifindex = fib.ifindex;
+		/* tot_len was checked against the route's MTU (the device's without one). */
+		nh->len_ok = p->l3_len;
 		__builtin_memcpy(nh->dmac, fib.dmac, 6);
 		__builtin_memcpy(nh->smac, fib.smac, 6);
 		return 0;
@@ -275,15 +277,15 @@ static __always_inline int xlb_fib(void *ctx, const int hook, struct xlb_pkt *p,
 
 /*
  * A cached next hop was approved by the FIB for an earlier, perhaps smaller,
- * packet of the flow. One that does not fit the egress device goes back to the
- * FIB, whose FRAG_NEEDED leaves it to the kernel (fragment, or "fragmentation
- * needed" to the sender); redirected, it would be dropped without a word.
+ * packet of the flow. A bigger one goes back to the FIB, which checks it
+ * against the route's MTU (the device's when the route has none): approved, it
+ * raises len_ok; too big, FRAG_NEEDED leaves it to the kernel (fragment, or
+ * "fragmentation needed" to the sender), where redirected it would be dropped
+ * without a word. A comparison, not a helper call, on the established path.
  */
-static __always_inline int xlb_nh_too_big(void *ctx, const struct xlb_pkt *p, __u32 ifindex)
+static __always_inline bool xlb_nh_too_big(const struct xlb_pkt *p, const struct xlb_nh *nh)
 {
-	__u32 len = p->l3_len;
-
-	return bpf_check_mtu(ctx, ifindex, &len, 0, 0) != BPF_MTU_CHK_RET_SUCCESS;
+	return p->l3_len > nh->len_ok;
 }
 
 /*
@@ -300,7 +302,7 @@ static __always_inline int xlb_forward(void *ctx, const int hook, struct xlb_pkt
 	int r;
 
 	if (!nh || !nh->stamp || bpf_jiffies64() - nh->stamp > xlb_nh_ttl_jiffies() ||
-	    xlb_nh_too_big(ctx, p, nh->ifindex)) {
+	    xlb_nh_too_big(p, nh)) {
 		r = xlb_fib(ctx, hook, p, &fresh);
 		if (r)
 			return r;

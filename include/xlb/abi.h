@@ -182,7 +182,8 @@ struct xlb_nh {
 	__u32 ifindex; /* egress interface */
 	__u8 dmac[6];
 	__u8 smac[6];
-	__u8 pad[6];
+	__u16 len_ok; /* largest L3 length the FIB approved (route and device MTU) */
+	__u8 pad[4];
 };
 
 /*

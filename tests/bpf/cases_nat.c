@@ -108,9 +108,7 @@ const struct xlb_case t_cases_nat[] = {
 	  .events = T_E_HIT, .stats = T_S_IN },
 	{ "nat_tcp4_route_mtu_exceeded_established", T_XDP_TC, T_SVC_MTU4, T_F_TO_VIP, PSH_ACK,
 	  T_M_BIG, .prime = true, .reason = XLB_CNT_PASS_FIB, .out = T_O_DNAT_RAW,
-	  .events = T_E_HIT, .stats = T_S_IN,
-	  .known_bug = "a cached next hop skips the FIB's route MTU check (the device MTU is "
-		       "checked); the fix needs the approved length in struct xlb_nh (abi.h)" },
+	  .events = T_E_HIT, .stats = T_S_IN },
 	{ "nat_tcp4_device_mtu_fits_established", T_XDP_TC, T_SVC_DEVMTU4, T_F_TO_VIP, PSH_ACK,
 	  T_M_PAYLOAD, .prime = true, .reason = XLB_CNT_FWD_REDIRECT, .out = T_O_DNAT,
 	  .events = T_E_HIT, .stats = T_S_IN },

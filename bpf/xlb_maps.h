@@ -35,14 +35,10 @@ struct {
 	__uint(max_entries, XLB_FILTER_WORDS);
 } xlb_addr_filter SEC(".maps");
 
-/*
- * One Maglev table: slot -> backend id. Sizes differ per VIP (BPF_F_INNER_MAP);
- * mmapable so user space fills a new table with plain stores instead of a
- * syscall copy per slot (10,000 VIPs hold some 10 million slots).
- */
+/* One Maglev table: slot -> backend id. Sizes differ per VIP (BPF_F_INNER_MAP). */
 struct xlb_table_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
+	__uint(map_flags, BPF_F_INNER_MAP);
 	__type(key, __u32);
 	__type(value, __u32);
 	__uint(max_entries, XLB_MAGLEV_MIN_SIZE);

@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <linux/if_link.h>
@@ -89,7 +88,6 @@ struct xlb_dp {
 	__u64 filter[XLB_FILTER_WORDS]; /* what xlb_addr_filter holds */
 	struct xlb_refs vip_refs, be_refs; /* mirrors of xlb_vip_addrs, xlb_backend_addrs */
 	void *zeros; /* one zeroed per-CPU value of the largest stats struct */
-	__u32 table_flags; /* of new tables: as the pinned xlb_tables' inner map wants */
 };
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -639,7 +637,6 @@ int xlb_dp_open(struct xlb_dp **dpp, const struct xlb_dp_opts *opts)
 	}
 	dp->vip_cursor = 1;
 	dp->be_cursor = 1;
-	dp->table_flags = BPF_F_INNER_MAP | BPF_F_MMAPABLE;
 	err = adopt(dp);
 	if (err) {
 		pr_err("adopt pinned maps under %s: %s", dp->pin_path, strerror(-err));
@@ -984,83 +981,44 @@ static int backend_remove(struct xlb_dp *dp, __u32 id, __u8 proto)
 	return ref_add(&dp->be_refs, &ek, -1, NULL) ?: err;
 }
 
-/* A new table map holding table[]: plain stores when mmapable, else one batch of slots. */
-static int table_create(struct xlb_dp *dp, const __u32 *table, __u32 size)
-{
-	LIBBPF_OPTS(bpf_map_create_opts, copts, .map_flags = dp->table_flags);
-	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
-	/* An array map's elements are 8-byte aligned, in the mmapped view too. */
-	size_t stride = 8, len = (size * stride + 4095) & ~(size_t)4095;
-	__u32 *keys = NULL, i, count = size;
-	int fd, err = 0;
-	void *mem;
-
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_table", sizeof(__u32), sizeof(__u32), size,
-			    &copts);
-	if (fd < 0)
-		return -errno;
-	if (dp->table_flags & BPF_F_MMAPABLE) {
-		mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		if (mem != MAP_FAILED) {
-			for (i = 0; i < size; i++)
-				*(__u32 *)((char *)mem + i * stride) = table[i];
-			munmap(mem, len);
-			return fd;
-		}
-	}
-	keys = malloc(size * sizeof(*keys));
-	if (!keys) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	for (i = 0; i < size; i++)
-		keys[i] = i;
-	if (bpf_map_update_batch(fd, keys, table, &count, &bopts)) {
-		/* Kernels without batch ops for arrays: one slot at a time. */
-		for (i = 0; i < size; i++)
-			if (bpf_map_update_elem(fd, &i, &table[i], BPF_ANY)) {
-				err = -errno;
-				goto cleanup;
-			}
-	}
-cleanup:
-	free(keys);
-	if (err) {
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
 static int table_swap(struct xlb_dp *dp, const struct xlb_vip_key *key, struct xlb_vip *vip,
 		      __u32 *table, __u32 size)
 {
 	struct xlb_vip_state *vs = &dp->vips[vip->vip_id];
-	__u32 old_tid = vip->table_id, old_size = vip->table_size, new_tid = old_tid;
+	LIBBPF_OPTS(bpf_map_create_opts, copts, .map_flags = BPF_F_INNER_MAP);
+	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+	__u32 old_tid = vip->table_id, old_size = vip->table_size, new_tid = old_tid, i, count;
+	__u32 *keys = NULL;
 	int inner = -1, err = 0;
 
 	if (size) {
 		new_tid = XLB_TABLE_ID(vip->vip_id, (old_tid & 1) ^ 1);
-		inner = table_create(dp, table, size);
+		inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_table", sizeof(__u32), sizeof(__u32),
+				       size, &copts);
 		if (inner < 0) {
-			err = inner;
+			err = -errno;
 			goto cleanup;
 		}
-		err = bpf_map_update_elem(dp->fd_tables, &new_tid, &inner, BPF_ANY) ? -errno : 0;
-		if (err == -EINVAL && (dp->table_flags & BPF_F_MMAPABLE)) {
-			/* Maps pinned by an xlb whose tables were not mmapable: do as it did. */
-			close(inner);
-			dp->table_flags &= ~BPF_F_MMAPABLE;
-			inner = table_create(dp, table, size);
-			if (inner < 0) {
-				err = inner;
-				goto cleanup;
-			}
-			err = bpf_map_update_elem(dp->fd_tables, &new_tid, &inner, BPF_ANY) ? -errno
-											    : 0;
-		}
-		if (err)
+		keys = malloc(size * sizeof(*keys));
+		if (!keys) {
+			err = -ENOMEM;
 			goto cleanup;
+		}
+		for (i = 0; i < size; i++)
+			keys[i] = i;
+		count = size;
+		if (bpf_map_update_batch(inner, keys, table, &count, &bopts)) {
+			/* Kernels without batch ops for arrays: one slot at a time. */
+			for (i = 0; i < size; i++)
+				if (bpf_map_update_elem(inner, &i, &table[i], BPF_ANY)) {
+					err = -errno;
+					goto cleanup;
+				}
+		}
+		if (bpf_map_update_elem(dp->fd_tables, &new_tid, &inner, BPF_ANY)) {
+			err = -errno;
+			goto cleanup;
+		}
 	}
 	/* The switch: one atomic replace of the VIP element. */
 	vip->table_id = new_tid;
@@ -1085,6 +1043,7 @@ static int table_swap(struct xlb_dp *dp, const struct xlb_vip_key *key, struct x
 cleanup:
 	if (inner >= 0)
 		close(inner);
+	free(keys);
 	return err;
 }
 

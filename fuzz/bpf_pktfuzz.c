@@ -161,6 +161,56 @@ static void __attribute__((format(printf, 2, 3))) f_violation(struct f_run *r, c
 /* ------------------------------------------------------------------------- */
 /* What the fixture's services look like, for the checks. */
 
+/*
+ * Each service's backends as the fuzzer set them. The four plain services
+ * (tcp4, udp4, tcp6, udp6) churn: every F_CHURN_EVERY packets one of them gets
+ * a new random set of up to four backends, active or draining, as xlbd would
+ * write it; the others keep the fixture's one backend (or none).
+ */
+#define F_CANDS 4
+#define F_CHURN_EVERY 2000
+struct f_svc {
+	int n_cand;
+	union xlb_addr cand[F_CANDS]; /* be */
+	__u16 port; /* host order */
+	__u8 state[F_CANDS]; /* 0: not a backend now, else XLB_BE_ACTIVE / XLB_BE_DRAINING */
+	__u8 ever; /* candidates that were a backend at some time (replies may still come) */
+};
+static struct f_svc f_svcs[T_SVC_MAX];
+static int f_churn = 1;
+static uint64_t f_churns;
+
+/*
+ * Backend counters summed over every id. A backend that leaves gives its slot
+ * (and zeroed counters) to the next one, so the sums are taken around each
+ * change and what was counted before it is carried over.
+ */
+static struct {
+	__u64 pkts_in, pkts_out;
+} f_be_carried, f_be_mark;
+
+static void f_be_sum(__u64 *in, __u64 *out)
+{
+	struct xlb_backend_stats bs;
+	__u32 i;
+
+	*in = *out = 0;
+	for (i = 1; i < T_MAX_BACKENDS; i++)
+		if (!xlb_backend_stats_read(t_env.dp, i, &bs)) {
+			*in += bs.pkts_in;
+			*out += bs.pkts_out;
+		}
+}
+
+static void f_be_carry(void)
+{
+	__u64 in, out;
+
+	f_be_sum(&in, &out);
+	f_be_carried.pkts_in += in - f_be_mark.pkts_in;
+	f_be_carried.pkts_out += out - f_be_mark.pkts_out;
+}
+
 /* Addresses of VIPs and backends: a frame without any of them is none of xlb's business. */
 static struct {
 	__u8 bytes[16];
@@ -174,10 +224,12 @@ static void f_addrs_init(void)
 
 	for (i = 0; i < T_SVC_MAX; i++) {
 		const struct t_svc_state *s = &t_env.svc[i];
-		const union xlb_addr *a[2] = { &s->key.addr, s->has_backend ? &s->be_addr : NULL };
+		const union xlb_addr *a[1 + F_CANDS] = { &s->key.addr };
 		int len = s->key.family == AF_INET6 ? 16 : 4;
 
-		for (j = 0; j < 2; j++) {
+		for (j = 0; j < f_svcs[i].n_cand; j++)
+			a[1 + j] = &f_svcs[i].cand[j];
+		for (j = 0; j < 1 + F_CANDS; j++) {
 			if (!a[j])
 				continue;
 			for (k = 0; k < f_nr_addrs; k++)
@@ -211,6 +263,113 @@ static int f_alen(int family)
 	return family == AF_INET6 ? 16 : 4;
 }
 
+
+static int f_churnable(int i)
+{
+	return i == T_SVC_TCP4 || i == T_SVC_UDP4 || i == T_SVC_TCP6 || i == T_SVC_UDP6;
+}
+
+static void f_svcs_init(void)
+{
+	int i, k;
+
+	for (i = 0; i < T_SVC_MAX; i++) {
+		const struct t_svc_state *s = &t_env.svc[i];
+		struct f_svc *f = &f_svcs[i];
+
+		if (!s->has_backend)
+			continue;
+		f->port = s->be_port;
+		f->n_cand = f_churnable(i) ? F_CANDS : 1;
+		for (k = 0; k < f->n_cand; k++) {
+			/* .10-.13 and ::10-::13 have permanent neighbours in the fixture. */
+			f->cand[k] = s->be_addr;
+			f->cand[k].bytes[s->key.family == AF_INET6 ? 15 : 3] += (__u8)k;
+		}
+		f->state[0] = XLB_BE_ACTIVE;
+		f->ever = 1;
+	}
+}
+
+/* Candidate index of (addr, port) for service i, or -1. */
+static int f_cand(int i, const union xlb_addr *a, __u16 port)
+{
+	const struct f_svc *f = &f_svcs[i];
+	int k;
+
+	if (port != f->port)
+		return -1;
+	for (k = 0; k < f->n_cand; k++)
+		if (!memcmp(&f->cand[k], a, f_alen(t_env.svc[i].key.family)))
+			return k;
+	return -1;
+}
+
+static int f_has_active(int i)
+{
+	int k;
+
+	for (k = 0; k < f_svcs[i].n_cand; k++)
+		if (f_svcs[i].state[k] == XLB_BE_ACTIVE)
+			return 1;
+	return 0;
+}
+
+static void f_churn_step(void)
+{
+	static const int churnable[] = { T_SVC_TCP4, T_SVC_UDP4, T_SVC_TCP6, T_SVC_UDP6 };
+	int i = churnable[f_below(4)], k, n = 0, err;
+	struct xlb_backend_spec be[F_CANDS];
+	struct f_svc *f = &f_svcs[i];
+
+	f_be_carry();
+	memset(be, 0, sizeof(be));
+	for (k = 0; k < F_CANDS; k++) {
+		__u32 x = f_below(10);
+
+		f->state[k] = x < 4 ? 0 : x < 8 ? XLB_BE_ACTIVE : XLB_BE_DRAINING;
+		if (!f->state[k])
+			continue;
+		be[n].addr = f->cand[k];
+		be[n].port = htons(f->port);
+		be[n].family = t_env.svc[i].key.family;
+		be[n].state = f->state[k];
+		be[n].weight = f->state[k] == XLB_BE_ACTIVE ? (__u16)(1 + f_below(3)) : 0;
+		f->ever |= (__u8)(1u << k);
+		n++;
+	}
+	err = xlb_vip_set_backends(t_env.dp, &t_env.svc[i].key, be, (size_t)n);
+	if (err) {
+		fprintf(stderr, "bpf_pktfuzz: set backends: %s\n", strerror(-err));
+		exit(2);
+	}
+	f_be_sum(&f_be_mark.pkts_in, &f_be_mark.pkts_out);
+	if (f_one_in(8)) {
+		/* Phases with a new-flow budget, so the conntrack limit path runs too. */
+		static const __u32 limits[] = { 0, 0, 5, 100 };
+		struct xlb_config cfg = { .ct_insert_limit = limits[f_below(4)] };
+
+		if (xlb_config_set(t_env.dp, &cfg)) {
+			fprintf(stderr, "bpf_pktfuzz: xlb_config_set failed\n");
+			exit(2);
+		}
+	}
+	f_churns++;
+}
+
+/* A backend of service i that ever was one (replies of its flows may still come). */
+static void f_pick_be(int i, union xlb_addr *a, __u8 mac[6])
+{
+	const struct f_svc *f = &f_svcs[i];
+	int k;
+
+	do
+		k = (int)f_below((uint32_t)f->n_cand);
+	while (!(f->ever & (1u << k)));
+	*a = f->cand[k];
+	t_backend_mac(t_env.svc[i].key.family, a, mac);
+}
+
 /* The service whose VIP key is (daddr, dport, proto), or -1. */
 static int f_svc_by_vip(int family, const union xlb_addr *a, __u16 port, __u8 proto)
 {
@@ -226,17 +385,19 @@ static int f_svc_by_vip(int family, const union xlb_addr *a, __u16 port, __u8 pr
 	return -1;
 }
 
-/* The service that has (saddr, sport) as backend for proto, or -1 (first of several). */
+/* The next service from start that ever had (saddr, sport) as backend for proto, or -1. */
 static int f_svc_by_backend(int family, const union xlb_addr *a, __u16 port, __u8 proto,
 			    int start)
 {
-	int i;
+	int i, k;
 
 	for (i = start; i < T_SVC_MAX; i++) {
 		const struct t_svc_state *s = &t_env.svc[i];
 
-		if (s->has_backend && s->key.family == family && s->key.proto == proto &&
-		    s->be_port == port && !memcmp(&s->be_addr, a, f_alen(family)))
+		if (s->key.family != family || s->key.proto != proto)
+			continue;
+		k = f_cand(i, a, port);
+		if (k >= 0 && (f_svcs[i].ever & (1u << k)))
 			return i;
 	}
 	return -1;
@@ -374,7 +535,7 @@ static int f_pick_backend_svc(void)
 
 	do
 		i = (int)f_below(T_SVC_MAX);
-	while (!t_env.svc[i].has_backend);
+	while (!f_svcs[i].ever);
 	return i;
 }
 
@@ -384,7 +545,8 @@ static int f_spec(struct f_gen *g, enum f_kind kind)
 	struct xlb_pkt_spec *s = &g->s, *q = &g->q;
 	int si = (int)f_below(T_SVC_MAX), fam;
 	const struct t_svc_state *svc;
-	union xlb_addr client, other;
+	union xlb_addr client, other, be_addr;
+	__u8 be_mac[6];
 	__u16 vport;
 
 	if (kind == F_K_REPLY || kind == F_K_ICMP_FROM_BE)
@@ -394,6 +556,8 @@ static int f_spec(struct f_gen *g, enum f_kind kind)
 	vport = ntohs(svc->key.port);
 	f_client(fam, &client);
 	f_addr(fam == AF_INET ? T_OTHER4 : T_OTHER6, &other);
+	if (f_svcs[si].ever)
+		f_pick_be(si, &be_addr, be_mac);
 
 	xlb_pkt_init(s, fam);
 	memcpy(s->src_mac, t_client_mac, 6);
@@ -411,11 +575,11 @@ static int f_spec(struct f_gen *g, enum f_kind kind)
 	case F_K_TO_VIP:
 		break;
 	case F_K_REPLY:
-		memcpy(s->src_mac, svc->be_mac, 6);
+		memcpy(s->src_mac, be_mac, 6);
 		memcpy(s->dst_mac, t_env.mac_b, 6);
-		s->saddr = svc->be_addr;
+		s->saddr = be_addr;
 		s->daddr = client;
-		s->sport = svc->be_port;
+		s->sport = f_svcs[si].port;
 		s->dport = f_cport();
 		g->ifindex = t_env.if_b;
 		break;
@@ -439,11 +603,11 @@ static int f_spec(struct f_gen *g, enum f_kind kind)
 			/* What we sent to a backend, quoted back to the client. */
 			q->saddr = client;
 			q->sport = f_cport();
-			q->daddr = kind == F_K_ICMP_OTHER ? other : svc->be_addr;
-			q->dport = kind == F_K_ICMP_OTHER ? vport : svc->be_port;
+			q->daddr = kind == F_K_ICMP_OTHER ? other : be_addr;
+			q->dport = kind == F_K_ICMP_OTHER ? vport : f_svcs[si].port;
 			if (kind == F_K_ICMP_FROM_BE && f_one_in(2)) {
-				s->saddr = svc->be_addr;
-				memcpy(s->src_mac, svc->be_mac, 6);
+				s->saddr = be_addr;
+				memcpy(s->src_mac, be_mac, 6);
 			} else {
 				f_addr(fam == AF_INET ? T_ROUTER_B4 : T_ROUTER_B6, &s->saddr);
 				memcpy(s->src_mac, t_router_mac, 6);
@@ -546,13 +710,16 @@ static int f_spec(struct f_gen *g, enum f_kind kind)
 	}
 	if (f_one_in(32)) {
 		/* A port or address of the other services, to cross their state. */
-		const struct t_svc_state *o = &t_env.svc[f_below(T_SVC_MAX)];
+		int oi = (int)f_below(T_SVC_MAX);
+		const struct t_svc_state *o = &t_env.svc[oi];
 
 		if (o->key.family == fam) {
-			if (f_one_in(2))
+			if (f_one_in(2)) {
 				s->daddr = o->key.addr;
-			else if (o->has_backend)
-				s->saddr = o->be_addr;
+			} else if (f_svcs[oi].ever) {
+				f_pick_be(oi, &s->saddr, s->src_mac);
+				s->sport = f_svcs[oi].port;
+			}
 		}
 		s->sport = f_one_in(2) ? s->sport : (__u16)f_rand();
 	}
@@ -848,11 +1015,15 @@ static void f_check_translation(struct f_run *r)
 	/* Where the translation sent it. */
 	if (in_ok && pin.ip.has_l4 && event == XLB_CNT_NAT_ORIG) {
 		si = f_svc_by_vip(pin.ip.family, &pin.ip.daddr, pin.ip.dport, pin.ip.proto);
-		if (si < 0 || !t_env.svc[si].has_backend)
-			f_violation(r, "translated a packet for no VIP with a backend");
-		else if (memcmp(&pout.ip.daddr, &t_env.svc[si].be_addr, f_alen(pin.ip.family)) ||
-			 pout.ip.dport != t_env.svc[si].be_port)
-			f_violation(r, "VIP traffic sent to another address than its backend");
+		int k = si < 0 ? -1 : f_cand(si, &pout.ip.daddr, pout.ip.dport);
+
+		if (si < 0)
+			f_violation(r, "translated a packet for no VIP");
+		else if (k < 0 || !f_svcs[si].state[k])
+			f_violation(r, "VIP traffic sent to an address that is not one of its "
+				       "backends now");
+		else if (!r->ev[XLB_CNT_CT_HIT] && f_svcs[si].state[k] != XLB_BE_ACTIVE)
+			f_violation(r, "new flow sent to a draining backend");
 	}
 	if (in_ok && pin.ip.has_l4 && event == XLB_CNT_NAT_REPLY) {
 		int ok = 0;
@@ -896,8 +1067,8 @@ static void f_check_reject(struct f_run *r)
 		f_violation(r, "answered for a packet to no VIP");
 		return;
 	}
-	if (t_env.svc[si].has_backend || f_is_drop_policy(si)) {
-		f_violation(r, "answered for a VIP that has a backend or a drop policy");
+	if (f_has_active(si) || f_is_drop_policy(si)) {
+		f_violation(r, "answered for a VIP that has an active backend or a drop policy");
 		return;
 	}
 	if (pin.ip.proto == XLB_PROTO_TCP && (pin.ip.tcp_flags & XLB_PKT_TCP_RST)) {
@@ -936,8 +1107,8 @@ static void f_check_drop_no_backend(struct f_run *r)
 	if (xlb_pkt_parse(r->in, r->len, &pin) || !pin.ip.has_l4)
 		return;
 	si = f_svc_by_vip(pin.ip.family, &pin.ip.daddr, pin.ip.dport, pin.ip.proto);
-	if (si >= 0 && t_env.svc[si].has_backend)
-		f_violation(r, "no-backend drop for a VIP that has a backend");
+	if (si >= 0 && f_has_active(si))
+		f_violation(r, "no-backend drop for a VIP that has an active backend");
 	else if (si >= 0 && !f_is_drop_policy(si) && pin.ip.proto == XLB_PROTO_UDP)
 		f_violation(r, "UDP to a reject-policy VIP dropped instead of answered");
 }
@@ -1133,10 +1304,9 @@ static void f_check_sums(const struct t_counters *b, const struct t_counters *a)
 		for (k = 0; k < XLB_VIP_DROP_MAX; k++)
 			vdrop[k] += a->vip[i].drops[k] - b->vip[i].drops[k];
 	}
-	for (i = 1; i < T_MAX_BACKENDS; i++) {
-		bin += a->be[i].pkts_in - b->be[i].pkts_in;
-		bout += a->be[i].pkts_out - b->be[i].pkts_out;
-	}
+	f_be_carry();
+	bin = f_be_carried.pkts_in;
+	bout = f_be_carried.pkts_out;
 	F_SUM("VIP pkts_in vs nat_orig", vin, g[XLB_CNT_NAT_ORIG]);
 	F_SUM("VIP bytes_in vs bytes of translated client packets", vbytes, f_st.nat_orig_bytes);
 	F_SUM("backend pkts_in vs nat_orig", bin, g[XLB_CNT_NAT_ORIG]);
@@ -1177,6 +1347,7 @@ static void f_usage(FILE *f)
 		   "  -s SEED     PRNG seed (default: from the clock; printed)\n"
 		   "  -r DIR      first replay the frames in DIR (regression cases)\n"
 		   "  -w DIR      write frames that break an invariant into DIR\n"
+		   "  -C          keep the backends fixed (no control-plane churn)\n"
 		   "  -v          print a summary of reasons\n");
 }
 
@@ -1192,7 +1363,7 @@ int main(int argc, char **argv)
 	double secs;
 
 	seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-	while ((c = getopt(argc, argv, "n:s:r:w:vh")) != -1) {
+	while ((c = getopt(argc, argv, "n:s:r:w:Cvh")) != -1) {
 		switch (c) {
 		case 'n':
 			n = strtoull(optarg, NULL, 0);
@@ -1206,6 +1377,9 @@ int main(int argc, char **argv)
 			break;
 		case 'w':
 			f_keep_dir = optarg;
+			break;
+		case 'C':
+			f_churn = 0;
 			break;
 		case 'v':
 			f_verbose++;
@@ -1223,15 +1397,19 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	if (t_setup(&state))
 		return 2;
+	f_svcs_init();
 	f_addrs_init();
 	t_counters_read(t_env.dp, &before);
 	f_prev = before.g;
+	f_be_sum(&f_be_mark.pkts_in, &f_be_mark.pkts_out);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (c = 0; c < nr_replay; c++)
 		if (f_replay(replay[c]))
 			f_st.violations++;
 	for (i = 0; i < n; i++) {
 		f_pkt_idx = i;
+		if (f_churn && i && i % F_CHURN_EVERY == 0)
+			f_churn_step();
 		f_generate(&g);
 		f_run_all_hooks(g.buf, g.len, g.ifindex);
 	}
@@ -1246,9 +1424,9 @@ int main(int argc, char **argv)
 	printf("bpf_pktfuzz: seed %" PRIu64 ": %" PRIu64 " packets (%" PRIu64
 	       " replayed), %" PRIu64 " executions in %.1fs; %" PRIu64 " not ours, %" PRIu64
 	       " rewritten, %" PRIu64 " checksum-checked, %" PRIu64 " refused by the kernel; %" PRIu64
-	       " violations\n",
+	       " violations; %" PRIu64 " backend set changes\n",
 	       seed, f_st.packets, f_st.replayed, f_st.runs, secs, f_st.foreign, f_st.rewritten,
-	       f_st.csum_checked, f_st.refused, f_st.violations);
+	       f_st.csum_checked, f_st.refused, f_st.violations, f_churns);
 	t_teardown(&state);
 	return f_st.violations ? 1 : 0;
 }

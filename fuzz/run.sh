@@ -31,8 +31,11 @@ for bin in "$F"/*_fuzz; do
 	name=$(basename "$bin" _fuzz)
 	mkdir -p "$WORK/$name"
 	log=$F/$name.log
+	dict=()
+	[ -f "fuzz/$name.dict" ] && dict=(-dict="fuzz/$name.dict")
 	"$bin" -max_total_time="$TIME" -timeout=10 -print_final_stats=1 -error_exitcode=77 \
-		-artifact_prefix="$F/crashes/$name-" "$WORK/$name" "fuzz/corpus/$name" >"$log" 2>&1
+		"${dict[@]}" -artifact_prefix="$F/crashes/$name-" "$WORK/$name" "fuzz/corpus/$name" \
+		>"$log" 2>&1
 	rc=$?
 	execs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -n 1)
 	execs=${execs:-0}

@@ -244,7 +244,7 @@ static int map_walk(int fd, bool array, __u32 key_size, __u32 value_size, __u32 
 		    elem_fn fn, void *ctx, __u64 deadline_ns)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
-	__u8 token[64], key[64], next[64], *keys = NULL, *vals = NULL, *value = NULL;
+	__u8 token[64] = {}, key[64], next[64], *keys = NULL, *vals = NULL, *value = NULL;
 	__u64 steps = 0, limit = 2ULL * max_entries + 1;
 	bool first = true;
 	__u32 count, i;
@@ -254,8 +254,9 @@ static int map_walk(int fd, bool array, __u32 key_size, __u32 value_size, __u32 
 		return -EINVAL;
 	if (no_batch())
 		goto one_by_one;
-	keys = malloc((size_t)LBS_BATCH * key_size);
-	vals = malloc((size_t)LBS_BATCH * value_size);
+	/* Zeroed: valgrind cannot see the kernel fill them (BPF_MAP_LOOKUP_BATCH is unknown to it). */
+	keys = calloc(LBS_BATCH, key_size);
+	vals = calloc(LBS_BATCH, value_size);
 	if (!keys || !vals) {
 		err = -ENOMEM;
 		goto out;

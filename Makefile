@@ -11,7 +11,7 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 # Debian packages the build, the tests and the demo need; `make deps` installs the missing ones.
 DEB_PKGS := clang llvm gcc make libbpf-dev libelf-dev zlib1g-dev bpftool libcmocka-dev \
 	libjansson-dev libcurl4-openssl-dev libmicrohttpd-dev iproute2 ethtool tmux procps jq \
-	curl util-linux python3 wrk nginx haproxy nftables libclang-rt-14-dev
+	curl util-linux python3 wrk nginx haproxy nftables libclang-rt-14-dev valgrind openssl
 
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Iinclude \
 	-Wall -Wextra -Werror -Wno-unused-parameter -Wno-compare-distinct-pointer-types

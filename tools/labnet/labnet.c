@@ -48,6 +48,21 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
+/*
+ * A probe takes SIGINT/SIGTERM only between requests (and between rounds of
+ * long-lived pings): a signal in the middle of one would end it with EINTR,
+ * a failure the test did not cause.
+ */
+static void signals_hold(bool hold)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(hold ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
+
 static int parse_endpoint(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 {
 	char host[128];
@@ -512,6 +527,7 @@ static long probe_long(struct tally *t, const struct sockaddr_storage *ss, sockl
 	long alive = 0;
 	int err;
 
+	signals_hold(true);
 	for (i = 0; i < nlong; i++) {
 		fds[i] = tcp_connect(ss, len, timeout_ms, &sport[i]);
 		last[i][0] = '\0';
@@ -519,8 +535,10 @@ static long probe_long(struct tally *t, const struct sockaddr_storage *ss, sockl
 			log_line(log, wall_ms(), "long", i, sport[i], tally_err(t, -fds[i]),
 				 strerror(-fds[i]));
 	}
+	signals_hold(false);
 	while (!stop && now_s() - t0 < duration) {
-		for (i = 0; i < nlong && !stop; i++) {
+		signals_hold(true);
+		for (i = 0; i < nlong; i++) {
 			if (fds[i] < 0)
 				continue;
 			err = write(fds[i], "ping\n", 5) == 5 ? 0 : -errno;
@@ -542,6 +560,7 @@ static long probe_long(struct tally *t, const struct sockaddr_storage *ss, sockl
 			copy_str(last[i], sizeof(last[i]), name);
 			tally_add(t, name);
 		}
+		signals_hold(false);
 		usleep(interval_ms * 1000);
 	}
 	for (i = 0; i < nlong; i++) {
@@ -649,7 +668,9 @@ static int cmd_probe(int argc, char **argv)
 					usleep(wait * 1e6);
 				next += interval_ms / 1e3;
 			}
+			signals_hold(true);
 			probe_one(&t, &ss, len, udp, timeout_ms, log, i);
+			signals_hold(false);
 		}
 	}
 	if (log)

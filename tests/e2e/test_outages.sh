@@ -75,7 +75,7 @@ check "6. maps after the restart byte-identical to before the kill (ids, generat
 sleep 1
 n=$(started_between "$T_KILL" "$((T_UP + 1000))")
 check "6. zero failed of the $n requests from the kill to 1 s after the restart" \
-	[ "$(failed_between "$T_KILL" "$((T_UP + 1000))")" = 0 ] && [ "$n" -gt 100 ]
+	[ "$(failed_between "$T_KILL" "$((T_UP + 1000))")" = 0 -a "$n" -gt 100 ]
 check "6. all 10 long-lived connections still answer" \
 	[ -z "$(failures long)" ]
 check "6. the restarted xlbd follows the event stream" wait_for 5 stream_up xlbd2
@@ -100,16 +100,18 @@ four_tasks() { [ "$(tasks /minitwit | grep -c ' TASK_RUNNING true$')" = 3 ] &&
 	[ "$(tasks /minitwit | wc -l)" = 4 ]; }
 check "7. meanwhile Marathon marks $EP1 unhealthy and runs a 4th task" wait_for 5 four_tasks
 NEW_EP=$(tasks /minitwit | sed -n 4p | awk '{print $2}')
-# stays down: checked every 5 s until just before the 30 s are over
+# stays down: checked every 3 s for 22 s, then the maps are compared while it
+# still is (slack for a loaded machine)
 still_down=1
-while [ $(($(now_ms) + 5000)) -lt $((T_DOWN + DOWN_MS)) ]; do
+while [ "$(now_ms)" -lt $((T_DOWN + 22000)) ]; do
 	marathon_refuses || still_down=0
-	sleep 5
+	sleep 3
 done
 marathon_refuses || still_down=0
-check "7. Marathon stayed unreachable (checked every 5 s, last $(($(now_ms) - T_DOWN)) ms after its fall)" \
-	[ "$still_down" = 1 ]
 "$E2E_DUMP" -p "$PIN" --raw --slots >"$TMP/late.dump" 2>&1
+T_LATE=$(now_ms)
+check "7. Marathon stayed unreachable (checked every 3 s, last $((T_LATE - T_DOWN)) ms after its fall)" \
+	[ "$still_down" = 1 -a "$T_LATE" -lt $((T_DOWN + DOWN_MS)) ]
 check "7. the maps were not touched while Marathon was down" cmp -s "$TMP/down.dump" "$TMP/late.dump"
 marathon_answers() { ! marathon_refuses; }
 wait_for 10 marathon_answers
@@ -134,12 +136,12 @@ load_stop "$SHORT"
 load_stop "$LONG"
 n=$(started_between "$T_DOWN" "$T_END")
 check "7. zero failed of the $n requests from Marathon's fall to the end" \
-	[ "$(failed_between "$T_DOWN" "$T_END")" = 0 ] && [ "$n" -gt 1000 ]
+	[ "$(failed_between "$T_DOWN" "$T_END")" = 0 -a "$n" -gt 1000 ]
 check "7. the 4th task took new connections" \
 	awk -v ep="$NEW_EP" '$5 == "ok" && $6 == ep {n++} END {exit n < 10}' "$TMP/short.log"
 check "6+7. short requests overall: zero failed ($(jq -c '{ok, refused, timeout, reset, other}' "$TMP/short.out"))" \
 	[ -z "$(failures short)" ]
 check "6+7. long-lived: none failed, 10 of 10 alive at the end ($(jq -c '{long_alive, reset, timeout, other}' "$TMP/long.out"))" \
-	[ -z "$(failures long)" ] && [ "$(jq -r .long_alive "$TMP/long.out")" = 10 ]
+	[ -z "$(failures long)" -a "$(jq -r .long_alive "$TMP/long.out")" = 10 ]
 
 finish

@@ -135,7 +135,7 @@ share=$(jq -r '(.backends["backend-1"] // 0) * 1000 / 2000 | floor' <<<"$out")
 check "9. weights 3:1: all 2000 answered, only the two weighted backends ($(jq -c .backends <<<"$out"))" \
 	[ "$(jq -r '"\(.ok) \(.backends | length)"' <<<"$out")" = "2000 2" ]
 check "9. weight 3 takes $((share / 10)).$((share % 10))% of new connections (70-80%)" \
-	[ "$share" -ge 700 ] && [ "$share" -le 800 ]
+	[ "$share" -ge 700 -a "$share" -le 800 ]
 
 # ---- 8. a VIP without backends refuses at once ----
 # refused NS ADDR:PORT [--udp]: 5 tries, every one refused, in well under a timeout.

@@ -414,7 +414,9 @@ def sec_run(doc):
              f"{doc.get('git') or '?'}.",
              "Machine: " + ", ".join(p for p in parts if p) + "."]
     if st.get("wall_s"):
-        lines[0] = lines[0][:-1] + f", {int(st['wall_s']) // 60} min {int(st['wall_s']) % 60} s."
+        parts = [f"{k[len('seconds_'):]} {v} s" for k, v in st.items() if k.startswith("seconds_")]
+        lines[0] = (lines[0][:-1] + f", {int(st['wall_s']) // 60} min {int(st['wall_s']) % 60} s"
+                    + (f" ({', '.join(parts)})." if parts else "."))
     e = next((r for r in doc["results"] if r.get("bench") == "e2e_settings"), None)
     if e:
         lines.append(

@@ -56,7 +56,9 @@ script() {
 echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)," \
 	"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r)"
 echo
+timings=()
 for b in $BENCHES; do
+	t=$(date +%s)
 	case $b in
 	dp) run dp "$OUTPUT/bench/dp" "${quick[@]}" ;;
 	maglev) run maglev "$OUTPUT/bench/maglev" "${quick[@]}" ;;
@@ -64,17 +66,18 @@ for b in $BENCHES; do
 	e2e) script e2e bench/e2e/run.sh "$OUTPUT/bench/e2e.json" ;;
 	*) echo "unknown benchmark $b" >&2 && failed+=("$b (unknown)") ;;
 	esac
+	timings+=("seconds_$b=$(($(date +%s) - t))")
 done
 
 command="make bench${QUICK:+ QUICK=1}"
 [ "$BENCHES" = "dp maglev xlbd e2e" ] || command="$command BENCHES=\"$BENCHES\""
 python3 bench/report.py assemble "$lines" "$results" "command=$command" \
-	"quick=${QUICK:+1}" "wall_s=$(($(date +%s) - start))" &&
+	"quick=${QUICK:+1}" "wall_s=$(($(date +%s) - start))" "${timings[@]}" &&
 	rm -f "$lines"
 echo "=== report (bench/report.py show $results)"
 echo
 python3 bench/report.py show "$results"
-echo "JSON results: $results ($(($(date +%s) - start)) s)"
+echo "JSON results: $results ($(($(date +%s) - start)) s: ${timings[*]//seconds_/})"
 if [ ${#failed[@]} -gt 0 ]; then
 	echo "benchmarks that failed: ${failed[*]}" >&2
 	exit 1

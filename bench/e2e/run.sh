@@ -17,12 +17,13 @@
 # QUICK=1: 1 s). Per trial: requests/s, MB/s, latency p50/p99, errors, and CPU
 # time: system-wide busy and softirq seconds from /proc/stat (the whole VM:
 # namespaces share the CPUs), and the balancer's own CPU: xlb's BPF program run
-# time (kernel.bpf_stats_enabled) and HAProxy's utime+stime. JSON lines go to
-# $OUTPUT/bench/e2e.json; bench/report.py turns them into tables.
+# time (BPF_ENABLE_STATS, the fd-held kernel.bpf_stats_enabled) and HAProxy's
+# utime+stime. JSON lines go to $OUTPUT/bench/e2e.json; bench/report.py turns
+# them into tables.
 #
 # Root, bpffs. Traffic stays between the lab's namespaces (198.18.0.0/15);
 # namespaces, processes (nginx, haproxy, wrk), nft tables, pins under
-# /sys/fs/bpf/xlb-bench-* and the bpf_stats sysctl are undone on any exit.
+# /sys/fs/bpf/xlb-bench-* and BPF statistics are undone on any exit.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 OUTPUT=${OUTPUT:-.output}
@@ -41,9 +42,31 @@ LAB_QUIET=1
 . tests/e2e/lab.sh
 PIN=/sys/fs/bpf/xlb-bench-$$
 TMP=$(mktemp -d /tmp/xlb-bench-e2e.XXXXXX)
-STATS_WAS=
+STATS_PID=
 HAPROXY_PID=
 LB_KIND=
+
+# stats_on: BPF run-time statistics on while bench/e2e/bpf_stats.py runs (BPF_ENABLE_STATS,
+# the fd-held form of kernel.bpf_stats_enabled=1: nothing another test could switch off).
+stats_on() {
+	python3 bench/e2e/bpf_stats.py >"$TMP/stats.out" 2>&1 &
+	STATS_PID=$!
+	for _ in $(seq 300); do
+		grep -q enabled "$TMP/stats.out" && return 0
+		kill -0 "$STATS_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "  BPF run time is not counted: $(cat "$TMP/stats.out")"
+	stats_off
+	return 1
+}
+
+stats_off() {
+	[ -n "$STATS_PID" ] || return 0
+	kill "$STATS_PID" 2>/dev/null
+	wait "$STATS_PID" 2>/dev/null
+	STATS_PID=
+}
 
 cleanup() {
 	trap - EXIT INT TERM
@@ -58,7 +81,7 @@ cleanup() {
 	rm -rf "$PIN"
 	ip netns list 2>/dev/null | grep -q "^$LAB_NS_LB" &&
 		lab_in "$LAB_NS_LB" nft delete table ip xlb_bench 2>/dev/null
-	[ -n "$STATS_WAS" ] && sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"
+	stats_off
 	lab_down # kills nginx and anything else left in the namespaces
 	rm -rf "$TMP"
 }
@@ -296,14 +319,15 @@ EOF
 		return
 	fi
 	grep -E 'attached' "$TMP/$setup.log" | sed 's/^[^ ]* xlbd: /  /'
-	PROG_IDS=$(xlb_prog_ids)
-	LB_KIND=bpf_run_time
-	echo "  programs (ids $PROG_IDS), BPF run time counted (kernel.bpf_stats_enabled=1)"
-	[ -z "$STATS_WAS" ] && STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled)
-	sysctl -qw kernel.bpf_stats_enabled=1
+	if stats_on; then
+		PROG_IDS=$(xlb_prog_ids)
+		LB_KIND=bpf_run_time
+		echo "  programs (ids $PROG_IDS), BPF run time counted (BPF_ENABLE_STATS)"
+	fi
 	check_vip "$setup" && loads "$setup" "$VIP"
-	sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"
+	stats_off
 	PROG_IDS=
+	LB_KIND=
 	lab_net "$LAB_NS_LB" "$OUTPUT/xlbd" -c "$TMP/xlbd.json" --detach-and-unpin >/dev/null 2>&1
 	rm -rf "$PIN"
 }

@@ -186,7 +186,7 @@ snapshot_fault 500 "HTTP 500: {\"message\":\"An unexpected server error occurred
 snapshot_fault 502 "HTTP 502: {\"message\":\"Could not determine the current leader\"}"
 snapshot_fault badjson "invalid JSON"
 snapshot_fault truncate "transfer closed with [0-9]* bytes remaining"
-snapshot_fault huge "body larger than max_body_bytes (4194304)"
+snapshot_fault huge "body larger than max_body_bytes (1048576)"
 snapshot_fault slow "timed out after"
 snapshot_fault redirect "Maximum (2) redirects followed"
 snapshot_fault empty "empty body"

@@ -33,6 +33,7 @@ static const struct {
 	{ "scenario_ct_insert_limit", t_ct_insert_limit },
 	{ "scenario_weights_3_to_1", t_weights },
 	{ "scenario_vip_without_table", t_no_table },
+	{ "scenario_batch_first_tables", t_batch_first_tables },
 };
 
 int main(void)

@@ -17,6 +17,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
 
+#include "maglev.h"
 #include "suite.h"
 
 #define T_FLOWS 64
@@ -551,4 +552,59 @@ void t_no_table(void **state)
 	d.vip.drops[XLB_VIP_DROP_NO_TABLE] = 1;
 	t_run_delta(&s, &d, XDP_DROP, "VIP without its table");
 	xlb_vip_delete(dp, &k);
+}
+
+/*
+ * A batch (a full sync): a new VIP's first table waits and goes live at the
+ * end, all together; until then the VIP has no table and forwards nothing.
+ * Writing a VIP again within the batch makes the waiting tables live first,
+ * so the second write starts from what the data plane has.
+ */
+void t_batch_first_tables(void **state)
+{
+	struct xlb_backend_spec be[3] = {
+	    t_be("198.18.2.14", 8080, XLB_BE_ACTIVE, 1),
+	    t_be("198.18.2.15", 8080, XLB_BE_ACTIVE, 1),
+	    t_be("198.18.2.16", 8080, XLB_BE_ACTIVE, 1),
+	};
+	struct xlb_dp *dp = t_env.dp;
+	struct xlb_vip_key ka, kb;
+	struct xlb_pkt_spec s;
+	struct xlb_vip v;
+	struct t_shot r;
+	__u32 ida, idb;
+	__u16 port;
+
+	(void)state;
+	assert_int_equal(xlb_dp_batch_begin(dp), 0);
+	t_vip_new(dp, "198.18.0.45:80/tcp", &ka, &ida);
+	t_vip_new(dp, "198.18.0.46:80/tcp", &kb, &idb);
+	assert_int_equal(xlb_vip_set_backends(dp, &ka, be, 2), 0);
+	assert_int_equal(xlb_vip_set_backends(dp, &kb, be, 2), 0);
+	assert_int_equal(xlb_vip_get(dp, &ka, &v), 0);
+	t_eq("VIP A's live table size inside the batch", v.table_size, 0);
+	port = t_port();
+	t_spec(&s, &ka, port, XLB_PKT_TCP_SYN);
+	t_send(dp, &s, &r);
+	t_eq("SYN to VIP A inside the batch: forwarded to a backend", t_which(&r, be, 3) >= 0, 0);
+	t_done("first tables waiting");
+
+	/* B written again: the waiting tables go live first, then B's new one replaces its own. */
+	assert_int_equal(xlb_vip_set_backends(dp, &kb, be, 3), 0);
+	assert_int_equal(xlb_vip_get(dp, &ka, &v), 0);
+	t_eq("VIP A's table size after B's second write", v.table_size, xlb_maglev_size(2));
+	assert_int_equal(xlb_vip_get(dp, &kb, &v), 0);
+	t_eq("VIP B's table size after its second write", v.table_size, xlb_maglev_size(3));
+	assert_int_equal(xlb_dp_batch_end(dp), 0);
+
+	port = t_port();
+	t_spec(&s, &kb, port, XLB_PKT_TCP_SYN);
+	t_send(dp, &s, &r);
+	t_eq("SYN to VIP B after the batch: reason", r.reason, XLB_CNT_FWD_REDIRECT);
+	t_eq("SYN to VIP B: backend id (predicted from the live table)",
+	     t_which(&r, be, 3) >= 0 ? t_be_id(dp, idb, &be[t_which(&r, be, 3)]) : 0,
+	     t_predict(dp, &kb, port));
+	t_done("tables live after the batch");
+	xlb_vip_delete(dp, &ka);
+	xlb_vip_delete(dp, &kb);
 }

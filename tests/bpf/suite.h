@@ -292,5 +292,6 @@ void t_slot_reuse(void **state);
 void t_ct_insert_limit(void **state);
 void t_weights(void **state);
 void t_no_table(void **state);
+void t_batch_first_tables(void **state);
 
 #endif /* XLB_TEST_SUITE_H */

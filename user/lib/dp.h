@@ -69,6 +69,16 @@ struct xlb_backend_spec {
 	__u16 weight; /* 0 drains */
 };
 
+/*
+ * Many VIP changes at once (a full sync): between begin and end, a VIP's first
+ * table goes live only at end (or when that VIP is written again), all of
+ * them together, because every table put into the outer map costs an RCU
+ * grace period. Such a VIP answers "no backend" until then, as it did before
+ * it had a table. end returns 0 or the first -errno of those switches.
+ */
+int xlb_dp_batch_begin(struct xlb_dp *dp);
+int xlb_dp_batch_end(struct xlb_dp *dp);
+
 /* Creates a VIP (no backends yet: new flows are rejected) or updates its flags. */
 int xlb_vip_put(struct xlb_dp *dp, const struct xlb_vip_key *key, __u16 flags, __u32 *vip_id);
 /* Deletes a VIP, then frees its table and its backends. */

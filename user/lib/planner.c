@@ -438,6 +438,8 @@ int xlb_plan_apply(struct xlb_dp *dp, const struct xlb_plan *plan)
 	int failed = 0, err;
 	size_t i;
 
+	/* New VIPs' first tables go live together at the end: one RCU grace period, not one each. */
+	xlb_dp_batch_begin(dp);
 	for (i = 0; i < plan->nr_ops; i++) {
 		const struct xlb_plan_op *op = &plan->ops[i];
 		const struct xlb_plan_vip *v = op->want;
@@ -478,9 +480,13 @@ int xlb_plan_apply(struct xlb_dp *dp, const struct xlb_plan *plan)
 		}
 		if (err)
 			failed++;
-		if (err == -ENOMEM)
+		if (err == -ENOMEM) {
+			xlb_dp_batch_end(dp);
 			return err;
+		}
 	}
+	if (xlb_dp_batch_end(dp))
+		failed++;
 	return failed;
 }
 

@@ -144,16 +144,19 @@ class Target:
         self.unit, self.fmt, self.note = unit, fmt or (lambda v: num(v)), note
 
     def met(self):
-        if self.value is None:
+        if self.value is None or self.bound is None:
             return None
         return self.value >= self.bound if self.op == ">=" else self.value <= self.bound
 
     def row(self):
         m = self.met()
-        verdict = "not run" if m is None else "met" if m else "**missed**"
-        return [self.what, "–" if self.value is None else self.fmt(self.value) + self.unit,
-                f"{'≥' if self.op == '>=' else '≤'} {self.fmt(self.bound)}{self.unit}", verdict,
-                self.note]
+        if self.bound is None:
+            verdict, bound = "no target", "–"
+        else:
+            verdict = "not run" if m is None else "met" if m else "**missed**"
+            bound = f"{'≥' if self.op == '>=' else '≤'} {self.fmt(self.bound)}{self.unit}"
+        value = "–" if self.value is None else self.fmt(self.value) + self.unit
+        return [self.what, value, bound, verdict, self.note]
 
 
 def target_table(targets):
@@ -318,10 +321,11 @@ def sec_e2e(doc, targets):
             Target(f"{xd} / plain router, keep-alive req/s",
                    ratio(med(x, "keepalive"), med("router", "keepalive")), ">=", 0.97, "×", f2),
             Target(f"{xd} / plain router, 1 MiB MB/s (same offloads: TX csum off)",
-                   ratio(med(x, "bulk", mbps), med("router", "bulk", mbps)), ">=", 0.97, "×", f2),
+                   ratio(med(x, "bulk", mbps), med("router", "bulk", mbps)), ">=", None, "×", f2,
+                   "the target is for requests/s"),
             Target(f"{xd} / plain router with default offloads, 1 MiB MB/s",
                    ratio(med(x, "bulk", mbps), med("router_default_offload", "bulk", mbps)), ">=",
-                   0.97, "×", f2, "not comparable: XDP on veth needs TX csum off"),
+                   None, "×", f2, "what the lab's offload settings cost bulk transfers"),
             Target(f"{xd} / HAProxy, short req/s", ratio(med(x, "short"), med("haproxy", "short")),
                    ">=", 1.25, "×", f2),
             Target(f"{xd} / HAProxy, keep-alive req/s",
@@ -356,7 +360,7 @@ def sec_xlbd(doc, targets):
                          num(r.get("p99_ms"), 1), num(r.get("max_ms"), 1), r.get("timeouts"),
                          "p99 ≤ 50 ms" if scen == "minitwit" else ""])
             if scen == "minitwit":
-                targets.append(Target(f"event-to-map p99, {r.get('flips')} health flips",
+                targets.append(Target(f"event-to-map p99, {r.get('flips')} health flips of /minitwit",
                                       r.get("p99_ms"), "<=", 50, " ms", lambda v: num(v, 1)))
     if rows:
         out.append("Event-to-map latency: a health flip posted to the Marathon stand-in until "

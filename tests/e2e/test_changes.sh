@@ -96,7 +96,6 @@ check "4. healthy again: 3 active backends" wait_for 5 three_active
 # ---- 5. rolling restart under load ----
 
 tasks /minitwit >"$TMP/old-tasks"
-OLD_EPS=$(awk '{print $2}' "$TMP/old-tasks" | sort | tr '\n' ' ')
 load_start long5 "$LAB_NS_C" "$VIP" --long 30 --interval 100 --duration 90
 LONG=$LOAD_PID
 if ! wait_for 5 long_up long5 30; then

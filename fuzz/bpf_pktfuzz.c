@@ -17,12 +17,17 @@
  *     so does every frame passed for a "not ours" reason;
  *   - a translation changes only the bytes it may (MACs, TTL, the translated
  *     address and port, the checksums covering them, the quoted header of an
- *     ICMP error), sends a VIP's traffic to that VIP's backend and a backend's
- *     reply from that VIP, and leaves valid checksums where they were valid;
- *   - RST / ICMP unreachable answers come only from VIPs without a backend
+ *     ICMP error), sends a VIP's traffic to one of that VIP's current backends
+ *     (a new flow to an active one), a backend's reply and an ICMP error about
+ *     either to the right side, takes one hop off the TTL exactly when xlb
+ *     forwards from ingress, and leaves valid checksums where they were valid;
+ *   - RST / ICMP unreachable answers come only from VIPs without an active backend
  *     whose policy is reject, never for a RST, and carry valid checksums;
  *
- * and at the end that the per-CPU counters, summed, add up: verdicts to runs,
+ * Meanwhile the control plane churns: every F_CHURN_EVERY packets one service
+ * gets a new random set of active and draining backends (or none) through the
+ * daemon's own libxlb calls, and the conntrack insert budget changes now and
+ * then. At the end the per-CPU counters, summed, must add up: verdicts to runs,
  * per-VIP and per-backend counters to the global events and reasons. Prints
  * the seed, executions and violations (the first few with hex dumps); exits 1
  * on any violation. -w DIR keeps violating frames; -r DIR replays frames kept
@@ -1037,6 +1042,37 @@ static void f_check_translation(struct f_run *r)
 				ok = 1;
 		if (!ok)
 			f_violation(r, "reply not from a VIP its source backend serves");
+	}
+	/* ICMP errors: the quoted VIP flow must turn into its backend's, and back. */
+	if (in_ok && pin.has_quote && pin.quote.has_l4 && pout.has_quote && pout.quote.has_l4) {
+		const struct xlb_pkt_ip *qi = &pin.quote, *qo = &pout.quote;
+		int fam = qi->family, ok = 0, k;
+
+		if (event == XLB_CNT_ICMP_ORIG) {
+			si = f_svc_by_vip(fam, &qi->saddr, qi->sport, qi->proto);
+			k = si < 0 ? -1 : f_cand(si, &qo->saddr, qo->sport);
+			if (k < 0 || !(f_svcs[si].ever & (1u << k)))
+				f_violation(r, "ICMP error about a VIP flow sent to no backend of it");
+		} else {
+			si = -1;
+			while ((si = f_svc_by_backend(fam, &qi->daddr, qi->dport, qi->proto,
+						      si + 1)) >= 0)
+				if (!memcmp(&qo->daddr, &t_env.svc[si].key.addr, f_alen(fam)) &&
+				    qo->dport == ntohs(t_env.svc[si].key.port))
+					ok = 1;
+			if (!ok)
+				f_violation(r, "ICMP error about a backend flow not turned back into "
+					       "a VIP the backend serves");
+		}
+	}
+	/* A router's hop: one TTL less when xlb forwards, none when the kernel will or it is local. */
+	if (in_ok) {
+		int fwd = r->reason == XLB_CNT_FWD_TX || r->reason == XLB_CNT_FWD_REDIRECT;
+		int want = pin.ip.ttl - (fwd && r->hook != T_TCE ? 1 : 0);
+
+		if (pout.ip.ttl != want)
+			f_violation(r, "TTL %u -> %u under %s", pin.ip.ttl, pout.ip.ttl,
+				    t_hook_name(r->hook));
 	}
 	if (!in_ok || !f_csums_valid(&pin))
 		return;

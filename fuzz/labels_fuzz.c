@@ -77,9 +77,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		   "protocol mask 0x%x", mask);
 	rc = xlb_named_pool_parse(value, &pool, err, sizeof(err));
 	if (!rc) {
-		FUZZ_CHECK(pool.prefix_len >= 8 && pool.prefix_len <= 30, "prefix %u",
+		__u32 last;
+
+		FUZZ_CHECK(pool.prefix_len >= 1 && pool.prefix_len <= 30, "prefix %u",
 			   pool.prefix_len);
 		FUZZ_CHECK(xlb_named_pool_capacity(&pool) >= 2, "pool capacity");
+		/* Named VIPs get base+1 .. base+capacity: none of them may be multicast. */
+		last = pool.base + xlb_named_pool_capacity(&pool);
+		FUZZ_CHECK(pool.base + 1 > 0xefffffffu || last < 0xe0000000u,
+			   "pool %08x/%u hands out multicast addresses", pool.base, pool.prefix_len);
 	}
 	rc = xlb_vip_key_parse(value, &vk, err, sizeof(err));
 	if (!rc)

@@ -297,6 +297,13 @@ static void test_pool_parse(void **state)
 	assert_string_equal(err, "named VIP range \"198.19.0.1/16\": host bits set after /16");
 	assert_int_equal(xlb_named_pool_parse("198.19.0.0/31", &pool, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "prefix length must be 1-30"));
+	/* Found by labels_fuzz: ranges that would hand out multicast addresses. */
+	assert_int_equal(xlb_named_pool_parse("224.0.0.0/8", &pool, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err,
+			    "named VIP range \"224.0.0.0/8\": overlaps multicast 224.0.0.0/4");
+	assert_int_equal(xlb_named_pool_parse("128.0.0.0/1", &pool, err, sizeof(err)), -EINVAL);
+	assert_int_equal(xlb_named_pool_parse("0.0.0.0/1", &pool, err, sizeof(err)), 0);
+	assert_int_equal(xlb_named_pool_parse("240.0.0.0/8", &pool, err, sizeof(err)), 0);
 	assert_int_equal(xlb_named_pool_parse("198.19.0.0/", &pool, err, sizeof(err)), -EINVAL);
 	assert_int_equal(xlb_named_pool_parse("198.19.0.0", &pool, err, sizeof(err)), -EINVAL);
 	assert_int_equal(xlb_named_pool_parse("fd01:c::/64", &pool, err, sizeof(err)), -EINVAL);

@@ -97,12 +97,15 @@ int xlb_proto_list_parse(const char *s, unsigned int *mask, char *err, size_t er
 /* An IPv4 range for named VIPs. Addresses base+1 .. base+size-2 are handed out. */
 struct xlb_named_pool {
 	__u32 base;	 /* host order, aligned to the prefix */
-	__u8 prefix_len; /* 8..30 */
+	__u8 prefix_len; /* 1..30 */
 };
 
 #define XLB_NAMED_POOL_DEFAULT "11.0.0.0/8" /* DC/OS dcos_l4lb_min/max_named_ip */
 
-/* "a.b.c.d/len" (len 8..30, host bits zero) into *pool. Returns 0 or -EINVAL with a message. */
+/*
+ * "a.b.c.d/len" (len 1..30, host bits zero, no multicast address in it) into
+ * *pool. Returns 0 or -EINVAL with a message.
+ */
 int xlb_named_pool_parse(const char *cidr, struct xlb_named_pool *pool, char *err, size_t errlen);
 
 /* Number of addresses the pool can hand out (size minus network and broadcast). */

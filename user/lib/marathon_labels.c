@@ -404,6 +404,15 @@ int xlb_named_pool_parse(const char *cidr, struct xlb_named_pool *pool, char *er
 		set_err(err, errlen, "named VIP range \"%s\": host bits set after /%lu", q, len);
 		return -EINVAL;
 	}
+	/*
+	 * As for IP VIP labels, a multicast address could never be a VIP. Two CIDR
+	 * blocks overlap when they agree on the shorter prefix (224.0.0.0/4's is 4).
+	 */
+	mask = ~0u << (32 - (len < 4 ? len : 4));
+	if ((ntohl(in.s_addr) & mask) == (0xe0000000u & mask)) {
+		set_err(err, errlen, "named VIP range \"%s\": overlaps multicast 224.0.0.0/4", q);
+		return -EINVAL;
+	}
 	pool->base = ntohl(in.s_addr);
 	pool->prefix_len = (__u8)len;
 	return 0;

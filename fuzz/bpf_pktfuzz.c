@@ -62,6 +62,8 @@ void _fail(const char *const file, const int line)
 #define ETH_P_IPV6_ 0x86dd
 #define ETH_P_8021Q_ 0x8100
 #define NR_PORTS 48 /* client ports per run: small, so conntrack hits and replies match */
+/* Frames stay below what BPF_PROG_TEST_RUN takes for XDP: a page less head- and tailroom. */
+#define F_MAX_FRAME 3400
 
 static const enum t_hook f_hooks[] = { T_XDP, T_TCI, T_TCE };
 
@@ -97,7 +99,7 @@ struct f_stats {
 	uint64_t packets, runs, violations;
 	uint64_t verdict[XLB_CNT_FIRST_REASON];
 	uint64_t reason[XLB_CNT_FIRST_EVENT];
-	uint64_t nat_orig_bytes, rewritten, csum_checked, foreign, replayed, refused;
+	uint64_t nat_orig_bytes, rewritten, csum_checked, foreign, not_ours, replayed, refused;
 };
 
 static struct f_stats f_st;
@@ -413,7 +415,7 @@ static int f_svc_by_backend(int family, const union xlb_addr *a, __u16 port, __u
 
 struct f_gen {
 	struct xlb_pkt_spec s, q;
-	__u8 payload[1500];
+	__u8 payload[3000];
 	__u8 ip_opts[40];
 	__u8 tcp_opts[40];
 	__u8 buf[XLB_PKT_BUF];
@@ -573,7 +575,7 @@ static int f_spec(struct f_gen *g, enum f_kind kind)
 	s->dport = vport;
 	f_l4(s, svc->key.proto);
 	s->payload = g->payload;
-	s->payload_len = f_one_in(8) ? f_below(1400) : f_below(64);
+	s->payload_len = f_one_in(8) ? f_below(f_one_in(4) ? 3000 : 1400) : f_below(64);
 	g->ifindex = t_env.if_c;
 
 	switch (kind) {
@@ -595,6 +597,13 @@ static int f_spec(struct f_gen *g, enum f_kind kind)
 		f_l4(q, svc->key.proto);
 		q->payload = g->payload + 700;
 		q->payload_len = f_below(32);
+		if (fam == AF_INET && f_one_in(8)) {
+			q->ip_opts_len = 4 * (1 + f_below(4));
+			q->ip_opts = g->payload + 900;
+		} else if (fam == AF_INET6 && f_one_in(8)) {
+			q->ext[0] = (struct xlb_pkt_ext){ .type = XLB_PKT_EXT_DEST };
+			q->n_ext = 1;
+		}
 		if (kind == F_K_ICMP_TO_VIP) {
 			/* What we sent as the VIP, quoted back to the VIP by a router. */
 			q->saddr = svc->key.addr;
@@ -769,11 +778,11 @@ static void f_mutate(struct f_gen *g)
 			}
 			break;
 		case 5: /* garbage after the packet */
-			for (i = f_below(64) + 1; i && g->len < 1600; i--)
+			for (i = f_below(64) + 1; i && g->len < F_MAX_FRAME; i--)
 				b[g->len++] = (__u8)f_rand();
 			break;
 		case 6: /* an extra VLAN tag, or another TPID */
-			if (g->len >= 14 && g->len + 4 <= 1600) {
+			if (g->len >= 14 && g->len + 4 <= F_MAX_FRAME) {
 				memmove(b + 16, b + 12, g->len - 12);
 				b[12] = f_one_in(2) ? 0x81 : 0x88;
 				b[13] = f_one_in(2) ? 0x00 : 0xa8;
@@ -1151,6 +1160,55 @@ static void f_check_drop_no_backend(struct f_run *r)
 
 static struct xlb_stats f_prev;
 
+static int f_is_vip_addr(int family, const union xlb_addr *a)
+{
+	int i;
+
+	for (i = 0; i < T_SVC_MAX; i++)
+		if (t_env.svc[i].key.family == family &&
+		    !memcmp(&t_env.svc[i].key.addr, a, f_alen(family)))
+			return 1;
+	return 0;
+}
+
+static int f_is_backend_addr(int family, const union xlb_addr *a)
+{
+	int i, k;
+
+	for (i = 0; i < T_SVC_MAX; i++)
+		for (k = 0; k < f_svcs[i].n_cand; k++)
+			if (t_env.svc[i].key.family == family &&
+			    !memcmp(&f_svcs[i].cand[k], a, f_alen(family)))
+				return 1;
+	return 0;
+}
+
+static int f_icmp_error_type(int family, __u8 type)
+{
+	return family == AF_INET ? type == 3 || type == 11 : type >= 1 && type <= 3;
+}
+
+/*
+ * By the packet's own headers (our parser, not xlb's), none of xlb's business:
+ * a whole, unfragmented TCP or UDP packet neither to a VIP address nor from a
+ * backend address, or an ICMP message that is no error (echo, ND, ...) behind
+ * at most the two IPv6 extension headers xlb steps over.
+ */
+static int f_not_ours(const __u8 *in, size_t len)
+{
+	struct xlb_pkt_info pi;
+
+	if (xlb_pkt_parse(in, len, &pi) || !pi.ip.family || !pi.ip.has_l4 || pi.ip.is_frag ||
+	    pi.ip.n_ext > 2)
+		return 0;
+	if (pi.ip.proto == XLB_PROTO_TCP || pi.ip.proto == XLB_PROTO_UDP)
+		return !f_is_vip_addr(pi.ip.family, &pi.ip.daddr) &&
+		       !f_is_backend_addr(pi.ip.family, &pi.ip.saddr);
+	if (pi.ip.proto == (pi.ip.family == AF_INET ? 1 : 58))
+		return !f_icmp_error_type(pi.ip.family, pi.ip.icmp_type);
+	return 0;
+}
+
 /*
  * Frames BPF_PROG_TEST_RUN itself turns down, so no program runs: shorter than
  * an Ethernet header, and for skb programs an IPv4 or IPv6 ethertype followed
@@ -1231,7 +1289,17 @@ static void f_run_one(const __u8 *in, size_t len, enum t_hook hook, int ifindex)
 		if (r.verdict != XLB_CNT_V_PASS)
 			f_violation(&r, "frame naming no VIP or backend was not passed");
 		else if (r.out_len != len || memcmp(r.out, in, len))
-				f_violation(&r, "frame naming no VIP or backend was changed");
+			f_violation(&r, "frame naming no VIP or backend was changed");
+		return;
+	}
+	if (f_not_ours(in, len)) {
+		f_st.not_ours++;
+		if (r.verdict != XLB_CNT_V_PASS)
+			f_violation(&r, "packet that is not for a VIP nor from a backend, nor an ICMP "
+					"error, was not passed");
+		else if (r.out_len != len || memcmp(r.out, in, len))
+			f_violation(&r, "packet that is not for a VIP nor from a backend, nor an ICMP "
+					"error, was changed");
 		return;
 	}
 	switch (r.reason) {
@@ -1457,12 +1525,13 @@ int main(int argc, char **argv)
 		for (i = XLB_CNT_FIRST_REASON; i < XLB_CNT_FIRST_EVENT; i++)
 			printf("  %-22s %" PRIu64 "\n", xlb_counter_name((unsigned int)i),
 			       f_st.reason[i]);
-	printf("bpf_pktfuzz: seed %" PRIu64 ": %" PRIu64 " packets (%" PRIu64
-	       " replayed), %" PRIu64 " executions in %.1fs; %" PRIu64 " not ours, %" PRIu64
-	       " rewritten, %" PRIu64 " checksum-checked, %" PRIu64 " refused by the kernel; %" PRIu64
-	       " violations; %" PRIu64 " backend set changes\n",
-	       seed, f_st.packets, f_st.replayed, f_st.runs, secs, f_st.foreign, f_st.rewritten,
-	       f_st.csum_checked, f_st.refused, f_st.violations, f_churns);
+	printf("bpf_pktfuzz: seed %" PRIu64 ": %" PRIu64 " packets (%" PRIu64 " replayed), %" PRIu64
+	       " executions in %.1fs; %" PRIu64 " naming no VIP/backend, %" PRIu64
+	       " not ours, %" PRIu64 " rewritten, %" PRIu64 " checksum-checked, %" PRIu64
+	       " refused by the kernel; %" PRIu64 " backend set changes; %" PRIu64
+	       " violations\n",
+	       seed, f_st.packets, f_st.replayed, f_st.runs, secs, f_st.foreign, f_st.not_ours,
+	       f_st.rewritten, f_st.csum_checked, f_st.refused, f_churns, f_st.violations);
 	t_teardown(&state);
 	return f_st.violations ? 1 : 0;
 }

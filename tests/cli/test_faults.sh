@@ -285,6 +285,7 @@ c = json.load(open(sys.argv[1]))
 m = c["marathon"]
 m["named_vip_range"] = "198.18.128.0/18" if sys.argv[2] == "a" else "198.18.192.0/18"
 m["safety"]["confirm_syncs"] = 1
+m["max_body_bytes"] = 64 << 20  # the 300-app snapshot is 2.2 MB
 c["log_level"] = "warning"
 json.dump(c, sys.stdout)
 EOF

@@ -192,24 +192,26 @@ static __always_inline int xlb_to_backend(void *ctx, const int hook, struct xlb_
 	__be16 bport;
 	int r;
 
+	/*
+	 * A SYN on a recorded tuple opens a new connection (the client reused its
+	 * port): a draining backend takes none, so it is picked again; and another
+	 * VIP sharing the backend may have taken the reply entry since (the backend
+	 * sees one tuple), so the flow is recorded again and its replies leave as
+	 * this VIP.
+	 */
+	int syn = p->proto == XLB_PROTO_TCP &&
+		  (p->tcp_flags & (TCP_F_SYN | TCP_F_ACK)) == TCP_F_SYN;
+
 	ct = bpf_map_lookup_elem(&xlb_ct, &p->t);
 	if (ct) {
 		vip_id = ct->vip_id;
 		be = xlb_ct_backend(ct, vip_id);
+		if (be && syn && be->state != XLB_BE_ACTIVE)
+			be = NULL;
 		if (be) {
-			/*
-			 * A SYN on a recorded tuple opens a new connection. Another VIP
-			 * sharing this backend may have taken the reply entry since (the
-			 * client reused its port towards it; the backend sees one tuple),
-			 * so the flow is recorded again and its replies leave as this VIP.
-			 */
-			int syn = p->proto == XLB_PROTO_TCP &&
-				  (p->tcp_flags & (TCP_F_SYN | TCP_F_ACK)) == TCP_F_SYN;
-
 			st->c[XLB_CNT_CT_HIT]++;
 			bid = ct->backend_id;
 			fk = p->t;
-			nh = ct->nh;
 			xlb_addr_copy(&baddr, &be->addr);
 			if (xlb_nat(ctx, hook, p, XLB_NAT_DST, &baddr, be->port))
 				return XLB_CNT_DROP_INTERNAL;

@@ -415,6 +415,37 @@ static unsigned int local_port(int fd)
 						 ((struct sockaddr_in *)&ss)->sin_port);
 }
 
+/* --sport and --rst: a chosen source port, reusable at once because closes send a RST. */
+static unsigned int opt_sport;
+static bool opt_rst;
+
+static int bind_sport(int fd, int family)
+{
+	struct sockaddr_storage ss = { .ss_family = family };
+	int one = 1;
+
+	if (!opt_sport)
+		return 0;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (family == AF_INET6)
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(opt_sport);
+	else
+		((struct sockaddr_in *)&ss)->sin_port = htons(opt_sport);
+	return bind(fd, (struct sockaddr *)&ss,
+		    family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) ?
+		       -errno :
+		       0;
+}
+
+static void close_conn(int fd)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	if (opt_rst)
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
 /* Connects with a timeout; *sport (if given) gets the source port, also on failure. */
 static int tcp_connect(const struct sockaddr_storage *ss, socklen_t len, int timeout_ms,
 		       unsigned int *sport)
@@ -424,9 +455,10 @@ static int tcp_connect(const struct sockaddr_storage *ss, socklen_t len, int tim
 
 	if (fd < 0)
 		return -errno;
-	if (connect(fd, (const struct sockaddr *)ss, len) && errno != EINPROGRESS) {
-		err = -errno;
-		close(fd);
+	err = bind_sport(fd, ss->ss_family);
+	if (err || (connect(fd, (const struct sockaddr *)ss, len) && errno != EINPROGRESS)) {
+		err = err ?: -errno;
+		close_conn(fd);
 		return err;
 	}
 	err = wait_fd(fd, POLLOUT, timeout_ms);
@@ -435,7 +467,7 @@ static int tcp_connect(const struct sockaddr_storage *ss, socklen_t len, int tim
 	if (sport)
 		*sport = local_port(fd);
 	if (err) {
-		close(fd);
+		close_conn(fd);
 		return err;
 	}
 	return fd;
@@ -485,7 +517,8 @@ static void probe_one(struct tally *t, const struct sockaddr_storage *ss, sockle
 
 	if (udp) {
 		fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		if (fd < 0 || connect(fd, (void *)ss, len) || send(fd, "hello\n", 6, 0) != 6)
+		if (fd < 0 || bind_sport(fd, ss->ss_family) || connect(fd, (void *)ss, len) ||
+		    send(fd, "hello\n", 6, 0) != 6)
 			err = -errno;
 		else
 			err = read_name(fd, name, sizeof(name), timeout_ms);
@@ -506,7 +539,7 @@ static void probe_one(struct tally *t, const struct sockaddr_storage *ss, sockle
 		log_line(log, t0, udp ? "dgram" : "conn", idx, sport, "ok", name);
 	}
 	if (fd >= 0)
-		close(fd);
+		close_conn(fd);
 }
 
 /*
@@ -575,14 +608,16 @@ static long probe_long(struct tally *t, const struct sockaddr_storage *ss, sockl
 
 static const char probe_usage[] =
 	"usage: labnet probe [--udp] [-n COUNT] [--timeout MS] [--interval MS]\n"
-	"                    [--duration S] [--log FILE] [-j] ADDR:PORT\n"
+	"                    [--duration S] [--log FILE] [--sport P [--rst]] [-j] ADDR:PORT\n"
 	"       labnet probe --long N --duration S [--interval MS] [--log FILE] ADDR:PORT\n"
 	"Short mode: COUNT requests, one every --interval ms (default: back to back),\n"
 	"for at most --duration s. Long mode: N connections held for --duration s\n"
 	"(default 1), each asked every --interval ms (default 100). SIGINT/SIGTERM\n"
 	"end either early, with the summary. --log: one line per request or per\n"
 	"long-lived connection's fate: WALL_MS conn|dgram|long INDEX SPORT\n"
-	"ok|up|moved|alive|refused|timeout|reset|other BACKEND-OR-ERROR.\n";
+	"ok|up|moved|alive|refused|timeout|reset|other BACKEND-OR-ERROR.\n"
+	"--sport: every request from source port P; --rst: close with a RST (no\n"
+	"TIME_WAIT), so the next request can reuse the port and its tuple at once.\n";
 
 static int cmd_probe(int argc, char **argv)
 {
@@ -592,6 +627,7 @@ static int cmd_probe(int argc, char **argv)
 		{ "duration", required_argument, NULL, 'd' }, { "interval", required_argument, NULL, 'i' },
 		{ "json", no_argument, NULL, 'j' },	  { "quiet", no_argument, NULL, 'q' },
 		{ "log", required_argument, NULL, 'o' },	  { "help", no_argument, NULL, 'h' },
+		{ "sport", required_argument, NULL, 's' }, { "rst", no_argument, NULL, 'R' },
 		{},
 	};
 	unsigned long count = 1, nlong = 0, i;
@@ -605,7 +641,7 @@ static int cmd_probe(int argc, char **argv)
 	FILE *log = NULL;
 	socklen_t len;
 
-	while ((c = getopt_long(argc, argv, "un:t:L:d:i:jqo:h", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "un:t:L:d:i:jqo:s:Rh", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'u':
 			udp = true;
@@ -634,13 +670,19 @@ static int cmd_probe(int argc, char **argv)
 		case 'o':
 			log_path = optarg;
 			break;
+		case 's':
+			opt_sport = strtoul(optarg, NULL, 10);
+			break;
+		case 'R':
+			opt_rst = true;
+			break;
 		default:
 			fprintf(stderr, "%s", probe_usage);
 			return c == 'h' ? 0 : 2;
 		}
 	}
 	if (optind != argc - 1 || parse_endpoint(argv[optind], &ss, &len) || timeout_ms <= 0 ||
-	    nlong > MAX_CONNS || (nlong && udp)) {
+	    nlong > MAX_CONNS || (nlong && udp) || opt_sport > 65535 || (nlong && opt_sport)) {
 		fprintf(stderr, "labnet probe: need one ADDR:PORT (and sane options)\n");
 		return 2;
 	}

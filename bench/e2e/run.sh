@@ -187,13 +187,13 @@ walk(json.load(sys.stdin))
 print(" ".join(map(str, sorted(ids))))'
 }
 
-# bpf_ns IDS...: sum of run_time_ns of these programs.
+# bpf_ns IDS...: sum of run_time_ns of these programs (%.0f: mawk's %d stops at 2^31).
 bpf_ns() {
 	local id
 	for id in "$@"; do
 		bpftool prog show id "$id" 2>/dev/null
 	done | awk '{ for (i = 1; i < NF; i++) if ($i == "run_time_ns") s += $(i + 1) }
-		END { printf "%d\n", s }'
+		END { printf "%.0f\n", s }'
 }
 
 # proc_ticks PID: utime+stime of a process, all its threads, in clock ticks.

@@ -168,8 +168,11 @@ done
 
 # ---- measuring -------------------------------------------------------------------------------
 
-# cpu_now: "busy softirq" jiffies, all CPUs (user nice system idle iowait irq softirq steal).
-cpu_now() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $8; exit }' /proc/stat; }
+# cpu_now: "busy softirq" jiffies, all CPUs (user nice system idle iowait irq softirq steal;
+# %.0f, as mawk would print a large sum as 1.2e+10).
+cpu_now() {
+	awk '/^cpu / { printf "%.0f %.0f\n", $2 + $3 + $4 + $7 + $8 + $9, $8; exit }' /proc/stat
+}
 
 # xlb_prog_ids: ids of the BPF programs attached on the LB host (XDP and TC).
 xlb_prog_ids() {
@@ -197,7 +200,7 @@ bpf_ns() {
 }
 
 # proc_ticks PID: utime+stime of a process, all its threads, in clock ticks.
-proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+proc_ticks() { awk '{ printf "%.0f\n", $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
 HZ=$(getconf CLK_TCK)
 PROG_IDS=

@@ -38,9 +38,9 @@ static __always_inline struct xlb_backend *xlb_ct_backend(const struct xlb_ct_en
 static __always_inline int xlb_select(const struct xlb_vip *vip, const struct xlb_flow_key *fk,
 				      __u32 *bid, struct xlb_backend **bep)
 {
-	__u32 size = vip->table_size, tid = vip->table_id, idx;
+	__u32 size = vip->table_size, tid = vip->table_id, idx, eidx;
+	__u32 *e;
 	struct xlb_backend *be;
-	__u32 *slot;
 	void *tbl;
 
 	if (!size)
@@ -49,10 +49,11 @@ static __always_inline int xlb_select(const struct xlb_vip *vip, const struct xl
 	if (!tbl)
 		return XLB_CNT_DROP_NO_TABLE;
 	idx = xlb_hash_flow(fk) % size;
-	slot = bpf_map_lookup_elem(tbl, &idx);
-	if (!slot)
+	eidx = idx / XLB_TABLE_SLOTS;
+	e = bpf_map_lookup_elem(tbl, &eidx);
+	if (!e)
 		return XLB_CNT_DROP_NO_TABLE;
-	*bid = *slot;
+	*bid = e[idx % XLB_TABLE_SLOTS];
 	be = bpf_map_lookup_elem(&xlb_backends, bid);
 	/* Draining is tolerated: the writer swaps the table before it marks the backend. */
 	if (!be || be->state == XLB_BE_REMOVED || be->vip_id != vip->vip_id)

@@ -35,13 +35,19 @@ struct {
 	__uint(max_entries, XLB_FILTER_WORDS);
 } xlb_addr_filter SEC(".maps");
 
-/* One Maglev table: slot -> backend id. Sizes differ per VIP (BPF_F_INNER_MAP). */
+/*
+ * One Maglev table: slot -> backend id, 16 slots per element (abi.h). Sizes
+ * differ per VIP (BPF_F_INNER_MAP).
+ */
+/* struct xlb_table_entry as an array: an array's BTF is complete, a pointee struct's may not be. */
+typedef __u32 xlb_table_slots[XLB_TABLE_SLOTS];
+
 struct xlb_table_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_INNER_MAP);
 	__type(key, __u32);
-	__type(value, __u32);
-	__uint(max_entries, XLB_MAGLEV_MIN_SIZE);
+	__type(value, xlb_table_slots);
+	__uint(max_entries, XLB_TABLE_ENTRIES(XLB_MAGLEV_MIN_SIZE));
 };
 
 /* Table id (XLB_TABLE_ID) -> table. Two ids per VIP so a new table is filled before it is live. */

@@ -44,6 +44,19 @@
 #define XLB_MAGLEV_MIN_SIZE 101
 #define XLB_MAGLEV_MAX_SIZE 65537
 
+/*
+ * A table map's value: XLB_TABLE_SLOTS consecutive slots. Writing a table
+ * costs one map element per 16 slots instead of per slot, and a full sync
+ * writes some 10 million slots. Slot s is slot[s % 16] of element s / 16;
+ * the last element's unused slots are 0.
+ */
+#define XLB_TABLE_SLOTS 16
+#define XLB_TABLE_ENTRIES(size) (((size) + XLB_TABLE_SLOTS - 1) / XLB_TABLE_SLOTS)
+
+struct xlb_table_entry {
+	__u32 slot[XLB_TABLE_SLOTS];
+};
+
 /* Table ids: two per VIP (double buffering), so a table swap never edits a live table. */
 #define XLB_TABLE_ID(vip_id, slot) ((vip_id) * 2 + ((slot) & 1))
 
@@ -341,6 +354,7 @@ _Static_assert(sizeof(struct xlb_vip_key) == 20, "xlb_vip_key layout");
 _Static_assert(sizeof(struct xlb_vip) == 16, "xlb_vip layout");
 _Static_assert(sizeof(struct xlb_backend) == 32, "xlb_backend layout");
 _Static_assert(sizeof(struct xlb_endpoint_key) == 20, "xlb_endpoint_key layout");
+_Static_assert(sizeof(struct xlb_table_entry) == 64, "xlb_table_entry layout");
 _Static_assert(sizeof(struct xlb_addr_key) == 20, "xlb_addr_key layout");
 _Static_assert(sizeof(struct xlb_ct_budget) == 16, "xlb_ct_budget layout");
 _Static_assert(sizeof(struct xlb_flow_key) == 40, "xlb_flow_key layout");

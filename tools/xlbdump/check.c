@@ -97,6 +97,7 @@ int xlbdump_check(const char *pin, bool strict)
 	__u64 filter[XLB_FILTER_WORDS] = {};
 	__u32 *owner = NULL; /* vip id -> index in vips + 1 */
 	__u32 *live = NULL, nlive = 0, l; /* backends of live VIPs */
+	static __u32 tslots[XLB_MAGLEV_MAX_SIZE];
 	bool *in_table = NULL;
 	size_t n = 0, cap = 0, i, j, slots = 0, nbe = 0;
 	__u32 id, v, inner_id, count, want, unused = 0;
@@ -185,6 +186,11 @@ int xlbdump_check(const char *pin, bool strict)
 			bad(&c, "vip %s: table id %u is not one of its own", ks, vp->table_id);
 			continue;
 		}
+		if (vp->table_size > XLB_MAGLEV_MAX_SIZE) {
+			bad(&c, "vip %s: table size %u above the largest, %u", ks, vp->table_size,
+			    XLB_MAGLEV_MAX_SIZE);
+			continue;
+		}
 		if (bpf_map_lookup_elem(fd_tab, &vp->table_id, &inner_id)) {
 			bad(&c, "vip %s: table %u (size %u) missing", ks, vp->table_id,
 			    vp->table_size);
@@ -196,17 +202,20 @@ int xlbdump_check(const char *pin, bool strict)
 			    strerror(errno));
 			continue;
 		}
-		if (max_entries(ifd) != vp->table_size)
-			bad(&c, "vip %s: table %u has %u slots, the VIP says %u", ks, vp->table_id,
-			    max_entries(ifd), vp->table_size);
+		if (max_entries(ifd) != XLB_TABLE_ENTRIES(vp->table_size))
+			bad(&c, "vip %s: table %u has %u elements (%u slots each), the VIP says %u "
+				"slots", ks, vp->table_id, max_entries(ifd), XLB_TABLE_SLOTS,
+			    vp->table_size);
+		if (xlbdump_table_read(ifd, vp->table_size, tslots)) {
+			bad(&c, "vip %s: table %u unreadable: %s", ks, vp->table_id, strerror(errno));
+			close(ifd);
+			continue;
+		}
 		for (j = 0; j < vp->table_size; j++) {
 			__u32 s = (__u32)j;
 			const struct xlb_backend *b;
 
-			if (bpf_map_lookup_elem(ifd, &s, &v)) {
-				bad(&c, "vip %s: slot %u unreadable", ks, s);
-				break;
-			}
+			v = tslots[j];
 			slots++;
 			if (!v || v >= c.max_be) {
 				bad(&c, "vip %s: slot %u names backend id %u", ks, s, v);
@@ -221,12 +230,8 @@ int xlbdump_check(const char *pin, bool strict)
 				    : b->state == XLB_BE_DRAINING ? "draining"
 								  : "another VIP's");
 				/* one line per backend, not per slot */
-				for (; j + 1 < vp->table_size; j++) {
-					__u32 s2 = (__u32)j + 1, v2 = 0;
-
-					if (bpf_map_lookup_elem(ifd, &s2, &v2) || v2 != v)
-						break;
-				}
+				while (j + 1 < vp->table_size && tslots[j + 1] == v)
+					j++;
 				continue;
 			}
 			in_table[v] = true;

@@ -27,6 +27,21 @@ struct row {
 	struct xlb_vip vip;
 };
 
+int xlbdump_table_read(int ifd, __u32 size, __u32 *out)
+{
+	struct xlb_table_entry e;
+	__u32 i, j, k;
+
+	for (i = 0; i < size; i += XLB_TABLE_SLOTS) {
+		k = i / XLB_TABLE_SLOTS;
+		if (bpf_map_lookup_elem(ifd, &k, &e))
+			return -errno;
+		for (j = 0; j < XLB_TABLE_SLOTS && i + j < size; j++)
+			out[i + j] = e.slot[j];
+	}
+	return 0;
+}
+
 int xlbdump_fd(const char *pin, const char *name)
 {
 	char path[PATH_MAX];
@@ -235,10 +250,10 @@ int main(int argc, char **argv)
 				close(ifd);
 			continue;
 		}
+		if (xlbdump_table_read(ifd, r->vip.table_size, table))
+			memset(table, 0, r->vip.table_size * sizeof(*table));
 		for (j = 0; j < r->vip.table_size; j++) {
-			if (bpf_map_lookup_elem(ifd, &j, &v))
-				v = 0;
-			table[j] = v;
+			v = table[j];
 			/* hash the address in the slot, not the local id */
 			if (v < max_be) {
 				h = fnv(h, &bes[v].family, 1);

@@ -493,6 +493,53 @@ cleanup:
 	return err;
 }
 
+/*
+ * Tables pinned by an xlb with another table layout cannot share the outer
+ * map with ours (the kernel refuses the inner map): say so once, clearly,
+ * instead of failing every VIP write.
+ */
+static int tables_layout_check(struct xlb_dp *dp)
+{
+	struct xlb_vip_key key, next, *prev = NULL;
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), inner_id = 0;
+	char path[PATH_MAX + 32];
+	int outer, vips, fd, err = 0;
+	struct xlb_vip vip;
+
+	snprintf(path, sizeof(path), "%s/%s", dp->pin_path, XLB_MAP_TABLES);
+	outer = bpf_obj_get(path);
+	snprintf(path, sizeof(path), "%s/%s", dp->pin_path, XLB_MAP_VIPS);
+	vips = bpf_obj_get(path);
+	/* The first VIP with a table shows the layout (the outer array's empty slots do not). */
+	while (outer >= 0 && vips >= 0 && !inner_id && !bpf_map_get_next_key(vips, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (!bpf_map_lookup_elem(vips, &key, &vip) && vip.table_size &&
+		    bpf_map_lookup_elem(outer, &vip.table_id, &inner_id))
+			inner_id = 0;
+	}
+	if (outer >= 0)
+		close(outer);
+	if (vips >= 0)
+		close(vips);
+	if (!inner_id)
+		return 0; /* nothing pinned yet, or no table */
+	fd = bpf_map_get_fd_by_id(inner_id);
+	if (fd < 0)
+		return 0;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
+	    info.value_size != sizeof(struct xlb_table_entry)) {
+		pr_err("pinned Maglev tables under %s have %u-byte elements, this xlb writes %zu: "
+		       "they come from another xlb version; take that one off with its "
+		       "'xlbd --detach-and-unpin', or use another pin path",
+		       dp->pin_path, info.value_size, sizeof(struct xlb_table_entry));
+		err = -EPROTO;
+	}
+	close(fd);
+	return err;
+}
+
 /* Rebuilds the mirror from pinned maps and repairs the derived ones. */
 static int adopt(struct xlb_dp *dp)
 {
@@ -613,6 +660,10 @@ int xlb_dp_open(struct xlb_dp **dpp, const struct xlb_dp_opts *opts)
 		if (err)
 			goto cleanup;
 	}
+	/* Before the load: the verifier would only say "Permission denied" about it. */
+	err = tables_layout_check(dp);
+	if (err)
+		goto cleanup;
 	err = xlb_bpf__load(dp->skel);
 	if (err) {
 		pr_err("load BPF programs (pin path %s): %s", dp->pin_path, strerror(-err));
@@ -1010,27 +1061,33 @@ static int table_create(const __u32 *table, __u32 size)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, copts, .map_flags = BPF_F_INNER_MAP);
 	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
-	__u32 *keys, i, count = size;
+	__u32 n = XLB_TABLE_ENTRIES(size), *keys, i, count = n;
+	struct xlb_table_entry *ents;
 	int fd, err = 0;
 
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_table", sizeof(__u32), sizeof(__u32), size,
-			    &copts);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_table", sizeof(__u32),
+			    sizeof(struct xlb_table_entry), n, &copts);
 	if (fd < 0)
 		return -errno;
-	keys = malloc(size * sizeof(*keys));
-	if (!keys) {
+	keys = malloc(n * sizeof(*keys));
+	ents = calloc(n, sizeof(*ents));
+	if (!keys || !ents) {
+		free(keys);
+		free(ents);
 		close(fd);
 		return -ENOMEM;
 	}
-	for (i = 0; i < size; i++)
+	for (i = 0; i < n; i++)
 		keys[i] = i;
-	if (bpf_map_update_batch(fd, keys, table, &count, &bopts)) {
-		/* Kernels without batch ops for arrays: one slot at a time. */
-		for (i = 0; i < size && !err; i++)
-			if (bpf_map_update_elem(fd, &i, &table[i], BPF_ANY))
+	memcpy(ents, table, size * sizeof(*table));
+	if (bpf_map_update_batch(fd, keys, ents, &count, &bopts)) {
+		/* Kernels without batch ops for arrays: one element at a time. */
+		for (i = 0; i < n && !err; i++)
+			if (bpf_map_update_elem(fd, &i, &ents[i], BPF_ANY))
 				err = -errno;
 	}
 	free(keys);
+	free(ents);
 	if (err) {
 		close(fd);
 		return err;
@@ -1557,11 +1614,17 @@ int xlb_vip_table_read(const struct xlb_dp *dp, const struct xlb_vip_key *key, _
 	fd = bpf_map_get_fd_by_id(inner_id);
 	if (fd < 0)
 		return -errno;
-	for (i = 0; i < vip.table_size && i < max; i++)
-		if (bpf_map_lookup_elem(fd, &i, &table[i])) {
+	for (i = 0; i < vip.table_size && i < max; i += XLB_TABLE_SLOTS) {
+		struct xlb_table_entry e;
+		__u32 k = i / XLB_TABLE_SLOTS, j;
+
+		if (bpf_map_lookup_elem(fd, &k, &e)) {
 			err = -errno;
 			break;
 		}
+		for (j = 0; j < XLB_TABLE_SLOTS && i + j < vip.table_size && i + j < max; j++)
+			table[i + j] = e.slot[j];
+	}
 	close(fd);
 	return err ? err : (int)vip.table_size;
 }

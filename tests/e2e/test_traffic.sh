@@ -137,6 +137,31 @@ check "9. weights 3:1: all 2000 answered, only the two weighted backends ($(jq -
 check "9. weight 3 takes $((share / 10)).$((share % 10))% of new connections (70-80%)" \
 	[ "$share" -ge 700 -a "$share" -le 800 ]
 
+# ---- a client port reused towards two VIPs that share a backend ----
+# The backend sees one tuple for both flows; the VIP the port went to first must
+# still answer it afterwards (closes send a RST, so the port is free at once).
+one_name() { # one_name PORT ADDR:PORT: the backend that answers one request from PORT
+	lab_in "$LAB_NS_C" "$E2E_LABNET" probe -j -n 1 --rst --sport "$1" "$2" |
+		jq -r '.backends | keys[0] // "FAIL"'
+}
+reuse_ok() {
+	local p a b c shared=0
+	for p in $(seq 20001 20020); do # below the ephemeral range: no TIME_WAIT there
+		a=$(one_name "$p" "$V4:80")
+		b=$(one_name "$p" "$W4:80")
+		c=$(one_name "$p" "$V4:80")
+		[ "$a" = "$b" ] && shared=$((shared + 1))
+		if [ "$c" != "$a" ] || [ "$a" = FAIL ] || [ "$b" = FAIL ]; then
+			echo "# port $p: $V4:80 -> $a, $W4:80 -> $b, $V4:80 again -> $c"
+			return 1
+		fi
+	done
+	echo "# $shared of 20 ports reached the same backend through both VIPs"
+	[ "$shared" -gt 0 ]
+}
+check "reused client ports: 20 ports to $V4:80, then $W4:80, then $V4:80 again, every one answered by its first backend" \
+	reuse_ok
+
 # ---- 8. a VIP without backends refuses at once ----
 # refused NS ADDR:PORT [--udp]: 5 tries, every one refused, in well under a timeout.
 refused() {

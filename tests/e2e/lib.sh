@@ -180,6 +180,22 @@ event_ms() {
 		(.[0:19] + \"Z\" | fromdateiso8601) * 1000 + (.[20:23] | tonumber)" | tail -n 1
 }
 
+# sim_scenario SRC: a copy of scenario SRC in $TMP whose tasks report their
+# first health result 1.5 s after they run (the agents start a server when a
+# task is staged: a real health check would wait for it; the sim does not).
+sim_scenario() {
+	jq '.sim.health_delay_ms = 1500' "$1" >"$TMP/scenario.json" && echo "$TMP/scenario.json"
+}
+
+# agents_ready N: N servers started, each answering on its host:port.
+agents_ready() {
+	local ep
+	[ "$(grep -c ' start ' "$TMP/agents.log")" -ge "$1" ] || return 1
+	for ep in $(awk '$2 == "start" {print $4}' "$TMP/agents.log"); do
+		lab_net "$LAB_NS_LB" "$E2E_LABNET" probe -q -n 1 --timeout 300 "$ep" || return 1
+	done
+}
+
 # agents_start: a labnet server for every task, for as long as it lives.
 agents_start() {
 	: >"$TMP/agents.log"

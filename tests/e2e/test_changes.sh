@@ -18,11 +18,10 @@ e2e_init changes
 
 GRACE_MS=1500
 e2e_lab_up
-sim_start tests/fixtures/sim/minitwit.json
+sim_start "$(sim_scenario tests/fixtures/sim/minitwit.json)"
 events_start
 agents_start
-three_served() { [ "$(grep -c ' start ' "$TMP/agents.log")" -ge 3 ]; }
-if ! wait_for 10 three_served; then
+if ! wait_for 10 agents_ready 3; then
 	nok "a labnet server runs for every task" "$(cat "$TMP/agents.err")"
 	finish
 fi
@@ -52,9 +51,18 @@ if ! wait_for 5 long_up long4 30; then
 fi
 load_start short4 "$LAB_NS_C" "$VIP" -n 20000 --interval 5 --duration 40
 SHORT=$LOAD_PID
-sleep 1
 read -r ID0 EP0 _ < <(tasks /minitwit | head -n 1)
 INST0=${ID0%._app.1}
+# a source port whose connection reached EP0 (closed with a RST: reusable at once)
+REUSE=
+for p in $(seq 20001 20060); do # below the ephemeral range: no TIME_WAIT there
+	if [ "$(lab_in "$LAB_NS_C" "$E2E_LABNET" probe -j -n 1 --rst --sport "$p" "$VIP" |
+		jq -r '.backends | keys[0]')" = "$EP0" ]; then
+		REUSE=$p
+		break
+	fi
+done
+sleep 1
 sim "health?app=/minitwit&index=0&alive=false" >/dev/null
 ev_of_flip() {
 	EV=$(event_ms ".eventType == \"health_status_changed_event\" and .alive == false and
@@ -67,6 +75,13 @@ if ! wait_for 5 ev_of_flip; then
 fi
 drained() { backends_of "$VIP/tcp" | grep -q "^$EP0 draining$"; }
 check "4. $EP0 is draining in the maps" wait_for 3 drained
+if [ -n "$REUSE" ]; then
+	out=$(lab_in "$LAB_NS_C" "$E2E_LABNET" probe -j -n 1 --rst --sport "$REUSE" "$VIP")
+	check "4. a new connection from port $REUSE, which had reached $EP0, goes elsewhere ($(jq -c .backends <<<"$out"))" \
+		[ "$(jq -r '"\(.ok) \(.backends | has("'"$EP0"'"))"' <<<"$out")" = "1 false" ]
+else
+	nok "4. a source port that reaches $EP0 is found among 60"
+fi
 # keep the load on for 3 s after the event, then end the short requests
 until [ "$(now_ms)" -ge $((EV + 3000)) ]; do sleep 0.1; done
 load_stop "$SHORT"

@@ -16,10 +16,9 @@ e2e_init outages
 
 DOWN_MS=30000
 e2e_lab_up
-sim_start tests/fixtures/sim/minitwit.json
+sim_start "$(sim_scenario tests/fixtures/sim/minitwit.json)"
 agents_start
-three_served() { [ "$(grep -c ' start ' "$TMP/agents.log")" -ge 3 ]; }
-if ! wait_for 10 three_served; then
+if ! wait_for 10 agents_ready 3; then
 	nok "a labnet server runs for every task" "$(cat "$TMP/agents.err")"
 	finish
 fi
@@ -89,7 +88,7 @@ marathon_refuses() {
 	! nsenter --net="/run/netns/$LAB_NS_LB" curl -s --noproxy '*' --max-time 1 -o /dev/null \
 		"$SIMURL/ping"
 }
-check "7. Marathon is down: its port refuses" marathon_refuses
+check "7. Marathon is down: its port refuses" wait_for 3 marathon_refuses
 check "7. xlbd says it lost Marathon" wait_for 5 log_has xlbd2 "event stream lost"
 "$E2E_DUMP" -p "$PIN" --raw --slots >"$TMP/down.dump" 2>&1
 sleep 3

@@ -270,7 +270,6 @@ static int f_alen(int family)
 	return family == AF_INET6 ? 16 : 4;
 }
 
-
 static int f_churnable(int i)
 {
 	return i == T_SVC_TCP4 || i == T_SVC_UDP4 || i == T_SVC_TCP6 || i == T_SVC_UDP6;

@@ -18,6 +18,7 @@
  * URLs. The time from an event's arrival to the map write it caused feeds the
  * latency histogram of /metrics.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +97,8 @@ struct resolved {
 	int err;
 	union xlb_addr addr;
 	__u8 family, hint;
+	bool known;	 /* addr holds an answer the resolver gave once */
+	bool stale_said; /* the resolver fails now: said once, the last answer stands */
 	char host[];
 };
 
@@ -481,8 +484,38 @@ static int resolve_cached(void *ctx, const char *host, __u8 hint, union xlb_addr
 		m->rcache[b] = r;
 	}
 	if (r->expires_ms <= now) {
-		r->err = xlb_mara_resolve_getaddrinfo(NULL, host, hint, &r->addr, &r->family);
-		r->expires_ms = now + (r->err ? RESOLVE_NEG_TTL_MS : RESOLVE_TTL_MS);
+		union xlb_addr a;
+		__u8 fam;
+		int err = xlb_mara_resolve_getaddrinfo(NULL, host, hint, &a, &fam);
+		char s[INET6_ADDRSTRLEN];
+
+		r->expires_ms = now + (err ? RESOLVE_NEG_TTL_MS : RESOLVE_TTL_MS);
+		if (!err) {
+			if (r->stale_said)
+				pr_info("marathon: agent name \"%s\" resolves again", host);
+			r->addr = a;
+			r->family = fam;
+			r->known = true;
+			r->stale_said = false;
+			r->err = 0;
+		} else if (r->known) {
+			/*
+			 * A name that resolved before and fails now is a resolver
+			 * outage far more often than an agent gone (Marathon still
+			 * lists its tasks): its tasks keep their last address rather
+			 * than leave the load balancer.
+			 */
+			if (!r->stale_said)
+				pr_warn("marathon: agent name \"%s\" no longer resolves (%s): its "
+					"tasks keep its last address %s until it does",
+					host, err == -ENOENT ? "no such host" : "resolver failure",
+					inet_ntop(r->family == XLB_AF_INET6 ? AF_INET6 : AF_INET,
+						  &r->addr, s, sizeof(s))
+					    ?: "?");
+			r->stale_said = true;
+		} else {
+			r->err = err;
+		}
 	}
 	if (r->err)
 		return r->err;

@@ -269,6 +269,40 @@ kill "$XPID"
 wait "$XPID"
 check "xlbd exits 0 after all that" [ $? = 0 ]
 
+# ---- an agent name that stops resolving (SLOW=1: xlbd re-resolves a name once a minute) ----
+
+if [ -n "${SLOW:-}" ] && command -v unshare >/dev/null 2>&1; then
+	# xlbd alone sees a private /etc/hosts, bind-mounted in its own mount namespace
+	echo "198.18.2.50 agent-x.xlbtest" >"$TMP/hosts"
+	unshare -m sh -c "mount --bind '$TMP/hosts' /etc/hosts && exec '$XLBD' -c '$CFG' -p '$PIN3' \
+		-m '$SIMURL' --metrics none" >"$TMP/dns.log" 2>&1 &
+	DPID=$!
+	PIDS+=($DPID)
+	"${CURL[@]}" -X POST -H 'Content-Type: application/json' "$SIMURL/sim/add-app" -d '{"id": "/dns",
+		"instances": 2, "portDefinitions": [{"port": 0, "protocol": "tcp",
+		"labels": {"VIP_0": "198.18.0.61:80"}}], "sim": {"hosts": ["agent-x.xlbtest"],
+		"staging_ms": 50, "health_delay_ms": 50}}' >/dev/null
+	dns_two() { [ "$(dump "" "$PIN3" | grep -c 'backend 198\.18\.2\.50:.* state active')" = 2 ]; }
+	check "agent name: its tasks are backends while it resolves" wait_for 10 dns_two
+	: >"$TMP/hosts"
+	sleep 62
+	kill -HUP "$DPID"
+	sleep 1
+	check "agent name gone from the resolver: one warning, the last address stands" \
+		grep -q 'agent name "agent-x.xlbtest" no longer resolves (no such host): its tasks keep its last address 198.18.2.50' "$TMP/dns.log"
+	check "agent name gone from the resolver: its backends stay" dns_two
+	echo "198.18.2.50 agent-x.xlbtest" >"$TMP/hosts"
+	sleep 6
+	kill -HUP "$DPID"
+	check "agent name back: said" wait_for 3 grep -q 'agent name "agent-x.xlbtest" resolves again' "$TMP/dns.log"
+	kill "$DPID"
+	wait "$DPID"
+	sim "remove-app?app=/dns&grace_ms=0"
+	"$XLBD" --detach-and-unpin --no-marathon -p "$PIN3" >/dev/null 2>&1
+else
+	echo "# SKIP: an agent name that stops resolving (SLOW=1; takes 70 s)"
+fi
+
 # ---- kill -9 at random moments of big syncs ----
 
 python3 bench/xlbd/gen_scenario.py 300 10 >"$TMP/big.json"

@@ -344,6 +344,9 @@ static const struct {
     {"{\"apps\": [] \"x\": 1}", "expected ',' or '}'"},
     {"{\"x\": tru}", "x: invalid JSON"},
     {"[{\"a\": 1} {\"b\": 2}]", "[0]: invalid JSON"},
+    /* found by stream_fuzz: the root's members were set, not checked, so the last one won */
+    {"{\"pods\": [], \"apps\": [], \"pods\": [1]}", "duplicate member \"pods\""},
+    {"{\"apps\": [{\"id\": \"/a\"}], \"apps\": []}", "duplicate member \"apps\""},
 };
 
 static void test_errors(void **state)

@@ -328,6 +328,11 @@ static int step(struct xlb_mara_stream *s, char c, char *err, size_t errlen)
 				return ret;
 			snprintf(s->member, sizeof(s->member), "%s", json_string_value(v));
 			json_decref(v);
+			/* As jansson with JSON_REJECT_DUPLICATES: one value per name. */
+			if (json_object_get(s->root, s->member))
+				return fail(s, -EINVAL, err, errlen,
+					    "duplicate member \"%s\" at byte %zu", s->member,
+					    s->bytes);
 			s->ph = P_COLON;
 			return 0;
 		}

@@ -36,6 +36,9 @@ CONNS_KA=${CONNS_KA:-16}
 CONNS_BULK=${CONNS_BULK:-4}
 SETUPS=${SETUPS:-router xlb_xdp xlb_tc haproxy nft_dnat}
 RESULTS=$OUTPUT/bench/e2e.json
+# Debian's python3 (make deps) when there is one: a version manager's shim in PATH can take a
+# second to start, once per trial.
+PY=$(command -v /usr/bin/python3 || command -v python3)
 VIP=198.18.0.10
 LAB_ID=bench$$
 LAB_QUIET=1
@@ -49,7 +52,7 @@ LB_KIND=
 # stats_on: BPF run-time statistics on while bench/e2e/bpf_stats.py runs (BPF_ENABLE_STATS,
 # the fd-held form of kernel.bpf_stats_enabled=1: nothing another test could switch off).
 stats_on() {
-	python3 bench/e2e/bpf_stats.py >"$TMP/stats.out" 2>&1 &
+	"$PY" bench/e2e/bpf_stats.py >"$TMP/stats.out" 2>&1 &
 	STATS_PID=$!
 	for _ in $(seq 300); do
 		grep -q enabled "$TMP/stats.out" && return 0
@@ -98,7 +101,7 @@ for tool in wrk nginx haproxy nft ethtool bpftool; do
 done
 [ -x "$OUTPUT/xlbd" ] || die "$OUTPUT/xlbd missing (make)"
 mkdir -p "$OUTPUT/bench"
-python3 -c '
+"$PY" -c '
 import json, sys
 k = "trials duration_s conns_short conns_keepalive conns_bulk".split()
 v = "wrk nginx haproxy nft".split()
@@ -176,7 +179,7 @@ cpu_now() {
 
 # xlb_prog_ids: ids of the BPF programs attached on the LB host (XDP and TC).
 xlb_prog_ids() {
-	lab_net "$LAB_NS_LB" bpftool -j net show 2>/dev/null | python3 -c '
+	lab_net "$LAB_NS_LB" bpftool -j net show 2>/dev/null | "$PY" -c '
 import json, sys
 ids = set()
 def walk(o):
@@ -224,7 +227,7 @@ trial() {
 	[ -n "$out" ] ||
 		out='{"requests":0,"duration_us":1,"bytes":0,"error":"wrk printed nothing"}'
 	set -- $c0 $c1
-	echo "$out" | python3 -c '
+	echo "$out" | "$PY" -c '
 import json, sys
 r = json.loads(sys.stdin.read())
 setup, load, n, busy0, si0, busy1, si1, hz, lb_cpu, lb_kind, results = sys.argv[1:]

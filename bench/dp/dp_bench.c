@@ -55,7 +55,8 @@ static const struct bench_case cases[] = {
 	{ "tcp_established_1flow", "established TCP, one flow", PK_TCP_ACK, "198.18.0.10", 0, 1 },
 	{ "tcp_established_1m", "established TCP, 1M flows", PK_TCP_ACK, "198.18.0.10", NFLOWS_1M,
 	  1 },
-	{ "tcp_new_flow", "new TCP flow: SYN + conntrack insert", PK_TCP_SYN, "198.18.0.10",
+	/* A VIP of its own: on .10 the SYNs would land on the 1M flows recorded just before. */
+	{ "tcp_new_flow", "new TCP flow: SYN + conntrack insert", PK_TCP_SYN, "198.18.0.13",
 	  NFLOWS_NEW, 0 },
 	{ "udp_1flow", "UDP, one flow", PK_UDP, "198.18.0.11", 0, 1 },
 	{ "udp_1m", "UDP, 1M flows", PK_UDP, "198.18.0.11", NFLOWS_1M, 1 },
@@ -224,6 +225,9 @@ static int setup_vips(struct xlb_dp *dp)
 	for (i = 0; i < 3; i++)
 		be[i].port = htons(8080);
 	if (xlb_vip_key_parse("198.18.0.10:80/tcp", &k, err, sizeof(err)) ||
+	    xlb_vip_put(dp, &k, 0, NULL) || xlb_vip_set_backends(dp, &k, be, 3))
+		return -1;
+	if (xlb_vip_key_parse("198.18.0.13:80/tcp", &k, err, sizeof(err)) ||
 	    xlb_vip_put(dp, &k, 0, NULL) || xlb_vip_set_backends(dp, &k, be, 3))
 		return -1;
 	for (i = 0; i < 3; i++)

@@ -24,8 +24,6 @@ PIN=/sys/fs/bpf/xlb-faults-$$
 PIN2=/sys/fs/bpf/xlb-faults2-$$
 PIN3=/sys/fs/bpf/xlb-faults3-$$
 KILLS=${KILLS:-12}
-pass=0
-fail=0
 PIDS=()
 TMP=$(mktemp -d)
 T_START=$(date +%s)
@@ -47,41 +45,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-ok() {
-	echo "ok - $1"
-	pass=$((pass + 1))
-}
-
-nok() {
-	echo "not ok - $1${2:+ ($2)}"
-	fail=$((fail + 1))
-}
-
-check() {
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else nok "$name"; fi
-}
-
-finish() {
-	echo "# $(($(date +%s) - T_START)) s"
-	echo "faults: $pass passed, $fail failed"
-	[ "$fail" = 0 ]
-	exit
-}
-
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
-# wait_for SECONDS CMD...: retries CMD every 20 ms until it succeeds.
-wait_for() {
-	local end=$(($(now_ms) + $1 * 1000))
-	shift
-	while :; do
-		"$@" && return 0
-		[ "$(now_ms)" -ge "$end" ] && return 1
-		sleep 0.02
-	done
-}
+SUITE=faults
+. tests/cli/lib.sh
 
 for b in "$XLBD" "$SIM" "$DUMP"; do
 	if [ ! -x "$b" ]; then

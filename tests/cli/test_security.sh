@@ -24,8 +24,6 @@ SCENARIO=tests/fixtures/sim/minitwit.json
 PIN=/sys/fs/bpf/xlb-sec-$$
 PINROOT=/sys/fs/bpf/xlb-sec2-$$
 NETNS=xlb-sec-$$
-pass=0
-fail=0
 PIDS=()
 TMP=$(mktemp -d)
 T_START=$(date +%s)
@@ -50,40 +48,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-ok() {
-	echo "ok - $1"
-	pass=$((pass + 1))
-}
-
-nok() {
-	echo "not ok - $1${2:+ ($2)}"
-	fail=$((fail + 1))
-}
-
-check() {
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else nok "$name"; fi
-}
-
-finish() {
-	echo "# $(($(date +%s) - T_START)) s"
-	echo "security: $pass passed, $fail failed"
-	[ "$fail" = 0 ]
-	exit
-}
-
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
-wait_for() {
-	local end=$(($(now_ms) + $1 * 1000))
-	shift
-	while :; do
-		"$@" && return 0
-		[ "$(now_ms)" -ge "$end" ] && return 1
-		sleep 0.02
-	done
-}
+SUITE=security
+. tests/cli/lib.sh
 
 for b in "$XLBD" "$SIM" "$DUMP" "$LBSTAT"; do
 	if [ ! -x "$b" ]; then

@@ -20,8 +20,6 @@ CFG=tests/fixtures/xlbd/test.json
 SCENARIO=tests/fixtures/sim/minitwit.json
 PIN=/sys/fs/bpf/xlb-valgrind-$$
 BEARER=$(cat tests/fixtures/xlbd/metrics.token)
-pass=0
-fail=0
 PIDS=()
 TMP=$(mktemp -d)
 T_START=$(date +%s)
@@ -43,34 +41,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-ok() {
-	echo "ok - $1"
-	pass=$((pass + 1))
-}
-
-nok() {
-	echo "not ok - $1${2:+ ($2)}"
-	fail=$((fail + 1))
-}
-
-finish() {
-	echo "# $(($(date +%s) - T_START)) s"
-	echo "valgrind: $pass passed, $fail failed"
-	[ "$fail" = 0 ]
-	exit
-}
-
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
-wait_for() {
-	local end=$(($(now_ms) + $1 * 1000))
-	shift
-	while :; do
-		"$@" && return 0
-		[ "$(now_ms)" -ge "$end" ] && return 1
-		sleep 0.05
-	done
-}
+SUITE=valgrind
+. tests/cli/lib.sh
 
 # vg_check LOG NAME RC WANT_RC: memcheck's verdict on a run whose log is $TMP/LOG.vg.
 vg_check() {

@@ -25,8 +25,6 @@ PIN3=/sys/fs/bpf/xlb-xlbd-test3-$$
 NETNS=xlbd-test-$$
 TOKEN=$(cut -d= -f2 tests/fixtures/xlbd/marathon.auth)
 BEARER=$(cat tests/fixtures/xlbd/metrics.token)
-pass=0
-fail=0
 PIDS=()
 TMP=$(mktemp -d)
 
@@ -48,40 +46,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-ok() {
-	echo "ok - $1"
-	pass=$((pass + 1))
-}
-
-nok() {
-	echo "not ok - $1${2:+ ($2)}"
-	fail=$((fail + 1))
-}
-
-check() {
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else nok "$name"; fi
-}
-
-finish() {
-	echo "xlbd: $pass passed, $fail failed"
-	[ "$fail" = 0 ]
-	exit
-}
-
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
-# wait_for SECONDS CMD...: retries CMD every 20 ms until it succeeds.
-wait_for() {
-	local end=$(($(now_ms) + $1 * 1000))
-	shift
-	while :; do
-		"$@" && return 0
-		[ "$(now_ms)" -ge "$end" ] && return 1
-		sleep 0.02
-	done
-}
+SUITE=xlbd
+. tests/cli/lib.sh
 
 for b in "$XLBD" "$SIM" "$DUMP"; do
 	if [ ! -x "$b" ]; then

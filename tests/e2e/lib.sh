@@ -223,6 +223,30 @@ xlbd_config() {
 JSON
 }
 
+# named_ready: xlbd has /minitwit's named VIP with 3 active backends; sets NAMED (its address).
+named_ready() {
+	NAMED=$(lbstat | jq -r '.vips[]? | select(.name == "minitwit.marathon.l4lb.thisdcos.directory"
+		and .backends_active == 3) | .address')
+	[ -n "$NAMED" ]
+}
+
+# minitwit_up: after sim_start, a server for each task and xlbd (log "xlbd") balancing
+# /minitwit; sets VIP to its named address:80, or fails a check and finishes.
+minitwit_up() {
+	agents_start
+	if ! wait_for 10 agents_ready 3; then
+		nok "a labnet server runs for every task" "$(cat "$TMP/agents.err")"
+		finish
+	fi
+	xlbd_config
+	xlbd_start xlbd
+	if ! wait_for 15 named_ready; then
+		nok "xlbd programs /minitwit with 3 active tasks" "$(tail -5 "$TMP/xlbd.log")"
+		finish
+	fi
+	VIP=$NAMED:80
+}
+
 # xlbd_start LOGNAME: xlbd in the load balancer host; sets XLBD_PID.
 xlbd_start() {
 	nsenter --net="/run/netns/$LAB_NS_LB" "$E2E_XLBD" -c "$TMP/xlbd.json" >"$TMP/$1.log" 2>&1 &

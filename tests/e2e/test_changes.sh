@@ -20,23 +20,7 @@ GRACE_MS=1500
 e2e_lab_up
 sim_start "$(sim_scenario tests/fixtures/sim/minitwit.json)"
 events_start
-agents_start
-if ! wait_for 10 agents_ready 3; then
-	nok "a labnet server runs for every task" "$(cat "$TMP/agents.err")"
-	finish
-fi
-xlbd_config
-xlbd_start xlbd
-named_ready() {
-	NAMED=$(lbstat | jq -r '.vips[]? | select(.name == "minitwit.marathon.l4lb.thisdcos.directory"
-		and .backends_active == 3) | .address')
-	[ -n "$NAMED" ]
-}
-if ! wait_for 15 named_ready; then
-	nok "xlbd programs /minitwit with 3 active tasks" "$(tail -5 "$TMP/xlbd.log")"
-	finish
-fi
-VIP=$NAMED:80
+minitwit_up
 out=$(lab_in "$LAB_NS_C" "$E2E_LABNET" probe -j -n 60 "$VIP")
 check "the named VIP $VIP answers, from all 3 tasks ($(jq -c .backends <<<"$out"))" \
 	[ "$(jq -r '"\(.ok) \(.backends | length)"' <<<"$out")" = "60 3" ]

@@ -17,23 +17,7 @@ e2e_init outages
 DOWN_MS=30000
 e2e_lab_up
 sim_start "$(sim_scenario tests/fixtures/sim/minitwit.json)"
-agents_start
-if ! wait_for 10 agents_ready 3; then
-	nok "a labnet server runs for every task" "$(cat "$TMP/agents.err")"
-	finish
-fi
-xlbd_config
-xlbd_start xlbd
-named_ready() {
-	NAMED=$(lbstat | jq -r '.vips[]? | select(.name == "minitwit.marathon.l4lb.thisdcos.directory"
-		and .backends_active == 3) | .address')
-	[ -n "$NAMED" ]
-}
-if ! wait_for 15 named_ready; then
-	nok "xlbd programs /minitwit with 3 active tasks" "$(tail -5 "$TMP/xlbd.log")"
-	finish
-fi
-VIP=$NAMED:80
+minitwit_up
 stream_up() { [ "$(grep -c 'event stream connected' "$TMP/$1.log")" -ge "${2:-1}" ]; }
 check "xlbd follows Marathon's event stream" wait_for 5 stream_up xlbd
 

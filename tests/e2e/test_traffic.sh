@@ -47,11 +47,6 @@ xlbd_config "[
       { \"address\": \"198.18.2.11:31001\", \"weight\": 3 },
       { \"address\": \"198.18.2.12:31002\", \"weight\": 1 } ] } ]"
 xlbd_start xlbd
-named_ready() {
-	NAMED=$(lbstat | jq -r '.vips[]? | select(.name == "minitwit.marathon.l4lb.thisdcos.directory"
-		and .backends_active == 3) | .address')
-	[ -n "$NAMED" ]
-}
 if ! wait_for 15 named_ready; then
 	nok "xlbd programs the static VIPs and Marathon's /minitwit" "$(tail -5 "$TMP/xlbd.log")"
 	finish

@@ -41,3 +41,19 @@ wait_for() {
 		sleep 0.02
 	done
 }
+
+# require_root_bins BIN...: each binary is built (else one failed check and the
+# end), and the script runs as root with bpffs mounted (else a SKIP and the end).
+require_root_bins() {
+	local b
+	for b in "$@"; do
+		if [ ! -x "$b" ]; then
+			nok "binary $b exists (build it first)"
+			finish
+		fi
+	done
+	if [ "$(id -u)" != 0 ] || ! mountpoint -q /sys/fs/bpf; then
+		echo "# SKIP: needs root and bpffs at /sys/fs/bpf"
+		finish
+	fi
+}

@@ -22,8 +22,6 @@ VIP11=198.18.0.11:53/udp
 VIP12=198.18.0.12:443/tcp
 TCP_LEN=54 # Ethernet + IPv4 + TCP without options
 UDP_LEN=74 # Ethernet + IPv4 + UDP + 32 bytes
-pass=0
-fail=0
 PIDS=()
 TMP=$(mktemp -d)
 TMUX_SOCK=$TMP/tmux.sock # a private server, gone with $TMP
@@ -51,28 +49,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ok() {
-	echo "ok - $1"
-	pass=$((pass + 1))
-}
-
-nok() {
-	echo "not ok - $1${2:+ ($2)}"
-	fail=$((fail + 1))
-}
-
-# check NAME CMD...: one test line from a command's exit status.
-check() {
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else nok "$name"; fi
-}
-
-finish() {
-	echo "lbstat: $pass passed, $fail failed"
-	[ "$fail" = 0 ]
-	exit
-}
+SUITE=lbstat
+. tests/cli/lib.sh
 
 # jq_ok FILE EXPR: the JSON in FILE satisfies EXPR.
 jq_ok() {

@@ -11,8 +11,6 @@ OUTPUT=${OUTPUT:-.output}
 BIN=$OUTPUT/marathon-sim
 SCENARIO=tests/fixtures/sim/minitwit.json
 FIXTURES=${FIXTURES:-../shared/fixtures}
-pass=0
-fail=0
 PIDS=()
 TMP=$(mktemp -d)
 
@@ -28,28 +26,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() {
-	echo "ok - $1"
-	pass=$((pass + 1))
-}
-
-nok() {
-	echo "not ok - $1${2:+ ($2)}"
-	fail=$((fail + 1))
-}
-
-# check NAME CMD...: one test line from a command's exit status.
-check() {
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else nok "$name"; fi
-}
-
-finish() {
-	echo "marathon_sim: $pass passed, $fail failed"
-	[ "$fail" = 0 ]
-	exit
-}
+SUITE=marathon_sim
+. tests/cli/lib.sh
 
 if ! command -v python3 >/dev/null 2>&1; then
 	echo "# SKIP: python3 not found; the JSON checks of this suite need it"
@@ -128,17 +106,6 @@ code() { "${CURL[@]}" -o /dev/null -w '%{http_code}' "$@"; }
 
 # qget PATH EXPR: GETs PATH and evaluates EXPR over its JSON.
 qget() { get "$1" | q "$2"; }
-
-# wait_for SECONDS CMD...: retries CMD every 50 ms until it succeeds.
-wait_for() {
-	local end=$(($(date +%s%N) / 1000000 + $1 * 1000))
-	shift
-	while :; do
-		"$@" && return 0
-		[ $(($(date +%s%N) / 1000000)) -ge "$end" ] && return 1
-		sleep 0.05
-	done
-}
 
 # start_sim NAME ARGS...: starts a simulator on a free port and sets PORT.
 start_sim() {

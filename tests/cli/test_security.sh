@@ -51,16 +51,7 @@ trap 'exit 1' INT TERM
 SUITE=security
 . tests/cli/lib.sh
 
-for b in "$XLBD" "$SIM" "$DUMP" "$LBSTAT"; do
-	if [ ! -x "$b" ]; then
-		nok "binary $b exists (build it first)"
-		finish
-	fi
-done
-if [ "$(id -u)" != 0 ] || ! mountpoint -q /sys/fs/bpf; then
-	echo "# SKIP: needs root and bpffs at /sys/fs/bpf"
-	finish
-fi
+require_root_bins "$XLBD" "$SIM" "$DUMP" "$LBSTAT"
 for t in curl python3 openssl setpriv; do
 	if ! command -v "$t" >/dev/null 2>&1; then
 		echo "# SKIP: needs $t"

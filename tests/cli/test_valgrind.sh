@@ -55,16 +55,7 @@ vg_check() {
 	fi
 }
 
-for b in "$XLBD" "$SIM" "$LBSTAT" "$DUMP"; do
-	if [ ! -x "$b" ]; then
-		nok "binary $b exists (build it first)"
-		finish
-	fi
-done
-if [ "$(id -u)" != 0 ] || ! mountpoint -q /sys/fs/bpf; then
-	echo "# SKIP: needs root and bpffs at /sys/fs/bpf"
-	finish
-fi
+require_root_bins "$XLBD" "$SIM" "$LBSTAT" "$DUMP"
 if ! command -v valgrind >/dev/null 2>&1 || ! command -v curl >/dev/null 2>&1; then
 	echo "# SKIP: needs valgrind and curl"
 	finish

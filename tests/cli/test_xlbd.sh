@@ -49,16 +49,7 @@ trap 'exit 1' INT TERM
 SUITE=xlbd
 . tests/cli/lib.sh
 
-for b in "$XLBD" "$SIM" "$DUMP"; do
-	if [ ! -x "$b" ]; then
-		nok "binary $b exists (build it first)"
-		finish
-	fi
-done
-if [ "$(id -u)" != 0 ] || ! mountpoint -q /sys/fs/bpf; then
-	echo "# SKIP: needs root and bpffs at /sys/fs/bpf"
-	finish
-fi
+require_root_bins "$XLBD" "$SIM" "$DUMP"
 if ! command -v curl >/dev/null 2>&1 || ! command -v python3 >/dev/null 2>&1; then
 	echo "# SKIP: needs curl and python3"
 	finish

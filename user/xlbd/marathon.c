@@ -787,9 +787,9 @@ static void snapshot_done(struct xlbd_marathon *m)
 		json_decref(m->cache_pods);
 		m->cache_apps = m->cache_pods = NULL;
 		/* Small clusters keep the documents, so an event costs one app's fetch. */
+		/* The reader kept the list exactly when it had at most targeted_max_apps. */
 		if (c->targeted_max_apps && m->apps.ms &&
-		    xlb_mara_stream_elements(m->apps.ms) <= c->targeted_max_apps &&
-		    json_array_size(json_object_get(apps, "apps")) <= c->targeted_max_apps) {
+		    xlb_mara_stream_elements(m->apps.ms) <= c->targeted_max_apps) {
 			m->cache_apps = json_incref(apps);
 			m->cache_pods = json_incref(pods);
 		}

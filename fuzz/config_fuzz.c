@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 
+#include "addr.h"
 #include "config.h"
 #include "fuzz.h"
 
@@ -55,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			const struct xlb_plan_vip *v = &cfg.vips.vips[i];
 			size_t j;
 
-			FUZZ_CHECK(!i || xlb_plan_key_cmp(&cfg.vips.vips[i - 1].key, &v->key) < 0,
+			FUZZ_CHECK(!i || xlb_vip_key_cmp(&cfg.vips.vips[i - 1].key, &v->key) < 0,
 				   "static VIPs %zu, %zu out of order or duplicate", i - 1, i);
 			FUZZ_CHECK(xlb_plan_state_find(&cfg.vips, &v->key) == v, "VIP %zu not found",
 				   i);

@@ -1051,7 +1051,7 @@ static void parse_vip(struct ctx *c, const json_t *v, const char *p, size_t inde
 	/* Every key read counts for "listed twice", even of a VIP with other errors. */
 	if (key_ok) {
 		for (i = 0; i < c->nr_seen; i++)
-			if (!xlb_plan_key_cmp(&c->seen[i], &vip.key))
+			if (!xlb_vip_key_cmp(&c->seen[i], &vip.key))
 				break;
 		if (i < c->nr_seen) {
 			xlb_cfg_error(c->errs, p, "VIP %s listed twice (first as $.vips[%zu])",

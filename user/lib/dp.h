@@ -16,6 +16,8 @@
 #include <linux/types.h>
 #include <xlb/abi.h>
 
+#include "addr.h"
+
 struct xlb_dp;
 
 struct xlb_dp_opts {
@@ -113,13 +115,5 @@ int xlb_stats_read(const struct xlb_dp *dp, struct xlb_stats *out);
 int xlb_vip_stats_read(const struct xlb_dp *dp, __u32 vip_id, struct xlb_vip_stats *out);
 int xlb_backend_stats_read(const struct xlb_dp *dp, __u32 backend_id,
 			   struct xlb_backend_stats *out);
-
-/* Parses "198.18.0.10:80/tcp" or "[2001:db8::1]:53/udp" into a key; -EINVAL with a message. */
-int xlb_vip_key_parse(const char *s, struct xlb_vip_key *key, char *err, size_t errlen);
-/* Formats a key as above; returns buf. */
-char *xlb_vip_key_str(const struct xlb_vip_key *key, char *buf, size_t len);
-/* Formats addr:port ("[v6]:port" for IPv6); returns buf. */
-char *xlb_endpoint_str(const union xlb_addr *addr, __be16 port, __u8 family, char *buf,
-		       size_t len);
 
 #endif /* XLB_DP_H */

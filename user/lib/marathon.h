@@ -19,6 +19,8 @@
 
 #include <xlb/abi.h>
 
+#include "addr.h"
+
 struct json_t; /* jansson; only the *_json entry points take parsed documents */
 
 /* ---------------------------------------------------------------------------------------------
@@ -319,9 +321,6 @@ int xlb_mara_builder_finish(struct xlb_mara_builder *bl, struct xlb_mara_model *
 			    const struct json_t *apps, const struct json_t *pods, char *err,
 			    size_t errlen);
 void xlb_mara_builder_free(struct xlb_mara_builder *bl);
-
-/* Total order on VIP keys: family, address bytes, port (numeric), protocol. */
-int xlb_vip_key_cmp(const struct xlb_vip_key *a, const struct xlb_vip_key *b);
 
 /* Total order on backends: family, address bytes, port (numeric). */
 int xlb_mara_backend_cmp(const struct xlb_mara_backend *a, const struct xlb_mara_backend *b);

@@ -1642,22 +1642,6 @@ out:
 /* ------------------------------------------------------------------------------------------ */
 /* Pass 3: services                                                                            */
 
-int xlb_vip_key_cmp(const struct xlb_vip_key *a, const struct xlb_vip_key *b)
-{
-	int r;
-
-	if (a->family != b->family)
-		return a->family < b->family ? -1 : 1;
-	r = memcmp(a->addr.bytes, b->addr.bytes, a->family == XLB_AF_INET6 ? 16 : 4);
-	if (r)
-		return r < 0 ? -1 : 1;
-	if (a->port != b->port)
-		return ntohs(a->port) < ntohs(b->port) ? -1 : 1;
-	if (a->proto != b->proto)
-		return a->proto < b->proto ? -1 : 1;
-	return 0;
-}
-
 int xlb_mara_backend_cmp(const struct xlb_mara_backend *a, const struct xlb_mara_backend *b)
 {
 	int r;

@@ -13,10 +13,10 @@
 #include <string.h>
 #include <bpf/bpf.h>
 
+#include "addr.h"
 #include "dp.h"
 #include "log.h"
 #include "maglev.h"
-#include "marathon.h"
 #include "planner.h"
 
 void xlb_plan_state_init(struct xlb_plan_state *st)
@@ -62,12 +62,6 @@ int xlb_plan_state_add(struct xlb_plan_state *st, const struct xlb_plan_vip *vip
 	return 0;
 }
 
-/* One VIP order for the whole project: the Marathon model's (its services are sorted by it). */
-int xlb_plan_key_cmp(const struct xlb_vip_key *a, const struct xlb_vip_key *b)
-{
-	return xlb_vip_key_cmp(a, b);
-}
-
 int xlb_plan_backend_cmp(const struct xlb_plan_backend *a, const struct xlb_plan_backend *b)
 {
 	int r;
@@ -84,7 +78,7 @@ int xlb_plan_backend_cmp(const struct xlb_plan_backend *a, const struct xlb_plan
 
 static int vip_qcmp(const void *a, const void *b)
 {
-	return xlb_plan_key_cmp(&((const struct xlb_plan_vip *)a)->key,
+	return xlb_vip_key_cmp(&((const struct xlb_plan_vip *)a)->key,
 				&((const struct xlb_plan_vip *)b)->key);
 }
 
@@ -127,7 +121,7 @@ int xlb_plan_state_finish(struct xlb_plan_state *st, char *err, size_t errlen)
 	if (st->nr_vips > 1)
 		qsort(st->vips, st->nr_vips, sizeof(*st->vips), vip_qcmp);
 	for (i = 1; i < st->nr_vips; i++) {
-		if (xlb_plan_key_cmp(&st->vips[i - 1].key, &st->vips[i].key))
+		if (xlb_vip_key_cmp(&st->vips[i - 1].key, &st->vips[i].key))
 			continue;
 		snprintf(err, errlen, "vip %s listed twice",
 			 xlb_vip_key_str(&st->vips[i].key, ks, sizeof(ks)));
@@ -159,7 +153,7 @@ const struct xlb_plan_vip *xlb_plan_state_find(const struct xlb_plan_state *st,
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int r = xlb_plan_key_cmp(&st->vips[mid].key, key);
+		int r = xlb_vip_key_cmp(&st->vips[mid].key, key);
 
 		if (!r)
 			return &st->vips[mid];
@@ -194,7 +188,7 @@ int xlb_plan_merge(const struct xlb_plan_state *statics, const struct xlb_plan_s
 		else if (j == marathon->nr_vips)
 			r = -1;
 		else
-			r = xlb_plan_key_cmp(&statics->vips[i].key, &marathon->vips[j].key);
+			r = xlb_vip_key_cmp(&statics->vips[i].key, &marathon->vips[j].key);
 		if (r <= 0) {
 			err = xlb_plan_state_add(out, &statics->vips[i]);
 			if (!r && warn) {
@@ -314,7 +308,7 @@ int xlb_plan_diff(const struct xlb_plan_state *cur, const struct xlb_plan_state 
 			else if (j == want->nr_vips)
 				r = -1;
 			else
-				r = xlb_plan_key_cmp(&cur->vips[i].key, &want->vips[j].key);
+				r = xlb_vip_key_cmp(&cur->vips[i].key, &want->vips[j].key);
 			if (r < 0) {
 				if (pass == 0 && allow_delete) {
 					op.kind = XLB_PLAN_OP_DELETE;

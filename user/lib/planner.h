@@ -71,8 +71,6 @@ const struct xlb_plan_vip *xlb_plan_state_find(const struct xlb_plan_state *st,
 /* Total backends across VIPs. */
 size_t xlb_plan_state_backends(const struct xlb_plan_state *st);
 
-/* Total order on VIP keys: family, address bytes, port (numeric), protocol. */
-int xlb_plan_key_cmp(const struct xlb_vip_key *a, const struct xlb_vip_key *b);
 int xlb_plan_backend_cmp(const struct xlb_plan_backend *a, const struct xlb_plan_backend *b);
 
 typedef void (*xlb_plan_warn_fn)(void *ctx, const char *msg);

@@ -139,7 +139,7 @@ struct be_row {
 
 static int row_cmp(const void *a, const void *b)
 {
-	return xlb_plan_key_cmp(&((const struct vip_row *)a)->key,
+	return xlb_vip_key_cmp(&((const struct vip_row *)a)->key,
 				&((const struct vip_row *)b)->key);
 }
 

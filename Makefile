@@ -8,10 +8,19 @@ BPFTOOL ?= bpftool
 CC ?= gcc
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
-# Debian packages the build, the tests and the demo need; `make deps` installs the missing ones.
-DEB_PKGS := clang llvm gcc make libbpf-dev libelf-dev zlib1g-dev bpftool libcmocka-dev \
-	libjansson-dev libcurl4-openssl-dev libmicrohttpd-dev iproute2 ethtool tmux procps jq \
-	curl util-linux python3 wrk nginx haproxy nftables libclang-rt-14-dev valgrind openssl
+# Debian packages, by what needs them; each step installs only the missing ones.
+# DEPS: building and running xlb (an agent that builds xlb gets nothing else;
+# ca-certificates so xlbd can trust a Marathon whose certificate a public CA signed).
+# DEMO_DEPS: the demo's lab (namespaces, veths, requests). TEST_DEPS: the test
+# suites (cmocka, the fuzzers' sanitizer runtime, valgrind, tmux, jq). BENCH_DEPS:
+# the programs compared with xlb and the load generator; on a host with systemd,
+# Debian starts nginx and HAProxy once installed, so only `make bench` brings them.
+DEPS := clang llvm gcc make libbpf-dev libelf-dev zlib1g-dev bpftool libjansson-dev \
+	libcurl4-openssl-dev libmicrohttpd-dev ca-certificates
+DEMO_DEPS := $(DEPS) iproute2 ethtool curl procps jq
+TEST_DEPS := $(DEMO_DEPS) libcmocka-dev libclang-rt-14-dev valgrind tmux util-linux python3 \
+	openssl
+BENCH_DEPS := $(TEST_DEPS) wrk nginx haproxy nftables
 
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Iinclude \
 	-Wall -Wextra -Werror -Wno-unused-parameter -Wno-compare-distinct-pointer-types
@@ -62,33 +71,53 @@ DAEMON_BIN := $(if $(DAEMON_SRCS),$(OUTPUT)/xlbd)
 
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS)
-.PHONY: all deps test test-unit test-bpf bench demo install clean help vmlinux bpffs
+.PHONY: all testbins deps demo-deps test-deps bench-deps test bench demo install clean help vmlinux \
+	bpffs
 
-all: $(SKELS) $(LIB) $(DAEMON_BIN) $(TOOL_BINS) $(UNIT_BINS) $(BPFT_BIN) $(BENCH_BINS)
+# all: what ships (xlbd, the tools) and needs only DEPS; testbins: the tests, test
+# doubles, fuzzers and benchmarks as well, which need TEST_DEPS (cmocka, clang's
+# sanitizer runtime).
+all: $(SKELS) $(LIB) $(DAEMON_BIN) $(TOOL_BINS)
+testbins: all $(UNIT_BINS) $(BPFT_BIN) $(BENCH_BINS)
 
 help:
 	@echo 'xlb targets:'
-	@echo '  all (default)  build BPF objects, skeletons, libxlb, binaries and tests into $(OUTPUT)/'
-	@echo '  deps           apt-get install the Debian packages that are missing'
-	@echo '  test           deps + all + every test (unit, BPF_PROG_TEST_RUN, end-to-end)'
-	@echo '  bench          deps + all + benchmarks (QUICK=1 for a short run)'
-	@echo '  fuzz           deps + all + libFuzzer targets (FUZZ_TIME s each) + BPF packet fuzzer (FUZZ_PKTS)'
-	@echo '  demo           deps + all + the demo'
+	@echo '  all (default)  build the BPF objects, libxlb, xlbd and the tools into $(OUTPUT)/ (needs deps)'
+	@echo '  testbins       all + the tests, test doubles, fuzzers and benchmarks (needs test-deps)'
+	@echo '  deps           apt-get install what building and running xlb needs (DEPS)'
+	@echo '  demo-deps      deps + what the demo lab needs (iproute2, ethtool, curl, jq)'
+	@echo '  test-deps      demo-deps + what the tests need (cmocka, valgrind, tmux, sanitizers)'
+	@echo '  bench-deps     test-deps + what the benchmarks compare with (nginx, HAProxy, nftables, wrk)'
+	@echo '  test           test-deps + testbins + every test (unit, BPF_PROG_TEST_RUN, CLI, end-to-end)'
+	@echo '  bench          bench-deps + testbins + benchmarks (QUICK=1 for a short run)'
+	@echo '  fuzz           test-deps + testbins + libFuzzer targets (FUZZ_TIME s each) + BPF packet fuzzer (FUZZ_PKTS)'
+	@echo '  demo           demo-deps + all + the test doubles + the demo'
 	@echo '  install        install binaries under $$(PREFIX) (default /usr/local)'
 	@echo '  vmlinux        regenerate vmlinux/$(ARCH)/vmlinux.h from the running kernel'
 	@echo '  clean          remove $(OUTPUT)/'
 	@echo 'variables: V=1 (full commands), SAN=1 (ASan+UBSan), T=PATTERN (test filter)'
 
-deps:
-	@missing=$$(for p in $(DEB_PKGS); do \
+# $(call apt_install,PACKAGES): apt-get installs those of PACKAGES that are missing.
+define apt_install
+	@missing=$$(for p in $(1); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
 	done); \
 	if [ -n "$$missing" ]; then \
-		echo "deps: installing:" $$missing; \
-		if [ "$$(id -u)" != 0 ]; then echo "deps: need root to install packages" >&2; exit 1; fi; \
+		echo "$@: installing:" $$missing; \
+		if [ "$$(id -u)" != 0 ]; then echo "$@: need root to install packages" >&2; exit 1; fi; \
 		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+endef
+
+deps:
+	$(call apt_install,$(DEPS))
+demo-deps:
+	$(call apt_install,$(DEMO_DEPS))
+test-deps:
+	$(call apt_install,$(TEST_DEPS))
+bench-deps:
+	$(call apt_install,$(BENCH_DEPS))
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
@@ -160,7 +189,7 @@ FUZZ_LIB := $(OUTPUT)/fuzz/libxlb.a
 PKTFUZZ := $(if $(wildcard fuzz/bpf_pktfuzz.c),$(OUTPUT)/fuzz/bpf_pktfuzz)
 
 .PHONY: fuzz fuzz-build
-all: fuzz-build
+testbins: fuzz-build
 fuzz-build: $(FUZZ_BINS) $(PKTFUZZ)
 
 $(OUTPUT)/fuzz/lib/%.o: user/lib/%.c $(USER_HDRS) $(SKELS)
@@ -184,25 +213,25 @@ $(PKTFUZZ): fuzz/bpf_pktfuzz.c tests/bpf/fixture.c tests/bpf/suite.h $(TLIB_SRCS
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -Itests/lib -Itests/bpf fuzz/bpf_pktfuzz.c tests/bpf/fixture.c \
 		$(TLIB_SRCS) $(LIB) $(LDLIBS) -lcmocka -o $@
 
-fuzz: deps
-	$(Q)$(MAKE) --no-print-directory all
+fuzz: test-deps
+	$(Q)$(MAKE) --no-print-directory testbins
 	$(Q)$(MAKE) --no-print-directory bpffs
 	$(Q)OUTPUT=$(OUTPUT) FUZZ_TIME=$(FUZZ_TIME) FUZZ_PKTS=$(FUZZ_PKTS) fuzz/run.sh full
 
 bpffs:
 	@mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 
-test: deps
-	$(Q)$(MAKE) --no-print-directory all
+test: test-deps
+	$(Q)$(MAKE) --no-print-directory testbins
 	$(Q)$(MAKE) --no-print-directory bpffs
 	$(Q)OUTPUT=$(OUTPUT) T='$(T)' tests/run.sh
 
-bench: deps
-	$(Q)$(MAKE) --no-print-directory all
+bench: bench-deps
+	$(Q)$(MAKE) --no-print-directory testbins
 	$(Q)$(MAKE) --no-print-directory bpffs
 	$(Q)OUTPUT=$(OUTPUT) QUICK='$(QUICK)' bench/run.sh
 
-demo: deps
+demo: demo-deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory bpffs
 	$(Q)OUTPUT=$(OUTPUT) tools/demo.sh
@@ -212,6 +241,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	$(if $(DAEMON_BIN),install -m 0755 $(DAEMON_BIN) $(DESTDIR)$(PREFIX)/sbin/)
 	$(if $(wildcard $(OUTPUT)/lbstat),install -m 0755 $(OUTPUT)/lbstat $(DESTDIR)$(PREFIX)/bin/)
+	$(if $(wildcard $(OUTPUT)/xlbdump),install -m 0755 $(OUTPUT)/xlbdump $(DESTDIR)$(PREFIX)/bin/)
 	install -d $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)/etc/xlbd
 	install -m 0644 docs/lbstat.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 0644 docs/xlbd.example.json $(DESTDIR)/etc/xlbd/xlbd.example.json

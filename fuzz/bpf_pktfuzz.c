@@ -545,133 +545,108 @@ static int f_pick_backend_svc(void)
 	return i;
 }
 
-/* The IP-level spec of a packet of one kind; returns 0, or 1 when junk was made directly. */
-static int f_spec(struct f_gen *g, enum f_kind kind)
+/*
+ * An ICMP error quoting a flow: to the VIP (what we sent as the VIP, from a
+ * router on the client side), or from the backend side (what we sent to a
+ * backend, or to another address), towards the client.
+ */
+static void f_spec_icmp(struct f_gen *g, enum f_kind kind, const struct t_svc_state *svc, int si,
+			const union xlb_addr *client, const union xlb_addr *other,
+			const union xlb_addr *be_addr, const __u8 *be_mac)
 {
 	struct xlb_pkt_spec *s = &g->s, *q = &g->q;
-	int si = (int)f_below(T_SVC_MAX), fam;
-	const struct t_svc_state *svc;
-	union xlb_addr client, other, be_addr;
-	__u8 be_mac[6];
-	__u16 vport;
+	int fam = svc->key.family;
+	__u16 vport = ntohs(svc->key.port);
 
-	if (kind == F_K_REPLY || kind == F_K_ICMP_FROM_BE)
-		si = f_pick_backend_svc();
-	svc = &t_env.svc[si];
-	fam = svc->key.family;
-	vport = ntohs(svc->key.port);
-	f_client(fam, &client);
-	f_addr(fam == AF_INET ? T_OTHER4 : T_OTHER6, &other);
-	if (f_svcs[si].ever)
-		f_pick_be(si, &be_addr, be_mac);
-
-	xlb_pkt_init(s, fam);
-	memcpy(s->src_mac, t_client_mac, 6);
-	memcpy(s->dst_mac, t_env.mac_c, 6);
-	s->saddr = client;
-	s->daddr = svc->key.addr;
-	s->sport = f_cport();
-	s->dport = vport;
-	f_l4(s, svc->key.proto);
-	s->payload = g->payload;
-	s->payload_len = f_one_in(8) ? f_below(f_one_in(4) ? 3000 : 1400) : f_below(64);
-	g->ifindex = t_env.if_c;
-
-	switch (kind) {
-	case F_K_TO_VIP:
-		break;
-	case F_K_REPLY:
-		memcpy(s->src_mac, be_mac, 6);
-		memcpy(s->dst_mac, t_env.mac_b, 6);
-		s->saddr = be_addr;
-		s->daddr = client;
-		s->sport = f_svcs[si].port;
-		s->dport = f_cport();
-		g->ifindex = t_env.if_b;
-		break;
-	case F_K_ICMP_TO_VIP:
-	case F_K_ICMP_FROM_BE:
-	case F_K_ICMP_OTHER:
-		xlb_pkt_init(q, fam);
-		f_l4(q, svc->key.proto);
-		q->payload = g->payload + 700;
-		q->payload_len = f_below(32);
-		if (fam == AF_INET && f_one_in(8)) {
-			q->ip_opts_len = 4 * (1 + f_below(4));
-			q->ip_opts = g->payload + 900;
-		} else if (fam == AF_INET6 && f_one_in(8)) {
-			q->ext[0] = (struct xlb_pkt_ext){ .type = XLB_PKT_EXT_DEST };
-			q->n_ext = 1;
-		}
-		if (kind == F_K_ICMP_TO_VIP) {
-			/* What we sent as the VIP, quoted back to the VIP by a router. */
-			q->saddr = svc->key.addr;
-			q->daddr = client;
-			q->sport = f_one_in(8) ? vport + 1 : vport;
-			q->dport = f_cport();
-			f_addr(fam == AF_INET ? T_ROUTER_C4 : T_ROUTER_C6, &s->saddr);
-			memcpy(s->src_mac, t_router_mac, 6);
-			s->daddr = f_one_in(8) ? other : svc->key.addr;
-		} else {
-			/* What we sent to a backend, quoted back to the client. */
-			q->saddr = client;
-			q->sport = f_cport();
-			q->daddr = kind == F_K_ICMP_OTHER ? other : be_addr;
-			q->dport = kind == F_K_ICMP_OTHER ? vport : f_svcs[si].port;
-			if (kind == F_K_ICMP_FROM_BE && f_one_in(2)) {
-				s->saddr = be_addr;
-				memcpy(s->src_mac, be_mac, 6);
-			} else {
-				f_addr(fam == AF_INET ? T_ROUTER_B4 : T_ROUTER_B6, &s->saddr);
-				memcpy(s->src_mac, t_router_mac, 6);
-			}
-			s->daddr = q->saddr;
-			memcpy(s->dst_mac, t_env.mac_b, 6);
-			g->ifindex = t_env.if_b;
-		}
-		s->l4 = XLB_PKT_L4_ICMP;
-		f_icmp_type(s, fam);
-		s->quote = q;
-		s->payload = NULL;
-		s->payload_len = 0;
-		if (f_one_in(2))
-			s->quote_len = (fam == AF_INET ? 20 : 40) + 8 + f_below(4) * 4;
-		if (f_one_in(8))
-			s->quote_len = f_below(60);
-		break;
-	case F_K_OTHER:
-		switch (f_below(6)) {
-		case 0: /* a routed address that is not a VIP */
-			s->daddr = other;
-			break;
-		case 1: /* the VIP address, another port */
-			s->dport = vport + 1 + f_below(3);
-			break;
-		case 2: /* the VIP's port under the other protocol */
-			f_l4(s, svc->key.proto == XLB_PROTO_TCP ? XLB_PROTO_UDP : XLB_PROTO_TCP);
-			break;
-		case 3: /* echo request to the VIP or elsewhere */
-			if (f_one_in(2))
-				s->daddr = other;
-			s->l4 = XLB_PKT_L4_ICMP;
-			s->icmp_type = fam == AF_INET ? 8 : 128;
-			s->icmp_data = (__u32)f_rand();
-			break;
-		case 4: /* another protocol (GRE, SCTP, ...) */
-			s->l4 = XLB_PKT_L4_NONE;
-			s->ip_proto = f_one_in(2) ? 47 : (__u8)f_rand();
-			break;
-		default: /* ARP or another ethertype */
-			s->ethertype = f_one_in(2) ? 0x0806 : (__u16)f_rand();
-			s->payload_len = 28 + f_below(32);
-			break;
-		}
-		break;
-	default:
-		return 1;
+	xlb_pkt_init(q, fam);
+	f_l4(q, svc->key.proto);
+	q->payload = g->payload + 700;
+	q->payload_len = f_below(32);
+	if (fam == AF_INET && f_one_in(8)) {
+		q->ip_opts_len = 4 * (1 + f_below(4));
+		q->ip_opts = g->payload + 900;
+	} else if (fam == AF_INET6 && f_one_in(8)) {
+		q->ext[0] = (struct xlb_pkt_ext){ .type = XLB_PKT_EXT_DEST };
+		q->n_ext = 1;
 	}
+	if (kind == F_K_ICMP_TO_VIP) {
+		/* What we sent as the VIP, quoted back to the VIP by a router. */
+		q->saddr = svc->key.addr;
+		q->daddr = *client;
+		q->sport = f_one_in(8) ? vport + 1 : vport;
+		q->dport = f_cport();
+		f_addr(fam == AF_INET ? T_ROUTER_C4 : T_ROUTER_C6, &s->saddr);
+		memcpy(s->src_mac, t_router_mac, 6);
+		s->daddr = f_one_in(8) ? *other : svc->key.addr;
+	} else {
+		/* What we sent to a backend, quoted back to the client. */
+		q->saddr = *client;
+		q->sport = f_cport();
+		q->daddr = kind == F_K_ICMP_OTHER ? *other : *be_addr;
+		q->dport = kind == F_K_ICMP_OTHER ? vport : f_svcs[si].port;
+		if (kind == F_K_ICMP_FROM_BE && f_one_in(2)) {
+			s->saddr = *be_addr;
+			memcpy(s->src_mac, be_mac, 6);
+		} else {
+			f_addr(fam == AF_INET ? T_ROUTER_B4 : T_ROUTER_B6, &s->saddr);
+			memcpy(s->src_mac, t_router_mac, 6);
+		}
+		s->daddr = q->saddr;
+		memcpy(s->dst_mac, t_env.mac_b, 6);
+		g->ifindex = t_env.if_b;
+	}
+	s->l4 = XLB_PKT_L4_ICMP;
+	f_icmp_type(s, fam);
+	s->quote = q;
+	s->payload = NULL;
+	s->payload_len = 0;
+	if (f_one_in(2))
+		s->quote_len = (fam == AF_INET ? 20 : 40) + 8 + f_below(4) * 4;
+	if (f_one_in(8))
+		s->quote_len = f_below(60);
+}
 
-	/* Field-level variations of the well-formed packet. */
+/* Something that is not for a VIP, or only almost (another port, protocol or ethertype). */
+static void f_spec_other(struct f_gen *g, const struct t_svc_state *svc,
+			 const union xlb_addr *other)
+{
+	struct xlb_pkt_spec *s = &g->s;
+	int fam = svc->key.family;
+	__u16 vport = ntohs(svc->key.port);
+
+switch (f_below(6)) {
+case 0: /* a routed address that is not a VIP */
+	s->daddr = *other;
+	break;
+case 1: /* the VIP address, another port */
+	s->dport = vport + 1 + f_below(3);
+	break;
+case 2: /* the VIP's port under the other protocol */
+	f_l4(s, svc->key.proto == XLB_PROTO_TCP ? XLB_PROTO_UDP : XLB_PROTO_TCP);
+	break;
+case 3: /* echo request to the VIP or elsewhere */
+	if (f_one_in(2))
+		s->daddr = *other;
+	s->l4 = XLB_PKT_L4_ICMP;
+	s->icmp_type = fam == AF_INET ? 8 : 128;
+	s->icmp_data = (__u32)f_rand();
+	break;
+case 4: /* another protocol (GRE, SCTP, ...) */
+	s->l4 = XLB_PKT_L4_NONE;
+	s->ip_proto = f_one_in(2) ? 47 : (__u8)f_rand();
+	break;
+default: /* ARP or another ethertype */
+	s->ethertype = f_one_in(2) ? 0x0806 : (__u16)f_rand();
+	s->payload_len = 28 + f_below(32);
+	break;
+}
+}
+
+/* Field-level variations of the well-formed packet. */
+static void f_spec_vary(struct f_gen *g, int fam)
+{
+	struct xlb_pkt_spec *s = &g->s;
+
 	if (f_one_in(8)) {
 		s->vlan = 1;
 		s->vlan_tci = (__u16)f_below(4096);
@@ -736,6 +711,64 @@ static int f_spec(struct f_gen *g, enum f_kind kind)
 		}
 		s->sport = f_one_in(2) ? s->sport : (__u16)f_rand();
 	}
+}
+
+/* The IP-level spec of a packet of one kind; returns 0, or 1 when junk was made directly. */
+static int f_spec(struct f_gen *g, enum f_kind kind)
+{
+	struct xlb_pkt_spec *s = &g->s;
+	int si = (int)f_below(T_SVC_MAX), fam;
+	const struct t_svc_state *svc;
+	union xlb_addr client, other, be_addr;
+	__u8 be_mac[6];
+	__u16 vport;
+
+	if (kind == F_K_REPLY || kind == F_K_ICMP_FROM_BE)
+		si = f_pick_backend_svc();
+	svc = &t_env.svc[si];
+	fam = svc->key.family;
+	vport = ntohs(svc->key.port);
+	f_client(fam, &client);
+	f_addr(fam == AF_INET ? T_OTHER4 : T_OTHER6, &other);
+	if (f_svcs[si].ever)
+		f_pick_be(si, &be_addr, be_mac);
+
+	xlb_pkt_init(s, fam);
+	memcpy(s->src_mac, t_client_mac, 6);
+	memcpy(s->dst_mac, t_env.mac_c, 6);
+	s->saddr = client;
+	s->daddr = svc->key.addr;
+	s->sport = f_cport();
+	s->dport = vport;
+	f_l4(s, svc->key.proto);
+	s->payload = g->payload;
+	s->payload_len = f_one_in(8) ? f_below(f_one_in(4) ? 3000 : 1400) : f_below(64);
+	g->ifindex = t_env.if_c;
+
+	switch (kind) {
+	case F_K_TO_VIP:
+		break;
+	case F_K_REPLY:
+		memcpy(s->src_mac, be_mac, 6);
+		memcpy(s->dst_mac, t_env.mac_b, 6);
+		s->saddr = be_addr;
+		s->daddr = client;
+		s->sport = f_svcs[si].port;
+		s->dport = f_cport();
+		g->ifindex = t_env.if_b;
+		break;
+	case F_K_ICMP_TO_VIP:
+	case F_K_ICMP_FROM_BE:
+	case F_K_ICMP_OTHER:
+		f_spec_icmp(g, kind, svc, si, &client, &other, &be_addr, be_mac);
+		break;
+	case F_K_OTHER:
+		f_spec_other(g, svc, &other);
+		break;
+	default:
+		return 1;
+	}
+	f_spec_vary(g, fam);
 	return 0;
 }
 

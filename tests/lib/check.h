@@ -45,7 +45,7 @@ static inline const char *xlb_check_int(char *b, size_t n, unsigned long long v)
 {
 	long long s = (long long)v;
 
-	if (s >= -4096 && s <= 65535)
+	if (s >= -4096 && s <= 999999)
 		snprintf(b, n, "%lld", s);
 	else if (s < 0 && s >= -(1LL << 31))
 		snprintf(b, n, "%lld (0x%llx)", s, v);

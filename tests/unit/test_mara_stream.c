@@ -127,7 +127,8 @@ static void opts(struct xlb_mara_opts *o)
 
 	xlb_mara_opts_init(o);
 	o->resolve = fake_resolve;
-	assert_int_equal(xlb_named_pool_parse("198.19.0.0/16", &o->pool, err, sizeof(err)), 0);
+	expect_ok("parse pool 198.19.0.0/16",
+		  xlb_named_pool_parse("198.19.0.0/16", &o->pool, err, sizeof(err)));
 	o->node_family = XLB_AF_INET;
 	o->node_addr.v4 = htonl(0xc6120001u);
 }

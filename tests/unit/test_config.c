@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include "check.h"
 #include "config.h"
 #include "harness.h"
 
@@ -28,7 +29,7 @@ static __be32 ip4(const char *s)
 {
 	struct in_addr a;
 
-	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
+	expect_eq("inet_pton of a test address", inet_pton(AF_INET, s, &a), 1);
 	return a.s_addr;
 }
 
@@ -38,12 +39,12 @@ static int parse(const char *text, struct xlb_cfg *cfg, struct xlb_cfg_errors *e
 	int ret;
 
 	memset(errs, 0, sizeof(*errs));
-	assert_int_equal(xlb_cfg_init(cfg), 0);
+	expect_ok("xlb_cfg_init", xlb_cfg_init(cfg));
 	ret = xlb_cfg_parse(cfg, text, strlen(text), "test", errs);
 	if (ret)
-		assert_int_equal(ret, -EINVAL);
+		expect_rc("parse failure code", ret, -EINVAL);
 	else
-		assert_int_equal(errs->n, 0);
+		expect_eq("errors after a clean parse", errs->n, 0);
 	return (int)errs->n;
 }
 
@@ -61,25 +62,25 @@ static void test_defaults(void **state)
 	struct xlb_cfg_errors errs;
 
 	(void)state;
-	assert_int_equal(parse("{}", &cfg, &errs), 0);
-	assert_string_equal(cfg.pin_path, XLB_PIN_PATH_DEFAULT);
-	assert_string_equal(cfg.metrics_listen, "127.0.0.1:9100");
+	expect_eq("errors parsing {}", parse("{}", &cfg, &errs), 0);
+	expect_str_eq("default pin_path", cfg.pin_path, XLB_PIN_PATH_DEFAULT);
+	expect_str_eq("default metrics listen address", cfg.metrics_listen, "127.0.0.1:9100");
 	assert_null(cfg.metrics_token_file);
-	assert_true(cfg.metrics_per_backend);
-	assert_int_equal(cfg.marathon.nr_urls, 0);
-	assert_string_equal(cfg.marathon.named_vip_range, "11.0.0.0/8");
-	assert_string_equal(cfg.marathon.haproxy_group, "external");
-	assert_string_equal(cfg.marathon.framework, "marathon");
-	assert_int_equal(cfg.marathon.resync_interval_s, 300);
-	assert_int_equal(cfg.marathon.health_hold_s, 60);
-	assert_int_equal(cfg.marathon.stream_timeout_ms, 30000);
-	assert_true(cfg.marathon.debounce_max_ms <= 50);
-	assert_int_equal(cfg.marathon.max_body_bytes, 256ull << 20);
-	assert_int_equal(cfg.marathon.confirm_syncs, 3);
-	assert_false(cfg.marathon.has_node_addr);
-	assert_int_equal(cfg.nr_ifaces, 0);
-	assert_int_equal(cfg.vips.nr_vips, 0);
-	assert_int_equal(cfg.log_level, 2);
+	expect_true("default metrics per_backend", cfg.metrics_per_backend);
+	expect_eq("default Marathon URL count", cfg.marathon.nr_urls, 0);
+	expect_str_eq("default named VIP range", cfg.marathon.named_vip_range, "11.0.0.0/8");
+	expect_str_eq("default HAPROXY_GROUP", cfg.marathon.haproxy_group, "external");
+	expect_str_eq("default framework name", cfg.marathon.framework, "marathon");
+	expect_eq("default resync interval (s)", cfg.marathon.resync_interval_s, 300);
+	expect_eq("default health hold (s)", cfg.marathon.health_hold_s, 60);
+	expect_eq("default stream timeout (ms)", cfg.marathon.stream_timeout_ms, 30000);
+	expect_cmp("default debounce_max_ms", cfg.marathon.debounce_max_ms, <=, 50);
+	expect_eq("default max body bytes", cfg.marathon.max_body_bytes, 256ull << 20);
+	expect_eq("default confirm_syncs", cfg.marathon.confirm_syncs, 3);
+	expect_false("default has_node_addr", cfg.marathon.has_node_addr);
+	expect_eq("default interface count", cfg.nr_ifaces, 0);
+	expect_eq("default static VIP count", cfg.vips.nr_vips, 0);
+	expect_eq("default log level", cfg.log_level, 2);
 	xlb_cfg_free(&cfg);
 }
 
@@ -91,36 +92,59 @@ static void test_etc_default(void **state)
 	char p[512];
 
 	(void)state;
-	assert_int_equal(xlb_cfg_init(&cfg), 0);
-	assert_int_equal(xlb_cfg_init(&def), 0);
+	expect_ok("xlb_cfg_init", xlb_cfg_init(&cfg));
+	expect_ok("xlb_cfg_init (defaults)", xlb_cfg_init(&def));
 	if (xlb_cfg_load_file(&cfg, src_path("etc/xlbd.json", p, sizeof(p)), &errs))
 		dump_errors(&errs);
-	assert_int_equal(errs.n, 0);
-	assert_int_equal(cfg.marathon.nr_urls, 1);
-	assert_string_equal(cfg.marathon.urls[0], "http://marathon.mesos:8080");
-	assert_string_equal(cfg.pin_path, def.pin_path);
-	assert_string_equal(cfg.metrics_listen, def.metrics_listen);
-	assert_int_equal(cfg.metrics_per_backend, def.metrics_per_backend);
-	assert_string_equal(cfg.marathon.named_vip_range, def.marathon.named_vip_range);
-	assert_string_equal(cfg.marathon.haproxy_group, def.marathon.haproxy_group);
-	assert_int_equal(cfg.marathon.connect_timeout_ms, def.marathon.connect_timeout_ms);
-	assert_int_equal(cfg.marathon.request_timeout_ms, def.marathon.request_timeout_ms);
-	assert_int_equal(cfg.marathon.stream_timeout_ms, def.marathon.stream_timeout_ms);
-	assert_int_equal(cfg.marathon.resync_interval_s, def.marathon.resync_interval_s);
-	assert_int_equal(cfg.marathon.debounce_ms, def.marathon.debounce_ms);
-	assert_int_equal(cfg.marathon.debounce_max_ms, def.marathon.debounce_max_ms);
-	assert_int_equal(cfg.marathon.backoff_min_ms, def.marathon.backoff_min_ms);
-	assert_int_equal(cfg.marathon.backoff_max_ms, def.marathon.backoff_max_ms);
-	assert_int_equal(cfg.marathon.max_body_bytes, def.marathon.max_body_bytes);
-	assert_int_equal(cfg.marathon.health_hold_s, def.marathon.health_hold_s);
-	assert_int_equal(cfg.marathon.targeted_max_apps, def.marathon.targeted_max_apps);
-	assert_int_equal(cfg.marathon.min_vips, def.marathon.min_vips);
-	assert_int_equal(cfg.marathon.confirm_syncs, def.marathon.confirm_syncs);
-	assert_int_equal(cfg.marathon.confirm_delay_ms, def.marathon.confirm_delay_ms);
-	assert_true(cfg.marathon.max_remove_fraction == def.marathon.max_remove_fraction);
-	assert_int_equal(cfg.max_vips, XLB_MAX_VIPS_DEFAULT);
-	assert_int_equal(cfg.max_backends, XLB_MAX_BACKENDS_DEFAULT);
-	assert_int_equal(cfg.ct_size, XLB_CT_SIZE_DEFAULT);
+	expect_eq("errors loading etc/xlbd.json", errs.n, 0);
+	expect_eq("etc/xlbd.json Marathon URL count", cfg.marathon.nr_urls, 1);
+	expect_str_eq("etc/xlbd.json Marathon URL", cfg.marathon.urls[0],
+		      "http://marathon.mesos:8080");
+	expect_str_eq("etc/xlbd.json pin_path against the default", cfg.pin_path, def.pin_path);
+	expect_str_eq("etc/xlbd.json metrics listen against the default", cfg.metrics_listen,
+		      def.metrics_listen);
+	expect_eq("etc/xlbd.json metrics per_backend against the default", cfg.metrics_per_backend,
+		  def.metrics_per_backend);
+	expect_str_eq("etc/xlbd.json named VIP range against the default",
+		      cfg.marathon.named_vip_range, def.marathon.named_vip_range);
+	expect_str_eq("etc/xlbd.json HAPROXY_GROUP against the default", cfg.marathon.haproxy_group,
+		      def.marathon.haproxy_group);
+	expect_eq("etc/xlbd.json connect_timeout_ms against the default",
+		  cfg.marathon.connect_timeout_ms, def.marathon.connect_timeout_ms);
+	expect_eq("etc/xlbd.json request_timeout_ms against the default",
+		  cfg.marathon.request_timeout_ms, def.marathon.request_timeout_ms);
+	expect_eq("etc/xlbd.json stream_timeout_ms against the default",
+		  cfg.marathon.stream_timeout_ms, def.marathon.stream_timeout_ms);
+	expect_eq("etc/xlbd.json resync_interval_s against the default",
+		  cfg.marathon.resync_interval_s, def.marathon.resync_interval_s);
+	expect_eq("etc/xlbd.json debounce_ms against the default", cfg.marathon.debounce_ms,
+		  def.marathon.debounce_ms);
+	expect_eq("etc/xlbd.json debounce_max_ms against the default", cfg.marathon.debounce_max_ms,
+		  def.marathon.debounce_max_ms);
+	expect_eq("etc/xlbd.json backoff_min_ms against the default", cfg.marathon.backoff_min_ms,
+		  def.marathon.backoff_min_ms);
+	expect_eq("etc/xlbd.json backoff_max_ms against the default", cfg.marathon.backoff_max_ms,
+		  def.marathon.backoff_max_ms);
+	expect_eq("etc/xlbd.json max_body_bytes against the default", cfg.marathon.max_body_bytes,
+		  def.marathon.max_body_bytes);
+	expect_eq("etc/xlbd.json health_hold_s against the default", cfg.marathon.health_hold_s,
+		  def.marathon.health_hold_s);
+	expect_eq("etc/xlbd.json targeted_max_apps against the default",
+		  cfg.marathon.targeted_max_apps, def.marathon.targeted_max_apps);
+	expect_eq("etc/xlbd.json safety min_vips against the default", cfg.marathon.min_vips,
+		  def.marathon.min_vips);
+	expect_eq("etc/xlbd.json safety confirm_syncs against the default",
+		  cfg.marathon.confirm_syncs, def.marathon.confirm_syncs);
+	expect_eq("etc/xlbd.json safety confirm_delay_ms against the default",
+		  cfg.marathon.confirm_delay_ms, def.marathon.confirm_delay_ms);
+	expect_true("etc/xlbd.json safety max_remove_fraction equals the default",
+		    cfg.marathon.max_remove_fraction == def.marathon.max_remove_fraction);
+	expect_eq("etc/xlbd.json maps.max_vips against the default", cfg.max_vips,
+		  XLB_MAX_VIPS_DEFAULT);
+	expect_eq("etc/xlbd.json maps.max_backends against the default", cfg.max_backends,
+		  XLB_MAX_BACKENDS_DEFAULT);
+	expect_eq("etc/xlbd.json maps.ct_size against the default", cfg.ct_size,
+		  XLB_CT_SIZE_DEFAULT);
 	xlb_cfg_free(&cfg);
 	xlb_cfg_free(&def);
 	xlb_cfg_errors_free(&errs);
@@ -135,45 +159,47 @@ static void test_example(void **state)
 	char p[512];
 
 	(void)state;
-	assert_int_equal(xlb_cfg_init(&cfg), 0);
+	expect_ok("xlb_cfg_init", xlb_cfg_init(&cfg));
 	if (xlb_cfg_load_file(&cfg, src_path("docs/xlbd.example.json", p, sizeof(p)), &errs))
 		dump_errors(&errs);
-	assert_int_equal(errs.n, 0);
-	assert_int_equal(cfg.nr_ifaces, 2);
-	assert_string_equal(cfg.ifaces[0].name, "eth0");
-	assert_int_equal(cfg.ifaces[0].mode, XLB_CFG_ATTACH_XDP);
-	assert_string_equal(cfg.ifaces[1].name, "eth1");
-	assert_int_equal(cfg.ifaces[1].mode, XLB_CFG_ATTACH_XDP_GENERIC);
-	assert_int_equal(cfg.nr_egress, 1);
-	assert_int_equal(cfg.marathon.nr_urls, 2);
-	assert_true(cfg.marathon.has_node_addr);
-	assert_int_equal(cfg.marathon.node_addr.v4, ip4("198.18.0.1"));
-	assert_int_equal(cfg.vips.nr_vips, 2);
+	expect_eq("errors loading docs/xlbd.example.json", errs.n, 0);
+	expect_eq("example interface count", cfg.nr_ifaces, 2);
+	expect_str_eq("example interface 0 name", cfg.ifaces[0].name, "eth0");
+	expect_eq("example interface 0 attach mode", cfg.ifaces[0].mode, XLB_CFG_ATTACH_XDP);
+	expect_str_eq("example interface 1 name", cfg.ifaces[1].name, "eth1");
+	expect_eq("example interface 1 attach mode", cfg.ifaces[1].mode,
+		  XLB_CFG_ATTACH_XDP_GENERIC);
+	expect_eq("example egress interface count", cfg.nr_egress, 1);
+	expect_eq("example Marathon URL count", cfg.marathon.nr_urls, 2);
+	expect_true("example node_address is set", cfg.marathon.has_node_addr);
+	expect_eq("example node_address", cfg.marathon.node_addr.v4, ip4("198.18.0.1"));
+	expect_eq("example static VIP count", cfg.vips.nr_vips, 2);
 	k.family = XLB_AF_INET;
 	k.addr.v4 = ip4("198.18.0.10");
 	k.port = htons(80);
 	k.proto = XLB_PROTO_TCP;
 	v = xlb_plan_state_find(&cfg.vips, &k);
 	assert_non_null(v);
-	assert_string_equal(v->name, "web.static");
-	assert_string_equal(v->app, "frontends");
-	assert_int_equal(v->flags, 0);
-	assert_int_equal(v->nr_backends, 3);
+	expect_str_eq("example 198.18.0.10:80 name", v->name, "web.static");
+	expect_str_eq("example 198.18.0.10:80 app", v->app, "frontends");
+	expect_eq("example 198.18.0.10:80 flags", v->flags, 0);
+	expect_eq("example 198.18.0.10:80 backend count", v->nr_backends, 3);
 	/* sorted by address; the draining one has weight 0 */
-	assert_int_equal(v->backends[0].weight, 2);
-	assert_int_equal(v->backends[1].weight, 1);
-	assert_int_equal(v->backends[2].state, XLB_BE_DRAINING);
-	assert_int_equal(v->backends[2].weight, 0);
+	expect_eq("example 198.18.0.10:80 backend 0 weight", v->backends[0].weight, 2);
+	expect_eq("example 198.18.0.10:80 backend 1 weight", v->backends[1].weight, 1);
+	expect_eq("example 198.18.0.10:80 backend 2 state", v->backends[2].state, XLB_BE_DRAINING);
+	expect_eq("example 198.18.0.10:80 backend 2 (draining) weight", v->backends[2].weight, 0);
 	k.addr.v4 = ip4("198.18.0.11");
 	k.port = htons(53);
 	k.proto = XLB_PROTO_UDP;
 	v = xlb_plan_state_find(&cfg.vips, &k);
 	assert_non_null(v);
-	assert_int_equal(v->flags, XLB_VIP_F_DROP_NO_BACKEND);
-	assert_string_equal(v->app, "static");
-	assert_int_equal(v->nr_backends, 2);
-	assert_int_equal(v->backends[0].weight, 1);
-	assert_int_equal(v->backends[0].state, XLB_BE_ACTIVE);
+	expect_eq("example 198.18.0.11:53/udp flags", v->flags, XLB_VIP_F_DROP_NO_BACKEND);
+	expect_str_eq("example 198.18.0.11:53/udp app", v->app, "static");
+	expect_eq("example 198.18.0.11:53/udp backend count", v->nr_backends, 2);
+	expect_eq("example 198.18.0.11:53/udp backend 0 weight", v->backends[0].weight, 1);
+	expect_eq("example 198.18.0.11:53/udp backend 0 state", v->backends[0].state,
+		  XLB_BE_ACTIVE);
 	xlb_cfg_free(&cfg);
 	xlb_cfg_errors_free(&errs);
 }
@@ -200,33 +226,37 @@ static void test_fields(void **state)
 	(void)state;
 	if (parse(doc, &cfg, &errs))
 		dump_errors(&errs);
-	assert_int_equal(errs.n, 0);
-	assert_string_equal(cfg.pin_path, "/sys/fs/bpf/x");
-	assert_int_equal(cfg.log_level, 3);
-	assert_int_equal(cfg.nr_ifaces, 4);
-	assert_int_equal(cfg.ifaces[1].mode, XLB_CFG_ATTACH_TC);
-	assert_int_equal(cfg.ifaces[2].mode, XLB_CFG_ATTACH_XDP);
-	assert_int_equal(cfg.ifaces[3].mode, XLB_CFG_ATTACH_XDP_GENERIC);
+	expect_eq("errors parsing the every-field document", errs.n, 0);
+	expect_str_eq("pin_path", cfg.pin_path, "/sys/fs/bpf/x");
+	expect_eq("log_level \"debug\"", cfg.log_level, 3);
+	expect_eq("interface count", cfg.nr_ifaces, 4);
+	expect_eq("interface \"a1:tc\" attach mode", cfg.ifaces[1].mode, XLB_CFG_ATTACH_TC);
+	expect_eq("interface {\"name\": \"a2\"} attach mode", cfg.ifaces[2].mode,
+		  XLB_CFG_ATTACH_XDP);
+	expect_eq("interface a3 attach mode", cfg.ifaces[3].mode, XLB_CFG_ATTACH_XDP_GENERIC);
 	assert_null(cfg.metrics_listen);
-	assert_false(cfg.metrics_per_backend);
-	assert_string_equal(cfg.marathon.urls[0], "http://198.18.0.2:8080");
-	assert_string_equal(cfg.marathon.urls[1], "https://m.example/svc/marathon");
-	assert_int_equal(cfg.marathon.node_family, XLB_AF_INET6);
+	expect_false("metrics per_backend false", cfg.metrics_per_backend);
+	expect_str_eq("URL 0 without its trailing slash", cfg.marathon.urls[0],
+		      "http://198.18.0.2:8080");
+	expect_str_eq("URL 1", cfg.marathon.urls[1], "https://m.example/svc/marathon");
+	expect_eq("node_address family", cfg.marathon.node_family, XLB_AF_INET6);
 	assert_null(cfg.marathon.haproxy_group);
-	assert_int_equal(cfg.marathon.vip_flags, XLB_VIP_F_DROP_NO_BACKEND);
-	assert_int_equal(cfg.marathon.max_body_bytes, 1048576);
-	assert_true(cfg.marathon.max_remove_fraction == 0);
-	assert_int_equal(cfg.max_vips, 64);
-	assert_int_equal(cfg.ct_insert_limit, 1000);
-	assert_int_equal(cfg.vips.nr_vips, 1);
+	expect_eq("marathon vip_flags for no_backend_policy \"drop\"", cfg.marathon.vip_flags,
+		  XLB_VIP_F_DROP_NO_BACKEND);
+	expect_eq("marathon max_body_bytes", cfg.marathon.max_body_bytes, 1048576);
+	expect_true("safety max_remove_fraction is 0", cfg.marathon.max_remove_fraction == 0);
+	expect_eq("maps.max_vips", cfg.max_vips, 64);
+	expect_eq("datapath ct_insert_limit", cfg.ct_insert_limit, 1000);
+	expect_eq("static VIP count", cfg.vips.nr_vips, 1);
 	v = &cfg.vips.vips[0];
-	assert_int_equal(v->key.family, XLB_AF_INET6);
-	assert_int_equal(v->key.proto, XLB_PROTO_TCP); /* the default protocol */
-	assert_int_equal(ntohs(v->key.port), 443);
-	assert_int_equal(v->nr_backends, 2);
+	expect_eq("IPv6 VIP family", v->key.family, XLB_AF_INET6);
+	expect_eq("VIP protocol without /PROTO (the default)", v->key.proto, XLB_PROTO_TCP);
+	expect_eq("VIP port", ntohs(v->key.port), 443);
+	expect_eq("VIP backend count", v->nr_backends, 2);
 	/* weight 0 means draining; sorted: ::1 before ::2 */
-	assert_int_equal(v->backends[0].state, XLB_BE_DRAINING);
-	assert_int_equal(v->backends[1].state, XLB_BE_ACTIVE);
+	expect_eq("backend [2001:db8::1]:8443 (weight 0) state", v->backends[0].state,
+		  XLB_BE_DRAINING);
+	expect_eq("backend [2001:db8::2]:8443 state", v->backends[1].state, XLB_BE_ACTIVE);
 	xlb_cfg_free(&cfg);
 	xlb_cfg_errors_free(&errs);
 }
@@ -364,7 +394,7 @@ static void test_bad(void **state)
 		xlb_cfg_free(&cfg);
 		xlb_cfg_errors_free(&errs);
 	}
-	assert_int_equal(fails, 0);
+	expect_eq("rows of bad[] without their one expected error", fails, 0);
 }
 
 /* All errors of one document are listed, not only the first. */
@@ -380,7 +410,7 @@ static void test_all_errors(void **state)
 	struct xlb_cfg_errors errs;
 
 	(void)state;
-	assert_int_equal(parse(doc, &cfg, &errs), 9);
+	expect_eq("errors in a document with nine", parse(doc, &cfg, &errs), 9);
 	xlb_cfg_free(&cfg);
 	xlb_cfg_errors_free(&errs);
 }
@@ -391,20 +421,24 @@ static void test_iface_parse(void **state)
 	char err[128];
 
 	(void)state;
-	assert_int_equal(xlb_cfg_iface_parse("eth0", &it, err, sizeof(err)), 0);
-	assert_string_equal(it.name, "eth0");
-	assert_int_equal(it.mode, XLB_CFG_ATTACH_XDP);
-	assert_int_equal(xlb_cfg_iface_parse("veth1:xdp-generic", &it, err, sizeof(err)), 0);
-	assert_int_equal(it.mode, XLB_CFG_ATTACH_XDP_GENERIC);
-	assert_int_equal(xlb_cfg_iface_parse("e:tc", &it, err, sizeof(err)), 0);
-	assert_int_equal(it.mode, XLB_CFG_ATTACH_TC);
-	assert_int_equal(xlb_cfg_iface_parse("e:xdp", &it, err, sizeof(err)), 0);
-	assert_int_equal(xlb_cfg_iface_parse("e:bogus", &it, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "bogus"));
-	assert_int_equal(xlb_cfg_iface_parse(":tc", &it, err, sizeof(err)), -EINVAL);
-	assert_int_equal(xlb_cfg_iface_parse("a/b", &it, err, sizeof(err)), -EINVAL);
-	assert_int_equal(xlb_cfg_iface_parse("0123456789abcdef", &it, err, sizeof(err)), -EINVAL);
-	assert_string_equal(xlb_cfg_attach_name(XLB_CFG_ATTACH_XDP_GENERIC), "xdp-generic");
+	expect_ok("parse \"eth0\"", xlb_cfg_iface_parse("eth0", &it, err, sizeof(err)));
+	expect_str_eq("interface name of \"eth0\"", it.name, "eth0");
+	expect_eq("attach mode of \"eth0\"", it.mode, XLB_CFG_ATTACH_XDP);
+	expect_ok("parse \"veth1:xdp-generic\"",
+		  xlb_cfg_iface_parse("veth1:xdp-generic", &it, err, sizeof(err)));
+	expect_eq("attach mode of \"veth1:xdp-generic\"", it.mode, XLB_CFG_ATTACH_XDP_GENERIC);
+	expect_ok("parse \"e:tc\"", xlb_cfg_iface_parse("e:tc", &it, err, sizeof(err)));
+	expect_eq("attach mode of \"e:tc\"", it.mode, XLB_CFG_ATTACH_TC);
+	expect_ok("parse \"e:xdp\"", xlb_cfg_iface_parse("e:xdp", &it, err, sizeof(err)));
+	expect_rc("parse \"e:bogus\"", xlb_cfg_iface_parse("e:bogus", &it, err, sizeof(err)),
+		  -EINVAL);
+	expect_substr("error message for \"e:bogus\"", err, "bogus");
+	expect_rc("parse \":tc\"", xlb_cfg_iface_parse(":tc", &it, err, sizeof(err)), -EINVAL);
+	expect_rc("parse \"a/b\"", xlb_cfg_iface_parse("a/b", &it, err, sizeof(err)), -EINVAL);
+	expect_rc("parse a 16-character name",
+		  xlb_cfg_iface_parse("0123456789abcdef", &it, err, sizeof(err)), -EINVAL);
+	expect_str_eq("name of XLB_CFG_ATTACH_XDP_GENERIC",
+		      xlb_cfg_attach_name(XLB_CFG_ATTACH_XDP_GENERIC), "xdp-generic");
 }
 
 static void test_urls(void **state)
@@ -413,16 +447,18 @@ static void test_urls(void **state)
 	char err[128];
 
 	(void)state;
-	assert_int_equal(xlb_cfg_init(&cfg), 0);
-	assert_int_equal(
-	    xlb_cfg_set_urls(&cfg, "http://127.0.0.1:8080/,https://h:1/p//", err, sizeof(err)), 0);
-	assert_int_equal(cfg.marathon.nr_urls, 2);
-	assert_string_equal(cfg.marathon.urls[0], "http://127.0.0.1:8080");
-	assert_string_equal(cfg.marathon.urls[1], "https://h:1/p");
+	expect_ok("xlb_cfg_init", xlb_cfg_init(&cfg));
+	expect_ok("set two URLs", xlb_cfg_set_urls(&cfg, "http://127.0.0.1:8080/,https://h:1/p//",
+						   err, sizeof(err)));
+	expect_eq("URL count", cfg.marathon.nr_urls, 2);
+	expect_str_eq("URL 0 without its trailing slash", cfg.marathon.urls[0],
+		      "http://127.0.0.1:8080");
+	expect_str_eq("URL 1 with its slashes trimmed", cfg.marathon.urls[1], "https://h:1/p");
 	/* a bad list leaves the old one */
-	assert_int_equal(xlb_cfg_set_urls(&cfg, "http://a,gopher://b", err, sizeof(err)), -EINVAL);
-	assert_int_equal(cfg.marathon.nr_urls, 2);
-	assert_int_equal(xlb_cfg_set_urls(&cfg, ",", err, sizeof(err)), -EINVAL);
+	expect_rc("set a list with a gopher:// URL",
+		  xlb_cfg_set_urls(&cfg, "http://a,gopher://b", err, sizeof(err)), -EINVAL);
+	expect_eq("URL count after a bad list", cfg.marathon.nr_urls, 2);
+	expect_rc("set the list \",\"", xlb_cfg_set_urls(&cfg, ",", err, sizeof(err)), -EINVAL);
 	xlb_cfg_free(&cfg);
 }
 
@@ -434,18 +470,26 @@ static void test_endpoints(void **state)
 	char err[128];
 
 	(void)state;
-	assert_int_equal(xlb_cfg_endpoint_parse("198.18.0.1:80", &a, &port, &fam), 0);
-	assert_int_equal(fam, XLB_AF_INET);
-	assert_int_equal(ntohs(port), 80);
-	assert_int_equal(xlb_cfg_endpoint_parse("[::1]:9100", &a, &port, &fam), 0);
-	assert_int_equal(fam, XLB_AF_INET6);
-	assert_int_equal(xlb_cfg_endpoint_parse("::1:9100", &a, &port, &fam), -EINVAL);
-	assert_int_equal(xlb_cfg_endpoint_parse("198.18.0.1:65536", &a, &port, &fam), -EINVAL);
-	assert_int_equal(xlb_cfg_endpoint_parse("198.18.0.1:-1", &a, &port, &fam), -EINVAL);
-	assert_int_equal(xlb_cfg_endpoint_parse("198.18.0.1:", &a, &port, &fam), -EINVAL);
-	assert_int_equal(xlb_cfg_listen_check("127.0.0.1:0", err, sizeof(err)), 0);
-	assert_int_equal(xlb_cfg_listen_check("[::1]:9100", err, sizeof(err)), 0);
-	assert_int_equal(xlb_cfg_listen_check("any:9100", err, sizeof(err)), -EINVAL);
+	expect_ok("parse \"198.18.0.1:80\"",
+		  xlb_cfg_endpoint_parse("198.18.0.1:80", &a, &port, &fam));
+	expect_eq("family of \"198.18.0.1:80\"", fam, XLB_AF_INET);
+	expect_eq("port of \"198.18.0.1:80\"", ntohs(port), 80);
+	expect_ok("parse \"[::1]:9100\"", xlb_cfg_endpoint_parse("[::1]:9100", &a, &port, &fam));
+	expect_eq("family of \"[::1]:9100\"", fam, XLB_AF_INET6);
+	expect_rc("parse \"::1:9100\" (IPv6 without brackets)",
+		  xlb_cfg_endpoint_parse("::1:9100", &a, &port, &fam), -EINVAL);
+	expect_rc("parse port 65536", xlb_cfg_endpoint_parse("198.18.0.1:65536", &a, &port, &fam),
+		  -EINVAL);
+	expect_rc("parse port -1", xlb_cfg_endpoint_parse("198.18.0.1:-1", &a, &port, &fam),
+		  -EINVAL);
+	expect_rc("parse an empty port", xlb_cfg_endpoint_parse("198.18.0.1:", &a, &port, &fam),
+		  -EINVAL);
+	expect_ok("listen check \"127.0.0.1:0\"",
+		  xlb_cfg_listen_check("127.0.0.1:0", err, sizeof(err)));
+	expect_ok("listen check \"[::1]:9100\"",
+		  xlb_cfg_listen_check("[::1]:9100", err, sizeof(err)));
+	expect_rc("listen check \"any:9100\"", xlb_cfg_listen_check("any:9100", err, sizeof(err)),
+		  -EINVAL);
 }
 
 static void test_secret(void **state)
@@ -459,32 +503,32 @@ static void test_secret(void **state)
 
 	(void)state;
 	fd = mkstemp(path);
-	assert_true(fd >= 0);
+	expect_cmp("mkstemp fd", fd, >=, 0);
 	f = fdopen(fd, "w");
 	fputs("  token=abc.def.ghi \t\r\nsecond line\n", f);
 	fclose(f);
-	assert_int_equal(xlb_cfg_read_secret(path, &s), 0);
-	assert_string_equal(s, "token=abc.def.ghi");
+	expect_ok("read a secret file", xlb_cfg_read_secret(path, &s));
+	expect_str_eq("secret with blanks and the second line cut", s, "token=abc.def.ghi");
 	free(s);
 	/* an auth file must be a token or user:password */
-	assert_int_equal(xlb_cfg_init(&cfg), 0);
+	expect_ok("xlb_cfg_init", xlb_cfg_init(&cfg));
 	cfg.marathon.auth_file = strdup(path);
-	assert_int_equal(xlb_cfg_check_host(&cfg, &errs), 0);
+	expect_ok("host check with a token auth file", xlb_cfg_check_host(&cfg, &errs));
 	f = fopen(path, "w");
 	fputs("just-a-word\n", f);
 	fclose(f);
-	assert_int_equal(xlb_cfg_check_host(&cfg, &errs), -EINVAL);
-	assert_int_equal(errs.n, 1);
-	assert_non_null(strstr(errs.msgs[0], "$.marathon.auth_file: "));
+	expect_rc("host check with a one-word auth file", xlb_cfg_check_host(&cfg, &errs), -EINVAL);
+	expect_eq("errors of the host check", errs.n, 1);
+	expect_substr("host check message", errs.msgs[0], "$.marathon.auth_file: ");
 	/* the secret never appears in the message */
 	assert_null(strstr(errs.msgs[0], "just-a-word"));
 	xlb_cfg_errors_free(&errs);
 	f = fopen(path, "w");
 	fclose(f);
-	assert_int_equal(xlb_cfg_read_secret(path, &s), -ENODATA);
+	expect_rc("read an empty secret file", xlb_cfg_read_secret(path, &s), -ENODATA);
 	unlink(path);
-	assert_int_equal(xlb_cfg_check_host(&cfg, &errs), -EINVAL);
-	assert_non_null(strstr(errs.msgs[0], "cannot read"));
+	expect_rc("host check with the auth file gone", xlb_cfg_check_host(&cfg, &errs), -EINVAL);
+	expect_substr("host check message for a missing file", errs.msgs[0], "cannot read");
 	xlb_cfg_errors_free(&errs);
 	xlb_cfg_free(&cfg);
 }
@@ -495,10 +539,12 @@ static void test_load_missing(void **state)
 	struct xlb_cfg cfg;
 
 	(void)state;
-	assert_int_equal(xlb_cfg_init(&cfg), 0);
-	assert_int_equal(xlb_cfg_load_file(&cfg, "/nonexistent/xlbd.json", &errs), -EINVAL);
-	assert_int_equal(errs.n, 1);
-	assert_non_null(strstr(errs.msgs[0], "/nonexistent/xlbd.json: cannot open"));
+	expect_ok("xlb_cfg_init", xlb_cfg_init(&cfg));
+	expect_rc("load a missing file", xlb_cfg_load_file(&cfg, "/nonexistent/xlbd.json", &errs),
+		  -EINVAL);
+	expect_eq("errors loading a missing file", errs.n, 1);
+	expect_substr("error message for a missing file", errs.msgs[0],
+		      "/nonexistent/xlbd.json: cannot open");
 	xlb_cfg_errors_free(&errs);
 	xlb_cfg_free(&cfg);
 }

@@ -14,6 +14,7 @@
 
 #include <xlb/abi.h>
 
+#include "check.h"
 #include "harness.h"
 #include "maglev.h"
 
@@ -150,9 +151,9 @@ static void t_ref_build(const struct xlb_maglev_backend *in, size_t n, __u32 *ta
 	}
 	qsort(be, nw, sizeof(*be), t_ref_key_cmp);
 	for (i = 0; i < nw; i++) {
-		assert_int_equal(
-		    xlb_maglev_permutation(be[i].key, be[i].key_len, size, &offset[i], &skip[i]),
-		    0);
+		expect_ok(
+		    "permutation of a reference backend's key",
+		    xlb_maglev_permutation(be[i].key, be[i].key_len, size, &offset[i], &skip[i]));
 		if (be[i].weight > wmax)
 			wmax = be[i].weight;
 	}
@@ -243,14 +244,17 @@ static void test_permutation(void **state)
 	(void)state;
 	for (i = 0; i < 1000; i++) {
 		t_key_ipv4(key, i);
-		assert_int_equal(xlb_maglev_permutation(key, sizeof(key), 65537, &off, &skip), 0);
-		assert_true(off < 65537);
-		assert_true(skip >= 1 && skip < 65537);
+		expect_ok("permutation of a 20-byte key, M 65537",
+			  xlb_maglev_permutation(key, sizeof(key), 65537, &off, &skip));
+		expect_cmp(xlb_whatf("key %u: offset", i), off, <, 65537);
+		expect_true(xlb_whatf("key %u: skip in [1, 65537)", i), skip >= 1 && skip < 65537);
 	}
-	assert_int_equal(xlb_maglev_permutation(key, sizeof(key), 2, &off, &skip), 0);
-	assert_int_equal(skip, 1);
-	assert_int_equal(xlb_maglev_permutation(key, sizeof(key), 100, &off, &skip), -EINVAL);
-	assert_int_equal(xlb_maglev_permutation(NULL, 4, 101, &off, &skip), -EINVAL);
+	expect_ok("permutation with M 2", xlb_maglev_permutation(key, sizeof(key), 2, &off, &skip));
+	expect_eq("skip with M 2 (only 1 is coprime)", skip, 1);
+	expect_rc("permutation with a non-prime M",
+		  xlb_maglev_permutation(key, sizeof(key), 100, &off, &skip), -EINVAL);
+	expect_rc("permutation of a NULL key", xlb_maglev_permutation(NULL, 4, 101, &off, &skip),
+		  -EINVAL);
 }
 
 /* Nodes receive backends in whatever order their API calls or config gave them. */
@@ -266,9 +270,9 @@ static void test_deterministic_order(void **state)
 	(void)state;
 	for (i = 0; i < s->n; i++)
 		s->be[i].weight = 1 + (__u32)(i % 4);
-	assert_int_equal(xlb_maglev_build(s->be, s->n, ref, size), 0);
-	assert_int_equal(xlb_maglev_build(s->be, s->n, t, size), 0);
-	assert_memory_equal(ref, t, size * sizeof(*t));
+	expect_ok("build 100 weighted backends", xlb_maglev_build(s->be, s->n, ref, size));
+	expect_ok("build them again", xlb_maglev_build(s->be, s->n, t, size));
+	expect_mem_eq("two builds of the same input", ref, t, size * sizeof(*t));
 	for (round = 0; round < 10; round++) {
 		for (i = s->n - 1; i > 0; i--) {
 			j = t_rand(&rng) % (i + 1);
@@ -277,7 +281,8 @@ static void test_deterministic_order(void **state)
 			s->be[j] = tmpb;
 		}
 		memset(t, 0, size * sizeof(*t));
-		assert_int_equal(xlb_maglev_build(s->be, s->n, t, size), 0);
+		expect_ok(xlb_whatf("shuffle %d: build", round),
+			  xlb_maglev_build(s->be, s->n, t, size));
 		if (memcmp(ref, t, size * sizeof(*t)))
 			fail_msg("shuffle %d: table differs from the one built in input order",
 				 round);
@@ -309,7 +314,8 @@ static void test_golden(void **state)
 	for (c = 0; c < ARRAY_SIZE(cases); c++) {
 		for (i = 0; i < 3; i++)
 			s->be[i].weight = cases[c].weight[i];
-		assert_int_equal(xlb_maglev_build(s->be, 3, t, 101), 0);
+		expect_ok(xlb_whatf("golden %s: build", cases[c].name),
+			  xlb_maglev_build(s->be, 3, t, 101));
 		t_count(t, 101, 3, count);
 		print_message("golden %s: checksum 0x%016llx, slots %u/%u/%u, first %u %u %u %u\n",
 			      cases[c].name, (unsigned long long)t_checksum(t, 101), count[0],
@@ -340,7 +346,7 @@ static void test_balance(void **state)
 		__u32 *count = calloc(ns[c], sizeof(*count)), lo = UINT32_MAX, hi = 0;
 
 		assert_non_null(count);
-		assert_int_equal(xlb_maglev_build(s->be, s->n, t, size), 0);
+		expect_ok(xlb_whatf("n=%zu: build", ns[c]), xlb_maglev_build(s->be, s->n, t, size));
 		t_count(t, size, s->n, count);
 		for (i = 0; i < s->n; i++) {
 			lo = count[i] < lo ? count[i] : lo;
@@ -373,17 +379,20 @@ static void t_disruption(size_t n, size_t removals, double bound)
 	size_t r, k, worst = 0, total = 0, moved;
 	__u32 i;
 
-	assert_int_equal(xlb_maglev_build(s->be, s->n, base, size), 0);
+	expect_ok(xlb_whatf("n=%zu: build the full set", n),
+		  xlb_maglev_build(s->be, s->n, base, size));
 	for (r = 0; r < removals; r++) {
 		k = r * n / removals;
 		gone = s->be[k];
 		s->be[k] = s->be[n - 1];
-		assert_int_equal(xlb_maglev_build(s->be, n - 1, t, size), 0);
+		expect_ok(xlb_whatf("n=%zu: build without backend %zu", n, k),
+			  xlb_maglev_build(s->be, n - 1, t, size));
 		s->be[n - 1] = s->be[k];
 		s->be[k] = gone;
 		moved = 0;
 		for (i = 0; i < size; i++) {
-			assert_int_not_equal(t[i], gone.id);
+			expect_ne(xlb_whatf("n=%zu, backend %zu removed: id in slot %u", n, k, i),
+				  t[i], gone.id);
 			if (base[i] != gone.id && t[i] != base[i])
 				moved++;
 		}
@@ -476,7 +485,8 @@ static void test_weights(void **state)
 
 		for (i = 0; i < s->n; i++)
 			s->be[i].weight = cases[c].weight[i % period];
-		assert_int_equal(xlb_maglev_build(s->be, s->n, t, size), 0);
+		expect_ok(xlb_whatf("weights %s: build", cases[c].name),
+			  xlb_maglev_build(s->be, s->n, t, size));
 		t_check_shares(s, t, size, cases[c].name, 0.02);
 		free(t);
 		t_set_free(s);
@@ -491,7 +501,7 @@ static void test_weights_skewed(void **state)
 
 	(void)state;
 	s->be[37].weight = 65535;
-	assert_int_equal(xlb_maglev_build(s->be, s->n, t, size), 0);
+	expect_ok("build with one backend at 65535", xlb_maglev_build(s->be, s->n, t, size));
 	t_check_shares(s, t, size, "65535:1 x 99", 0.02);
 	free(t);
 	t_set_free(s);
@@ -505,18 +515,18 @@ static void test_weights_equal_and_zero(void **state)
 	size_t i;
 
 	(void)state;
-	assert_int_equal(xlb_maglev_build(s->be, 50, ref, size), 0);
+	expect_ok("build 50 backends at weight 1", xlb_maglev_build(s->be, 50, ref, size));
 	for (i = 0; i < 50; i++)
 		s->be[i].weight = 7;
-	assert_int_equal(xlb_maglev_build(s->be, 50, t, size), 0);
-	assert_memory_equal(ref, t, size * sizeof(*t));
+	expect_ok("build 50 backends at weight 7", xlb_maglev_build(s->be, 50, t, size));
+	expect_mem_eq("table with weight 7 against weight 1", ref, t, size * sizeof(*t));
 
 	/* Ten more at weight 0, one of them reusing a live key: still the same table. */
 	for (i = 50; i < 60; i++)
 		s->be[i].weight = 0;
 	s->be[55].key = s->be[3].key;
-	assert_int_equal(xlb_maglev_build(s->be, 60, t, size), 0);
-	assert_memory_equal(ref, t, size * sizeof(*t));
+	expect_ok("build with ten more at weight 0", xlb_maglev_build(s->be, 60, t, size));
+	expect_mem_eq("table with weight-0 extras against without", ref, t, size * sizeof(*t));
 	t_set_free(s);
 	free(ref);
 	free(t);
@@ -584,7 +594,7 @@ static void test_matches_reference(void **state)
 		}
 		t = t_table(size);
 		ref = t_table(size);
-		assert_int_equal(xlb_maglev_build(s->be, n, t, size), 0);
+		expect_ok(xlb_whatf("trial %d: build", trial), xlb_maglev_build(s->be, n, t, size));
 		t_ref_build(s->be, n, ref, size);
 		if (memcmp(t, ref, size * sizeof(*t)))
 			fail_msg("trial %d (n=%zu, weights mode %d, m=%u): table differs from the "
@@ -606,30 +616,33 @@ static void test_bad_args(void **state)
 	(void)state;
 	memset(t, 0xa5, sizeof(t));
 	memcpy(before, t, sizeof(t));
-	assert_int_equal(xlb_maglev_build(s->be, 5, t, 100), -EINVAL); /* not prime */
-	assert_int_equal(xlb_maglev_build(s->be, 5, t, 1), -EINVAL);
-	assert_int_equal(xlb_maglev_build(s->be, 5, t, 3), -EINVAL); /* fewer slots than backends */
-	assert_int_equal(xlb_maglev_build(s->be, 0, t, 101), -ENODATA);
-	assert_int_equal(xlb_maglev_build(NULL, 0, t, 101), -ENODATA);
-	assert_int_equal(xlb_maglev_build(NULL, 5, t, 101), -EINVAL);
-	assert_int_equal(xlb_maglev_build(s->be, 5, NULL, 101), -EINVAL);
+	expect_rc("build with a non-prime M", xlb_maglev_build(s->be, 5, t, 100), -EINVAL);
+	expect_rc("build with M 1", xlb_maglev_build(s->be, 5, t, 1), -EINVAL);
+	expect_rc("build with fewer slots than backends", xlb_maglev_build(s->be, 5, t, 3),
+		  -EINVAL);
+	expect_rc("build with no backends", xlb_maglev_build(s->be, 0, t, 101), -ENODATA);
+	expect_rc("build with a NULL, empty list", xlb_maglev_build(NULL, 0, t, 101), -ENODATA);
+	expect_rc("build with a NULL list of 5", xlb_maglev_build(NULL, 5, t, 101), -EINVAL);
+	expect_rc("build into a NULL table", xlb_maglev_build(s->be, 5, NULL, 101), -EINVAL);
 	for (i = 0; i < 5; i++)
 		s->be[i].weight = 0;
-	assert_int_equal(xlb_maglev_build(s->be, 5, t, 101), -ENODATA);
+	expect_rc("build with every weight 0", xlb_maglev_build(s->be, 5, t, 101), -ENODATA);
 	for (i = 0; i < 5; i++)
 		s->be[i].weight = 1;
 	s->be[4].key = s->be[1].key; /* same bytes, different id */
-	assert_int_equal(xlb_maglev_build(s->be, 5, t, 101), -EINVAL);
+	expect_rc("build with one key pointer used twice", xlb_maglev_build(s->be, 5, t, 101),
+		  -EINVAL);
 	s->be[4].key = s->keys[4];
 	memcpy(s->keys[4], s->keys[1], T_KEY_MAX); /* same bytes, different pointer */
-	assert_int_equal(xlb_maglev_build(s->be, 5, t, 101), -EINVAL);
+	expect_rc("build with two equal keys", xlb_maglev_build(s->be, 5, t, 101), -EINVAL);
 	s->be[4].key_len = 19; /* a prefix is another key */
 	s->be[0].key = NULL;
-	assert_int_equal(xlb_maglev_build(s->be, 5, t, 101), -EINVAL);
-	assert_memory_equal(t, before, sizeof(t));
+	expect_rc("build with a NULL key and a key that prefixes another",
+		  xlb_maglev_build(s->be, 5, t, 101), -EINVAL);
+	expect_mem_eq("table after the failed builds", t, before, sizeof(t));
 	s->be[0].key = s->keys[0];
-	assert_int_equal(xlb_maglev_build(s->be, 5, t, 5), 0); /* size == backends is enough */
-	assert_int_equal(xlb_maglev_build(s->be, 5, t, 101), 0);
+	expect_ok("build with M equal to the backend count", xlb_maglev_build(s->be, 5, t, 5));
+	expect_ok("build once the keys are fixed", xlb_maglev_build(s->be, 5, t, 101));
 	t_set_free(s);
 }
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "harness.h"
 #include "marathon.h"
 
@@ -136,38 +137,45 @@ static void test_label_case(void **state)
 	print_message("case %s: %s=\"%s\"\n", c->name, c->key,
 		      xlb_mara_quote(c->value, 400, q, sizeof(q)));
 	ret = xlb_vip_label_parse(c->key, c->value, &vip, err, sizeof(err));
-	assert_int_equal(ret, c->ret);
+	expect_rc(xlb_whatf("%s=\"%s\": parse result", c->key, c->value), ret, c->ret);
 	if (ret == -EINVAL) {
 		assert_non_null(c->err);
 		if (c->err[0] == '~') {
 			if (!strstr(err, c->err + 1))
 				fail_msg("error \"%s\" lacks \"%s\"", err, c->err + 1);
 		} else {
-			assert_string_equal(err, c->err);
+			expect_str_eq(xlb_whatf("%s=\"%s\": error message", c->key, c->value), err,
+				      c->err);
 		}
 		return;
 	}
 	if (ret)
 		return;
-	assert_int_equal(vip.port, c->port);
+	expect_eq(xlb_whatf("%s=\"%s\": port", c->key, c->value), vip.port, c->port);
 	if (c->family) {
-		assert_int_equal(vip.kind, XLB_VIP_IP);
-		assert_int_equal(vip.family, c->family);
+		expect_eq(xlb_whatf("%s=\"%s\": kind (IP VIP)", c->key, c->value), vip.kind,
+			  XLB_VIP_IP);
+		expect_eq(xlb_whatf("%s=\"%s\": family", c->key, c->value), vip.family, c->family);
 		inet_ntop(c->family == XLB_AF_INET ? AF_INET : AF_INET6, vip.addr.bytes, addr,
 			  sizeof(addr));
-		assert_string_equal(addr, c->addr);
+		expect_str_eq(xlb_whatf("%s=\"%s\": address", c->key, c->value), addr, c->addr);
 		if (c->family == XLB_AF_INET) {
 			/* The other 12 bytes of the union must stay zero (abi.h). */
 			for (int i = 4; i < 16; i++)
-				assert_int_equal(vip.addr.bytes[i], 0);
+				expect_eq(xlb_whatf("%s=\"%s\": IPv4 address byte %d", c->key,
+						    c->value, i),
+					  vip.addr.bytes[i], 0);
 		}
 	} else {
 		char dns[XLB_DNS_NAME_MAX];
 
-		assert_int_equal(vip.kind, XLB_VIP_NAMED);
-		assert_string_equal(vip.name, c->vip_name);
-		assert_int_equal(xlb_vip_dns_name(vip.name, "marathon", dns, sizeof(dns)), 0);
-		assert_string_equal(dns, c->dns);
+		expect_eq(xlb_whatf("%s=\"%s\": kind (named VIP)", c->key, c->value), vip.kind,
+			  XLB_VIP_NAMED);
+		expect_str_eq(xlb_whatf("%s=\"%s\": name", c->key, c->value), vip.name,
+			      c->vip_name);
+		expect_ok(xlb_whatf("%s=\"%s\": DNS name", c->key, c->value),
+			  xlb_vip_dns_name(vip.name, "marathon", dns, sizeof(dns)));
+		expect_str_eq(xlb_whatf("%s=\"%s\": DNS name", c->key, c->value), dns, c->dns);
 	}
 }
 
@@ -219,10 +227,12 @@ static void test_domain_frag(void **state)
 		if (n < 0 || strcmp(out, v[i].out))
 			fail_msg("domain_frag(\"%s\") = %d \"%s\", want \"%s\"", v[i].in, n, out,
 				 v[i].out);
-		assert_int_equal(n, (int)strlen(v[i].out));
+		expect_eq(xlb_whatf("domain_frag(\"%s\") length", v[i].in), n,
+			  (int)strlen(v[i].out));
 	}
-	assert_int_equal(xlb_dns_domain_frag("$$$.///", out, sizeof(out)), -EINVAL);
-	assert_int_equal(xlb_dns_domain_frag("abcdef", out, 4), -ENOSPC);
+	expect_rc("domain_frag of \"$$$.///\"", xlb_dns_domain_frag("$$$.///", out, sizeof(out)),
+		  -EINVAL);
+	expect_rc("domain_frag into 4 bytes", xlb_dns_domain_frag("abcdef", out, 4), -ENOSPC);
 }
 
 static void test_dns_name(void **state)
@@ -231,17 +241,24 @@ static void test_dns_name(void **state)
 	size_t i;
 
 	(void)state;
-	assert_int_equal(xlb_vip_dns_name("/myapp", "marathon-user", dns, sizeof(dns)), 0);
-	assert_string_equal(dns, "myapp.marathon-user.l4lb.thisdcos.directory");
-	assert_int_equal(xlb_vip_dns_name("/broker", "Kafka", dns, sizeof(dns)), 0);
-	assert_string_equal(dns, "broker.kafka.l4lb.thisdcos.directory");
-	assert_int_equal(xlb_vip_dns_name("/app", NULL, dns, sizeof(dns)), 0);
-	assert_string_equal(dns, "app.marathon.l4lb.thisdcos.directory");
-	assert_int_equal(xlb_vip_dns_name("/app", "///", dns, sizeof(dns)), -EINVAL);
+	expect_ok("DNS name of /myapp on marathon-user",
+		  xlb_vip_dns_name("/myapp", "marathon-user", dns, sizeof(dns)));
+	expect_str_eq("DNS name of /myapp on marathon-user", dns,
+		      "myapp.marathon-user.l4lb.thisdcos.directory");
+	expect_ok("DNS name of /broker on Kafka",
+		  xlb_vip_dns_name("/broker", "Kafka", dns, sizeof(dns)));
+	expect_str_eq("DNS name of /broker on Kafka (lower-cased)", dns,
+		      "broker.kafka.l4lb.thisdcos.directory");
+	expect_ok("DNS name with no framework", xlb_vip_dns_name("/app", NULL, dns, sizeof(dns)));
+	expect_str_eq("DNS name with no framework (marathon)", dns,
+		      "app.marathon.l4lb.thisdcos.directory");
+	expect_rc("DNS name with framework \"///\"",
+		  xlb_vip_dns_name("/app", "///", dns, sizeof(dns)), -EINVAL);
 	/* 4 x 63-character labels: 255 + suffix > 253. */
 	for (i = 0; i < 4; i++)
 		snprintf(name + i * 64, sizeof(name) - i * 64, "%s.", A63);
-	assert_int_equal(xlb_vip_dns_name(name, "marathon", dns, sizeof(dns)), -ENAMETOOLONG);
+	expect_rc("DNS name of four 63-character labels",
+		  xlb_vip_dns_name(name, "marathon", dns, sizeof(dns)), -ENAMETOOLONG);
 }
 
 static void test_proto_list(void **state)
@@ -276,9 +293,10 @@ static void test_proto_list(void **state)
 			fail_msg("proto \"%s\": ret %d mask %u, want %d %u", v[i].in, ret, mask,
 				 v[i].ret, v[i].mask);
 	}
-	assert_int_equal(xlb_proto_list_parse("sctp", &(unsigned int){0}, err, sizeof(err)),
-			 -EINVAL);
-	assert_string_equal(err, "protocol \"sctp\" is not tcp, udp or udp,tcp");
+	expect_rc("protocol list \"sctp\"",
+		  xlb_proto_list_parse("sctp", &(unsigned int){0}, err, sizeof(err)), -EINVAL);
+	expect_str_eq("message for protocol list \"sctp\"", err,
+		      "protocol \"sctp\" is not tcp, udp or udp,tcp");
 }
 
 static void test_pool_parse(void **state)
@@ -287,37 +305,50 @@ static void test_pool_parse(void **state)
 	char err[256];
 
 	(void)state;
-	assert_int_equal(xlb_named_pool_parse("198.19.0.0/16", &pool, err, sizeof(err)), 0);
-	assert_int_equal(pool.base, 0xc6130000u);
-	assert_int_equal(pool.prefix_len, 16);
-	assert_int_equal(xlb_named_pool_capacity(&pool), 65534);
-	assert_int_equal(xlb_named_pool_parse(XLB_NAMED_POOL_DEFAULT, &pool, err, sizeof(err)), 0);
-	assert_int_equal(xlb_named_pool_capacity(&pool), 16777214);
-	assert_int_equal(xlb_named_pool_parse("198.19.0.1/16", &pool, err, sizeof(err)), -EINVAL);
-	assert_string_equal(err, "named VIP range \"198.19.0.1/16\": host bits set after /16");
-	assert_int_equal(xlb_named_pool_parse("198.19.0.0/31", &pool, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "prefix length must be 1-30"));
+	expect_ok("parse pool 198.19.0.0/16",
+		  xlb_named_pool_parse("198.19.0.0/16", &pool, err, sizeof(err)));
+	expect_eq("base of 198.19.0.0/16", pool.base, 0xc6130000u);
+	expect_eq("prefix length of 198.19.0.0/16", pool.prefix_len, 16);
+	expect_eq("addresses in 198.19.0.0/16", xlb_named_pool_capacity(&pool), 65534);
+	expect_ok("parse the default pool",
+		  xlb_named_pool_parse(XLB_NAMED_POOL_DEFAULT, &pool, err, sizeof(err)));
+	expect_eq("addresses in the default pool", xlb_named_pool_capacity(&pool), 16777214);
+	expect_rc("parse pool 198.19.0.1/16",
+		  xlb_named_pool_parse("198.19.0.1/16", &pool, err, sizeof(err)), -EINVAL);
+	expect_str_eq("message for pool 198.19.0.1/16", err,
+		      "named VIP range \"198.19.0.1/16\": host bits set after /16");
+	expect_rc("parse pool 198.19.0.0/31",
+		  xlb_named_pool_parse("198.19.0.0/31", &pool, err, sizeof(err)), -EINVAL);
+	expect_substr("message for pool 198.19.0.0/31", err, "prefix length must be 1-30");
 	/* Found by labels_fuzz: ranges that would hand out multicast addresses. */
-	assert_int_equal(xlb_named_pool_parse("224.0.0.0/8", &pool, err, sizeof(err)), -EINVAL);
-	assert_string_equal(err,
-			    "named VIP range \"224.0.0.0/8\": overlaps multicast 224.0.0.0/4");
-	assert_int_equal(xlb_named_pool_parse("128.0.0.0/1", &pool, err, sizeof(err)), -EINVAL);
-	assert_int_equal(xlb_named_pool_parse("0.0.0.0/1", &pool, err, sizeof(err)), 0);
-	assert_int_equal(xlb_named_pool_parse("240.0.0.0/8", &pool, err, sizeof(err)), 0);
-	assert_int_equal(xlb_named_pool_parse("198.19.0.0/", &pool, err, sizeof(err)), -EINVAL);
-	assert_int_equal(xlb_named_pool_parse("198.19.0.0", &pool, err, sizeof(err)), -EINVAL);
-	assert_int_equal(xlb_named_pool_parse("fd01:c::/64", &pool, err, sizeof(err)), -EINVAL);
-	assert_int_equal(xlb_named_pool_parse("pool/8", &pool, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "is not an IPv4 address"));
+	expect_rc("parse pool 224.0.0.0/8",
+		  xlb_named_pool_parse("224.0.0.0/8", &pool, err, sizeof(err)), -EINVAL);
+	expect_str_eq("message for pool 224.0.0.0/8", err,
+		      "named VIP range \"224.0.0.0/8\": overlaps multicast 224.0.0.0/4");
+	expect_rc("parse pool 128.0.0.0/1 (holds multicast)",
+		  xlb_named_pool_parse("128.0.0.0/1", &pool, err, sizeof(err)), -EINVAL);
+	expect_ok("parse pool 0.0.0.0/1",
+		  xlb_named_pool_parse("0.0.0.0/1", &pool, err, sizeof(err)));
+	expect_ok("parse pool 240.0.0.0/8",
+		  xlb_named_pool_parse("240.0.0.0/8", &pool, err, sizeof(err)));
+	expect_rc("parse pool \"198.19.0.0/\"",
+		  xlb_named_pool_parse("198.19.0.0/", &pool, err, sizeof(err)), -EINVAL);
+	expect_rc("parse pool without a prefix length",
+		  xlb_named_pool_parse("198.19.0.0", &pool, err, sizeof(err)), -EINVAL);
+	expect_rc("parse an IPv6 pool",
+		  xlb_named_pool_parse("fd01:c::/64", &pool, err, sizeof(err)), -EINVAL);
+	expect_rc("parse pool \"pool/8\"", xlb_named_pool_parse("pool/8", &pool, err, sizeof(err)),
+		  -EINVAL);
+	expect_substr("message for pool \"pool/8\"", err, "is not an IPv4 address");
 }
 
 static void test_fnv1a64_vectors(void **state)
 {
 	(void)state;
 	/* Published FNV-1a 64-bit test vectors. */
-	assert_true(xlb_fnv1a64("", 0) == 0xcbf29ce484222325ull);
-	assert_true(xlb_fnv1a64("a", 1) == 0xaf63dc4c8601ec8cull);
-	assert_true(xlb_fnv1a64("foobar", 6) == 0x85944171f73967e8ull);
+	expect_true("fnv1a64 of \"\"", xlb_fnv1a64("", 0) == 0xcbf29ce484222325ull);
+	expect_true("fnv1a64 of \"a\"", xlb_fnv1a64("a", 1) == 0xaf63dc4c8601ec8cull);
+	expect_true("fnv1a64 of \"foobar\"", xlb_fnv1a64("foobar", 6) == 0x85944171f73967e8ull);
 }
 
 static __u32 h(__be32 a)
@@ -339,20 +370,27 @@ static void test_alloc_order_independent(void **state)
 	size_t i, j, n = ARRAY_SIZE(fwd);
 
 	(void)state;
-	assert_int_equal(xlb_named_pool_parse("198.19.0.0/16", &pool, err, sizeof(err)), 0);
+	expect_ok("parse pool 198.19.0.0/16",
+		  xlb_named_pool_parse("198.19.0.0/16", &pool, err, sizeof(err)));
 	for (i = 0; i < n; i++)
 		rev[i] = fwd[n - 1 - i];
-	assert_int_equal(xlb_named_pool_alloc(&pool, fwd, n, NULL, 0, a1, err, sizeof(err)), 0);
-	assert_int_equal(xlb_named_pool_alloc(&pool, rev, n, NULL, 0, a2, err, sizeof(err)), 0);
+	expect_ok("allocate in forward order",
+		  xlb_named_pool_alloc(&pool, fwd, n, NULL, 0, a1, err, sizeof(err)));
+	expect_ok("allocate in reverse order",
+		  xlb_named_pool_alloc(&pool, rev, n, NULL, 0, a2, err, sizeof(err)));
 	for (i = 0; i < n; i++) {
-		assert_int_equal(a1[i], a2[n - 1 - i]);
+		expect_eq(xlb_whatf("%s: address in reverse order against forward", fwd[i]), a1[i],
+			  a2[n - 1 - i]);
 		/* Inside the range, never its first (network) or last (broadcast) address. */
-		assert_true(h(a1[i]) > 0xc6130000u && h(a1[i]) < 0xc613ffffu);
+		expect_true(
+		    xlb_whatf("%s: address inside 198.19.0.0/16, not its first or last", fwd[i]),
+		    h(a1[i]) > 0xc6130000u && h(a1[i]) < 0xc613ffffu);
 		for (j = 0; j < i; j++)
-			assert_int_not_equal(a1[i], a1[j]);
+			expect_ne(xlb_whatf("%s: address against that of %s", fwd[i], fwd[j]),
+				  a1[i], a1[j]);
 		/* Without collisions each name sits at its hash slot. */
-		assert_int_equal(
-		    h(a1[i]), 0xc6130001u + (__u32)(xlb_fnv1a64(fwd[i], strlen(fwd[i])) % 65534));
+		expect_eq(xlb_whatf("%s: address at its hash slot", fwd[i]), h(a1[i]),
+			  0xc6130001u + (__u32)(xlb_fnv1a64(fwd[i], strlen(fwd[i])) % 65534));
 	}
 }
 
@@ -366,12 +404,14 @@ static void test_alloc_pinned(void **state)
 	__u64 hv = xlb_fnv1a64(names[0], strlen(names[0]));
 
 	(void)state;
-	assert_int_equal(xlb_named_pool_parse("11.0.0.0/8", &pool, err, sizeof(err)), 0);
-	assert_int_equal(xlb_named_pool_alloc(&pool, names, 1, NULL, 0, &a, err, sizeof(err)), 0);
-	assert_int_equal(h(a), 0x0b000001u + (__u32)(hv % 16777214u));
+	expect_ok("parse pool 11.0.0.0/8",
+		  xlb_named_pool_parse("11.0.0.0/8", &pool, err, sizeof(err)));
+	expect_ok("allocate myapp",
+		  xlb_named_pool_alloc(&pool, names, 1, NULL, 0, &a, err, sizeof(err)));
+	expect_eq("myapp address at its hash slot", h(a), 0x0b000001u + (__u32)(hv % 16777214u));
 	inet_ntop(AF_INET, &a, buf, sizeof(buf));
 	print_message("myapp -> %s (fnv1a64 %016llx)\n", buf, (unsigned long long)hv);
-	assert_string_equal(buf, "11.207.69.47");
+	expect_str_eq("myapp address (pinned)", buf, "11.207.69.47");
 }
 
 static void test_alloc_collision_slash30(void **state)
@@ -385,8 +425,9 @@ static void test_alloc_collision_slash30(void **state)
 	int i, first_slot = -1;
 
 	(void)state;
-	assert_int_equal(xlb_named_pool_parse("198.19.0.0/30", &pool, err, sizeof(err)), 0);
-	assert_int_equal(xlb_named_pool_capacity(&pool), 2);
+	expect_ok("parse pool 198.19.0.0/30",
+		  xlb_named_pool_parse("198.19.0.0/30", &pool, err, sizeof(err)));
+	expect_eq("addresses in a /30", xlb_named_pool_capacity(&pool), 2);
 	for (i = 0; i < 64 && !pair[1]; i++) {
 		int slot;
 
@@ -400,16 +441,21 @@ static void test_alloc_collision_slash30(void **state)
 		}
 	}
 	assert_non_null(pair[1]);
-	assert_true(strcmp(pair[0], pair[1]) < 0);
-	assert_int_equal(xlb_named_pool_alloc(&pool, pair, 2, NULL, 0, a, err, sizeof(err)), 0);
+	expect_cmp(xlb_whatf("strcmp(\"%s\", \"%s\")", pair[0], pair[1]), strcmp(pair[0], pair[1]),
+		   <, 0);
+	expect_ok("allocate two names hashing to one slot",
+		  xlb_named_pool_alloc(&pool, pair, 2, NULL, 0, a, err, sizeof(err)));
 	/* The name first in strcmp order keeps its slot; the other takes the next one. */
-	assert_int_equal(h(a[0]), 0xc6130001u + (__u32)first_slot);
-	assert_int_equal(h(a[1]), 0xc6130001u + (__u32)(1 - first_slot));
+	expect_eq("address of the name first in strcmp order (its own slot)", h(a[0]),
+		  0xc6130001u + (__u32)first_slot);
+	expect_eq("address of the second name (the next slot)", h(a[1]),
+		  0xc6130001u + (__u32)(1 - first_slot));
 	swapped[0] = pair[1];
 	swapped[1] = pair[0];
-	assert_int_equal(xlb_named_pool_alloc(&pool, swapped, 2, NULL, 0, b, err, sizeof(err)), 0);
-	assert_int_equal(a[0], b[1]);
-	assert_int_equal(a[1], b[0]);
+	expect_ok("allocate the pair swapped",
+		  xlb_named_pool_alloc(&pool, swapped, 2, NULL, 0, b, err, sizeof(err)));
+	expect_eq("first name's address with the pair swapped", a[0], b[1]);
+	expect_eq("second name's address with the pair swapped", a[1], b[0]);
 }
 
 static void test_alloc_exhausted(void **state)
@@ -420,12 +466,15 @@ static void test_alloc_exhausted(void **state)
 	__be32 a[3];
 
 	(void)state;
-	assert_int_equal(xlb_named_pool_parse("198.19.0.0/30", &pool, err, sizeof(err)), 0);
-	assert_int_equal(xlb_named_pool_alloc(&pool, names, 3, NULL, 0, a, err, sizeof(err)),
-			 -ENOSPC);
-	assert_string_equal(err, "named VIP pool 198.19.0.0/30 full: 3 names, 2 addresses, "
-				 "0 used by IP VIPs");
-	assert_int_equal(xlb_named_pool_alloc(&pool, names, 2, NULL, 0, a, err, sizeof(err)), 0);
+	expect_ok("parse pool 198.19.0.0/30",
+		  xlb_named_pool_parse("198.19.0.0/30", &pool, err, sizeof(err)));
+	expect_rc("allocate three names in two addresses",
+		  xlb_named_pool_alloc(&pool, names, 3, NULL, 0, a, err, sizeof(err)), -ENOSPC);
+	expect_str_eq("message for a full pool", err,
+		      "named VIP pool 198.19.0.0/30 full: 3 names, 2 addresses, "
+		      "0 used by IP VIPs");
+	expect_ok("allocate two names in two addresses",
+		  xlb_named_pool_alloc(&pool, names, 2, NULL, 0, a, err, sizeof(err)));
 }
 
 static void test_alloc_reserved(void **state)
@@ -436,16 +485,17 @@ static void test_alloc_reserved(void **state)
 	char err[256];
 
 	(void)state;
-	assert_int_equal(xlb_named_pool_parse("198.19.0.0/30", &pool, err, sizeof(err)), 0);
+	expect_ok("parse pool 198.19.0.0/30",
+		  xlb_named_pool_parse("198.19.0.0/30", &pool, err, sizeof(err)));
 	reserved[0] = htonl(0xc6130001u); /* in the pool */
 	reserved[1] = htonl(0xc6130001u); /* duplicate: counted once */
 	reserved[2] = htonl(0xc6120001u); /* outside: irrelevant */
-	assert_int_equal(xlb_named_pool_alloc(&pool, names, 1, reserved, 3, a, err, sizeof(err)),
-			 0);
-	assert_int_equal(h(a[0]), 0xc6130002u);
-	assert_int_equal(xlb_named_pool_alloc(&pool, names, 2, reserved, 3, a, err, sizeof(err)),
-			 -ENOSPC);
-	assert_non_null(strstr(err, "1 used by IP VIPs"));
+	expect_ok("allocate one name beside a reserved address",
+		  xlb_named_pool_alloc(&pool, names, 1, reserved, 3, a, err, sizeof(err)));
+	expect_eq("address beside the reserved .1", h(a[0]), 0xc6130002u);
+	expect_rc("allocate two names beside a reserved address",
+		  xlb_named_pool_alloc(&pool, names, 2, reserved, 3, a, err, sizeof(err)), -ENOSPC);
+	expect_substr("message for a pool full because of an IP VIP", err, "1 used by IP VIPs");
 }
 
 static void test_alloc_duplicate(void **state)
@@ -456,10 +506,12 @@ static void test_alloc_duplicate(void **state)
 	__be32 a[3];
 
 	(void)state;
-	assert_int_equal(xlb_named_pool_parse("198.19.0.0/16", &pool, err, sizeof(err)), 0);
-	assert_int_equal(xlb_named_pool_alloc(&pool, names, 3, NULL, 0, a, err, sizeof(err)),
-			 -EINVAL);
-	assert_string_equal(err, "named VIP allocation: duplicate name \"one\"");
+	expect_ok("parse pool 198.19.0.0/16",
+		  xlb_named_pool_parse("198.19.0.0/16", &pool, err, sizeof(err)));
+	expect_rc("allocate a list with a name twice",
+		  xlb_named_pool_alloc(&pool, names, 3, NULL, 0, a, err, sizeof(err)), -EINVAL);
+	expect_str_eq("message for a name listed twice", err,
+		      "named VIP allocation: duplicate name \"one\"");
 }
 
 static void test_quote(void **state)
@@ -467,10 +519,12 @@ static void test_quote(void **state)
 	char buf[64];
 
 	(void)state;
-	assert_string_equal(xlb_mara_quote("a\"b\\c\n", 80, buf, sizeof(buf)), "a\\\"b\\\\c\\x0a");
-	assert_string_equal(xlb_mara_quote("abcdefgh", 4, buf, sizeof(buf)), "abcd...");
-	assert_string_equal(xlb_mara_quote(NULL, 80, buf, sizeof(buf)), "(null)");
-	assert_string_equal(xlb_mara_quote("abcdefgh", 80, buf, 5), "abcd");
+	expect_str_eq("quote of a quote, a backslash and a newline",
+		      xlb_mara_quote("a\"b\\c\n", 80, buf, sizeof(buf)), "a\\\"b\\\\c\\x0a");
+	expect_str_eq("quote cut at 4 characters", xlb_mara_quote("abcdefgh", 4, buf, sizeof(buf)),
+		      "abcd...");
+	expect_str_eq("quote of NULL", xlb_mara_quote(NULL, 80, buf, sizeof(buf)), "(null)");
+	expect_str_eq("quote into a 5-byte buffer", xlb_mara_quote("abcdefgh", 80, buf, 5), "abcd");
 }
 
 static const struct CMUnitTest tests[] = {

@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "check.h"
 #include "harness.h"
 #include "marathon.h"
 
@@ -143,7 +144,8 @@ static void test_opts(struct xlb_mara_opts *o)
 	char err[128];
 
 	xlb_mara_opts_init(o);
-	assert_int_equal(xlb_named_pool_parse("198.19.0.0/16", &o->pool, err, sizeof(err)), 0);
+	expect_ok("parse pool 198.19.0.0/16",
+		  xlb_named_pool_parse("198.19.0.0/16", &o->pool, err, sizeof(err)));
 	o->node_family = XLB_AF_INET;
 	inet_pton(AF_INET, NODE_ADDR, &o->node_addr.v4);
 	o->warn = warn_cb;
@@ -246,7 +248,8 @@ static void build_ok(struct xlb_mara_model *m, const char *apps_path, const char
 	if (ret)
 		fail_msg("build %s %s: %d %s", apps_path ? apps_path : "-",
 			 pods_path ? pods_path : "-", ret, err);
-	assert_int_equal(m->nr_warnings, (unsigned int)warns.n);
+	expect_eq("warnings counted in the model against those reported", m->nr_warnings,
+		  (unsigned int)warns.n);
 }
 
 /* The service key as dp.c's xlb_vip_key_str prints it (dp.h is not needed here). */
@@ -392,38 +395,39 @@ static void test_host_mode(void **state)
 			 "198.18.2.12:31004 A3, 198.18.2.13:31006 D0\n"
 			 "198.19.206.142:53/udp named web-dns" DNS ": 198.18.2.11:31002 A3, "
 			 "198.18.2.12:31004 A3, 198.18.2.13:31006 D0");
-	assert_int_equal(warns.n, 0);
-	assert_int_equal(m.nr_apps, 2);
-	assert_int_equal(m.nr_tasks, 7);
+	expect_eq("warnings for host.json", warns.n, 0);
+	expect_eq("apps in host.json", m.nr_apps, 2);
+	expect_eq("tasks in host.json", m.nr_tasks, 7);
 
 	s = must_find(&m, "198.18.100.1", 80, XLB_PROTO_TCP);
-	assert_int_equal(s->kind, XLB_SVC_IP_VIP);
+	expect_eq("kind of 198.18.100.1:80/tcp", s->kind, XLB_SVC_IP_VIP);
 	assert_null(s->name);
-	assert_int_equal(s->nr_origins, 1);
-	assert_string_equal(s->origins[0].run_id, "/web");
-	assert_int_equal(s->origins[0].port_index, 0);
-	assert_string_equal(s->origins[0].label_key, "VIP_0");
-	assert_false(s->origins[0].pod);
-	assert_string_equal(backend_at(s, "198.18.2.11", 31001)->task_id,
-			    "web.instance-0001._app.1");
-	assert_string_equal(backend_at(s, "198.18.2.13", 31005)->task_id,
-			    "web.instance-0004._app.1");
-	assert_int_equal(backend_at(s, "198.18.2.11", 31001)->health, XLB_HEALTH_NONE);
-	assert_int_equal(s->default_weight, 1);
+	expect_eq("origins of 198.18.100.1:80/tcp", s->nr_origins, 1);
+	expect_str_eq("app of 198.18.100.1:80/tcp", s->origins[0].run_id, "/web");
+	expect_eq("port index of 198.18.100.1:80/tcp", s->origins[0].port_index, 0);
+	expect_str_eq("label of 198.18.100.1:80/tcp", s->origins[0].label_key, "VIP_0");
+	expect_false("198.18.100.1:80/tcp comes from a pod", s->origins[0].pod);
+	expect_str_eq("task of backend 198.18.2.11:31001",
+		      backend_at(s, "198.18.2.11", 31001)->task_id, "web.instance-0001._app.1");
+	expect_str_eq("task of backend 198.18.2.13:31005",
+		      backend_at(s, "198.18.2.13", 31005)->task_id, "web.instance-0004._app.1");
+	expect_eq("health of backend 198.18.2.11:31001 (app without checks)",
+		  backend_at(s, "198.18.2.11", 31001)->health, XLB_HEALTH_NONE);
+	expect_eq("default weight of 198.18.100.1:80/tcp", s->default_weight, 1);
 
 	s = must_find(&m, "198.19.206.142", 53, XLB_PROTO_UDP);
-	assert_int_equal(s->kind, XLB_SVC_NAMED_VIP);
-	assert_string_equal(s->name, "/web-dns");
-	assert_string_equal(s->dns_name, "web-dns" DNS);
-	assert_int_equal(s->origins[0].port_index, 1);
+	expect_eq("kind of 198.19.206.142:53/udp", s->kind, XLB_SVC_NAMED_VIP);
+	expect_str_eq("name of 198.19.206.142:53/udp", s->name, "/web-dns");
+	expect_str_eq("DNS name of 198.19.206.142:53/udp", s->dns_name, "web-dns" DNS);
+	expect_eq("port index of 198.19.206.142:53/udp", s->origins[0].port_index, 1);
 
 	/* The legacy vip_PORT0 app label of a pre-portDefinitions app. */
 	s = must_find(&m, "198.18.100.20", 5000, XLB_PROTO_TCP);
-	assert_string_equal(s->origins[0].label_key, "vip_PORT0");
+	expect_str_eq("label of 198.18.100.20:5000/tcp", s->origins[0].label_key, "vip_PORT0");
 	/* Only agent names reach the resolver, once per name and family: agent-1, -2, -3. */
-	assert_int_equal(resolver.calls, 3);
+	expect_eq("resolver calls for three agent names", resolver.calls, 3);
 	xlb_mara_model_free(&m);
-	assert_int_equal(m.nr_services, 0);
+	expect_eq("services after xlb_mara_model_free", m.nr_services, 0);
 }
 
 static void test_bridge_mode(void **state)
@@ -445,12 +449,12 @@ static void test_bridge_mode(void **state)
 			 "198.18.100.2:8080/tcp ip: 198.18.2.13:31014 A1\n"
 			 "198.19.56.179:80/tcp named shopbridge" DNS
 			 ": 198.18.2.11:31010 A1, 198.18.2.12:31012 A1");
-	assert_int_equal(warns.n, 0);
+	expect_eq("warnings for bridge.json", warns.n, 0);
 	assert_no_bridge_ips(&m);
 	s = must_find(&m, NODE_ADDR, 10101, XLB_PROTO_TCP);
-	assert_int_equal(s->kind, XLB_SVC_SERVICE_PORT);
+	expect_eq("kind of the service port 10101/tcp", s->kind, XLB_SVC_SERVICE_PORT);
 	assert_null(s->origins[0].label_key);
-	assert_string_equal(s->origins[0].run_id, "/shop/bridge");
+	expect_str_eq("app of the service port 10101/tcp", s->origins[0].run_id, "/shop/bridge");
 	assert_null(find(&m, "198.18.100.99", 1, XLB_PROTO_TCP));
 	xlb_mara_model_free(&m);
 }
@@ -480,13 +484,15 @@ static void test_container_mode(void **state)
 		     "198.19.79.212:80/tcp named dual" DNS ": 198.18.3.8:80 A1, 198.18.3.9:80 A1\n"
 		     "198.19.144.86:80/tcp named overlay" DNS ": 198.18.3.5:8080 A1\n"
 		     "[fd01:c::10]:80/tcp ip: [2001:db8::8]:80 A1");
-	assert_int_equal(warns.n, 3);
-	assert_int_equal(warns_count("app /overlay port 0 task overlay.instance-0202._app.1: no "
-				     "container IP address yet: backend skipped"),
-			 1);
-	assert_int_equal(warns_count("app /overlay port 2 task overlay.instance-0202._app.1: no "
-				     "container IP address yet"),
-			 1);
+	expect_eq("warnings for container.json", warns.n, 3);
+	expect_eq("warnings on /overlay port 0 task 0202 without a container IP",
+		  warns_count("app /overlay port 0 task overlay.instance-0202._app.1: no "
+			      "container IP address yet: backend skipped"),
+		  1);
+	expect_eq("warnings on /overlay port 2 task 0202 without a container IP",
+		  warns_count("app /overlay port 2 task overlay.instance-0202._app.1: no "
+			      "container IP address yet"),
+		  1);
 	assert_warned(
 	    "app /dual port 0 task dual.instance-0502._app.1: backend 198.18.3.9 is IPv4, "
 	    "service [fd01:c::10]:80/tcp is IPv6: backend skipped");
@@ -513,15 +519,22 @@ static void test_health(void **state)
 			 "198.18.2.13:31035 A1, 198.18.2.13:31037 D0\n"
 			 "198.18.100.6:81/tcp ip: 198.18.2.11:31040 A1, 198.18.2.12:31041 D0");
 	s = must_find(&m, "198.18.100.6", 80, XLB_PROTO_TCP);
-	assert_int_equal(backend_at(s, "198.18.2.11", 31030)->health, XLB_HEALTH_ALIVE);
-	assert_int_equal(backend_at(s, "198.18.2.11", 31031)->health, XLB_HEALTH_FAILED);
-	assert_int_equal(backend_at(s, "198.18.2.12", 31032)->health, XLB_HEALTH_UNKNOWN);
-	assert_int_equal(backend_at(s, "198.18.2.12", 31033)->health, XLB_HEALTH_UNKNOWN);
-	assert_int_equal(backend_at(s, "198.18.2.13", 31035)->health, XLB_HEALTH_ALIVE);
-	assert_int_equal(backend_at(s, "198.18.2.13", 31037)->health, XLB_HEALTH_FAILED);
+	expect_eq("health of backend 198.18.2.11:31030 (all results alive)",
+		  backend_at(s, "198.18.2.11", 31030)->health, XLB_HEALTH_ALIVE);
+	expect_eq("health of backend 198.18.2.11:31031 (a result not alive)",
+		  backend_at(s, "198.18.2.11", 31031)->health, XLB_HEALTH_FAILED);
+	expect_eq("health of backend 198.18.2.12:31032 (results [])",
+		  backend_at(s, "198.18.2.12", 31032)->health, XLB_HEALTH_UNKNOWN);
+	expect_eq("health of backend 198.18.2.12:31033 (no results)",
+		  backend_at(s, "198.18.2.12", 31033)->health, XLB_HEALTH_UNKNOWN);
+	expect_eq("health of backend 198.18.2.13:31035 (no state, startedAt)",
+		  backend_at(s, "198.18.2.13", 31035)->health, XLB_HEALTH_ALIVE);
+	expect_eq("health of backend 198.18.2.13:31037 (a result alive: null)",
+		  backend_at(s, "198.18.2.13", 31037)->health, XLB_HEALTH_FAILED);
 	s = must_find(&m, "198.18.100.6", 81, XLB_PROTO_TCP);
-	assert_int_equal(backend_at(s, "198.18.2.11", 31040)->health, XLB_HEALTH_NONE);
-	assert_int_equal(warns.n, 0);
+	expect_eq("health of backend 198.18.2.11:31040 (app without checks)",
+		  backend_at(s, "198.18.2.11", 31040)->health, XLB_HEALTH_NONE);
+	expect_eq("warnings for health.json", warns.n, 0);
 	xlb_mara_model_free(&m);
 }
 
@@ -538,23 +551,29 @@ static void test_health_cache(void **state)
 	o.health_store = cache_store;
 	build_ok(&m, FIXTURES "health.json", NULL, &o);
 	s = must_find(&m, "198.18.100.6", 80, XLB_PROTO_TCP);
-	assert_int_equal(backend_at(s, "198.18.2.12", 31032)->state, XLB_BE_ACTIVE);
-	assert_int_equal(backend_at(s, "198.18.2.12", 31032)->weight, 1);
-	assert_int_equal(backend_at(s, "198.18.2.12", 31032)->health, XLB_HEALTH_CACHED_ALIVE);
-	assert_int_equal(backend_at(s, "198.18.2.12", 31033)->state, XLB_BE_DRAINING);
-	assert_int_equal(backend_at(s, "198.18.2.12", 31033)->health, XLB_HEALTH_CACHED_FAILED);
+	expect_eq("state of backend 198.18.2.12:31032 (cached alive)",
+		  backend_at(s, "198.18.2.12", 31032)->state, XLB_BE_ACTIVE);
+	expect_eq("weight of backend 198.18.2.12:31032 (cached alive)",
+		  backend_at(s, "198.18.2.12", 31032)->weight, 1);
+	expect_eq("health of backend 198.18.2.12:31032 (cached alive)",
+		  backend_at(s, "198.18.2.12", 31032)->health, XLB_HEALTH_CACHED_ALIVE);
+	expect_eq("state of backend 198.18.2.12:31033 (cached failed)",
+		  backend_at(s, "198.18.2.12", 31033)->state, XLB_BE_DRAINING);
+	expect_eq("health of backend 198.18.2.12:31033 (cached failed)",
+		  backend_at(s, "198.18.2.12", 31033)->health, XLB_HEALTH_CACHED_FAILED);
 	/* Reported results never consult the cache: the failing task stays draining. */
-	assert_int_equal(backend_at(s, "198.18.2.11", 31031)->state, XLB_BE_DRAINING);
+	expect_eq("state of backend 198.18.2.11:31031 (reported failing)",
+		  backend_at(s, "198.18.2.11", 31031)->state, XLB_BE_DRAINING);
 	/* Every reported verdict is offered to the cache, in task order, once per task. */
-	assert_int_equal(hstore.n, 4);
-	assert_string_equal(hstore.stored[0], "hc.alive");
-	assert_true(hstore.alive[0]);
-	assert_string_equal(hstore.stored[1], "hc.failing");
-	assert_false(hstore.alive[1]);
-	assert_string_equal(hstore.stored[2], "hc.old-marathon");
-	assert_true(hstore.alive[2]);
-	assert_string_equal(hstore.stored[3], "hc.alive-null");
-	assert_false(hstore.alive[3]);
+	expect_eq("verdicts offered to the cache", hstore.n, 4);
+	expect_str_eq("task of cached verdict 0", hstore.stored[0], "hc.alive");
+	expect_true("cached verdict 0 (hc.alive)", hstore.alive[0]);
+	expect_str_eq("task of cached verdict 1", hstore.stored[1], "hc.failing");
+	expect_false("cached verdict 1 (hc.failing)", hstore.alive[1]);
+	expect_str_eq("task of cached verdict 2", hstore.stored[2], "hc.old-marathon");
+	expect_true("cached verdict 2 (hc.old-marathon)", hstore.alive[2]);
+	expect_str_eq("task of cached verdict 3", hstore.stored[3], "hc.alive-null");
+	expect_false("cached verdict 3 (hc.alive-null)", hstore.alive[3]);
 	xlb_mara_model_free(&m);
 }
 
@@ -572,7 +591,7 @@ static void test_weights(void **state)
 			 "198.18.100.31:80/tcp ip: 198.18.2.11:31052 D0\n"
 			 "198.18.100.32:80/tcp ip: 198.18.2.11:31053 A1\n"
 			 "198.18.100.33:80/tcp ip: 198.18.2.11:31054 A7");
-	assert_int_equal(warns.n, 2);
+	expect_eq("warnings for weights.json", warns.n, 2);
 	assert_warned("app /w-bad: label XLB_WEIGHT=\"heavy\": not an integer 0-65535, ignored");
 	assert_warned("app /w-bad: label HAPROXY_0_BACKEND_WEIGHT=\"65536\": not an integer "
 		      "0-65535, ignored");
@@ -582,11 +601,13 @@ static void test_weights(void **state)
 	test_opts(&o);
 	o.default_weight = 100;
 	build_ok(&m, FIXTURES "weights.json", NULL, &o);
-	assert_int_equal(
+	expect_eq(
+	    "weight of backend 198.18.2.11:31053 with default weight 100",
 	    backend_at(must_find(&m, "198.18.100.32", 80, XLB_PROTO_TCP), "198.18.2.11", 31053)
 		->weight,
 	    100);
-	assert_int_equal(must_find(&m, "198.18.100.32", 80, XLB_PROTO_TCP)->default_weight, 100);
+	expect_eq("default weight of 198.18.100.32:80/tcp with default weight 100",
+		  must_find(&m, "198.18.100.32", 80, XLB_PROTO_TCP)->default_weight, 100);
 	xlb_mara_model_free(&m);
 }
 
@@ -603,7 +624,7 @@ static void test_haproxy_group(void **state)
 			 "198.18.2.254:10401/udp port: 198.18.2.11:31061 A1\n"
 			 "198.18.2.254:10406/tcp port: 198.18.2.12:31066 A1\n"
 			 "198.18.2.254:10499/tcp port: 198.18.2.12:31063 A1");
-	assert_int_equal(warns.n, 1);
+	expect_eq("warnings for haproxy.json", warns.n, 1);
 	assert_warned("app /no-service-port port 0: in group \"external\" but no service port: "
 		      "skipped");
 	xlb_mara_model_free(&m);
@@ -621,8 +642,8 @@ static void test_haproxy_group(void **state)
 	test_opts(&o);
 	o.node_family = 0;
 	build_ok(&m, FIXTURES "haproxy.json", NULL, &o);
-	assert_int_equal(m.nr_services, 0);
-	assert_int_equal(warns.n, 0);
+	expect_eq("services without a node address", m.nr_services, 0);
+	expect_eq("warnings without a node address", warns.n, 0);
 	xlb_mara_model_free(&m);
 }
 
@@ -644,21 +665,23 @@ static void test_merge_and_conflict(void **state)
 			 "198.18.100.7:80/tcp ip: 198.18.2.11:31070 A1, 198.18.2.12:31071 A1\n"
 			 "198.19.233.9:80/tcp named shared" DNS
 			 ": 198.18.2.11:31070 A1, 198.18.2.12:31071 A1");
-	assert_int_equal(warns.n, 1);
+	expect_eq("warnings for merge.json", warns.n, 1);
 	assert_warned(
 	    "app /lb-app port 0: service port 198.18.2.254:10502/tcp is already the IP VIP "
 	    "of app /claims-node-port port 0 label VIP_0: ignored");
 	s = must_find(&m, "198.18.100.7", 80, XLB_PROTO_TCP);
-	assert_int_equal(s->nr_origins, 3);
-	assert_string_equal(s->origins[0].run_id, "/blue");
-	assert_string_equal(s->origins[1].run_id, "/green");
-	assert_string_equal(s->origins[1].label_key, "VIP_0");
-	assert_string_equal(s->origins[2].label_key, "vip_dup");
-	assert_string_equal(backend_at(s, "198.18.2.11", 31070)->task_id, "blue.1");
+	expect_eq("origins of 198.18.100.7:80/tcp", s->nr_origins, 3);
+	expect_str_eq("app of origin 0 of 198.18.100.7:80/tcp", s->origins[0].run_id, "/blue");
+	expect_str_eq("app of origin 1 of 198.18.100.7:80/tcp", s->origins[1].run_id, "/green");
+	expect_str_eq("label of origin 1 of 198.18.100.7:80/tcp", s->origins[1].label_key, "VIP_0");
+	expect_str_eq("label of origin 2 of 198.18.100.7:80/tcp", s->origins[2].label_key,
+		      "vip_dup");
+	expect_str_eq("task of backend 198.18.2.11:31070 (blue.1, not the killing green.2)",
+		      backend_at(s, "198.18.2.11", 31070)->task_id, "blue.1");
 	/* "/shared" and "shared" are one DNS name, so one VIP; the first origin names it. */
 	s = must_find(&m, "198.19.233.9", 80, XLB_PROTO_TCP);
-	assert_int_equal(s->nr_origins, 2);
-	assert_string_equal(s->name, "/shared");
+	expect_eq("origins of 198.19.233.9:80/tcp (\"/shared\" and \"shared\")", s->nr_origins, 2);
+	expect_str_eq("name of 198.19.233.9:80/tcp (its first origin's)", s->name, "/shared");
 	xlb_mara_model_free(&m);
 }
 
@@ -687,17 +710,18 @@ static void test_bad_input_keeps_good_apps(void **state)
 	assert_warned("app /bad-proto port 0: protocol \"sctp\" is not tcp, udp or udp,tcp: port "
 		      "skipped");
 	/* One warning and one lookup for a host shared by two tasks. */
-	assert_int_equal(warns_count("host \"nx.xlb.test\" does not resolve"), 1);
+	expect_eq("warnings for the unresolvable host shared by two tasks",
+		  warns_count("host \"nx.xlb.test\" does not resolve"), 1);
 	assert_warned("app /unresolvable task unresolvable.1: host \"nx.xlb.test\" does not "
 		      "resolve (no such host): backend skipped");
-	assert_int_equal(resolver.nx_calls, 1);
+	expect_eq("resolver calls for nx.xlb.test", resolver.nx_calls, 1);
 	assert_warned("app /unresolvable: tasks[3] has no \"id\": skipped");
 	assert_warned("app /unresolvable port 0 task unresolvable.5: no host port in the task's "
 		      "ports[]: backend skipped");
 	assert_warned("app /unresolvable port 0 task unresolvable.6: host port 70000 out of range: "
 		      "backend skipped");
-	assert_int_equal(warns.n, 12);
-	assert_int_equal(m.nr_apps, 9);
+	expect_eq("warnings for bad.json", warns.n, 12);
+	expect_eq("apps in bad.json", m.nr_apps, 9);
 	xlb_mara_model_free(&m);
 }
 
@@ -724,24 +748,28 @@ static void test_pods(void **state)
 			 "198.18.100.11:80/tcp ip: 198.18.2.13:31300 A1\n"
 			 "198.19.202.145:80/tcp named podweb" DNS ": 198.18.2.11:31100 A2, "
 			 "198.18.2.12:31102 D0, 198.18.2.13:31104 D0");
-	assert_int_equal(warns.n, 2);
+	expect_eq("warnings for pods.json", warns.n, 2);
 	assert_warned("pods[3]: not a pod status object with an \"id\": skipped");
 	assert_warned("pod /pod-no-spec: no \"spec\" object: skipped");
-	assert_int_equal(m.nr_pods, 5);
+	expect_eq("pods in pods.json", m.nr_pods, 5);
 	s = must_find(&m, "198.19.202.145", 80, XLB_PROTO_TCP);
-	assert_true(s->origins[0].pod);
-	assert_string_equal(s->origins[0].run_id, "/pod-host");
-	assert_int_equal(backend_at(s, "198.18.2.11", 31100)->health, XLB_HEALTH_ALIVE);
-	assert_string_equal(backend_at(s, "198.18.2.11", 31100)->task_id,
-			    "pod-host.instance-1001.web");
-	assert_int_equal(backend_at(s, "198.18.2.12", 31102)->health, XLB_HEALTH_UNKNOWN);
-	assert_int_equal(backend_at(s, "198.18.2.13", 31104)->health, XLB_HEALTH_FAILED);
+	expect_true("198.19.202.145:80/tcp comes from a pod", s->origins[0].pod);
+	expect_str_eq("pod of 198.19.202.145:80/tcp", s->origins[0].run_id, "/pod-host");
+	expect_eq("health of backend 198.18.2.11:31100 (reported healthy)",
+		  backend_at(s, "198.18.2.11", 31100)->health, XLB_HEALTH_ALIVE);
+	expect_str_eq("task of backend 198.18.2.11:31100",
+		      backend_at(s, "198.18.2.11", 31100)->task_id, "pod-host.instance-1001.web");
+	expect_eq("health of backend 198.18.2.12:31102 (unreported)",
+		  backend_at(s, "198.18.2.12", 31102)->health, XLB_HEALTH_UNKNOWN);
+	expect_eq("health of backend 198.18.2.13:31104 (failed)",
+		  backend_at(s, "198.18.2.13", 31104)->health, XLB_HEALTH_FAILED);
 	/* No containerId: the task id is "<instance id>.<container name>". */
-	assert_string_equal(backend_at(s, "198.18.2.13", 31104)->task_id,
-			    "pod-host.instance-1003.web");
+	expect_str_eq("task of backend 198.18.2.13:31104 (no containerId)",
+		      backend_at(s, "198.18.2.13", 31104)->task_id, "pod-host.instance-1003.web");
 	s = must_find(&m, "198.18.100.9", 9100, XLB_PROTO_UDP);
-	assert_int_equal(s->origins[0].port_index, 1);
-	assert_int_equal(backend_at(s, "198.18.2.11", 31101)->health, XLB_HEALTH_NONE);
+	expect_eq("port index of 198.18.100.9:9100/udp", s->origins[0].port_index, 1);
+	expect_eq("health of sidecar backend 198.18.2.11:31101 (no check)",
+		  backend_at(s, "198.18.2.11", 31101)->health, XLB_HEALTH_NONE);
 	xlb_mara_model_free(&m);
 
 	/* The unreported container takes the cached verdict after a failover. */
@@ -750,9 +778,12 @@ static void test_pods(void **state)
 	o.health_store = cache_store;
 	build_ok(&m, NULL, FIXTURES "pods.json", &o);
 	s = must_find(&m, "198.19.202.145", 80, XLB_PROTO_TCP);
-	assert_int_equal(backend_at(s, "198.18.2.12", 31102)->state, XLB_BE_ACTIVE);
-	assert_int_equal(backend_at(s, "198.18.2.12", 31102)->weight, 2);
-	assert_int_equal(hstore.n, 2); /* instance-1001.web alive, instance-1003.web failed */
+	expect_eq("state of backend 198.18.2.12:31102 (cached alive)",
+		  backend_at(s, "198.18.2.12", 31102)->state, XLB_BE_ACTIVE);
+	expect_eq("weight of backend 198.18.2.12:31102 (pod XLB_WEIGHT)",
+		  backend_at(s, "198.18.2.12", 31102)->weight, 2);
+	/* instance-1001.web alive, instance-1003.web failed */
+	expect_eq("verdicts offered to the cache", hstore.n, 2);
 	xlb_mara_model_free(&m);
 }
 
@@ -770,15 +801,23 @@ static void test_apps_and_pods_together(void **state)
 	build_ok(&a, FIXTURES "host.json", NULL, &o);
 	test_opts(&o);
 	build_ok(&p, NULL, FIXTURES "pods.json", &o);
-	assert_int_equal(m.nr_services, a.nr_services + p.nr_services);
+	expect_eq("services of apps and pods built together against apart", m.nr_services,
+		  a.nr_services + p.nr_services);
 	for (i = 0; i < a.nr_services; i++)
-		assert_true(xlb_mara_service_equal(&a.services[i],
-						   xlb_mara_model_find(&m, &a.services[i].key)));
+		expect_true(
+		    xlb_whatf("service %zu of host.json alone equals its twin in the joint build",
+			      i),
+		    xlb_mara_service_equal(&a.services[i],
+					   xlb_mara_model_find(&m, &a.services[i].key)));
 	for (i = 0; i < p.nr_services; i++)
-		assert_true(xlb_mara_service_equal(&p.services[i],
-						   xlb_mara_model_find(&m, &p.services[i].key)));
+		expect_true(
+		    xlb_whatf("service %zu of pods.json alone equals its twin in the joint build",
+			      i),
+		    xlb_mara_service_equal(&p.services[i],
+					   xlb_mara_model_find(&m, &p.services[i].key)));
 	for (i = 1; i < m.nr_services; i++)
-		assert_true(xlb_vip_key_cmp(&m.services[i - 1].key, &m.services[i].key) < 0);
+		expect_cmp(xlb_whatf("key order of services %zu and %zu", i - 1, i),
+			   xlb_vip_key_cmp(&m.services[i - 1].key, &m.services[i].key), <, 0);
 	xlb_mara_model_free(&m);
 	xlb_mara_model_free(&a);
 	xlb_mara_model_free(&p);
@@ -833,14 +872,16 @@ static void test_deterministic(void **state)
 		assert_non_null(root);
 		rev = reversed_copy(root);
 		test_opts(&o);
-		assert_int_equal(xlb_mara_model_build_json(&m1, root, NULL, &o, err, sizeof(err)),
-				 0);
-		assert_int_equal(xlb_mara_model_build_json(&m2, root, NULL, &o, err, sizeof(err)),
-				 0);
-		assert_int_equal(xlb_mara_model_build_json(&m3, rev, NULL, &o, err, sizeof(err)),
-				 0);
-		assert_true(xlb_mara_model_equal(&m1, &m2));
-		assert_true(xlb_mara_model_equal(&m1, &m3));
+		expect_ok(xlb_whatf("%s: first build", files[f]),
+			  xlb_mara_model_build_json(&m1, root, NULL, &o, err, sizeof(err)));
+		expect_ok(xlb_whatf("%s: second build", files[f]),
+			  xlb_mara_model_build_json(&m2, root, NULL, &o, err, sizeof(err)));
+		expect_ok(xlb_whatf("%s: build of the reversed copy", files[f]),
+			  xlb_mara_model_build_json(&m3, rev, NULL, &o, err, sizeof(err)));
+		expect_true(xlb_whatf("%s: two builds give equal models", files[f]),
+			    xlb_mara_model_equal(&m1, &m2));
+		expect_true(xlb_whatf("%s: reversed arrays give an equal model", files[f]),
+			    xlb_mara_model_equal(&m1, &m3));
 		d1 = dump(&m1);
 		d3 = dump(&m3);
 		if (strcmp(d1, d3))
@@ -866,21 +907,26 @@ static void test_compare_helpers(void **state)
 	test_opts(&o);
 	build_ok(&a, FIXTURES "host.json", NULL, &o);
 	build_ok(&b, FIXTURES "host.json", NULL, &o);
-	assert_true(xlb_mara_model_equal(&a, &b));
+	expect_true("two builds of host.json are equal", xlb_mara_model_equal(&a, &b));
 	s = (struct xlb_mara_service *)must_find(&b, "198.18.100.1", 80, XLB_PROTO_TCP);
 	s->backends[0].weight = 9;
-	assert_false(xlb_mara_service_equal(s, must_find(&a, "198.18.100.1", 80, XLB_PROTO_TCP)));
-	assert_false(xlb_mara_model_equal(&a, &b));
+	expect_false("service with another backend weight equals the original",
+		     xlb_mara_service_equal(s, must_find(&a, "198.18.100.1", 80, XLB_PROTO_TCP)));
+	expect_false("model with another backend weight equals the original",
+		     xlb_mara_model_equal(&a, &b));
 	s->backends[0].weight = 3;
 	s->backends[0].state = XLB_BE_DRAINING;
-	assert_false(xlb_mara_model_equal(&a, &b));
+	expect_false("model with a draining backend equals the original",
+		     xlb_mara_model_equal(&a, &b));
 	s->backends[0].state = XLB_BE_ACTIVE;
 	/* Task ids and origins do not change what the data plane does. */
 	s->origins[0].port_index = 7;
-	assert_true(xlb_mara_model_equal(&a, &b));
+	expect_true("model with another origin port index equals the original",
+		    xlb_mara_model_equal(&a, &b));
 
 	k = a.services[0].key;
-	assert_ptr_equal(xlb_mara_model_find(&a, &k), &a.services[0]);
+	expect_ptr_eq("find of the first service's key", xlb_mara_model_find(&a, &k),
+		      &a.services[0]);
 	k.port = htons(81);
 	assert_null(xlb_mara_model_find(&a, &k));
 	k = a.services[0].key;
@@ -892,9 +938,10 @@ static void test_compare_helpers(void **state)
 		struct xlb_vip_key y = {.family = XLB_AF_INET, .port = htons(256), .proto = 6};
 		struct xlb_vip_key z = {.family = XLB_AF_INET6, .proto = 6};
 
-		assert_true(xlb_vip_key_cmp(&x, &y) < 0);
-		assert_true(xlb_vip_key_cmp(&y, &z) < 0);
-		assert_int_equal(xlb_vip_key_cmp(&x, &x), 0);
+		expect_cmp("key order: port 255/udp before port 256/tcp", xlb_vip_key_cmp(&x, &y),
+			   <, 0);
+		expect_cmp("key order: IPv4 before IPv6", xlb_vip_key_cmp(&y, &z), <, 0);
+		expect_eq("key compared with itself", xlb_vip_key_cmp(&x, &x), 0);
 	}
 	xlb_mara_model_free(&a);
 	xlb_mara_model_free(&b);
@@ -938,7 +985,8 @@ static void test_invalid_documents(void **state)
 		if (ret != -EINVAL || !strstr(err, v[i].err))
 			fail_msg("case %zu: ret %d err \"%s\", want -EINVAL \"%s\"", i, ret, err,
 				 v[i].err);
-		assert_int_equal(m.nr_services, 0);
+		expect_eq(xlb_whatf("case %zu: services after a failed build", i), m.nr_services,
+			  0);
 		assert_null(m.services);
 		xlb_mara_model_free(&m);
 	}
@@ -964,36 +1012,37 @@ static void test_empty_and_single_app_documents(void **state)
 
 	(void)state;
 	test_opts(&o);
-	assert_int_equal(xlb_mara_model_build(&m, NULL, 0, NULL, 0, &o, err, sizeof(err)), 0);
-	assert_int_equal(m.nr_services, 0);
+	expect_ok("build with no documents",
+		  xlb_mara_model_build(&m, NULL, 0, NULL, 0, &o, err, sizeof(err)));
+	expect_eq("services with no documents", m.nr_services, 0);
 	assert_null(m.services);
 	xlb_mara_model_free(&m);
-	assert_int_equal(
-	    xlb_mara_model_build(&m, "{\"apps\": []}", 12, "[]", 2, &o, err, sizeof(err)), 0);
-	assert_int_equal(m.nr_services, 0);
+	expect_ok("build of empty apps and pods lists",
+		  xlb_mara_model_build(&m, "{\"apps\": []}", 12, "[]", 2, &o, err, sizeof(err)));
+	expect_eq("services of empty lists", m.nr_services, 0);
 	xlb_mara_model_free(&m);
 
-	assert_int_equal(
-	    xlb_mara_model_build(&m, single, strlen(single), NULL, 0, &o, err, sizeof(err)), 0);
+	expect_ok("build of a single-app document",
+		  xlb_mara_model_build(&m, single, strlen(single), NULL, 0, &o, err, sizeof(err)));
 	assert_model(&m, "198.18.100.50:80/tcp ip: 198.18.2.11:31090 A1");
 	xlb_mara_model_free(&m);
 
 	/* An app definition without tasks still declares its VIP (no backend yet). */
-	assert_int_equal(
-	    xlb_mara_model_build(&m, bare, strlen(bare), NULL, 0, &o, err, sizeof(err)), 0);
+	expect_ok("build of a bare app definition",
+		  xlb_mara_model_build(&m, bare, strlen(bare), NULL, 0, &o, err, sizeof(err)));
 	assert_model(&m, "198.18.100.51:80/tcp ip:");
 	xlb_mara_model_free(&m);
 
-	assert_int_equal(
-	    xlb_mara_model_build(&m, group, strlen(group), NULL, 0, &o, err, sizeof(err)), 0);
+	expect_ok("build of a group tree",
+		  xlb_mara_model_build(&m, group, strlen(group), NULL, 0, &o, err, sizeof(err)));
 	assert_model(&m, "198.18.100.52:80/tcp ip:\n198.18.100.53:80/tcp ip:");
-	assert_int_equal(m.nr_apps, 2);
+	expect_eq("apps in the group tree", m.nr_apps, 2);
 	xlb_mara_model_free(&m);
 
 	/* NULL opts: the defaults (11.0.0.0/8, getaddrinfo) and no warning sink. */
-	assert_int_equal(
-	    xlb_mara_model_build(&m, bare, strlen(bare), NULL, 0, NULL, err, sizeof(err)), 0);
-	assert_int_equal(m.nr_services, 1);
+	expect_ok("build with NULL opts",
+		  xlb_mara_model_build(&m, bare, strlen(bare), NULL, 0, NULL, err, sizeof(err)));
+	expect_eq("services built with NULL opts", m.nr_services, 1);
 	xlb_mara_model_free(&m);
 }
 
@@ -1009,13 +1058,14 @@ static void test_named_pool_exhausted(void **state)
 
 	(void)state;
 	test_opts(&o);
-	assert_int_equal(xlb_named_pool_parse("198.19.0.0/30", &o.pool, err, sizeof(err)), 0);
-	assert_int_equal(xlb_mara_model_build(&m, doc, strlen(doc), NULL, 0, &o, err, sizeof(err)),
-			 0);
+	expect_ok("parse pool 198.19.0.0/30",
+		  xlb_named_pool_parse("198.19.0.0/30", &o.pool, err, sizeof(err)));
+	expect_ok("build with three names for one free address",
+		  xlb_mara_model_build(&m, doc, strlen(doc), NULL, 0, &o, err, sizeof(err)));
 	/* 198.19.0.1 is an IP VIP, so one address is left, for "alpha". */
 	assert_model(&m, "198.19.0.1:80/tcp ip:\n"
 			 "198.19.0.2:80/tcp named alpha" DNS ":");
-	assert_int_equal(warns.n, 2);
+	expect_eq("warnings with the pool exhausted", warns.n, 2);
 	assert_warned("named VIP mid" DNS ": range 198.19.0.0/30 exhausted (3 names, 2 addresses, "
 		      "1 taken by IP VIPs): skipped");
 	assert_warned("named VIP zeta" DNS ": range");
@@ -1033,11 +1083,12 @@ static void test_framework_name(void **state)
 	(void)state;
 	test_opts(&o);
 	o.framework = "marathon-user";
-	assert_int_equal(xlb_mara_model_build(&m, doc, strlen(doc), NULL, 0, &o, err, sizeof(err)),
-			 0);
-	assert_int_equal(m.nr_services, 1);
-	assert_string_equal(m.services[0].dns_name, "grpsvc.marathon-user.l4lb.thisdcos.directory");
-	assert_string_equal(m.services[0].name, "/grp/Svc");
+	expect_ok("build on framework marathon-user",
+		  xlb_mara_model_build(&m, doc, strlen(doc), NULL, 0, &o, err, sizeof(err)));
+	expect_eq("services on framework marathon-user", m.nr_services, 1);
+	expect_str_eq("DNS name on framework marathon-user", m.services[0].dns_name,
+		      "grpsvc.marathon-user.l4lb.thisdcos.directory");
+	expect_str_eq("name of the VIP /grp/Svc", m.services[0].name, "/grp/Svc");
 	xlb_mara_model_free(&m);
 }
 
@@ -1066,14 +1117,18 @@ static void test_mangled_documents(void **state)
 			test_opts(&o);
 			ret = xlb_mara_model_build(&m, pods ? NULL : text, cut, pods ? text : NULL,
 						   cut, &o, err, sizeof(err));
-			assert_true(ret == -EINVAL);
+			expect_rc(xlb_whatf("%s cut after %zu bytes: build", files[f], cut), ret,
+				  -EINVAL);
 			xlb_mara_model_free(&m);
 			/* Flip one byte into a quote or brace and parse the whole thing. */
 			text[cut] = (cut & 1) ? '"' : '}';
 			err[0] = '\0';
 			ret = xlb_mara_model_build(&m, pods ? NULL : text, len, pods ? text : NULL,
 						   len, &o, err, sizeof(err));
-			assert_true(ret == 0 || (ret == -EINVAL && err[0]));
+			expect_true(xlb_whatf("%s with byte %zu flipped: build gives 0, or -EINVAL "
+					      "with a message (got %d \"%s\")",
+					      files[f], cut, ret, err),
+				    ret == 0 || (ret == -EINVAL && err[0]));
 			xlb_mara_model_free(&m);
 			text[cut] = saved;
 		}
@@ -1143,7 +1198,8 @@ static void test_wrong_types(void **state)
 			fail_msg("doc %zu: %d %s", i, ret, err);
 		/* Whatever survived has no backend: none of these tasks is usable. */
 		for (size_t s = 0; s < m.nr_services; s++)
-			assert_int_equal(m.services[s].nr_backends, 0);
+			expect_eq(xlb_whatf("doc %zu: backends of service %zu", i, s),
+				  m.services[s].nr_backends, 0);
 		if (!warns.n && m.nr_services == 0)
 			fail_msg("doc %zu: dropped silently", i);
 		xlb_mara_model_free(&m);
@@ -1157,15 +1213,15 @@ static void test_default_resolver_literal(void **state)
 	__u8 fam = 0;
 
 	(void)state;
-	assert_int_equal(xlb_mara_resolve_getaddrinfo(NULL, "198.18.2.11", XLB_AF_INET, &a, &fam),
-			 0);
-	assert_int_equal(fam, XLB_AF_INET);
-	assert_int_equal(ntohl(a.v4), 0xc612020bu);
-	assert_int_equal(xlb_mara_resolve_getaddrinfo(NULL, "2001:db8::1", XLB_AF_INET6, &a, &fam),
-			 0);
-	assert_int_equal(fam, XLB_AF_INET6);
-	assert_int_equal(a.bytes[0], 0x20);
-	assert_int_equal(a.bytes[15], 1);
+	expect_ok("resolve the literal 198.18.2.11",
+		  xlb_mara_resolve_getaddrinfo(NULL, "198.18.2.11", XLB_AF_INET, &a, &fam));
+	expect_eq("family of 198.18.2.11", fam, XLB_AF_INET);
+	expect_eq("address of 198.18.2.11", ntohl(a.v4), 0xc612020bu);
+	expect_ok("resolve the literal 2001:db8::1",
+		  xlb_mara_resolve_getaddrinfo(NULL, "2001:db8::1", XLB_AF_INET6, &a, &fam));
+	expect_eq("family of 2001:db8::1", fam, XLB_AF_INET6);
+	expect_eq("first byte of 2001:db8::1", a.bytes[0], 0x20);
+	expect_eq("last byte of 2001:db8::1", a.bytes[15], 1);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1204,12 +1260,12 @@ static void test_shared_marathon15_apps(void **state)
 	assert_model(&m, "198.18.2.254:10101/tcp port: 10.0.2.148:1565 A1");
 	assert_no_bridge_ips(&m);
 	s = must_find(&m, NODE_ADDR, 10101, XLB_PROTO_TCP);
-	assert_string_equal(s->backends[0].task_id,
-			    "pywebserver.8cad6a69-6ca8-11e7-beb2-0e2beceebfcc");
-	assert_string_equal(s->origins[0].run_id, "/pywebserver");
-	assert_int_equal(warns.n, 0);
+	expect_str_eq("task of the marathon15_apps backend", s->backends[0].task_id,
+		      "pywebserver.8cad6a69-6ca8-11e7-beb2-0e2beceebfcc");
+	expect_str_eq("app of 198.18.2.254:10101/tcp", s->origins[0].run_id, "/pywebserver");
+	expect_eq("warnings for marathon15_apps.json", warns.n, 0);
 	/* "10.0.2.148" is a literal: no resolver call. */
-	assert_int_equal(resolver.calls, 0);
+	expect_eq("resolver calls for a literal agent address", resolver.calls, 0);
 	xlb_mara_model_free(&m);
 }
 
@@ -1225,10 +1281,11 @@ static void test_shared_zdd_marathon15(void **state)
 	build_shared(&m, "marathon-lb/tests/zdd_app_blue_marathon1.5.json", false, &o);
 	assert_model(&m, "198.18.2.254:10000/tcp port: 10.0.6.25:16916 A1, 10.0.6.25:23336 A1, "
 			 "10.0.6.25:31184 A1");
-	assert_int_equal(must_find(&m, NODE_ADDR, 10000, XLB_PROTO_TCP)->backends[0].health,
-			 XLB_HEALTH_ALIVE);
+	expect_eq("health of the first zdd_app_blue_marathon1.5 backend",
+		  must_find(&m, NODE_ADDR, 10000, XLB_PROTO_TCP)->backends[0].health,
+		  XLB_HEALTH_ALIVE);
 	assert_no_bridge_ips(&m);
-	assert_int_equal(warns.n, 0);
+	expect_eq("warnings for zdd_app_blue_marathon1.5.json", warns.n, 0);
 	xlb_mara_model_free(&m);
 }
 
@@ -1251,13 +1308,14 @@ static void test_shared_zdd_apps(void **state)
 	assert_model(&m, "198.18.2.254:10000/tcp port: 10.0.1.147:25724 A1, 10.0.6.25:16916 A1, "
 			 "10.0.6.25:23336 A1, 10.0.6.25:31184 A1");
 	s = must_find(&m, NODE_ADDR, 10000, XLB_PROTO_TCP);
-	assert_int_equal(s->nr_origins, 2);
-	assert_string_equal(s->origins[0].run_id, "/nginx-blue");
-	assert_string_equal(s->origins[1].run_id, "/nginx-green");
-	assert_string_equal(backend_at(s, "10.0.1.147", 25724)->task_id,
-			    "nginx-blue.3a58a46a-c937-11e5-9836-026ee08d9f6f");
+	expect_eq("origins of 198.18.2.254:10000/tcp (blue and green)", s->nr_origins, 2);
+	expect_str_eq("app of origin 0", s->origins[0].run_id, "/nginx-blue");
+	expect_str_eq("app of origin 1", s->origins[1].run_id, "/nginx-green");
+	expect_str_eq("task of backend 10.0.1.147:25724",
+		      backend_at(s, "10.0.1.147", 25724)->task_id,
+		      "nginx-blue.3a58a46a-c937-11e5-9836-026ee08d9f6f");
 	assert_no_bridge_ips(&m);
-	assert_int_equal(warns.n, 0);
+	expect_eq("warnings for zdd_apps.json", warns.n, 0);
 	xlb_mara_model_free(&m);
 
 	shared_opts(&o);
@@ -1281,8 +1339,8 @@ static void test_shared_api_examples(void **state)
 	/* BRIDGE wins over the legacy ipAddress, so the mapping (not portDefinitions) counts. */
 	assert_model(&m, "192.168.0.1:80/tcp ip:");
 	s = must_find(&m, "192.168.0.1", 80, XLB_PROTO_TCP);
-	assert_string_equal(s->origins[0].label_key, "vip");
-	assert_int_equal(s->nr_origins, 1);
+	expect_str_eq("label of 192.168.0.1:80/tcp", s->origins[0].label_key, "vip");
+	expect_eq("origins of 192.168.0.1:80/tcp", s->nr_origins, 1);
 	xlb_mara_model_free(&m);
 
 	/* With every app in the marathon-lb group its servicePort 10019 appears too. */
@@ -1295,8 +1353,8 @@ static void test_shared_api_examples(void **state)
 	/* GET /v2/apps without tasks: legacy "ports" are the service ports. */
 	shared_opts(&o);
 	build_shared(&m, "marathon/api-examples/app_list.json", false, &o);
-	assert_int_equal(m.nr_services, 0);
-	assert_int_equal(m.nr_apps, 1);
+	expect_eq("services of app_list.json outside the group", m.nr_services, 0);
+	expect_eq("apps in app_list.json", m.nr_apps, 1);
 	xlb_mara_model_free(&m);
 	shared_opts(&o);
 	o.haproxy_group = "*";
@@ -1307,8 +1365,8 @@ static void test_shared_api_examples(void **state)
 	/* A group tree: nested apps are read (three of them, no VIP labels, legacy "ports"). */
 	shared_opts(&o);
 	build_shared(&m, "marathon/api-examples/group.json", false, &o);
-	assert_int_equal(m.nr_apps, 3);
-	assert_int_equal(m.nr_services, 0);
+	expect_eq("apps in group.json", m.nr_apps, 3);
+	expect_eq("services of group.json outside the group", m.nr_services, 0);
 	xlb_mara_model_free(&m);
 	shared_opts(&o);
 	o.haproxy_group = "*";
@@ -1323,8 +1381,9 @@ static void test_shared_api_examples(void **state)
 		char *text = shared_read("marathon/api-examples/app_tasks.json", &len);
 		char err[256];
 
-		assert_int_equal(xlb_mara_model_build(&m, text, len, NULL, 0, &o, err, sizeof(err)),
-				 -EINVAL);
+		expect_rc("build app_tasks.json as an apps document",
+			  xlb_mara_model_build(&m, text, len, NULL, 0, &o, err, sizeof(err)),
+			  -EINVAL);
 		free(text);
 	}
 }
@@ -1377,7 +1436,8 @@ static void test_shared_minuteman_legacy_label(void **state)
 	shared_opts(&o);
 	build_shared(&m, "minuteman/example-app.json", false, &o);
 	assert_model(&m, "1.2.3.4:5000/tcp ip:");
-	assert_string_equal(m.services[0].origins[0].label_key, "vip_PORT0");
+	expect_str_eq("label of the minuteman example's VIP", m.services[0].origins[0].label_key,
+		      "vip_PORT0");
 	xlb_mara_model_free(&m);
 }
 
@@ -1443,14 +1503,16 @@ static void test_shared_go_marathon(void **state)
 	assert_non_null(doc);
 	shared_opts(&o);
 	o.haproxy_group = "*";
-	assert_int_equal(xlb_mara_model_build(&m, doc, strlen(doc), NULL, 0, &o, err, sizeof(err)),
-			 0);
+	expect_ok("build /v2/apps/fake-app",
+		  xlb_mara_model_build(&m, doc, strlen(doc), NULL, 0, &o, err, sizeof(err)));
 	assert_model(&m, "198.18.2.254:9000/tcp port: 10.141.141.10:31045 A1, "
 			 "10.141.141.10:31234 A1");
 	s = must_find(&m, NODE_ADDR, 9000, XLB_PROTO_TCP);
-	assert_string_equal(backend_at(s, "10.141.141.10", 31045)->task_id,
-			    "toggle.802df2ae-3ad4-11e4-a400-56847afe9799");
-	assert_int_equal(backend_at(s, "10.141.141.10", 31045)->health, XLB_HEALTH_ALIVE);
+	expect_str_eq("task of backend 10.141.141.10:31045",
+		      backend_at(s, "10.141.141.10", 31045)->task_id,
+		      "toggle.802df2ae-3ad4-11e4-a400-56847afe9799");
+	expect_eq("health of backend 10.141.141.10:31045",
+		  backend_at(s, "10.141.141.10", 31045)->health, XLB_HEALTH_ALIVE);
 	xlb_mara_model_free(&m);
 	free(doc);
 
@@ -1459,11 +1521,12 @@ static void test_shared_go_marathon(void **state)
 	assert_non_null(doc);
 	shared_opts(&o);
 	o.haproxy_group = "*";
-	assert_int_equal(xlb_mara_model_build(&m, doc, strlen(doc), NULL, 0, &o, err, sizeof(err)),
-			 0);
+	expect_ok("build /v2/apps",
+		  xlb_mara_model_build(&m, doc, strlen(doc), NULL, 0, &o, err, sizeof(err)));
 	assert_model(&m, "198.18.2.254:9000/tcp port:");
-	assert_int_equal(m.services[0].nr_origins, 2);
-	assert_int_equal(warns_count("port 1: in group \"*\" but no service port"), 2);
+	expect_eq("origins of 198.18.2.254:9000/tcp", m.services[0].nr_origins, 2);
+	expect_eq("warnings on udp mappings without a service port",
+		  warns_count("port 1: in group \"*\" but no service port"), 2);
 	xlb_mara_model_free(&m);
 	free(doc);
 
@@ -1472,8 +1535,8 @@ static void test_shared_go_marathon(void **state)
 	assert_non_null(doc);
 	shared_opts(&o);
 	o.haproxy_group = "*";
-	assert_int_equal(xlb_mara_model_build(&m, doc, strlen(doc), NULL, 0, &o, err, sizeof(err)),
-			 0);
+	expect_ok("build /marathon/v2/apps",
+		  xlb_mara_model_build(&m, doc, strlen(doc), NULL, 0, &o, err, sizeof(err)));
 	assert_model(&m, "198.18.2.254:9000/tcp port:");
 	xlb_mara_model_free(&m);
 	free(doc);
@@ -1482,10 +1545,10 @@ static void test_shared_go_marathon(void **state)
 	doc = yaml_content(yml, "/v2/apps/no-health-check-results-app");
 	assert_non_null(doc);
 	shared_opts(&o);
-	assert_int_equal(xlb_mara_model_build(&m, doc, strlen(doc), NULL, 0, &o, err, sizeof(err)),
-			 0);
-	assert_int_equal(m.nr_services, 0);
-	assert_int_equal(m.nr_apps, 1);
+	expect_ok("build /v2/apps/no-health-check-results-app",
+		  xlb_mara_model_build(&m, doc, strlen(doc), NULL, 0, &o, err, sizeof(err)));
+	expect_eq("services of no-health-check-results-app", m.nr_services, 0);
+	expect_eq("apps in no-health-check-results-app", m.nr_apps, 1);
 	xlb_mara_model_free(&m);
 	free(doc);
 
@@ -1493,18 +1556,18 @@ static void test_shared_go_marathon(void **state)
 	doc = yaml_content(yml, "/v2/pods/::status");
 	assert_non_null(doc);
 	shared_opts(&o);
-	assert_int_equal(xlb_mara_model_build(&m, NULL, 0, doc, strlen(doc), &o, err, sizeof(err)),
-			 0);
-	assert_int_equal(m.nr_pods, 1);
-	assert_int_equal(m.nr_services, 0);
-	assert_int_equal(warns.n, 0);
+	expect_ok("build /v2/pods/::status",
+		  xlb_mara_model_build(&m, NULL, 0, doc, strlen(doc), &o, err, sizeof(err)));
+	expect_eq("pods in /v2/pods/::status", m.nr_pods, 1);
+	expect_eq("services of /v2/pods/::status", m.nr_services, 0);
+	expect_eq("warnings for /v2/pods/::status", warns.n, 0);
 	xlb_mara_model_free(&m);
 	free(doc);
 	doc = yaml_content(yml, "/v2/pods/fake-pod2::status");
 	assert_non_null(doc);
-	assert_int_equal(xlb_mara_model_build(&m, NULL, 0, doc, strlen(doc), &o, err, sizeof(err)),
-			 0);
-	assert_int_equal(m.nr_pods, 1);
+	expect_ok("build /v2/pods/fake-pod2::status",
+		  xlb_mara_model_build(&m, NULL, 0, doc, strlen(doc), &o, err, sizeof(err)));
+	expect_eq("pods in /v2/pods/fake-pod2::status", m.nr_pods, 1);
 	xlb_mara_model_free(&m);
 	free(doc);
 	free(yml);
@@ -1566,7 +1629,7 @@ static void test_shared_sweep(void **state)
 	sweep_dir("marathon-lb/ci-backends", &files);
 	sweep_dir("go-marathon", &files);
 	sweep_dir("minuteman", &files);
-	assert_true(files >= 40);
+	expect_cmp("shared fixture files swept", files, >=, 40);
 	warns_reset();
 }
 

@@ -18,6 +18,7 @@
 #include <linux/magic.h>
 #include <bpf/bpf.h>
 
+#include "check.h"
 #include "dp.h"
 #include "harness.h"
 #include "log.h"
@@ -30,7 +31,7 @@ static struct xlb_vip_key vk(const char *addr, __u16 port, __u8 proto)
 	struct xlb_vip_key k = {};
 
 	k.family = XLB_AF_INET;
-	assert_int_equal(inet_pton(AF_INET, addr, &k.addr.v4), 1);
+	expect_eq("inet_pton of a test VIP address", inet_pton(AF_INET, addr, &k.addr.v4), 1);
 	k.port = htons(port);
 	k.proto = proto;
 	return k;
@@ -41,7 +42,7 @@ static struct xlb_plan_backend be(const char *addr, __u16 port, __u8 state, __u1
 	struct xlb_plan_backend b = {};
 
 	b.family = XLB_AF_INET;
-	assert_int_equal(inet_pton(AF_INET, addr, &b.addr.v4), 1);
+	expect_eq("inet_pton of a test backend address", inet_pton(AF_INET, addr, &b.addr.v4), 1);
 	b.port = htons(port);
 	b.state = state;
 	b.weight = weight;
@@ -67,14 +68,14 @@ static void add_vip(struct xlb_plan_state *st, const char *addr, __u16 port, int
 	}
 	v.backends = b;
 	v.nr_backends = n;
-	assert_int_equal(xlb_plan_state_add(st, &v), 0);
+	expect_ok("xlb_plan_state_add", xlb_plan_state_add(st, &v));
 }
 
 static void finish(struct xlb_plan_state *st)
 {
 	char err[128];
 
-	assert_int_equal(xlb_plan_state_finish(st, err, sizeof(err)), 0);
+	expect_ok("xlb_plan_state_finish", xlb_plan_state_finish(st, err, sizeof(err)));
 }
 
 static struct xlb_plan_vip *find_mut(struct xlb_plan_state *st, const char *addr, __u16 port)
@@ -102,32 +103,37 @@ static void test_finish(void **state)
 	v.key = vk("198.18.0.10", 80, XLB_PROTO_UDP);
 	v.backends = b;
 	v.nr_backends = 3;
-	assert_int_equal(xlb_plan_state_add(&st, &v), 0);
+	expect_ok("add the UDP VIP", xlb_plan_state_add(&st, &v));
 	finish(&st);
 	/* sorted by address, then port numerically, then protocol */
-	assert_int_equal(ntohs(st.vips[0].key.port), 80);
-	assert_int_equal(st.vips[0].key.proto, XLB_PROTO_TCP);
-	assert_int_equal(st.vips[1].key.proto, XLB_PROTO_UDP);
-	assert_int_equal(ntohs(st.vips[2].key.port), 443);
-	assert_int_equal(st.vips[3].key.addr.v4, vk("198.18.0.20", 1, 6).addr.v4);
-	assert_int_equal(ntohs(st.vips[1].backends[0].port), 70);
-	assert_int_equal(st.vips[1].backends[0].weight, 3);
-	assert_int_equal(st.vips[1].backends[1].state, XLB_BE_DRAINING);
-	assert_int_equal(st.vips[1].backends[1].weight, 0);
-	assert_int_equal(st.vips[1].backends[2].state, XLB_BE_DRAINING);
-	assert_int_equal(xlb_plan_state_backends(&st), 6);
+	expect_eq("port of VIP 0 (sorted by address, then port)", ntohs(st.vips[0].key.port), 80);
+	expect_eq("protocol of VIP 0 (tcp before udp)", st.vips[0].key.proto, XLB_PROTO_TCP);
+	expect_eq("protocol of VIP 1", st.vips[1].key.proto, XLB_PROTO_UDP);
+	expect_eq("port of VIP 2 (80 before 443)", ntohs(st.vips[2].key.port), 443);
+	expect_eq("address of VIP 3 (198.18.0.20 last)", st.vips[3].key.addr.v4,
+		  vk("198.18.0.20", 1, 6).addr.v4);
+	expect_eq("port of VIP 1's first backend (sorted by port)",
+		  ntohs(st.vips[1].backends[0].port), 70);
+	expect_eq("weight of VIP 1's first backend", st.vips[1].backends[0].weight, 3);
+	expect_eq("state of VIP 1's backend 1 (weight 0 drains)", st.vips[1].backends[1].state,
+		  XLB_BE_DRAINING);
+	expect_eq("weight of VIP 1's backend 1 (draining)", st.vips[1].backends[1].weight, 0);
+	expect_eq("state of VIP 1's backend 2", st.vips[1].backends[2].state, XLB_BE_DRAINING);
+	expect_eq("backends in the state", xlb_plan_state_backends(&st), 6);
 	/* duplicates are refused, with the key in the message */
 	add_vip(&st, "198.18.0.20", 80, 5, 1, NULL);
-	assert_int_equal(xlb_plan_state_finish(&st, err, sizeof(err)), -EEXIST);
-	assert_non_null(strstr(err, "198.18.0.20:80/tcp"));
+	expect_rc("finish with a VIP listed twice", xlb_plan_state_finish(&st, err, sizeof(err)),
+		  -EEXIST);
+	expect_substr("message for a VIP listed twice", err, "198.18.0.20:80/tcp");
 	xlb_plan_state_free(&st);
 	xlb_plan_state_init(&st);
 	b[0] = be("198.18.1.1", 80, XLB_BE_ACTIVE, 1);
 	b[1] = be("198.18.1.1", 80, XLB_BE_DRAINING, 0);
 	v.nr_backends = 2;
-	assert_int_equal(xlb_plan_state_add(&st, &v), 0);
-	assert_int_equal(xlb_plan_state_finish(&st, err, sizeof(err)), -EEXIST);
-	assert_non_null(strstr(err, "198.18.1.1:80 listed twice"));
+	expect_ok("add a VIP with one backend twice", xlb_plan_state_add(&st, &v));
+	expect_rc("finish with a backend listed twice",
+		  xlb_plan_state_finish(&st, err, sizeof(err)), -EEXIST);
+	expect_substr("message for a backend listed twice", err, "198.18.1.1:80 listed twice");
 	xlb_plan_state_free(&st);
 }
 
@@ -149,15 +155,15 @@ static void test_diff_equal(void **state)
 	(void)state;
 	base(&a);
 	base(&b);
-	assert_int_equal(xlb_plan_diff(&a, &b, true, &plan), 0);
-	assert_int_equal(plan.nr_ops, 0);
-	assert_int_equal(xlb_plan_changes(&plan.counts), 0);
+	expect_ok("diff of equal states", xlb_plan_diff(&a, &b, true, &plan));
+	expect_eq("ops for equal states", plan.nr_ops, 0);
+	expect_eq("changes for equal states", xlb_plan_changes(&plan.counts), 0);
 	xlb_plan_free(&plan);
 	/* empty against empty */
 	xlb_plan_state_free(&a);
 	xlb_plan_state_free(&b);
-	assert_int_equal(xlb_plan_diff(&a, &b, true, &plan), 0);
-	assert_int_equal(plan.nr_ops, 0);
+	expect_ok("diff of two empty states", xlb_plan_diff(&a, &b, true, &plan));
+	expect_eq("ops for two empty states", plan.nr_ops, 0);
 	xlb_plan_free(&plan);
 }
 
@@ -273,15 +279,21 @@ static void test_diff_rows(void **state)
 			finish(&cur);
 		}
 		apply_change(&want, diff_rows[i].c);
-		assert_int_equal(xlb_plan_diff(&cur, &want, true, &plan), 0);
-		assert_int_equal(plan.nr_ops, diff_rows[i].ops);
-		assert_memory_equal(&plan.counts, &diff_rows[i].counts, sizeof(plan.counts));
+		expect_ok(xlb_whatf("row %s: diff", diff_rows[i].name),
+			  xlb_plan_diff(&cur, &want, true, &plan));
+		expect_eq(xlb_whatf("row %s: ops", diff_rows[i].name), plan.nr_ops,
+			  diff_rows[i].ops);
+		expect_mem_eq(xlb_whatf("row %s: counts", diff_rows[i].name), &plan.counts,
+			      &diff_rows[i].counts, sizeof(plan.counts));
 		if (plan.nr_ops) {
-			assert_int_equal(plan.ops[0].kind, diff_rows[i].kind);
-			assert_int_equal(plan.ops[0].what, diff_rows[i].what);
+			expect_eq(xlb_whatf("row %s: op kind", diff_rows[i].name), plan.ops[0].kind,
+				  diff_rows[i].kind);
+			expect_eq(xlb_whatf("row %s: what the op changes", diff_rows[i].name),
+				  plan.ops[0].what, diff_rows[i].what);
 			if (plan.ops[0].kind != XLB_PLAN_OP_DELETE)
-				assert_ptr_equal(xlb_plan_state_find(&want, &plan.ops[0].key),
-						 plan.ops[0].want);
+				expect_ptr_eq(
+				    xlb_whatf("row %s: the op's wanted VIP", diff_rows[i].name),
+				    xlb_plan_state_find(&want, &plan.ops[0].key), plan.ops[0].want);
 		}
 		xlb_plan_free(&plan);
 		xlb_plan_state_free(&cur);
@@ -302,23 +314,25 @@ static void test_diff_held_and_order(void **state)
 	add_vip(&want, "198.18.0.12", 80, 21, 3, "c");
 	finish(&want);
 	/* deletes not allowed: the two VIPs only in cur stay */
-	assert_int_equal(xlb_plan_diff(&cur, &want, false, &plan), 0);
-	assert_int_equal(plan.counts.deletes_held, 2);
-	assert_int_equal(plan.counts.vips_deleted, 0);
-	assert_int_equal(plan.nr_ops, 1);
-	assert_int_equal(plan.ops[0].kind, XLB_PLAN_OP_CREATE);
-	assert_non_null(
-	    strstr(xlb_plan_counts_str(&plan.counts, buf, sizeof(buf)), "2 deletes held"));
+	expect_ok("diff with deletes held", xlb_plan_diff(&cur, &want, false, &plan));
+	expect_eq("deletes held", plan.counts.deletes_held, 2);
+	expect_eq("VIPs deleted with deletes held", plan.counts.vips_deleted, 0);
+	expect_eq("ops with deletes held", plan.nr_ops, 1);
+	expect_eq("kind of the one op with deletes held", plan.ops[0].kind, XLB_PLAN_OP_CREATE);
+	expect_substr("summary with deletes held",
+		      xlb_plan_counts_str(&plan.counts, buf, sizeof(buf)), "2 deletes held");
 	xlb_plan_free(&plan);
 	/* allowed: deletes come first even though the create sorts before them */
-	assert_int_equal(xlb_plan_diff(&cur, &want, true, &plan), 0);
-	assert_int_equal(plan.nr_ops, 3);
-	assert_int_equal(plan.ops[0].kind, XLB_PLAN_OP_DELETE);
-	assert_int_equal(plan.ops[1].kind, XLB_PLAN_OP_DELETE);
-	assert_int_equal(plan.ops[2].kind, XLB_PLAN_OP_CREATE);
-	assert_int_equal(xlb_plan_changes(&plan.counts), 2 + 6 + 1 + 1 + 1);
-	assert_string_equal(xlb_plan_counts_str(&plan.counts, buf, sizeof(buf)),
-			    "vips +1 ~0 -2, backends +1 ~0 -6, names 1");
+	expect_ok("diff with deletes allowed", xlb_plan_diff(&cur, &want, true, &plan));
+	expect_eq("ops with deletes allowed", plan.nr_ops, 3);
+	expect_eq("kind of op 0 (deletes first)", plan.ops[0].kind, XLB_PLAN_OP_DELETE);
+	expect_eq("kind of op 1", plan.ops[1].kind, XLB_PLAN_OP_DELETE);
+	expect_eq("kind of op 2 (the create last)", plan.ops[2].kind, XLB_PLAN_OP_CREATE);
+	expect_eq("changes with deletes allowed", xlb_plan_changes(&plan.counts),
+		  2 + 6 + 1 + 1 + 1);
+	expect_str_eq("summary with deletes allowed",
+		      xlb_plan_counts_str(&plan.counts, buf, sizeof(buf)),
+		      "vips +1 ~0 -2, backends +1 ~0 -6, names 1");
 	xlb_plan_free(&plan);
 	xlb_plan_state_free(&cur);
 	xlb_plan_state_free(&want);
@@ -338,19 +352,21 @@ static void test_diff_table_repair(void **state)
 		cur.vips[i].source = XLB_PLAN_SRC_MAPS;
 		cur.vips[i].table_size = xlb_maglev_size(3);
 	}
-	assert_int_equal(xlb_plan_diff(&cur, &want, true, &plan), 0);
-	assert_int_equal(plan.nr_ops, 0);
+	expect_ok("diff of a read-back state with right table sizes",
+		  xlb_plan_diff(&cur, &want, true, &plan));
+	expect_eq("ops for right table sizes", plan.nr_ops, 0);
 	xlb_plan_free(&plan);
 	cur.vips[1].table_size = 0;
-	assert_int_equal(xlb_plan_diff(&cur, &want, true, &plan), 0);
-	assert_int_equal(plan.nr_ops, 1);
-	assert_int_equal(plan.ops[0].what, XLB_PLAN_W_TABLE);
-	assert_int_equal(plan.counts.tables_repaired, 1);
+	expect_ok("diff with one table size 0", xlb_plan_diff(&cur, &want, true, &plan));
+	expect_eq("ops for one table size 0", plan.nr_ops, 1);
+	expect_eq("what the repair op changes", plan.ops[0].what, XLB_PLAN_W_TABLE);
+	expect_eq("tables repaired", plan.counts.tables_repaired, 1);
 	xlb_plan_free(&plan);
 	/* a state we wrote ourselves carries no table size: never "repaired" */
 	cur.vips[1].source = XLB_PLAN_SRC_STATIC;
-	assert_int_equal(xlb_plan_diff(&cur, &want, true, &plan), 0);
-	assert_int_equal(plan.nr_ops, 0);
+	expect_ok("diff of our own state without table sizes",
+		  xlb_plan_diff(&cur, &want, true, &plan));
+	expect_eq("ops for our own state without table sizes", plan.nr_ops, 0);
 	xlb_plan_free(&plan);
 	xlb_plan_state_free(&cur);
 	xlb_plan_state_free(&want);
@@ -361,8 +377,8 @@ static int warnings;
 static void count_warn(void *ctx, const char *msg)
 {
 	(void)ctx;
-	assert_non_null(strstr(msg, "198.18.0.11:80/tcp"));
-	assert_non_null(strstr(msg, "config file wins"));
+	expect_substr("VIP in the merge warning", msg, "198.18.0.11:80/tcp");
+	expect_substr("merge warning", msg, "config file wins");
 	warnings++;
 }
 
@@ -380,13 +396,14 @@ static void test_merge(void **state)
 	add_vip(&mara, "198.18.0.11", 80, 5, 2, "m2");
 	finish(&mara);
 	warnings = 0;
-	assert_int_equal(xlb_plan_merge(&st, &mara, &out, count_warn, NULL), 0);
-	assert_int_equal(warnings, 1);
-	assert_int_equal(out.nr_vips, 3);
-	assert_string_equal(out.vips[0].name, "m1");
-	assert_string_equal(out.vips[1].name, "static");
-	assert_int_equal(out.vips[1].nr_backends, 1);
-	assert_string_equal(out.vips[2].name, "static2");
+	expect_ok("merge static over Marathon VIPs",
+		  xlb_plan_merge(&st, &mara, &out, count_warn, NULL));
+	expect_eq("merge warnings", warnings, 1);
+	expect_eq("VIPs after the merge", out.nr_vips, 3);
+	expect_str_eq("name of merged VIP 0", out.vips[0].name, "m1");
+	expect_str_eq("name of merged VIP 1 (the static one wins)", out.vips[1].name, "static");
+	expect_eq("backends of merged VIP 1 (the static ones)", out.vips[1].nr_backends, 1);
+	expect_str_eq("name of merged VIP 2", out.vips[2].name, "static2");
 	xlb_plan_state_free(&out);
 	xlb_plan_state_free(&st);
 	xlb_plan_state_free(&mara);
@@ -428,18 +445,20 @@ static void test_from_marathon(void **state)
 	svc[1].nr_origins = 1;
 	model.services = svc;
 	model.nr_services = 2;
-	assert_int_equal(xlb_plan_from_marathon(&model, XLB_VIP_F_DROP_NO_BACKEND, &out), 0);
-	assert_int_equal(out.nr_vips, 2);
-	assert_string_equal(out.vips[0].name, "groupa.marathon.l4lb.thisdcos.directory");
-	assert_string_equal(out.vips[0].app, "/group/a,/pod");
-	assert_int_equal(out.vips[0].flags, XLB_VIP_F_DROP_NO_BACKEND);
-	assert_int_equal(out.vips[0].source, XLB_PLAN_SRC_MARATHON);
-	assert_int_equal(out.vips[0].nr_backends, 2);
-	assert_int_equal(out.vips[0].backends[1].state, XLB_BE_DRAINING);
-	assert_string_equal(out.vips[1].name, "");
+	expect_ok("state from the Marathon model",
+		  xlb_plan_from_marathon(&model, XLB_VIP_F_DROP_NO_BACKEND, &out));
+	expect_eq("VIPs from the model", out.nr_vips, 2);
+	expect_str_eq("name of VIP 0 (its DNS name)", out.vips[0].name,
+		      "groupa.marathon.l4lb.thisdcos.directory");
+	expect_str_eq("app of VIP 0 (each app once)", out.vips[0].app, "/group/a,/pod");
+	expect_eq("flags of VIP 0", out.vips[0].flags, XLB_VIP_F_DROP_NO_BACKEND);
+	expect_eq("source of VIP 0", out.vips[0].source, XLB_PLAN_SRC_MARATHON);
+	expect_eq("backends of VIP 0", out.vips[0].nr_backends, 2);
+	expect_eq("state of VIP 0's backend 1", out.vips[0].backends[1].state, XLB_BE_DRAINING);
+	expect_str_eq("name of VIP 1 (an IP VIP)", out.vips[1].name, "");
 	/* a cut list says so */
-	assert_int_equal(strlen(out.vips[1].app), XLB_META_APP_LEN - 1);
-	assert_string_equal(out.vips[1].app + XLB_META_APP_LEN - 4, "...");
+	expect_eq("length of VIP 1's cut app list", strlen(out.vips[1].app), XLB_META_APP_LEN - 1);
+	expect_str_eq("end of VIP 1's cut app list", out.vips[1].app + XLB_META_APP_LEN - 4, "...");
 	xlb_plan_state_free(&out);
 }
 
@@ -474,37 +493,40 @@ static void test_guard(void **state)
 	finish(&tiny_want);
 
 	/* nothing at all: held twice, applied on the third in a row */
-	assert_int_equal(xlb_plan_guard_check(&g, &o, &cur, &empty, why, sizeof(why)),
-			 XLB_PLAN_HOLD);
-	assert_non_null(strstr(why, "no services at all, while 8 VIPs"));
-	assert_int_equal(xlb_plan_guard_check(&g, &o, &cur, &empty, why, sizeof(why)),
-			 XLB_PLAN_HOLD);
-	assert_int_equal(xlb_plan_guard_check(&g, &o, &cur, &empty, why, sizeof(why)),
-			 XLB_PLAN_APPLY_CONFIRMED);
+	expect_eq("guard, nothing at all, first time",
+		  xlb_plan_guard_check(&g, &o, &cur, &empty, why, sizeof(why)), XLB_PLAN_HOLD);
+	expect_substr("guard reason, nothing at all", why, "no services at all, while 8 VIPs");
+	expect_eq("guard, nothing at all, second time",
+		  xlb_plan_guard_check(&g, &o, &cur, &empty, why, sizeof(why)), XLB_PLAN_HOLD);
+	expect_eq("guard, nothing at all, third time",
+		  xlb_plan_guard_check(&g, &o, &cur, &empty, why, sizeof(why)),
+		  XLB_PLAN_APPLY_CONFIRMED);
 	/* a normal sync in between starts the count over */
-	assert_int_equal(xlb_plan_guard_check(&g, &o, &cur, &empty, why, sizeof(why)),
-			 XLB_PLAN_HOLD);
-	assert_int_equal(xlb_plan_guard_check(&g, &o, &cur, &cur, why, sizeof(why)),
-			 XLB_PLAN_APPLY);
-	assert_int_equal(g.streak, 0);
+	expect_eq("guard, nothing at all, after the confirmation",
+		  xlb_plan_guard_check(&g, &o, &cur, &empty, why, sizeof(why)), XLB_PLAN_HOLD);
+	expect_eq("guard, a normal sync",
+		  xlb_plan_guard_check(&g, &o, &cur, &cur, why, sizeof(why)), XLB_PLAN_APPLY);
+	expect_eq("guard streak after a normal sync", g.streak, 0);
 	/* 5 of 8 removed is over half */
-	assert_int_equal(xlb_plan_guard_check(&g, &o, &cur, &some, why, sizeof(why)),
-			 XLB_PLAN_HOLD);
-	assert_non_null(strstr(why, "would remove 5 of 8 VIPs"));
+	expect_eq("guard, 5 of 8 VIPs removed",
+		  xlb_plan_guard_check(&g, &o, &cur, &some, why, sizeof(why)), XLB_PLAN_HOLD);
+	expect_substr("guard reason, 5 of 8 removed", why, "would remove 5 of 8 VIPs");
 	g.streak = 0;
 	/* below min_vips only "nothing at all" counts */
-	assert_int_equal(xlb_plan_guard_check(&g, &o, &tiny_cur, &tiny_want, why, sizeof(why)),
-			 XLB_PLAN_APPLY);
-	assert_int_equal(xlb_plan_guard_check(&g, &o, &tiny_cur, &empty, why, sizeof(why)),
-			 XLB_PLAN_HOLD);
+	expect_eq("guard, below min_vips, one of two removed",
+		  xlb_plan_guard_check(&g, &o, &tiny_cur, &tiny_want, why, sizeof(why)),
+		  XLB_PLAN_APPLY);
+	expect_eq("guard, below min_vips, nothing at all",
+		  xlb_plan_guard_check(&g, &o, &tiny_cur, &empty, why, sizeof(why)), XLB_PLAN_HOLD);
 	g.streak = 0;
 	/* nothing before, nothing now: fine */
-	assert_int_equal(xlb_plan_guard_check(&g, &o, &empty, &empty, why, sizeof(why)),
-			 XLB_PLAN_APPLY);
+	expect_eq("guard, nothing before and now",
+		  xlb_plan_guard_check(&g, &o, &empty, &empty, why, sizeof(why)), XLB_PLAN_APPLY);
 	/* confirm_syncs 1: applied at once, but still reported as suspicious */
 	o.confirm_syncs = 1;
-	assert_int_equal(xlb_plan_guard_check(&g, &o, &cur, &empty, why, sizeof(why)),
-			 XLB_PLAN_APPLY_CONFIRMED);
+	expect_eq("guard, nothing at all, confirm_syncs 1",
+		  xlb_plan_guard_check(&g, &o, &cur, &empty, why, sizeof(why)),
+		  XLB_PLAN_APPLY_CONFIRMED);
 	xlb_plan_state_free(&cur);
 	xlb_plan_state_free(&some);
 	xlb_plan_state_free(&tiny_cur);
@@ -531,7 +553,7 @@ static struct xlb_dp *open_dp(const char *pin)
 	    .pin_path = pin, .max_vips = 64, .max_backends = 512, .ct_size = 1024};
 	struct xlb_dp *dp = NULL;
 
-	assert_int_equal(xlb_dp_open(&dp, &o), 0);
+	expect_ok("xlb_dp_open", xlb_dp_open(&dp, &o));
 	return dp;
 }
 
@@ -542,15 +564,15 @@ static void apply_and_check(struct xlb_dp *dp, const struct xlb_plan_state *want
 	struct xlb_plan_state cur;
 	struct xlb_plan plan;
 
-	assert_int_equal(xlb_plan_state_read(dp, &cur), 0);
-	assert_int_equal(xlb_plan_diff(&cur, want, true, &plan), 0);
-	assert_int_equal(xlb_plan_changes(&plan.counts), expect_changes);
-	assert_int_equal(xlb_plan_apply(dp, &plan), 0);
+	expect_ok("read the maps", xlb_plan_state_read(dp, &cur));
+	expect_ok("diff against the maps", xlb_plan_diff(&cur, want, true, &plan));
+	expect_eq("changes to apply", xlb_plan_changes(&plan.counts), expect_changes);
+	expect_ok("apply the plan", xlb_plan_apply(dp, &plan));
 	xlb_plan_free(&plan);
 	xlb_plan_state_free(&cur);
-	assert_int_equal(xlb_plan_state_read(dp, &cur), 0);
-	assert_int_equal(xlb_plan_diff(&cur, want, true, &plan), 0);
-	assert_int_equal(plan.nr_ops, 0);
+	expect_ok("read the maps after applying", xlb_plan_state_read(dp, &cur));
+	expect_ok("diff after applying", xlb_plan_diff(&cur, want, true, &plan));
+	expect_eq("ops after applying", plan.nr_ops, 0);
 	xlb_plan_free(&plan);
 	xlb_plan_state_free(&cur);
 }
@@ -562,10 +584,10 @@ static void table_of(struct xlb_dp *dp, const char *addr, __u32 *out, __u32 *siz
 	__u32 ids[XLB_MAGLEV_MAX_SIZE], i;
 	int n = xlb_vip_table_read(dp, &k, ids, XLB_MAGLEV_MAX_SIZE);
 
-	assert_true(n > 0);
+	expect_cmp("slots in the table read back", n, >, 0);
 	/* slots as backend addresses: ids are local to one node */
 	for (i = 0; i < (__u32)n; i++) {
-		assert_int_equal(xlb_backend_get(dp, ids[i], &b), 0);
+		expect_ok(xlb_whatf("backend of slot %u", i), xlb_backend_get(dp, ids[i], &b));
 		out[i] = b.addr.v4 ^ b.port;
 	}
 	*size = n;
@@ -607,24 +629,25 @@ static void test_maps_round_trip(void **state)
 	/* create: 3 VIPs + 9 backends + 3 names */
 	apply_and_check(dp, &want, 15);
 	k = vk("198.18.0.11", 80, XLB_PROTO_TCP);
-	assert_int_equal(xlb_vip_get(dp, &k, &vip), 0);
-	assert_int_equal(vip.table_size, xlb_maglev_size(3));
-	assert_int_equal(xlb_vip_meta_get(dp, vip.vip_id, &meta), 0);
-	assert_string_equal(meta.name, "b");
-	assert_string_equal(meta.app, "test");
+	expect_ok("get VIP 198.18.0.11:80", xlb_vip_get(dp, &k, &vip));
+	expect_eq("table size of 198.18.0.11:80", vip.table_size, xlb_maglev_size(3));
+	expect_ok("get the meta of 198.18.0.11:80", xlb_vip_meta_get(dp, vip.vip_id, &meta));
+	expect_str_eq("name of 198.18.0.11:80", meta.name, "b");
+	expect_str_eq("app of 198.18.0.11:80", meta.app, "test");
 	/* a restart: the same state again changes nothing */
 	xlb_dp_close(dp);
 	dp = open_dp(pin);
 	apply_and_check(dp, &want, 0);
 	/* a VIP left without its table (a crash mid-write) is repaired on the next start */
 	vip.table_size = 0;
-	assert_int_equal(bpf_map_update_elem(xlb_dp_map_fd(dp, XLB_MAP_VIPS), &k, &vip, BPF_EXIST),
-			 0);
+	expect_ok("zero the table size in the map",
+		  bpf_map_update_elem(xlb_dp_map_fd(dp, XLB_MAP_VIPS), &k, &vip, BPF_EXIST));
 	xlb_dp_close(dp);
 	dp = open_dp(pin);
 	apply_and_check(dp, &want, 1);
-	assert_int_equal(xlb_vip_get(dp, &k, &vip), 0);
-	assert_int_equal(vip.table_size, xlb_maglev_size(3));
+	expect_ok("get VIP 198.18.0.11:80 after the repair", xlb_vip_get(dp, &k, &vip));
+	expect_eq("table size of 198.18.0.11:80 after the repair", vip.table_size,
+		  xlb_maglev_size(3));
 	/* drain one, remove a VIP, rename one */
 	find_mut(&want, "198.18.0.10", 80)->backends[0].state = XLB_BE_DRAINING;
 	snprintf(find_mut(&want, "198.18.0.12", 80)->name, XLB_META_NAME_LEN, "c2");
@@ -637,21 +660,21 @@ static void test_maps_round_trip(void **state)
 	apply_and_check(dp2, &want, 2 + 6 + 2);
 	table_of(dp, "198.18.0.10", t1, &s1);
 	table_of(dp2, "198.18.0.10", t2, &s2);
-	assert_int_equal(s1, s2);
-	assert_memory_equal(t1, t2, s1 * sizeof(*t1));
+	expect_eq("table sizes of two nodes with one state", s1, s2);
+	expect_mem_eq("tables of two nodes with one state", t1, t2, s1 * sizeof(*t1));
 	/* everything drained: no table, VIP still there (it rejects) */
 	for (size_t i = 0; i < want.vips[0].nr_backends; i++)
 		want.vips[0].backends[i].state = XLB_BE_DRAINING;
 	finish(&want);
 	apply_and_check(dp, &want, 2);
 	k = vk("198.18.0.10", 80, XLB_PROTO_TCP);
-	assert_int_equal(xlb_vip_get(dp, &k, &vip), 0);
-	assert_int_equal(vip.table_size, 0);
+	expect_ok("get VIP 198.18.0.10:80, every backend draining", xlb_vip_get(dp, &k, &vip));
+	expect_eq("table size with every backend draining", vip.table_size, 0);
 	xlb_plan_state_free(&want);
 	xlb_dp_close(dp);
 	xlb_dp_close(dp2);
-	assert_int_equal(xlb_dp_unpin(pin), 0);
-	assert_int_equal(xlb_dp_unpin(pin2), 0);
+	expect_ok("unpin the first pin path", xlb_dp_unpin(pin));
+	expect_ok("unpin the second pin path", xlb_dp_unpin(pin2));
 }
 
 static const struct CMUnitTest tests[] = {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "harness.h"
 #include "marathon.h"
 #include "sse.h"
@@ -31,7 +32,8 @@ static int on_event(void *ctx, const char *event, const char *data, size_t len)
 {
 	struct rec *r = ctx;
 
-	assert_int_equal(strlen(data), len); /* NUL-terminated, no embedded NUL here */
+	expect_eq("length of the event's data against its strlen (NUL-terminated, no NUL inside)",
+		  strlen(data), len);
 	if (r->n < MAX_EV) {
 		r->name[r->n] = strdup(event);
 		r->data[r->n] = malloc(len + 1);
@@ -46,7 +48,7 @@ static void on_error(void *ctx, const char *msg)
 {
 	struct rec *r = ctx;
 
-	assert_non_null(strstr(msg, "discarded up to the next blank line"));
+	expect_substr("parser error message", msg, "discarded up to the next blank line");
 	r->errors++;
 }
 
@@ -65,7 +67,7 @@ static struct xlb_sse *parser(struct rec *r, size_t max_event)
 	    .max_event = max_event, .on_event = on_event, .on_error = on_error, .ctx = r};
 	struct xlb_sse *p = NULL;
 
-	assert_int_equal(xlb_sse_new(&o, &p), 0);
+	expect_ok("xlb_sse_new", xlb_sse_new(&o, &p));
 	assert_non_null(p);
 	return p;
 }
@@ -172,27 +174,28 @@ static const char crlf_stream[] = "event: event_stream_attached\r\n"
 
 static void expect_crlf_events(const struct rec *r, const struct xlb_sse_stats *st)
 {
-	assert_int_equal(r->n, 6);
-	assert_string_equal(r->name[0], "event_stream_attached");
-	assert_string_equal(r->data[0], ATTACHED);
-	assert_string_equal(r->name[1], "status_update_event");
-	assert_string_equal(r->data[1], STATUS);
-	assert_string_equal(r->name[2], "instance_health_changed_event");
-	assert_string_equal(r->data[2], HEALTH);
+	expect_eq("events in the CRLF stream", r->n, 6);
+	expect_str_eq("name of event 0", r->name[0], "event_stream_attached");
+	expect_str_eq("data of event 0", r->data[0], ATTACHED);
+	expect_str_eq("name of event 1", r->name[1], "status_update_event");
+	expect_str_eq("data of event 1", r->data[1], STATUS);
+	expect_str_eq("name of event 2", r->name[2], "instance_health_changed_event");
+	expect_str_eq("data of event 2", r->data[2], HEALTH);
 	/* No "event:" -> "message"; data lines joined with \n; one space stripped. */
-	assert_string_equal(r->name[3], "message");
-	assert_string_equal(r->data[3], "first\nsecond\n third");
+	expect_str_eq("name of event 3 (no \"event:\" line)", r->name[3], "message");
+	expect_str_eq("data of event 3 (lines joined, one space stripped)", r->data[3],
+		      "first\nsecond\n third");
 	/* "data" without a colon is an empty data line. */
-	assert_string_equal(r->name[4], "x");
-	assert_string_equal(r->data[4], "");
+	expect_str_eq("name of event 4", r->name[4], "x");
+	expect_str_eq("data of event 4 (\"data\" without a colon)", r->data[4], "");
 	/* A "\r" not followed by "\n" is content. */
-	assert_string_equal(r->data[5], "cr\rinside");
-	assert_int_equal(st->events, 6);
-	assert_int_equal(st->heartbeats, 2);
-	assert_int_equal(st->comments, 1);
-	assert_int_equal(st->ignored_fields, 2);
-	assert_int_equal(st->oversized, 0);
-	assert_int_equal(r->errors, 0);
+	expect_str_eq("data of event 5 (a lone \\r is content)", r->data[5], "cr\rinside");
+	expect_eq("events counted", st->events, 6);
+	expect_eq("heartbeats counted", st->heartbeats, 2);
+	expect_eq("comments counted", st->comments, 1);
+	expect_eq("ignored fields (id, retry)", st->ignored_fields, 2);
+	expect_eq("oversized events", st->oversized, 0);
+	expect_eq("parser errors", r->errors, 0);
 }
 
 static void test_crlf_stream_all_splits(void **state)
@@ -203,7 +206,7 @@ static void test_crlf_stream_all_splits(void **state)
 	(void)state;
 	check_all_splits(crlf_stream, sizeof(crlf_stream) - 1, 0, &whole, &st);
 	expect_crlf_events(&whole, &st);
-	assert_int_equal(st.bytes, sizeof(crlf_stream) - 1);
+	expect_eq("bytes counted", st.bytes, sizeof(crlf_stream) - 1);
 	rec_free(&whole);
 }
 
@@ -230,8 +233,8 @@ static void test_lf_only_same_events(void **state)
 	check_all_splits(crlf_stream, sizeof(crlf_stream) - 1, 0, &crlf, &st1);
 	check_all_splits(s, strlen(s), 0, &lf, &st2);
 	assert_same(&crlf, &lf, "LF vs CRLF");
-	assert_int_equal(st2.heartbeats, 2);
-	assert_int_equal(st2.events, 6);
+	expect_eq("heartbeats in the LF stream", st2.heartbeats, 2);
+	expect_eq("events in the LF stream", st2.events, 6);
 	rec_free(&crlf);
 	rec_free(&lf);
 	free(s);
@@ -247,23 +250,24 @@ static void test_heartbeats_counted_not_dispatched(void **state)
 
 	(void)state;
 	for (i = 0; i < 3; i++) {
-		assert_int_equal(xlb_sse_feed(p, "\r", 1), 0);
-		assert_true(xlb_sse_pending(p)); /* half a line end */
-		assert_int_equal(xlb_sse_feed(p, "\n", 1), 0);
-		assert_false(xlb_sse_pending(p));
+		expect_ok(xlb_whatf("heartbeat %d: feed \\r", i), xlb_sse_feed(p, "\r", 1));
+		expect_true(xlb_whatf("heartbeat %d: half a line end pending", i),
+			    xlb_sse_pending(p));
+		expect_ok(xlb_whatf("heartbeat %d: feed \\n", i), xlb_sse_feed(p, "\n", 1));
+		expect_false(xlb_whatf("heartbeat %d: nothing pending", i), xlb_sse_pending(p));
 	}
-	assert_int_equal(xlb_sse_feed(p, "\n\n", 2), 0);
+	expect_ok("feed two LF heartbeats", xlb_sse_feed(p, "\n\n", 2));
 	xlb_sse_stats(p, &st);
-	assert_int_equal(st.heartbeats, 5);
-	assert_int_equal(st.events, 0);
-	assert_int_equal(r.n, 0);
+	expect_eq("heartbeats counted", st.heartbeats, 5);
+	expect_eq("events counted (heartbeats only)", st.events, 0);
+	expect_eq("events dispatched (heartbeats only)", r.n, 0);
 	/* Heartbeats between the lines of an event do not exist: a blank line ends it. */
-	assert_int_equal(xlb_sse_feed(p, "data: a\r\n\r", 10), 0);
-	assert_int_equal(r.n, 0);
-	assert_int_equal(xlb_sse_feed(p, "\n", 1), 0);
-	assert_int_equal(r.n, 1);
+	expect_ok("feed a data line and a lone \\r", xlb_sse_feed(p, "data: a\r\n\r", 10));
+	expect_eq("events dispatched before the \\n", r.n, 0);
+	expect_ok("feed the \\n that ends the event", xlb_sse_feed(p, "\n", 1));
+	expect_eq("events dispatched after the blank line", r.n, 1);
 	xlb_sse_stats(p, &st);
-	assert_int_equal(st.heartbeats, 5);
+	expect_eq("heartbeats after an event ended by \\r then \\n", st.heartbeats, 5);
 	xlb_sse_free(p);
 	rec_free(&r);
 }
@@ -277,31 +281,32 @@ static void test_reset_drops_partial_event(void **state)
 
 	(void)state;
 	/* Connection cut after a complete data line but before the blank line... */
-	assert_int_equal(xlb_sse_feed(p, "event: status_update_event\r\ndata: " STATUS "\r\n",
-				      strlen("event: status_update_event\r\ndata: " STATUS "\r\n")),
-			 0);
-	assert_true(xlb_sse_pending(p));
+	expect_ok("feed an event without its blank line",
+		  xlb_sse_feed(p, "event: status_update_event\r\ndata: " STATUS "\r\n",
+			       strlen("event: status_update_event\r\ndata: " STATUS "\r\n")));
+	expect_true("partial event pending", xlb_sse_pending(p));
 	xlb_sse_reset(p);
-	assert_false(xlb_sse_pending(p));
+	expect_false("partial event pending after reset", xlb_sse_pending(p));
 	/* ...the new stream's first blank line must not complete it. */
-	assert_int_equal(xlb_sse_feed(p, "\r\n", 2), 0);
-	assert_int_equal(r.n, 0);
+	expect_ok("feed a blank line after reset", xlb_sse_feed(p, "\r\n", 2));
+	expect_eq("events dispatched by a blank line after reset", r.n, 0);
 
 	/* Cut inside a data line: the new stream's bytes are not appended to it. */
-	assert_int_equal(xlb_sse_feed(p, "data: {\"eventType\":\"status_upd", 31), 0);
+	expect_ok("feed half a data line",
+		  xlb_sse_feed(p, "data: {\"eventType\":\"status_upd", 31));
 	xlb_sse_reset(p);
-	assert_int_equal(xlb_sse_feed(p, next, sizeof(next) - 1), 0);
-	assert_int_equal(r.n, 1);
-	assert_string_equal(r.name[0], "event_stream_attached");
-	assert_string_equal(r.data[0], ATTACHED);
+	expect_ok("feed a whole event after reset", xlb_sse_feed(p, next, sizeof(next) - 1));
+	expect_eq("events dispatched after reset", r.n, 1);
+	expect_str_eq("name of the event after reset", r.name[0], "event_stream_attached");
+	expect_str_eq("data of the event after reset", r.data[0], ATTACHED);
 
 	/* Cut between "\r" and "\n" of a heartbeat. */
-	assert_int_equal(xlb_sse_feed(p, "\r", 1), 0);
+	expect_ok("feed half a heartbeat", xlb_sse_feed(p, "\r", 1));
 	xlb_sse_reset(p);
-	assert_false(xlb_sse_pending(p));
+	expect_false("half a heartbeat pending after reset", xlb_sse_pending(p));
 	xlb_sse_stats(p, &st);
-	assert_int_equal(st.events, 1);
-	assert_int_equal(st.heartbeats, 1); /* stats survive reset */
+	expect_eq("events counted across resets", st.events, 1);
+	expect_eq("heartbeats counted across resets (stats survive reset)", st.heartbeats, 1);
 	xlb_sse_free(p);
 	rec_free(&r);
 }
@@ -328,32 +333,36 @@ static void test_oversize_event_recovers(void **state)
 		     big, big, big);
 	len = (size_t)n;
 	check_all_splits(stream, len, 200, &whole, &st);
-	assert_int_equal(whole.n, 2);
-	assert_string_equal(whole.name[0], "small");
-	assert_string_equal(whole.data[0], "one");
-	assert_string_equal(whole.name[1], "after");
-	assert_string_equal(whole.data[1], "two");
-	assert_int_equal(whole.errors, 1);
-	assert_int_equal(st.oversized, 1);
+	expect_eq("events around an oversized one", whole.n, 2);
+	expect_str_eq("name of event 0", whole.name[0], "small");
+	expect_str_eq("data of event 0", whole.data[0], "one");
+	expect_str_eq("name of event 1 (after the oversized one)", whole.name[1], "after");
+	expect_str_eq("data of event 1", whole.data[1], "two");
+	expect_eq("parser errors for an oversized event", whole.errors, 1);
+	expect_eq("oversized events", st.oversized, 1);
 	/* The blank line that ended the discarded event is not a heartbeat; the next one is. */
-	assert_int_equal(st.heartbeats, 1);
+	expect_eq("heartbeats (the blank line ending the discarded event is none)", st.heartbeats,
+		  1);
 	rec_free(&whole);
 
 	/* The chunk where it happened says so; later chunks are clean again. */
 	p = parser(&r, 200);
-	assert_int_equal(xlb_sse_feed(p, stream, 250), -EMSGSIZE);
-	assert_int_equal(xlb_sse_feed(p, stream + 250, len - 250), 0);
-	assert_int_equal(r.n, 2);
+	expect_rc("feed the chunk with the oversized event", xlb_sse_feed(p, stream, 250),
+		  -EMSGSIZE);
+	expect_ok("feed the chunks after it", xlb_sse_feed(p, stream + 250, len - 250));
+	expect_eq("events dispatched around the oversized one", r.n, 2);
 	xlb_sse_free(p);
 	rec_free(&r);
 
 	/* An event of exactly the limit passes; "\r\n" line ends do not count. */
 	p = parser(&r, 20);
-	assert_int_equal(xlb_sse_feed(p, "event: e\r\ndata: 123456\r\n\r\n", 26), 0);
-	assert_int_equal(r.n, 1);
-	assert_int_equal(xlb_sse_feed(p, "event: e\r\ndata: 1234567\r\n\r\n", 27), -EMSGSIZE);
-	assert_int_equal(r.n, 1);
-	assert_int_equal(r.errors, 1);
+	expect_ok("feed an event of exactly the limit",
+		  xlb_sse_feed(p, "event: e\r\ndata: 123456\r\n\r\n", 26));
+	expect_eq("events dispatched at the limit", r.n, 1);
+	expect_rc("feed an event one byte over the limit",
+		  xlb_sse_feed(p, "event: e\r\ndata: 1234567\r\n\r\n", 27), -EMSGSIZE);
+	expect_eq("events dispatched after one over the limit", r.n, 1);
+	expect_eq("parser errors after one over the limit", r.errors, 1);
 	xlb_sse_free(p);
 	rec_free(&r);
 }
@@ -371,11 +380,11 @@ static void test_endless_line(void **state)
 	memcpy(chunk, "data: ", 6);
 	for (i = 0; i < 1000; i++)
 		emsgsize += xlb_sse_feed(p, chunk, sizeof(chunk)) == -EMSGSIZE;
-	assert_int_equal(emsgsize, 1);
-	assert_int_equal(r.errors, 1);
-	assert_int_equal(xlb_sse_feed(p, "\n\ndata: ok\n\n", 12), 0);
-	assert_int_equal(r.n, 1);
-	assert_string_equal(r.data[0], "ok");
+	expect_eq("feeds that report the endless line", emsgsize, 1);
+	expect_eq("parser errors for the endless line", r.errors, 1);
+	expect_ok("feed an event after the endless line", xlb_sse_feed(p, "\n\ndata: ok\n\n", 12));
+	expect_eq("events after the endless line", r.n, 1);
+	expect_str_eq("data of the event after the endless line", r.data[0], "ok");
 	xlb_sse_free(p);
 	rec_free(&r);
 }
@@ -386,8 +395,9 @@ static void test_callback_error_stops(void **state)
 	struct xlb_sse *p = parser(&r, 0);
 
 	(void)state;
-	assert_int_equal(xlb_sse_feed(p, "data: a\n\ndata: b\n\n", 18), -ECANCELED);
-	assert_int_equal(r.n, 1);
+	expect_rc("feed two events to a callback failing on the first",
+		  xlb_sse_feed(p, "data: a\n\ndata: b\n\n", 18), -ECANCELED);
+	expect_eq("events dispatched before the callback failed", r.n, 1);
 	xlb_sse_free(p);
 	rec_free(&r);
 }
@@ -401,32 +411,31 @@ static void test_bom_and_bad_args(void **state)
 
 	(void)state;
 	/* A UTF-8 BOM opening the stream is skipped, even split across reads. */
-	assert_int_equal(xlb_sse_feed(p, "\xef\xbb", 2), 0);
-	assert_int_equal(xlb_sse_feed(p,
-				      "\xbf"
-				      "data: x\n\n",
-				      10),
-			 0);
-	assert_int_equal(r.n, 1);
-	assert_string_equal(r.data[0], "x");
+	expect_ok("feed the first two bytes of a BOM", xlb_sse_feed(p, "\xef\xbb", 2));
+	expect_ok("feed the BOM's last byte and an event", xlb_sse_feed(p,
+									"\xbf"
+									"data: x\n\n",
+									10));
+	expect_eq("events after a split BOM", r.n, 1);
+	expect_str_eq("data of the event after a split BOM", r.data[0], "x");
 	/* Not at the start: ordinary bytes. */
-	assert_int_equal(xlb_sse_feed(p, "data: \xef\xbb\xbf\n\n", 11), 0);
-	assert_string_equal(r.data[1], "\xef\xbb\xbf");
+	expect_ok("feed an event whose data is a BOM",
+		  xlb_sse_feed(p, "data: \xef\xbb\xbf\n\n", 11));
+	expect_str_eq("data that is a BOM", r.data[1], "\xef\xbb\xbf");
 	/* A start that only looks like a BOM keeps its bytes. */
 	xlb_sse_reset(p);
-	assert_int_equal(xlb_sse_feed(p,
-				      "\xef"
-				      "data",
-				      5),
-			 0);
-	assert_int_equal(xlb_sse_feed(p, ": y\n\n", 5), 0);
-	assert_int_equal(r.n, 2); /* the field was "\xefdata": ignored */
+	expect_ok("feed a start that looks like a BOM", xlb_sse_feed(p,
+								     "\xef"
+								     "data",
+								     5));
+	expect_ok("feed the rest of that event", xlb_sse_feed(p, ": y\n\n", 5));
+	expect_eq("events after a false BOM (the field \"\\xefdata\" is ignored)", r.n, 2);
 	xlb_sse_free(p);
 	rec_free(&r);
 
-	assert_int_equal(xlb_sse_new(&o, &q), -EINVAL);
-	assert_int_equal(xlb_sse_new(NULL, &q), -EINVAL);
-	assert_int_equal(xlb_sse_feed(NULL, "x", 1), -EINVAL);
+	expect_rc("xlb_sse_new without callbacks", xlb_sse_new(&o, &q), -EINVAL);
+	expect_rc("xlb_sse_new with NULL options", xlb_sse_new(NULL, &q), -EINVAL);
+	expect_rc("feed a NULL parser", xlb_sse_feed(NULL, "x", 1), -EINVAL);
 	xlb_sse_free(NULL);
 	xlb_sse_reset(NULL);
 }
@@ -471,18 +480,20 @@ static void test_marathon_events_txt(void **state)
 	if (!text)
 		xlb_skip("%s not found (set XLB_SHARED_FIXTURES)", path);
 	check_all_splits(text, len, 0, &lf, &st);
-	assert_int_equal(lf.n, 3);
-	assert_string_equal(lf.name[0], "event_stream_attached");
-	assert_string_equal(lf.name[1], "status_update_event");
-	assert_string_equal(lf.name[2], "status_update_event");
+	expect_eq("events in events.txt", lf.n, 3);
+	expect_str_eq("name of events.txt event 0", lf.name[0], "event_stream_attached");
+	expect_str_eq("name of events.txt event 1", lf.name[1], "status_update_event");
+	expect_str_eq("name of events.txt event 2", lf.name[2], "status_update_event");
 	for (i = 0; i < 3; i++) {
 		/* "eventType" in the data equals the event name. */
-		assert_int_equal(xlb_mara_event_type(lf.data[i], lf.len[i], type, sizeof(type)), 0);
-		assert_string_equal(type, lf.name[i]);
-		assert_int_equal(xlb_mara_event_relevant(type), i > 0);
+		expect_ok(xlb_whatf("eventType of events.txt event %zu", i),
+			  xlb_mara_event_type(lf.data[i], lf.len[i], type, sizeof(type)));
+		expect_str_eq(xlb_whatf("eventType of events.txt event %zu against its name", i),
+			      type, lf.name[i]);
+		expect_eq(xlb_whatf("relevance of %s", type), xlb_mara_event_relevant(type), i > 0);
 	}
-	assert_non_null(strstr(lf.data[1], "\"taskStatus\":\"TASK_FAILED\""));
-	assert_non_null(strstr(lf.data[2], "\"ports\":[31182]"));
+	expect_substr("data of events.txt event 1", lf.data[1], "\"taskStatus\":\"TASK_FAILED\"");
+	expect_substr("data of events.txt event 2", lf.data[2], "\"ports\":[31182]");
 
 	wire = malloc(len * 2 + 1);
 	for (i = 0; i < len; i++) {
@@ -503,22 +514,30 @@ static void test_event_type(void **state)
 	char type[32];
 
 	(void)state;
-	assert_int_equal(xlb_mara_event_type(STATUS, strlen(STATUS), type, sizeof(type)), 0);
-	assert_string_equal(type, "status_update_event");
+	expect_ok("event type of a status update",
+		  xlb_mara_event_type(STATUS, strlen(STATUS), type, sizeof(type)));
+	expect_str_eq("event type of a status update", type, "status_update_event");
 	/* Old Marathons: several JSON values in one event. */
-	assert_int_equal(
-	    xlb_mara_event_type(HEALTH "\n" STATUS, strlen(HEALTH "\n" STATUS), type, sizeof(type)),
-	    0);
-	assert_string_equal(type, "instance_health_changed_event");
+	expect_ok("event type of two JSON values in one event",
+		  xlb_mara_event_type(HEALTH "\n" STATUS, strlen(HEALTH "\n" STATUS), type,
+				      sizeof(type)));
+	expect_str_eq("event type of two JSON values (the first)", type,
+		      "instance_health_changed_event");
 	/* Truncated to the buffer. */
-	assert_int_equal(xlb_mara_event_type(HEALTH, strlen(HEALTH), type, 9), 0);
-	assert_string_equal(type, "instance");
-	assert_int_equal(xlb_mara_event_type("{\"a\":1}", 7, type, sizeof(type)), -EINVAL);
-	assert_int_equal(xlb_mara_event_type("{\"eventType\":5}", 15, type, sizeof(type)), -EINVAL);
-	assert_int_equal(xlb_mara_event_type("[1]", 3, type, sizeof(type)), -EINVAL);
-	assert_int_equal(xlb_mara_event_type("{\"eventType\":", 13, type, sizeof(type)), -EINVAL);
-	assert_int_equal(xlb_mara_event_type("", 0, type, sizeof(type)), -EINVAL);
-	assert_int_equal(xlb_mara_event_type(NULL, 0, type, sizeof(type)), -EINVAL);
+	expect_ok("event type into 9 bytes", xlb_mara_event_type(HEALTH, strlen(HEALTH), type, 9));
+	expect_str_eq("event type cut to 9 bytes", type, "instance");
+	expect_rc("event type without eventType",
+		  xlb_mara_event_type("{\"a\":1}", 7, type, sizeof(type)), -EINVAL);
+	expect_rc("event type with a numeric eventType",
+		  xlb_mara_event_type("{\"eventType\":5}", 15, type, sizeof(type)), -EINVAL);
+	expect_rc("event type of an array", xlb_mara_event_type("[1]", 3, type, sizeof(type)),
+		  -EINVAL);
+	expect_rc("event type of cut JSON",
+		  xlb_mara_event_type("{\"eventType\":", 13, type, sizeof(type)), -EINVAL);
+	expect_rc("event type of empty data", xlb_mara_event_type("", 0, type, sizeof(type)),
+		  -EINVAL);
+	expect_rc("event type of NULL data", xlb_mara_event_type(NULL, 0, type, sizeof(type)),
+		  -EINVAL);
 }
 
 static void test_event_relevance(void **state)

@@ -38,7 +38,8 @@ struct listener {
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: " SIM_NAME " --listen ADDR:PORT [OPTIONS]\n"
-		   "A stand-in for Marathon's REST API and event stream (see README.md).\n"
+		   "A stand-in for Marathon's REST API and event stream (a test double;\n"
+		   "see tests/doubles/marathon-sim/README.md).\n"
 		   "\n"
 		   "  -l, --listen ADDR:PORT   IPv4 address and port to serve on; port 0 picks a\n"
 		   "                           free one and prints \"listening on ADDR:PORT\"\n"

@@ -217,7 +217,7 @@ static int setup_vips(struct xlb_dp *dp)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: dp_bench [--quick] [--trials N] [--repeat N] [--json-only]\n"
+	fprintf(f, "usage: dp_bench [--quick] [--trials N] [--repeat N] [--json-only] [--case NAME]\n"
 		   "  ns/packet of xlb_xdp via BPF_PROG_TEST_RUN against a return-XDP_TX floor.\n"
 		   "  The frame is restored before every run by a wrapper program.\n");
 }

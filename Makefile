@@ -61,29 +61,45 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 BPFT_SRCS := $(wildcard tests/bpf/*.c)
 BPFT_BIN := $(if $(BPFT_SRCS),$(OUTPUT)/tests/test_bpf)
 
-# Each tools/NAME/*.c and bench/NAME/*.c directory is one binary of that name.
+# Each tools/NAME/*.c, tests/doubles/NAME/*.c and bench/NAME/*.c directory is one binary
+# of that name. tools/ holds what ships with xlb; tests/doubles/ the test doubles (the
+# Marathon stand-in, the lab's traffic ends, the counter filler), never installed. Both
+# build to $(OUTPUT)/NAME, where the scripts look for them.
 TOOL_DIRS := $(patsubst tools/%/,%,$(sort $(dir $(wildcard tools/*/*.c))))
 TOOL_BINS := $(addprefix $(OUTPUT)/,$(TOOL_DIRS))
+DOUBLE_DIRS := $(patsubst tests/doubles/%/,%,$(sort $(dir $(wildcard tests/doubles/*/*.c))))
+DOUBLE_BINS := $(addprefix $(OUTPUT)/,$(DOUBLE_DIRS))
 BENCH_DIRS := $(patsubst bench/%/,%,$(sort $(dir $(wildcard bench/*/*.c))))
 BENCH_BINS := $(addprefix $(OUTPUT)/bench/,$(BENCH_DIRS))
+# The BPF suite's case tables and the frame a row describes (tests/bpf/cases*.c), with
+# the packet library, as one archive for the benchmark and the test doubles: a packet
+# case is written once, in the suite, which also checks what the data plane makes of it.
+CASE_SRCS := $(wildcard tests/bpf/cases*.c)
+CASE_OBJS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/cases/%.o,$(CASE_SRCS)) \
+	$(OUTPUT)/tests/lib/pkt.o
+CASE_LIB := $(OUTPUT)/tests/libcases.a
+CASE_INC := -Itests/lib -Itests/bpf
 DAEMON_SRCS := $(wildcard user/xlbd/*.c)
 DAEMON_BIN := $(if $(DAEMON_SRCS),$(OUTPUT)/xlbd)
 
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS)
-.PHONY: all testbins deps demo-deps test-deps bench-deps test bench demo install clean help vmlinux \
+.PHONY: all doubles testbins deps demo-deps test-deps bench-deps test bench demo install clean help vmlinux \
 	bpffs
 
-# all: what ships (xlbd, the tools) and needs only DEPS; testbins: the tests, test
-# doubles, fuzzers and benchmarks as well, which need TEST_DEPS (cmocka, clang's
-# sanitizer runtime).
+# all: what ships (xlbd, the tools) and needs only DEPS; doubles: the test doubles
+# the demo and the tests run (the Marathon stand-in, labnet, lbstat-testgen);
+# testbins: those, the tests, fuzzers and benchmarks, which need TEST_DEPS
+# (cmocka, clang's sanitizer runtime).
 all: $(SKELS) $(LIB) $(DAEMON_BIN) $(TOOL_BINS)
-testbins: all $(UNIT_BINS) $(BPFT_BIN) $(BENCH_BINS)
+doubles: $(DOUBLE_BINS)
+testbins: all doubles $(UNIT_BINS) $(BPFT_BIN) $(BENCH_BINS)
 
 help:
 	@echo 'xlb targets:'
 	@echo '  all (default)  build the BPF objects, libxlb, xlbd and the tools into $(OUTPUT)/ (needs deps)'
-	@echo '  testbins       all + the tests, test doubles, fuzzers and benchmarks (needs test-deps)'
+	@echo '  doubles        the test doubles: marathon-sim, labnet, lbstat-testgen'
+	@echo '  testbins       all + doubles + the tests, fuzzers and benchmarks (needs test-deps)'
 	@echo '  deps           apt-get install what building and running xlb needs (DEPS)'
 	@echo '  demo-deps      deps + what the demo lab needs (iproute2, ethtool, curl, jq)'
 	@echo '  test-deps      demo-deps + what the tests need (cmocka, valgrind, tmux, sanitizers)'
@@ -123,7 +139,7 @@ vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
 
 $(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/lib $(OUTPUT)/tests $(OUTPUT)/tests/lib $(OUTPUT)/bench \
-$(OUTPUT)/obj:
+$(OUTPUT)/tests/cases $(OUTPUT)/obj:
 	$(Q)mkdir -p $@
 
 $(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(OUTPUT)/bpf
@@ -158,6 +174,15 @@ $(OUTPUT)/tests/test_bpf: $(BPFT_SRCS) $(wildcard tests/bpf/*.h) $(TLIB_OBJS) $(
 	$(Q)$(CC) $(CFLAGS) -Itests/lib -Itests/bpf $(LDFLAGS) $(BPFT_SRCS) $(TLIB_OBJS) $(LIB) \
 		$(LDLIBS) -lcmocka -o $@
 
+$(OUTPUT)/tests/cases/%.o: tests/bpf/%.c $(wildcard tests/bpf/cases*.h) \
+		$(wildcard tests/lib/*.h) $(USER_HDRS) | $(OUTPUT)/tests/cases
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(CASE_INC) -c $< -o $@
+
+$(CASE_LIB): $(CASE_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
 .SECONDEXPANSION:
 $(OUTPUT)/xlbd: $(DAEMON_SRCS) $(wildcard user/xlbd/*.h) $(LIB) | $(OUTPUT)
 	$(call msg,BINARY,$@)
@@ -167,10 +192,19 @@ $(TOOL_BINS): $(OUTPUT)/%: $$(wildcard tools/%/*.c) $$(wildcard tools/%/*.h) $(L
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) -Itools/$* $(LDFLAGS) $(filter %.c,$^) $(LIB) $(LDLIBS) -lmicrohttpd -o $@
 
-$(BENCH_BINS): $(OUTPUT)/bench/%: $$(wildcard bench/%/*.c) $$(wildcard bench/%/*.h) $(LIB) \
-		| $(OUTPUT)/bench
+# Test doubles and benchmarks may use the suite's cases (CASE_LIB); benchmarks also
+# include bpf/xlb_bench.h, the bench wrapper program's configuration.
+$(DOUBLE_BINS): $(OUTPUT)/%: $$(wildcard tests/doubles/%/*.c) $$(wildcard tests/doubles/%/*.h) \
+		$(CASE_LIB) $(LIB) | $(OUTPUT)
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(CFLAGS) -Ibench/$* $(LDFLAGS) $(filter %.c,$^) $(LIB) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/doubles/$* $(CASE_INC) $(LDFLAGS) $(filter %.c,$^) $(CASE_LIB) \
+		$(LIB) $(LDLIBS) -lmicrohttpd -o $@
+
+$(BENCH_BINS): $(OUTPUT)/bench/%: $$(wildcard bench/%/*.c) $$(wildcard bench/%/*.h) \
+		bpf/xlb_bench.h $(CASE_LIB) $(LIB) | $(OUTPUT)/bench
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) -Ibench/$* $(CASE_INC) -Ibpf $(LDFLAGS) $(filter %.c,$^) $(CASE_LIB) \
+		$(LIB) $(LDLIBS) -o $@
 
 # Fuzzing: fuzz/NAME_fuzz.c are libFuzzer targets (ASan + UBSan) over a copy of
 # libxlb built with the same sanitizers into $(OUTPUT)/fuzz/lib/, seeded from the
@@ -232,7 +266,7 @@ bench: bench-deps
 	$(Q)OUTPUT=$(OUTPUT) QUICK='$(QUICK)' bench/run.sh
 
 demo: demo-deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all doubles
 	$(Q)$(MAKE) --no-print-directory bpffs
 	$(Q)OUTPUT=$(OUTPUT) tools/demo.sh
 

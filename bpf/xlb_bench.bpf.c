@@ -13,20 +13,12 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
-#define BENCH_PKT_MAX 128
-
-struct bench_cfg {
-	__u32 len; /* template length */
-	__u32 nflows; /* > 1: vary the flow over this many values */
-	__u32 addr_off; /* offset of the two low bytes of the IPv4 address to vary */
-	__u32 port_off; /* offset of the port to vary */
-	__u8 pkt[BENCH_PKT_MAX];
-};
+#include "xlb_bench.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
-	__type(value, struct bench_cfg);
+	__type(value, struct xlb_bench_cfg);
 	__uint(max_entries, 1);
 } bench_cfg SEC(".maps");
 
@@ -48,7 +40,7 @@ SEC("xdp")
 int bench_wrap(struct xdp_md *ctx)
 {
 	__u32 zero = 0, len, n;
-	struct bench_cfg *cfg = bpf_map_lookup_elem(&bench_cfg, &zero);
+	struct xlb_bench_cfg *cfg = bpf_map_lookup_elem(&bench_cfg, &zero);
 	__u64 *seq = bpf_map_lookup_elem(&bench_seq, &zero);
 	__be16 port;
 	__u8 low[2];
@@ -56,15 +48,12 @@ int bench_wrap(struct xdp_md *ctx)
 	if (!cfg || !seq)
 		return XDP_ABORTED;
 	len = cfg->len;
-	if (len > BENCH_PKT_MAX || len < 14)
+	if (len > XLB_BENCH_PKT_MAX || len < 14)
 		return XDP_ABORTED;
 	if (bpf_xdp_store_bytes(ctx, 0, cfg->pkt, len))
 		return XDP_ABORTED;
 	if (cfg->nflows > 1) {
-		/*
-		 * Flow n: client 198.18.(128 + n/256 % 64).(n % 256), port 1024 + n/16384;
-		 * distinct for every n below 2^29, and routable in the bench's netns.
-		 */
+		/* Flow n as xlb_bench.h numbers them. */
 		n = *seq % cfg->nflows;
 		(*seq)++;
 		low[0] = 128 + ((n >> 8) & 0x3f);

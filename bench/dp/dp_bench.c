@@ -7,6 +7,10 @@
  * network namespace with a veth and permanent neighbours, so every forwarded
  * packet takes the full path: parse, lookups, NAT, FIB lookup, MAC rewrite,
  * XDP_TX. Prints a table and one JSON line per case; medians of N trials.
+ * Every packet is a row of the BPF suite's case tables (tests/bpf/cases.h),
+ * built for this namespace's addresses, so what is timed is a packet whose
+ * outcome the suite checks; the row's .prime says whether its flows are
+ * created before the timed runs.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,142 +21,107 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <linux/if_ether.h>
-#include <linux/ip.h>
-#include <linux/tcp.h>
-#include <linux/udp.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "cases.h"
 #include "dp.h"
 #include "log.h"
+#include "xlb_bench.h"
 #include "xlb_bench.skel.h"
 
-#define PKT_MAX 128
 #define NFLOWS_1M (1u << 20)
 #define NFLOWS_NEW (1u << 29)
-
-struct bench_cfg {
-	__u32 len;
-	__u32 nflows;
-	__u32 addr_off;
-	__u32 port_off;
-	__u8 pkt[PKT_MAX];
-};
-
-enum pkt_kind { PK_TCP_SYN, PK_TCP_ACK, PK_UDP, PK_TCP_REPLY };
+#define CLIENT "198.18.128.0" /* flow 0 of xlb_bench.h's numbering */
+#define CLIENT_PORT 1024
+#define NON_VIP "198.18.3.3"
 
 struct bench_case {
-	const char *name;
+	const char *name; /* as in BENCHMARKS.json, which bench/report.py reads */
 	const char *what;
-	enum pkt_kind kind;
-	const char *dst; /* destination address of the template (the VIP, for replies) */
+	const char *row; /* the suite's case whose frame is sent */
+	const char *vip; /* the service it goes to (for a reply: comes from) */
 	__u32 nflows; /* 0: one flow */
-	int warm; /* create the flows first (established, reply) */
 };
 
+/* The floor runs the established-flow frame through "return XDP_TX". */
+static const struct bench_case floor_case = { "floor", "wrapper + return XDP_TX", "nat_tcp4_ack",
+					      "198.18.0.10:80/tcp", 0 };
+
 static const struct bench_case cases[] = {
-	{ "tcp_established_1flow", "established TCP, one flow", PK_TCP_ACK, "198.18.0.10", 0, 1 },
-	{ "tcp_established_1m", "established TCP, 1M flows", PK_TCP_ACK, "198.18.0.10", NFLOWS_1M,
-	  1 },
+	{ "tcp_established_1flow", "established TCP, one flow", "nat_tcp4_ack",
+	  "198.18.0.10:80/tcp", 0 },
+	{ "tcp_established_1m", "established TCP, 1M flows", "nat_tcp4_ack", "198.18.0.10:80/tcp",
+	  NFLOWS_1M },
 	/* A VIP of its own: on .10 the SYNs would land on the 1M flows recorded just before. */
-	{ "tcp_new_flow", "new TCP flow: SYN + conntrack insert", PK_TCP_SYN, "198.18.0.13",
-	  NFLOWS_NEW, 0 },
-	{ "udp_1flow", "UDP, one flow", PK_UDP, "198.18.0.11", 0, 1 },
-	{ "udp_1m", "UDP, 1M flows", PK_UDP, "198.18.0.11", NFLOWS_1M, 1 },
-	{ "reply_1flow", "reply translation, one flow", PK_TCP_REPLY, "198.18.0.12", 0, 1 },
-	{ "reply_1m", "reply translation, 1M flows", PK_TCP_REPLY, "198.18.0.12", NFLOWS_1M, 1 },
-	{ "non_vip", "non-VIP TCP packet (passed to the kernel)", PK_TCP_ACK, "198.18.3.3", 0, 0 },
+	{ "tcp_new_flow", "new TCP flow: SYN + conntrack insert", "nat_tcp4_syn_no_options",
+	  "198.18.0.13:80/tcp", NFLOWS_NEW },
+	{ "udp_1flow", "UDP, one flow", "nat_udp4_established", "198.18.0.11:53/udp", 0 },
+	{ "udp_1m", "UDP, 1M flows", "nat_udp4_established", "198.18.0.11:53/udp", NFLOWS_1M },
+	{ "reply_1flow", "reply translation, one flow", "reply_tcp4_ack", "198.18.0.12:80/tcp", 0 },
+	{ "reply_1m", "reply translation, 1M flows", "reply_tcp4_ack", "198.18.0.12:80/tcp",
+	  NFLOWS_1M },
+	{ "non_vip", "non-VIP TCP packet (passed to the kernel)", "tcp4_ack_not_vip",
+	  "198.18.0.10:80/tcp", 0 },
 };
 
 static const char *const backends[] = { "198.18.2.11", "198.18.2.12", "198.18.2.13" };
 static const __u8 mac_lb[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
 static const __u8 mac_peer[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x02 };
 
-static __u16 csum_fold(__u32 s)
+/*
+ * This namespace as the suite's frame builder sees it: clients, backends and
+ * routers all sit behind the one veth peer; the reply VIP has one backend,
+ * backends[0], so every reply comes from the backend its flow chose.
+ */
+static int bench_env(const struct bench_case *bc, int ifindex, struct t_case_env *e)
 {
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return ~s;
+	char err[128];
+
+	memset(e, 0, sizeof(*e));
+	if (xlb_vip_key_parse(bc->vip, &e->vip, err, sizeof(err))) {
+		fprintf(stderr, "dp_bench: %s: %s\n", bc->name, err);
+		return -EINVAL;
+	}
+	inet_pton(AF_INET, backends[0], &e->be_addr.v4);
+	e->be_port = e->vip.proto == XLB_PROTO_UDP ? 5353 : 8080;
+	inet_pton(AF_INET, CLIENT, &e->client.v4);
+	inet_pton(AF_INET, NON_VIP, &e->other.v4);
+	inet_pton(AF_INET, "198.18.1.254", &e->router_c.v4);
+	inet_pton(AF_INET, "198.18.1.254", &e->router_b.v4);
+	memcpy(e->be_mac, mac_peer, 6);
+	memcpy(e->client_mac, mac_peer, 6);
+	memcpy(e->router_mac, mac_peer, 6);
+	memcpy(e->lb_mac_c, mac_lb, 6);
+	memcpy(e->lb_mac_b, mac_lb, 6);
+	e->if_c = ifindex;
+	e->if_b = ifindex;
+	return 0;
 }
 
-static __u32 csum_add(__u32 s, const void *p, size_t len)
+/*
+ * A frame into the wrapper's template: the client's address bytes 2-3 and
+ * port are where the wrapper writes flow numbers (daddr and dport of a reply).
+ */
+static int bench_template(const struct t_frame *f, int reply, struct xlb_bench_cfg *cfg)
 {
-	const __u8 *b = p;
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		s += (b[i] << 8) | b[i + 1];
-	if (len & 1)
-		s += b[len - 1] << 8;
-	return s;
-}
-
-/* Template: client 198.18.128.0:1024 -> dst:80 (or backend -> client for replies). */
-static size_t build(__u8 *pkt, enum pkt_kind kind, const char *dst, struct bench_cfg *cfg)
-{
-	struct ethhdr *eth = (void *)pkt;
-	struct iphdr *ip = (void *)(pkt + sizeof(*eth));
-	void *l4 = ip + 1;
-	size_t l4len = kind == PK_UDP ? sizeof(struct udphdr) + 32 : sizeof(struct tcphdr);
-	__u32 s;
-
-	memset(pkt, 0, PKT_MAX);
-	memcpy(eth->h_dest, mac_lb, 6);
-	memcpy(eth->h_source, mac_peer, 6);
-	eth->h_proto = htons(ETH_P_IP);
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->ttl = 64;
-	ip->tot_len = htons(sizeof(*ip) + l4len);
-	ip->protocol = kind == PK_UDP ? IPPROTO_UDP : IPPROTO_TCP;
-	if (kind == PK_TCP_REPLY) {
-		inet_pton(AF_INET, backends[0], &ip->saddr);
-		inet_pton(AF_INET, "198.18.128.0", &ip->daddr);
-	} else {
-		inet_pton(AF_INET, "198.18.128.0", &ip->saddr);
-		inet_pton(AF_INET, dst, &ip->daddr);
+	if (f->len > XLB_BENCH_PKT_MAX) {
+		fprintf(stderr, "dp_bench: a %zu-byte frame does not fit the template\n", f->len);
+		return -E2BIG;
 	}
-	ip->check = htons(csum_fold(csum_add(0, ip, sizeof(*ip))));
-	if (kind == PK_UDP) {
-		struct udphdr *uh = l4;
-
-		uh->source = htons(1024);
-		uh->dest = htons(53);
-		uh->len = htons(l4len);
-		cfg->port_off = sizeof(*eth) + sizeof(*ip);
-	} else {
-		struct tcphdr *th = l4;
-
-		th->source = htons(kind == PK_TCP_REPLY ? 8080 : 1024);
-		th->dest = htons(kind == PK_TCP_REPLY ? 1024 : 80);
-		th->doff = 5;
-		th->seq = htonl(1000);
-		th->window = htons(65535);
-		if (kind == PK_TCP_SYN) {
-			th->syn = 1;
-		} else {
-			th->ack = 1;
-			th->ack_seq = htonl(2000);
-		}
-		cfg->port_off = sizeof(*eth) + sizeof(*ip) + (kind == PK_TCP_REPLY ? 2 : 0);
-	}
-	s = csum_add(0, &ip->saddr, 8) + ip->protocol + l4len;
-	s = csum_add(s, l4, l4len);
-	if (kind == PK_UDP)
-		((struct udphdr *)l4)->check = htons(csum_fold(s));
-	else
-		((struct tcphdr *)l4)->check = htons(csum_fold(s));
-	/* Vary bytes 2-3 of the client address: saddr, or daddr for replies. */
-	cfg->addr_off = sizeof(*eth) + (kind == PK_TCP_REPLY ? 16 : 12) + 2;
-	return sizeof(*eth) + sizeof(*ip) + l4len;
+	memset(cfg, 0, sizeof(*cfg));
+	memcpy(cfg->pkt, f->buf, f->len);
+	cfg->len = f->len;
+	cfg->addr_off = f->lay.l3_off + (reply ? 16 : 12) + 2;
+	cfg->port_off = f->lay.l4_off + (reply ? 2 : 0);
+	return 0;
 }
 
 static int run(int prog_fd, const void *pkt, size_t len, __u32 repeat, __u32 ifindex,
 	       __u32 *retval, __u32 *ns)
 {
 	struct xdp_md ctx = { .data_end = len, .ingress_ifindex = ifindex };
-	__u8 out[PKT_MAX + 64];
+	__u8 out[XLB_BENCH_PKT_MAX + 64];
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_size_in = len,
 		    .data_out = out, .data_size_out = sizeof(out), .ctx_in = &ctx,
 		    .ctx_size_in = sizeof(ctx), .repeat = repeat);
@@ -248,12 +217,132 @@ static int setup_vips(struct xlb_dp *dp)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: dp_bench [--quick] [--trials N] [--repeat N] [--json-only]\n"
+	fprintf(f, "usage: dp_bench [--quick] [--trials N] [--repeat N] [--json-only] [--case NAME]\n"
 		   "  ns/packet of xlb_xdp via BPF_PROG_TEST_RUN against a return-XDP_TX floor.\n"
 		   "  The frame is restored before every run by a wrapper program.\n");
 }
 
-int main(int argc, char **argv)
+/* The run's state: the data plane, the wrapper and its maps, the options. */
+struct bench {
+	struct xlb_dp *dp;
+	struct xlb_bench_bpf *sk;
+	int ifindex;
+	int fd_wrap; /* the wrapper program */
+	int fd_target; /* its tail-call slot: xlb_xdp, or the floor */
+	int fd_cfg;
+	int fd_seq;
+	__u32 trials;
+	__u32 repeat;
+	__u32 *samples; /* one per trial */
+	__u32 floor_ns;
+	int json_only;
+};
+
+/* Points the wrapper at prog_fd with this template, the flow counter back at 0. */
+static int bench_arm(const struct bench *b, int prog_fd, const struct xlb_bench_cfg *cfg)
+{
+	static const __u64 seq0[256];
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(b->fd_target, &zero, &prog_fd, BPF_ANY) ||
+	    bpf_map_update_elem(b->fd_seq, &zero, seq0, BPF_ANY) ||
+	    bpf_map_update_elem(b->fd_cfg, &zero, cfg, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/* The row's opening packets for every flow of the case, so the timed runs find them. */
+static int bench_warm(const struct bench *b, const struct bench_case *bc,
+		      const struct t_case_env *e, int prog_fd)
+{
+	static struct t_frame f;
+	struct xlb_bench_cfg w;
+	__u32 retval, ns;
+	int err;
+
+	memset(&f, 0, sizeof(f));
+	err = t_case_opening(e, CLIENT_PORT, &f);
+	if (err || (err = bench_template(&f, 0, &w)))
+		return err;
+	w.nflows = bc->nflows;
+	err = bench_arm(b, prog_fd, &w);
+	if (err)
+		return err;
+	return run(b->fd_wrap, w.pkt, w.len, bc->nflows ? bc->nflows : 1, b->ifindex, &retval,
+		   &ns);
+}
+
+static const char *verdict_name(__u32 retval)
+{
+	return retval == XDP_TX	    ? "XDP_TX"
+	       : retval == XDP_PASS ? "XDP_PASS"
+	       : retval == XDP_DROP ? "XDP_DROP"
+				    : "other";
+}
+
+/* Times one case (bc == &floor_case: the floor) and prints its table line and JSON line. */
+static int bench_case(struct bench *b, const struct bench_case *bc)
+{
+	const struct xlb_case *row = t_case_find(bc->row);
+	int floor = bc == &floor_case, prog_fd, err;
+	static struct t_frame f;
+	struct xlb_bench_cfg cfg;
+	struct t_case_env e;
+	__u32 retval = 0, ns, min, max, t;
+
+	if (!row) {
+		fprintf(stderr, "dp_bench: %s: no case %s in tests/bpf/cases_*.c\n", bc->name,
+			bc->row);
+		return -ENOENT;
+	}
+	memset(&f, 0, sizeof(f));
+	err = bench_env(bc, b->ifindex, &e);
+	if (err || (err = t_case_frame(row, &e, CLIENT_PORT, &f)) ||
+	    (err = bench_template(&f, row->flow == T_F_REPLY, &cfg)))
+		return err;
+	prog_fd = floor ? bpf_program__fd(b->sk->progs.bench_floor)
+			: xlb_dp_prog_fd(b->dp, XLB_PROG_XDP);
+	if (!floor && row->prime && (err = bench_warm(b, bc, &e, prog_fd)))
+		return err;
+	cfg.nflows = bc->nflows;
+	err = bench_arm(b, prog_fd, &cfg);
+	if (err)
+		return err;
+	for (t = 0; t < b->trials; t++) {
+		err = run(b->fd_wrap, cfg.pkt, cfg.len, b->repeat, b->ifindex, &retval,
+			  &b->samples[t]);
+		if (err) {
+			fprintf(stderr, "dp_bench: test run: %s\n", strerror(-err));
+			return err;
+		}
+	}
+	qsort(b->samples, b->trials, sizeof(*b->samples), cmp_u32);
+	ns = b->samples[b->trials / 2];
+	min = b->samples[0];
+	max = b->samples[b->trials - 1];
+	if (floor) {
+		b->floor_ns = ns ? ns : 1;
+		if (!b->json_only)
+			printf("%-24s %-44s %9u %9u %9u %7s %s\n", bc->name, bc->what, ns, min, max,
+			       "1.00", retval == XDP_TX ? "XDP_TX" : "?");
+		printf("{\"case\":\"floor\",\"ns_per_pkt\":%u,\"floor_ns\":%u,\"min\":%u,"
+		       "\"max\":%u,\"trials\":%u,\"repeat\":%u}\n",
+		       ns, ns, min, max, b->trials, b->repeat);
+		return 0;
+	}
+	if (!b->json_only)
+		printf("%-24s %-44s %9u %9u %9u %7.2f %s\n", bc->name, bc->what, ns, min, max,
+		       (double)ns / b->floor_ns, verdict_name(retval));
+	printf("{\"case\":\"%s\",\"ns_per_pkt\":%u,\"floor_ns\":%u,\"ratio\":%.2f,\"min\":%u,"
+	       "\"max\":%u,\"flows\":%u,\"trials\":%u,\"repeat\":%u}\n",
+	       bc->name, ns, b->floor_ns, (double)ns / b->floor_ns, min, max,
+	       bc->nflows ? bc->nflows : 1, b->trials, b->repeat);
+	fflush(stdout);
+	return 0;
+}
+
+/* Options into b; returns -1 to go on, or the exit status (help, usage error). */
+static int parse_args(int argc, char **argv, struct bench *b, const char **only)
 {
 	static const struct option lopts[] = {
 		{ "quick", no_argument, NULL, 'q' },	 { "trials", required_argument, NULL, 't' },
@@ -261,31 +350,24 @@ int main(int argc, char **argv)
 		{ "case", required_argument, NULL, 'c' }, { "help", no_argument, NULL, 'h' },
 		{},
 	};
-	char pin[64];
-	struct xlb_dp_opts o = { .ct_size = 4u << 20 };
-	struct xlb_bench_bpf *sk = NULL;
-	struct xlb_dp *dp = NULL;
-	__u32 trials = 5, repeat = 1000000, zero = 0, floor_ns = 0, *samples = NULL;
-	int ifindex, json_only = 0, c, rc = 1, fd_wrap, fd_target;
-	const char *only = NULL;
-	size_t i;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "qt:r:jc:h", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			only = optarg;
+			*only = optarg;
 			break;
 		case 'q':
-			repeat = 200000;
+			b->repeat = 200000;
 			break;
 		case 't':
-			trials = strtoul(optarg, NULL, 10);
+			b->trials = strtoul(optarg, NULL, 10);
 			break;
 		case 'r':
-			repeat = strtoul(optarg, NULL, 10);
+			b->repeat = strtoul(optarg, NULL, 10);
 			break;
 		case 'j':
-			json_only = 1;
+			b->json_only = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -295,106 +377,68 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (trials < 1 || repeat < 1) {
+	if (b->trials < 1 || b->repeat < 1) {
 		usage(stderr);
 		return 2;
 	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct bench b = { .trials = 5, .repeat = 1000000 };
+	struct xlb_dp_opts o = { .ct_size = 4u << 20 };
+	const char *only = NULL;
+	char pin[64];
+	int rc;
+	size_t i;
+
+	rc = parse_args(argc, argv, &b, &only);
+	if (rc >= 0)
+		return rc;
+	rc = 1;
 	xlb_log_set_level(XLB_LOG_WARN);
 	xlb_log_hook_libbpf();
-	if (netns_setup(&ifindex))
+	if (netns_setup(&b.ifindex))
 		return 1;
 	snprintf(pin, sizeof(pin), "/sys/fs/bpf/xlb-bench-%d", getpid());
 	o.pin_path = pin;
-	if (xlb_dp_open(&dp, &o) || setup_vips(dp))
+	if (xlb_dp_open(&b.dp, &o) || setup_vips(b.dp))
 		goto cleanup;
-	sk = xlb_bench_bpf__open_and_load();
-	if (!sk) {
+	b.sk = xlb_bench_bpf__open_and_load();
+	if (!b.sk) {
 		fprintf(stderr, "dp_bench: load wrapper: %s\n", strerror(errno));
 		goto cleanup;
 	}
-	fd_wrap = bpf_program__fd(sk->progs.bench_wrap);
-	fd_target = bpf_map__fd(sk->maps.bench_target);
-	samples = calloc(trials, sizeof(*samples));
-	if (!samples)
+	b.fd_wrap = bpf_program__fd(b.sk->progs.bench_wrap);
+	b.fd_target = bpf_map__fd(b.sk->maps.bench_target);
+	b.fd_cfg = bpf_map__fd(b.sk->maps.bench_cfg);
+	b.fd_seq = bpf_map__fd(b.sk->maps.bench_seq);
+	b.samples = calloc(b.trials, sizeof(*b.samples));
+	if (!b.samples)
 		goto cleanup;
 
-	if (!json_only) {
+	if (!b.json_only) {
 		printf("xlb data plane, BPF_PROG_TEST_RUN, %u runs per trial, median of %u trials\n",
-		       repeat, trials);
+		       b.repeat, b.trials);
 		printf("frame restored by a wrapper before each run; floor = wrapper + "
 		       "'return XDP_TX'\n\n");
 		printf("%-24s %-44s %9s %9s %9s %7s %s\n", "case", "what", "ns/pkt", "min", "max",
 		       "x floor", "verdict");
 	}
-	for (i = 0; i <= sizeof(cases) / sizeof(cases[0]); i++) {
-		const struct bench_case *bc = i ? &cases[i - 1] : NULL;
-		struct bench_cfg cfg = {};
-		__u32 retval = 0, ns, t, prog_fd, min, max;
-		__u64 seq0[256] = {};
-
-		if (bc && only && strcmp(only, bc->name))
+	if (bench_case(&b, &floor_case))
+		goto cleanup;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (only && strcmp(only, cases[i].name))
 			continue;
-		/* Case 0 is the floor. */
-		cfg.len = build(cfg.pkt, bc ? bc->kind : PK_TCP_ACK, bc && bc->dst ? bc->dst : "198.18.0.10",
-				&cfg);
-		prog_fd = bc ? xlb_dp_prog_fd(dp, XLB_PROG_XDP) : bpf_program__fd(sk->progs.bench_floor);
-		if (bpf_map_update_elem(fd_target, &zero, &prog_fd, BPF_ANY))
+		if (bench_case(&b, &cases[i]))
 			goto cleanup;
-		if (bc && bc->warm) {
-			/* Create the flows: forward packets of the same flow numbers first. */
-			struct bench_cfg w = cfg;
-
-			w.len = build(w.pkt, bc->kind == PK_UDP ? PK_UDP : PK_TCP_SYN, bc->dst, &w);
-			w.nflows = bc->nflows;
-			bpf_map_update_elem(bpf_map__fd(sk->maps.bench_seq), &zero, seq0, BPF_ANY);
-			bpf_map_update_elem(bpf_map__fd(sk->maps.bench_cfg), &zero, &w, BPF_ANY);
-			if (run(fd_wrap, w.pkt, w.len, bc->nflows ? bc->nflows : 1, ifindex, &retval,
-				&ns))
-				goto cleanup;
-		}
-		cfg.nflows = bc ? bc->nflows : 0;
-		bpf_map_update_elem(bpf_map__fd(sk->maps.bench_seq), &zero, seq0, BPF_ANY);
-		if (bpf_map_update_elem(bpf_map__fd(sk->maps.bench_cfg), &zero, &cfg, BPF_ANY))
-			goto cleanup;
-		for (t = 0; t < trials; t++) {
-			if (run(fd_wrap, cfg.pkt, cfg.len, repeat, ifindex, &retval, &samples[t])) {
-				fprintf(stderr, "dp_bench: test run: %s\n", strerror(errno));
-				goto cleanup;
-			}
-		}
-		qsort(samples, trials, sizeof(*samples), cmp_u32);
-		ns = samples[trials / 2];
-		min = samples[0];
-		max = samples[trials - 1];
-		if (!bc) {
-			floor_ns = ns ? ns : 1;
-			if (!json_only)
-				printf("%-24s %-44s %9u %9u %9u %7s %s\n", "floor",
-				       "wrapper + return XDP_TX", ns, min, max, "1.00",
-				       retval == XDP_TX ? "XDP_TX" : "?");
-			printf("{\"case\":\"floor\",\"ns_per_pkt\":%u,\"floor_ns\":%u,\"min\":%u,"
-			       "\"max\":%u,\"trials\":%u,\"repeat\":%u}\n",
-			       ns, ns, min, max, trials, repeat);
-			continue;
-		}
-		if (!json_only)
-			printf("%-24s %-44s %9u %9u %9u %7.2f %s\n", bc->name, bc->what, ns, min, max,
-			       (double)ns / floor_ns,
-			       retval == XDP_TX     ? "XDP_TX"
-			       : retval == XDP_PASS ? "XDP_PASS"
-			       : retval == XDP_DROP ? "XDP_DROP"
-						    : "other");
-		printf("{\"case\":\"%s\",\"ns_per_pkt\":%u,\"floor_ns\":%u,\"ratio\":%.2f,\"min\":%u,"
-		       "\"max\":%u,\"flows\":%u,\"trials\":%u,\"repeat\":%u}\n",
-		       bc->name, ns, floor_ns, (double)ns / floor_ns, min, max,
-		       bc->nflows ? bc->nflows : 1, trials, repeat);
-		fflush(stdout);
 	}
 	rc = 0;
 cleanup:
-	free(samples);
-	xlb_bench_bpf__destroy(sk);
-	xlb_dp_close(dp);
+	free(b.samples);
+	xlb_bench_bpf__destroy(b.sk);
+	xlb_dp_close(b.dp);
 	xlb_dp_unpin(pin);
 	return rc;
 }

@@ -89,6 +89,99 @@ static void usage(FILE *f)
 		   "Times health flips in marathon-sim until xlbd writes them to the maps.\n");
 }
 
+/* The app's tasks as the simulator lists them (the first MAX_TASKS); returns how many. */
+static int load_tasks(CURL *curl, const char *sim, const char *app, struct task *tasks)
+{
+	struct buf b = {};
+	char url[512];
+	json_t *root, *arr, *t;
+	int ntasks = 0;
+	size_t k;
+
+	snprintf(url, sizeof(url), "%s/v2/apps%s", sim, app);
+	if (http(curl, url, false, &b)) {
+		fprintf(stderr, "xlbd_bench: GET %s failed\n", url);
+		free(b.p);
+		return -EIO;
+	}
+	root = json_loads(b.p, 0, NULL);
+	free(b.p);
+	arr = json_object_get(json_object_get(root, "app"), "tasks");
+	json_array_foreach(arr, k, t)
+	{
+		if (ntasks == MAX_TASKS)
+			break;
+		memset(&tasks[ntasks], 0, sizeof(tasks[ntasks]));
+		inet_pton(AF_INET, json_string_value(json_object_get(t, "host")),
+			  &tasks[ntasks].addr.v4);
+		tasks[ntasks].port =
+		    htons(json_integer_value(json_array_get(json_object_get(t, "ports"), 0)));
+		tasks[ntasks].alive = true;
+		ntasks++;
+	}
+	json_decref(root);
+	return ntasks;
+}
+
+/* Each task's backend id: the active entry of xlb_backends with its address and port. */
+static int find_backends(int fd, __u32 max_entries, struct task *tasks, int ntasks)
+{
+	__u32 i;
+	int c;
+
+	for (c = 0; c < ntasks; c++) {
+		for (i = 1; i < max_entries; i++) {
+			struct xlb_backend be;
+
+			if (!bpf_map_lookup_elem(fd, &i, &be) && be.state == XLB_BE_ACTIVE &&
+			    be.addr.v4 == tasks[c].addr.v4 && be.port == tasks[c].port)
+				break;
+		}
+		if (i == max_entries) {
+			fprintf(stderr, "xlbd_bench: task %d has no active backend in the maps\n",
+				c);
+			return -ENOENT;
+		}
+		tasks[c].id = i;
+	}
+	return 0;
+}
+
+/*
+ * Flips task index's health and waits for its backend state to follow. Returns
+ * the milliseconds it took, -1 after 2 s without it, or -2 when the request failed.
+ */
+static double time_flip(CURL *curl, const char *sim, const char *app, int fd, struct task *tk,
+			int index)
+{
+	__u8 want = tk->alive ? XLB_BE_DRAINING : XLB_BE_ACTIVE;
+	struct xlb_backend be;
+	struct buf b = {};
+	char url[512];
+	double t0, t1;
+	int err;
+
+	snprintf(url, sizeof(url), "%s/sim/health?app=%s&index=%d&alive=%s", sim, app, index,
+		 tk->alive ? "false" : "true");
+	t0 = now_us();
+	err = http(curl, url, true, &b);
+	free(b.p);
+	if (err) {
+		fprintf(stderr, "xlbd_bench: POST %s failed\n", url);
+		return -2;
+	}
+	for (;;) {
+		t1 = now_us();
+		if (!bpf_map_lookup_elem(fd, &tk->id, &be) && be.state == want)
+			break;
+		if (t1 - t0 > 2e6)
+			break;
+		usleep(20);
+	}
+	tk->alive = !tk->alive;
+	return t1 - t0 > 2e6 ? -1 : (t1 - t0) / 1000.0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -101,16 +194,13 @@ int main(int argc, char **argv)
 	    {},
 	};
 	const char *sim = NULL, *pin = NULL, *app = "/minitwit";
-	int count = 1000, gap_ms = 20, c, fd, ntasks = 0, timeouts = 0, done = 0;
+	int count = 1000, gap_ms = 20, c, fd, ntasks, timeouts = 0, done = 0;
 	struct task tasks[MAX_TASKS];
-	struct buf b = {};
-	char url[512], path[512];
+	char path[512];
 	struct bpf_map_info info = {};
-	__u32 info_len = sizeof(info), i;
-	json_t *root, *arr, *t;
-	double *lat;
+	__u32 info_len = sizeof(info);
+	double *lat, ms;
 	CURL *curl;
-	size_t k;
 
 	while ((c = getopt_long(argc, argv, "s:p:a:n:g:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -146,26 +236,9 @@ int main(int argc, char **argv)
 	lat = calloc(count, sizeof(*lat));
 	if (!curl || !lat)
 		return 1;
-	snprintf(url, sizeof(url), "%s/v2/apps%s", sim, app);
-	if (http(curl, url, false, &b)) {
-		fprintf(stderr, "xlbd_bench: GET %s failed\n", url);
+	ntasks = load_tasks(curl, sim, app, tasks);
+	if (ntasks < 0)
 		return 1;
-	}
-	root = json_loads(b.p, 0, NULL);
-	arr = json_object_get(json_object_get(root, "app"), "tasks");
-	json_array_foreach(arr, k, t)
-	{
-		if (ntasks == MAX_TASKS)
-			break;
-		memset(&tasks[ntasks], 0, sizeof(tasks[ntasks]));
-		inet_pton(AF_INET, json_string_value(json_object_get(t, "host")),
-			  &tasks[ntasks].addr.v4);
-		tasks[ntasks].port =
-		    htons(json_integer_value(json_array_get(json_object_get(t, "ports"), 0)));
-		tasks[ntasks].alive = true;
-		ntasks++;
-	}
-	json_decref(root);
 	if (!ntasks) {
 		fprintf(stderr, "xlbd_bench: app %s has no tasks\n", app);
 		return 1;
@@ -176,51 +249,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "xlbd_bench: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
-	for (c = 0; c < ntasks; c++) {
-		for (i = 1; i < info.max_entries; i++) {
-			struct xlb_backend be;
-
-			if (!bpf_map_lookup_elem(fd, &i, &be) && be.state == XLB_BE_ACTIVE &&
-			    be.addr.v4 == tasks[c].addr.v4 && be.port == tasks[c].port)
-				break;
-		}
-		if (i == info.max_entries) {
-			fprintf(stderr, "xlbd_bench: task %d has no active backend in the maps\n",
-				c);
-			return 1;
-		}
-		tasks[c].id = i;
-	}
+	if (find_backends(fd, info.max_entries, tasks, ntasks))
+		return 1;
 	for (c = 0; c < count; c++) {
-		struct task *tk = &tasks[c % ntasks];
-		__u8 want = tk->alive ? XLB_BE_DRAINING : XLB_BE_ACTIVE;
-		struct xlb_backend be;
-		double t0, t1;
-
-		snprintf(url, sizeof(url), "%s/sim/health?app=%s&index=%d&alive=%s", sim, app,
-			 c % ntasks, tk->alive ? "false" : "true");
-		free(b.p);
-		b.p = NULL;
-		b.len = 0;
-		t0 = now_us();
-		if (http(curl, url, true, &b)) {
-			fprintf(stderr, "xlbd_bench: POST %s failed\n", url);
+		ms = time_flip(curl, sim, app, fd, &tasks[c % ntasks], c % ntasks);
+		if (ms == -2)
 			return 1;
-		}
-		for (;;) {
-			t1 = now_us();
-			if (!bpf_map_lookup_elem(fd, &tk->id, &be) && be.state == want)
-				break;
-			if (t1 - t0 > 2e6)
-				break;
-			usleep(20);
-		}
-		tk->alive = !tk->alive;
-		if (t1 - t0 > 2e6) {
+		if (ms < 0) {
 			timeouts++;
 			continue;
 		}
-		lat[done++] = (t1 - t0) / 1000.0;
+		lat[done++] = ms;
 		usleep(gap_ms * 1000);
 	}
 	qsort(lat, done, sizeof(*lat), cmp_double);
@@ -237,7 +276,6 @@ int main(int argc, char **argv)
 	       count, timeouts, lat[done / 2], lat[done * 9 / 10], lat[done * 99 / 100],
 	       lat[done - 1]);
 	free(lat);
-	free(b.p);
 	curl_easy_cleanup(curl);
 	curl_global_cleanup();
 	return timeouts ? 1 : 0;

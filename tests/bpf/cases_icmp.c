@@ -8,7 +8,7 @@
  * backend, goes on to the client with the VIP restored. Everything else ICMP
  * (errors about nothing of ours, echo, neighbour discovery) passes untouched.
  */
-#include "suite.h"
+#include "cases.h"
 
 #define FWD XLB_CNT_FWD_REDIRECT
 #define E_ORIG T_EV(XLB_CNT_ICMP_ORIG)

@@ -6,8 +6,10 @@
  * UDP checksum), backend -> client translated back to the VIP, and every FIB
  * answer that changes the outcome (another or the same interface, missing
  * neighbour, blackhole/unreachable, local backend, TTL 1, MTU).
+ * Some rows are also the packets the data plane benchmark (bench/dp) and
+ * lbstat-testgen send, looked up by name (t_case_find): a rename goes there too.
  */
-#include "suite.h"
+#include "cases.h"
 
 #define SYN_ACK (XLB_PKT_TCP_SYN | XLB_PKT_TCP_ACK)
 #define PSH_ACK (XLB_PKT_TCP_PSH | XLB_PKT_TCP_ACK)
@@ -23,7 +25,12 @@ const struct xlb_case t_cases_nat[] = {
 	  .events = T_E_NEW, .stats = T_S_IN | T_S_NEW },
 	{ "nat_udp6", T_ALL, T_SVC_UDP6, T_F_TO_VIP, .reason = FWD, .out = T_O_DNAT,
 	  .events = T_E_NEW, .stats = T_S_IN | T_S_NEW },
+	/* The bare SYN (no TCP options) that the benchmark and lbstat-testgen send. */
+	{ "nat_tcp4_syn_no_options", T_ALL, T_SVC_TCP4, T_F_TO_VIP, .mods = T_M_NOOPT,
+	  .reason = FWD, .out = T_O_DNAT, .events = T_E_NEW, .stats = T_S_IN | T_S_NEW },
 	/* Established flows: conntrack hit, no new flow counted. */
+	{ "nat_tcp4_ack", T_ALL, T_SVC_TCP4, T_F_TO_VIP, XLB_PKT_TCP_ACK, .prime = true,
+	  .reason = FWD, .out = T_O_DNAT, .events = T_E_HIT, .stats = T_S_IN },
 	{ "nat_tcp4_established", T_ALL, T_SVC_TCP4, T_F_TO_VIP, PSH_ACK, T_M_PAYLOAD,
 	  .prime = true, .reason = FWD, .out = T_O_DNAT, .events = T_E_HIT, .stats = T_S_IN },
 	{ "nat_tcp6_established", T_ALL, T_SVC_TCP6, T_F_TO_VIP, PSH_ACK, T_M_PAYLOAD,
@@ -116,6 +123,8 @@ const struct xlb_case t_cases_nat[] = {
 	/* Backend -> client of a recorded flow: SNAT back to the VIP. */
 	{ "reply_tcp4", T_ALL, T_SVC_TCP4, T_F_REPLY, .prime = true, .reason = FWD,
 	  .out = T_O_SNAT, .events = T_E_REPLY, .stats = T_S_OUT },
+	{ "reply_tcp4_ack", T_ALL, T_SVC_TCP4, T_F_REPLY, XLB_PKT_TCP_ACK, .prime = true,
+	  .reason = FWD, .out = T_O_SNAT, .events = T_E_REPLY, .stats = T_S_OUT },
 	{ "reply_tcp6", T_ALL, T_SVC_TCP6, T_F_REPLY, .prime = true, .reason = FWD,
 	  .out = T_O_SNAT, .events = T_E_REPLY, .stats = T_S_OUT },
 	{ "reply_udp4", T_ALL, T_SVC_UDP4, T_F_REPLY, .prime = true, .reason = FWD,

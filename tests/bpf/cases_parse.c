@@ -7,8 +7,9 @@
  * frames cut at every header boundary, or with impossible header fields, are
  * dropped when addressed to a VIP address and passed untouched otherwise. A
  * frame cut before its destination address cannot be "to a VIP": it passes.
+ * tcp4_ack_not_vip is also the benchmark's non-VIP packet (bench/dp).
  */
-#include "suite.h"
+#include "cases.h"
 
 #define DROP_MAL XLB_CNT_DROP_MALFORMED_VIP
 #define PASS_TR XLB_CNT_PASS_TRUNCATED
@@ -20,6 +21,8 @@ const struct xlb_case t_cases_parse[] = {
 	  .reason = XLB_CNT_PASS_NOT_IP, .out = T_O_SAME },
 	{ "tcp4_not_vip", T_ALL, T_SVC_TCP4, T_F_TO_OTHER, .reason = XLB_CNT_PASS_NOT_VIP,
 	  .out = T_O_SAME },
+	{ "tcp4_ack_not_vip", T_ALL, T_SVC_TCP4, T_F_TO_OTHER, XLB_PKT_TCP_ACK,
+	  .reason = XLB_CNT_PASS_NOT_VIP, .out = T_O_SAME },
 	{ "udp4_not_vip", T_XDP_TC, T_SVC_UDP4, T_F_TO_OTHER, .reason = XLB_CNT_PASS_NOT_VIP,
 	  .out = T_O_SAME },
 	{ "tcp6_not_vip", T_XDP_TC, T_SVC_TCP6, T_F_TO_OTHER, .reason = XLB_CNT_PASS_NOT_VIP,

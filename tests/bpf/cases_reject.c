@@ -7,7 +7,7 @@
  * to ingress for the local client; a RST is never answered; the drop policy
  * answers nothing. Per-VIP rejected/drops counters move accordingly.
  */
-#include "suite.h"
+#include "cases.h"
 
 #define ACK XLB_PKT_TCP_ACK
 #define PSH_ACK (XLB_PKT_TCP_PSH | XLB_PKT_TCP_ACK)

@@ -298,7 +298,7 @@ static bool is_ip_literal(const char *s)
 	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
 }
 
-/* What Mesos reports in network_infos for a new task, per network mode (§3.4). */
+/* What Mesos reports in network_infos for a new task, per network mode (docs/marathon.md §3.4). */
 static void task_default_ips(const struct sim_app *app, struct sim_task *t)
 {
 	t->n_ips = 0;

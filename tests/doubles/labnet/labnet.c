@@ -191,129 +191,141 @@ static int serve_input(struct conn *c, const char *name)
 	return c->len >= sizeof(c->buf) - 1;
 }
 
+/* What `labnet serve` listens on and the connections it holds. */
+struct server {
+	const char *name;
+	int nl; /* listening addresses */
+	int tcp[8];
+	int udp[8];
+	struct conn *conns[MAX_CONNS];
+};
+
+/* One readable socket: a datagram to answer, a connection to accept, or input on one. */
+static void serve_ready(struct server *sv, int fd)
+{
+	bool is_tcp = false, is_udp = false;
+	char out[256], buf[BUF_LEN];
+	int k;
+
+	for (k = 0; k < sv->nl; k++) {
+		is_tcp |= fd == sv->tcp[k];
+		is_udp |= fd == sv->udp[k];
+	}
+	if (is_udp) {
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (void *)&peer, &plen);
+
+		if (n >= 0) {
+			int m = snprintf(out, sizeof(out), "%s\n", sv->name);
+
+			sendto(fd, out, m, 0, (void *)&peer, plen);
+		}
+		return;
+	}
+	if (is_tcp) {
+		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (cfd < 0)
+			return;
+		for (k = 0; k < MAX_CONNS && sv->conns[k]; k++)
+			;
+		if (k == MAX_CONNS || !(sv->conns[k] = calloc(1, sizeof(struct conn)))) {
+			close(cfd);
+			return;
+		}
+		sv->conns[k]->fd = cfd;
+		return;
+	}
+	for (k = 0; k < MAX_CONNS; k++) {
+		struct conn *cn = sv->conns[k];
+		ssize_t n;
+
+		if (!cn || cn->fd != fd)
+			continue;
+		n = read(fd, cn->buf + cn->len, sizeof(cn->buf) - 1 - cn->len);
+		if (n > 0) {
+			cn->len += n;
+			cn->buf[cn->len] = '\0';
+		}
+		if (n <= 0 || serve_input(cn, sv->name)) {
+			close(fd);
+			free(cn);
+			sv->conns[k] = NULL;
+		}
+		return;
+	}
+}
+
 static int cmd_serve(int argc, char **argv)
 {
 	static const struct option lopts[] = {
 		{ "name", required_argument, NULL, 'n' }, { "listen", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },	   {},
 	};
+	static struct server sv;
 	struct sockaddr_storage addrs[8];
 	socklen_t lens[8];
-	int nl = 0, i, c, nfds, tcp[8], udp[8];
+	int i, c, nfds;
 	struct pollfd pfd[MAX_CONNS + 16];
-	struct conn *conns[MAX_CONNS] = {};
-	const char *name = NULL;
-	char out[256], buf[BUF_LEN];
 
 	while ((c = getopt_long(argc, argv, "n:l:h", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			name = optarg;
+			sv.name = optarg;
 			break;
 		case 'l':
-			if (nl == 8 || parse_endpoint(optarg, &addrs[nl], &lens[nl])) {
+			if (sv.nl == 8 || parse_endpoint(optarg, &addrs[sv.nl], &lens[sv.nl])) {
 				fprintf(stderr, "labnet serve: bad --listen '%s' (ADDR:PORT)\n", optarg);
 				return 2;
 			}
-			nl++;
+			sv.nl++;
 			break;
 		default:
 			fprintf(stderr, "usage: labnet serve --name NAME --listen ADDR:PORT...\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
-	if (!name || !nl) {
+	if (!sv.name || !sv.nl) {
 		fprintf(stderr, "usage: labnet serve --name NAME --listen ADDR:PORT...\n");
 		return 2;
 	}
-	for (i = 0; i < nl; i++) {
-		tcp[i] = listen_on(&addrs[i], lens[i], SOCK_STREAM);
-		udp[i] = listen_on(&addrs[i], lens[i], SOCK_DGRAM);
-		if (tcp[i] < 0 || udp[i] < 0) {
+	for (i = 0; i < sv.nl; i++) {
+		sv.tcp[i] = listen_on(&addrs[i], lens[i], SOCK_STREAM);
+		sv.udp[i] = listen_on(&addrs[i], lens[i], SOCK_DGRAM);
+		if (sv.tcp[i] < 0 || sv.udp[i] < 0) {
 			fprintf(stderr, "labnet serve: listen: %s\n",
-				strerror(-(tcp[i] < 0 ? tcp[i] : udp[i])));
+				strerror(-(sv.tcp[i] < 0 ? sv.tcp[i] : sv.udp[i])));
 			return 1;
 		}
 	}
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	printf("labnet serve: %s ready\n", name);
+	printf("labnet serve: %s ready\n", sv.name);
 	fflush(stdout);
 	while (!stop) {
 		nfds = 0;
-		for (i = 0; i < nl; i++) {
-			pfd[nfds++] = (struct pollfd){ .fd = tcp[i], .events = POLLIN };
-			pfd[nfds++] = (struct pollfd){ .fd = udp[i], .events = POLLIN };
+		for (i = 0; i < sv.nl; i++) {
+			pfd[nfds++] = (struct pollfd){ .fd = sv.tcp[i], .events = POLLIN };
+			pfd[nfds++] = (struct pollfd){ .fd = sv.udp[i], .events = POLLIN };
 		}
 		for (i = 0; i < MAX_CONNS; i++)
-			if (conns[i])
-				pfd[nfds++] = (struct pollfd){ .fd = conns[i]->fd, .events = POLLIN };
+			if (sv.conns[i])
+				pfd[nfds++] = (struct pollfd){ .fd = sv.conns[i]->fd, .events = POLLIN };
 		if (poll(pfd, nfds, 500) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
-		for (i = 0; i < nfds; i++) {
-			int fd = pfd[i].fd, k;
-			bool is_tcp = false, is_udp = false;
-
-			if (!pfd[i].revents)
-				continue;
-			for (k = 0; k < nl; k++) {
-				is_tcp |= fd == tcp[k];
-				is_udp |= fd == udp[k];
-			}
-			if (is_udp) {
-				struct sockaddr_storage peer;
-				socklen_t plen = sizeof(peer);
-				ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (void *)&peer, &plen);
-
-				if (n >= 0) {
-					int m = snprintf(out, sizeof(out), "%s\n", name);
-
-					sendto(fd, out, m, 0, (void *)&peer, plen);
-				}
-				continue;
-			}
-			if (is_tcp) {
-				int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-				if (cfd < 0)
-					continue;
-				for (k = 0; k < MAX_CONNS && conns[k]; k++)
-					;
-				if (k == MAX_CONNS || !(conns[k] = calloc(1, sizeof(struct conn)))) {
-					close(cfd);
-					continue;
-				}
-				conns[k]->fd = cfd;
-				continue;
-			}
-			for (k = 0; k < MAX_CONNS; k++) {
-				struct conn *cn = conns[k];
-				ssize_t n;
-
-				if (!cn || cn->fd != fd)
-					continue;
-				n = read(fd, cn->buf + cn->len, sizeof(cn->buf) - 1 - cn->len);
-				if (n > 0) {
-					cn->len += n;
-					cn->buf[cn->len] = '\0';
-				}
-				if (n <= 0 || serve_input(cn, name)) {
-					close(fd);
-					free(cn);
-					conns[k] = NULL;
-				}
-				break;
-			}
-		}
+		for (i = 0; i < nfds; i++)
+			if (pfd[i].revents)
+				serve_ready(&sv, pfd[i].fd);
 	}
 	for (i = 0; i < MAX_CONNS; i++)
-		if (conns[i]) {
-			close(conns[i]->fd);
-			free(conns[i]);
+		if (sv.conns[i]) {
+			close(sv.conns[i]->fd);
+			free(sv.conns[i]);
 		}
 	return 0;
 }

@@ -38,7 +38,8 @@ struct listener {
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: " SIM_NAME " --listen ADDR:PORT [OPTIONS]\n"
-		   "A stand-in for Marathon's REST API and event stream (see README.md).\n"
+		   "A stand-in for Marathon's REST API and event stream (a test double;\n"
+		   "see tests/doubles/marathon-sim/README.md).\n"
 		   "\n"
 		   "  -l, --listen ADDR:PORT   IPv4 address and port to serve on; port 0 picks a\n"
 		   "                           free one and prints \"listening on ADDR:PORT\"\n"
@@ -281,7 +282,15 @@ static int sim_init(void)
 	return sim.agents ? 0 : -ENOMEM;
 }
 
-int main(int argc, char **argv)
+/* What the command line names beyond the sim's own settings. */
+struct sim_args {
+	const char *listen;
+	const char *scenario;
+	const char *control; /* NULL: no control listener */
+};
+
+/* Options into sim and a; returns -1 to go on, or the exit status (help, usage error). */
+static int parse_args(int argc, char **argv, struct sim_args *a)
 {
 	static const struct option longopts[] = {
 	    {"listen", required_argument, NULL, 'l'},
@@ -297,28 +306,17 @@ int main(int argc, char **argv)
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *listen_arg = NULL, *scenario = NULL, *control_arg = NULL;
-	struct listener main_l = {0}, ctl_l = {0};
-	struct pollfd pfd[2];
-	pthread_t timer_tid;
-	bool timer_started = false;
-	sigset_t sigs;
-	int opt, rc, sfd = -1, ret = SIM_EXIT_FAIL;
-	char addr[INET_ADDRSTRLEN];
+	int opt;
 	long hb;
 	char *end;
 
-	if (sim_init()) {
-		fprintf(stderr, SIM_NAME ": out of memory\n");
-		return SIM_EXIT_FAIL;
-	}
 	while ((opt = getopt_long(argc, argv, "l:s:S:b:f:c:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'l':
-			listen_arg = optarg;
+			a->listen = optarg;
 			break;
 		case 's':
-			scenario = optarg;
+			a->scenario = optarg;
 			break;
 		case 'S':
 			if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8)) {
@@ -341,7 +339,7 @@ int main(int argc, char **argv)
 			sim.state_file = optarg;
 			break;
 		case 'c':
-			control_arg = optarg;
+			a->control = optarg;
 			break;
 		case 'T':
 		case 'K':
@@ -370,12 +368,69 @@ int main(int argc, char **argv)
 		fprintf(stderr, SIM_NAME ": --tls-cert and --tls-key go together\n");
 		return SIM_EXIT_USAGE;
 	}
-	if (optind < argc || !listen_arg) {
+	if (optind < argc || !a->listen) {
 		usage(stderr);
 		return SIM_EXIT_USAGE;
 	}
-	if (parse_hostport(listen_arg, &main_l.sa) ||
-	    (control_arg && parse_hostport(control_arg, &ctl_l.sa))) {
+	return -1;
+}
+
+/*
+ * The main thread's life once serving: it reopens the listener when /sim/up
+ * asks (woken through sim.wake_fd) and takes the signals, SIGUSR1 meaning "up".
+ * Returns when SIGINT or SIGTERM comes, or poll fails.
+ */
+static void serve_signals(int sfd, struct listener *main_l)
+{
+	struct pollfd pfd[2];
+	int rc;
+
+	pfd[0] = (struct pollfd){.fd = sfd, .events = POLLIN};
+	pfd[1] = (struct pollfd){.fd = sim.wake_fd, .events = POLLIN};
+	for (;;) {
+		struct signalfd_siginfo si;
+		uint64_t cnt;
+
+		/* A failed reopen (port still taken) is retried every 200 ms. */
+		rc = reconcile(main_l);
+		if (poll(pfd, 2, rc ? 200 : -1) < 0 && errno != EINTR)
+			break;
+		if (pfd[1].revents & POLLIN && read(sim.wake_fd, &cnt, sizeof(cnt)) < 0)
+			cnt = 0;
+		if (!(pfd[0].revents & POLLIN) || read(sfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if (si.ssi_signo == SIGUSR1) {
+			pthread_mutex_lock(&sim.lock);
+			sim_log("SIGUSR1: up");
+			sim.down = SIM_UP;
+			sim.want_listen = true;
+			pthread_mutex_unlock(&sim.lock);
+			continue;
+		}
+		sim_log("signal %d: exiting", (int)si.ssi_signo);
+		break;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct sim_args a = {0};
+	struct listener main_l = {0}, ctl_l = {0};
+	pthread_t timer_tid;
+	bool timer_started = false;
+	sigset_t sigs;
+	int rc, sfd = -1, ret = SIM_EXIT_FAIL;
+	char addr[INET_ADDRSTRLEN];
+
+	if (sim_init()) {
+		fprintf(stderr, SIM_NAME ": out of memory\n");
+		return SIM_EXIT_FAIL;
+	}
+	rc = parse_args(argc, argv, &a);
+	if (rc >= 0)
+		return rc;
+	if (parse_hostport(a.listen, &main_l.sa) ||
+	    (a.control && parse_hostport(a.control, &ctl_l.sa))) {
 		fprintf(stderr, SIM_NAME ": want IPv4ADDR:PORT, e.g. 127.0.0.1:0\n");
 		return SIM_EXIT_USAGE;
 	}
@@ -385,7 +440,7 @@ int main(int argc, char **argv)
 		sim_log("resuming from state file %s", sim.state_file);
 		if (load_json_file(sim.state_file, true))
 			return SIM_EXIT_FAIL;
-	} else if (scenario && load_json_file(scenario, false)) {
+	} else if (a.scenario && load_json_file(a.scenario, false)) {
 		return SIM_EXIT_FAIL;
 	}
 
@@ -410,7 +465,7 @@ int main(int argc, char **argv)
 	sim.port = ntohs(main_l.sa.sin_port);
 	snprintf(sim.self_url, sizeof(sim.self_url), "%s://%s:%d", sim.tls_cert ? "https" : "http",
 		 addr, sim.port);
-	if (control_arg && listener_start(&ctl_l, true))
+	if (a.control && listener_start(&ctl_l, true))
 		goto out;
 	pthread_mutex_lock(&sim.lock);
 	sim_state_save();
@@ -423,7 +478,7 @@ int main(int argc, char **argv)
 	timer_started = true;
 
 	printf("listening on %s:%d\n", addr, sim.port);
-	if (control_arg) {
+	if (a.control) {
 		inet_ntop(AF_INET, &ctl_l.sa.sin_addr, addr, sizeof(addr));
 		printf("control on %s:%u\n", addr, ntohs(ctl_l.sa.sin_port));
 	}
@@ -431,31 +486,7 @@ int main(int argc, char **argv)
 	sim_log("%s on %s%s%s", sim.standby_of[0] ? "standby" : "leader", sim.self_url,
 		sim.standby_of[0] ? ", leader " : "", sim.standby_of);
 
-	pfd[0] = (struct pollfd){.fd = sfd, .events = POLLIN};
-	pfd[1] = (struct pollfd){.fd = sim.wake_fd, .events = POLLIN};
-	for (;;) {
-		struct signalfd_siginfo si;
-		uint64_t cnt;
-
-		/* A failed reopen (port still taken) is retried every 200 ms. */
-		rc = reconcile(&main_l);
-		if (poll(pfd, 2, rc ? 200 : -1) < 0 && errno != EINTR)
-			break;
-		if (pfd[1].revents & POLLIN && read(sim.wake_fd, &cnt, sizeof(cnt)) < 0)
-			cnt = 0;
-		if (!(pfd[0].revents & POLLIN) || read(sfd, &si, sizeof(si)) != sizeof(si))
-			continue;
-		if (si.ssi_signo == SIGUSR1) {
-			pthread_mutex_lock(&sim.lock);
-			sim_log("SIGUSR1: up");
-			sim.down = SIM_UP;
-			sim.want_listen = true;
-			pthread_mutex_unlock(&sim.lock);
-			continue;
-		}
-		sim_log("signal %d: exiting", (int)si.ssi_signo);
-		break;
-	}
+	serve_signals(sfd, &main_l);
 	ret = SIM_EXIT_OK;
 out:
 	pthread_mutex_lock(&sim.lock);

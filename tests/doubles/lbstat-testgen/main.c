@@ -10,7 +10,10 @@
  * 198.18.1.(1 + i % 250), port 20000 + i / 250, so a test knows exactly which
  * packets are new flows and which belong to flows it made before. "serve"
  * keeps one process (and one namespace) for a test that must push packets at
- * a moment of its choosing.
+ * a moment of its choosing. The packets are rows of the BPF suite's case
+ * tables (tests/bpf/cases.h), built for these addresses, so each one's outcome
+ * is checked there; they are bare (TCP without options or payload: 54 bytes,
+ * UDP with 32 bytes of data: 74), which the lbstat tests count on.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,18 +25,13 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/bpf.h>
-#include <linux/if_ether.h>
-#include <linux/ip.h>
-#include <linux/tcp.h>
-#include <linux/udp.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "cases.h"
 #include "dp.h"
 #include "log.h"
 
-#define PKT_MAX 128
-#define UDP_PAYLOAD 32
 #define FLOWS_PER_PORT 250
 
 static const __u8 mac_lb[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
@@ -64,86 +62,16 @@ static void usage(FILE *f)
 		"Flow i is client 198.18.1.(1 + i %% 250), source port 20000 + i / 250.\n");
 }
 
-static __u16 csum_fold(__u32 s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return ~s;
-}
-
-static __u32 csum_add(__u32 s, const void *p, size_t len)
-{
-	const __u8 *b = p;
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		s += (b[i] << 8) | b[i + 1];
-	if (len & 1)
-		s += b[len - 1] << 8;
-	return s;
-}
-
 static void flow_client(__u32 i, __be32 *addr, __be16 *port)
 {
 	*addr = htonl((198u << 24) | (18u << 16) | (1u << 8) | (1 + i % FLOWS_PER_PORT));
 	*port = htons(20000 + i / FLOWS_PER_PORT);
 }
 
-/* Ethernet + IPv4 + TCP (flags) or UDP (a small payload), lengths and checksums right. */
-static size_t build(__u8 *pkt, __u8 proto, __be32 saddr, __be16 sport, __be32 daddr,
-		    __be16 dport, __u8 tcp_flags)
-{
-	struct ethhdr *eth = (void *)pkt;
-	struct iphdr *ip = (void *)(eth + 1);
-	void *l4 = ip + 1;
-	size_t l4len = proto == IPPROTO_UDP ? sizeof(struct udphdr) + UDP_PAYLOAD
-					    : sizeof(struct tcphdr);
-	__u32 s;
-
-	memset(pkt, 0, PKT_MAX);
-	memcpy(eth->h_dest, mac_lb, 6);
-	memcpy(eth->h_source, mac_peer, 6);
-	eth->h_proto = htons(ETH_P_IP);
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->ttl = 64;
-	ip->tot_len = htons(sizeof(*ip) + l4len);
-	ip->protocol = proto;
-	ip->saddr = saddr;
-	ip->daddr = daddr;
-	ip->check = htons(csum_fold(csum_add(0, ip, sizeof(*ip))));
-	if (proto == IPPROTO_UDP) {
-		struct udphdr *uh = l4;
-
-		uh->source = sport;
-		uh->dest = dport;
-		uh->len = htons(l4len);
-		memset(uh + 1, 'x', UDP_PAYLOAD);
-	} else {
-		struct tcphdr *th = l4;
-
-		th->source = sport;
-		th->dest = dport;
-		th->doff = 5;
-		th->seq = htonl(1000);
-		th->window = htons(65535);
-		((__u8 *)th)[13] = tcp_flags;
-		if (tcp_flags & 0x10)
-			th->ack_seq = htonl(2000);
-	}
-	s = csum_add(0, &ip->saddr, 8) + proto + l4len;
-	s = csum_add(s, l4, l4len);
-	if (proto == IPPROTO_UDP)
-		((struct udphdr *)l4)->check = htons(csum_fold(s));
-	else
-		((struct tcphdr *)l4)->check = htons(csum_fold(s));
-	return sizeof(*eth) + sizeof(*ip) + l4len;
-}
-
 static int run_pkt(const struct gen *g, const __u8 *pkt, size_t len, __u32 *retval)
 {
 	struct xdp_md ctx = { .data_end = len, .ingress_ifindex = g->ifindex };
-	__u8 out[PKT_MAX + 64];
+	__u8 out[XLB_PKT_BUF];
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_size_in = len, .data_out = out,
 		    .data_size_out = sizeof(out), .ctx_in = g->ifindex ? &ctx : NULL,
 		    .ctx_size_in = g->ifindex ? sizeof(ctx) : 0, .repeat = 1);
@@ -259,6 +187,27 @@ static int cmd_setup(struct gen *g)
 
 enum push_kind { PUSH_SYN, PUSH_DATA, PUSH_REPLY };
 
+/* The suite's row for each command, TCP and UDP. */
+static const char *const push_rows[][2] = {
+	[PUSH_SYN] = { "nat_tcp4_syn_no_options", "nat_udp4" },
+	[PUSH_DATA] = { "nat_tcp4_ack", "nat_udp4_established" },
+	[PUSH_REPLY] = { "reply_tcp4_ack", "reply_udp4" },
+};
+
+/* This namespace for the frame builder: every client and backend is the veth peer. */
+static void push_env(const struct gen *g, const struct xlb_vip_key *k, struct t_case_env *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->vip = *k;
+	memcpy(e->client_mac, mac_peer, 6);
+	memcpy(e->be_mac, mac_peer, 6);
+	memcpy(e->router_mac, mac_peer, 6);
+	memcpy(e->lb_mac_c, mac_lb, 6);
+	memcpy(e->lb_mac_b, mac_lb, 6);
+	e->if_c = g->ifindex;
+	e->if_b = g->ifindex;
+}
+
 static const char *verdict_name(__u32 v)
 {
 	switch (v) {
@@ -298,27 +247,34 @@ static int cmd_push(struct gen *g, enum push_kind kind, const char *key, const c
 {
 	unsigned long from = strtoul(from_s, NULL, 10), n = strtoul(n_s, NULL, 10), i;
 	unsigned long verdicts[5] = {}, bytes = 0;
-	__u8 proto, flags, pkt[PKT_MAX];
+	const struct xlb_case *row;
+	static struct t_frame f;
+	struct t_case_env env;
 	struct xlb_ct_entry ct;
 	struct xlb_vip_key k;
 	__u32 rv = 0;
 	char err[128];
 	__be32 caddr;
 	__be16 cport;
-	size_t len;
 	int e;
 
 	if (xlb_vip_key_parse(key, &k, err, sizeof(err)) || k.family != XLB_AF_INET) {
 		fprintf(stderr, "lbstat-testgen: %s\n", err);
 		return -EINVAL;
 	}
+	row = t_case_find(push_rows[kind][k.proto == XLB_PROTO_UDP]);
+	if (!row) {
+		fprintf(stderr, "lbstat-testgen: no case %s in tests/bpf/cases_*.c\n",
+			push_rows[kind][k.proto == XLB_PROTO_UDP]);
+		return -ENOENT;
+	}
 	e = dp_open(g);
 	if (e)
 		return e;
-	proto = k.proto == XLB_PROTO_UDP ? IPPROTO_UDP : IPPROTO_TCP;
-	flags = kind == PUSH_SYN ? 0x02 : kind == PUSH_DATA ? 0x10 : 0x12;
+	push_env(g, &k, &env);
 	for (i = from; i < from + n; i++) {
 		flow_client(i, &caddr, &cport);
+		env.client.v4 = caddr;
 		if (kind == PUSH_REPLY) {
 			e = flow_backend(g, &k, caddr, cport, &ct);
 			if (e) {
@@ -326,17 +282,19 @@ static int cmd_push(struct gen *g, enum push_kind kind, const char *key, const c
 					i);
 				return e;
 			}
-			len = build(pkt, proto, ct.nat_addr.v4, ct.nat_port, caddr, cport, flags);
-		} else {
-			len = build(pkt, proto, caddr, cport, k.addr.v4, k.port, flags);
+			env.be_addr = ct.nat_addr;
+			env.be_port = ntohs(ct.nat_port);
 		}
-		e = run_pkt(g, pkt, len, &rv);
+		memset(&f, 0, sizeof(f));
+		e = t_case_frame(row, &env, ntohs(cport), &f);
+		if (!e)
+			e = run_pkt(g, f.buf, f.len, &rv);
 		if (e) {
 			fprintf(stderr, "lbstat-testgen: test run: %s\n", strerror(-e));
 			return e;
 		}
 		verdicts[rv < 4 ? rv : 4]++;
-		bytes += len;
+		bytes += f.len;
 	}
 	fprintf(out, "ok %lu packets %lu bytes:", n, bytes);
 	for (i = 0; i < 5; i++)

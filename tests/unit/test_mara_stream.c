@@ -20,7 +20,7 @@
 
 #include "harness.h"
 #include "mara_stream.h"
-#include "marathon.h"
+#include "mara_model.h"
 
 static char *slurp(const char *path, size_t *len)
 {

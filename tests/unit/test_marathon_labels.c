@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "harness.h"
-#include "marathon.h"
+#include "mara_labels.h"
 
 #define DNS_SUFFIX ".marathon.l4lb.thisdcos.directory"
 

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "harness.h"
-#include "marathon.h"
+#include "mara_events.h"
 #include "sse.h"
 
 #define MAX_EV 64

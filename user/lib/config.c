@@ -17,7 +17,7 @@
 
 #include "config.h"
 #include "log.h"
-#include "marathon.h"
+#include "mara_labels.h"
 
 #define PATH_LEN 256
 

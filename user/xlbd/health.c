@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "marathon.h"
+#include "mara_labels.h"
 #include "xlbd.h"
 
 struct entry {

@@ -28,8 +28,9 @@
 #include <jansson.h>
 
 #include "log.h"
+#include "mara_events.h"
+#include "mara_model.h"
 #include "mara_stream.h"
-#include "marathon.h"
 #include "sse.h"
 #include "xlbd.h"
 

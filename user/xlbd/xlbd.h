@@ -146,7 +146,7 @@ void xlbd_marathon_resync_in(struct xlbd *d, __u32 delay_ms);
 struct xlbd_health;
 int xlbd_health_new(struct xlbd_health **out, __u32 hold_s);
 void xlbd_health_free(struct xlbd_health *h);
-/* marathon.h callbacks; ctx is the struct xlbd_health. */
+/* mara_model.h callbacks (struct xlb_mara_opts); ctx is the struct xlbd_health. */
 int xlbd_health_lookup(void *ctx, const char *task_id);
 void xlbd_health_store(void *ctx, const char *task_id, bool alive);
 /* Starts a model build pass: sets "now" and clears the per-pass counters. */

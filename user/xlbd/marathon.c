@@ -725,9 +725,17 @@ static int patch_cache(struct xlbd_marathon *m, char *why, size_t whylen)
 	return unknown;
 }
 
+/* A full resync soon: after failed writes, to confirm a held change, on SIGHUP. */
+static void resync_in(struct xlbd_marathon *m, __u32 delay_ms)
+{
+	m->want_full = true;
+	xlbd_timer_at_most(&m->fetch_timer, delay_ms);
+}
+
 static void snapshot_done(struct xlbd_marathon *m)
 {
 	struct xlb_mara_model model = {};
+	struct xlbd_reconcile_next next;
 	struct xlb_plan_state plan;
 	json_t *apps = NULL, *pods = NULL;
 	__u64 t_parse, t_build, expiry, used, entries;
@@ -876,7 +884,10 @@ static void snapshot_done(struct xlbd_marathon *m)
 		xlbd_timer_at_most(&m->fetch_timer,
 				   expiry > xlbd_now_ms() ? expiry - xlbd_now_ms() + 1 : 1);
 	}
-	ret = xlbd_reconcile_marathon(m->d, &plan);
+	ret = xlbd_reconcile_marathon(m->d, &plan, &next);
+	/* Failed writes are retried, a held change confirmed, by a full resync. */
+	if (next.what != XLBD_NEXT_DONE)
+		resync_in(m, next.delay_ms);
 	if (ret == 0)
 		record_latency(m);
 	else
@@ -1005,14 +1016,10 @@ static void on_resync_timer(struct xlbd *d, void *arg)
 		xlbd_timer_at_most(&m->fetch_timer, 0);
 }
 
-void xlbd_marathon_resync_in(struct xlbd *d, __u32 delay_ms)
+static void on_hup(struct xlbd *d, void *arg)
 {
-	struct xlbd_marathon *m = d->marathon;
-
-	if (!m)
-		return;
-	m->want_full = true;
-	xlbd_timer_at_most(&m->fetch_timer, delay_ms);
+	(void)d;
+	resync_in(arg, 0);
 }
 
 /* ---- event stream ---- */
@@ -1485,6 +1492,7 @@ int xlbd_marathon_start(struct xlbd *d)
 		return -ENOMEM;
 	d->marathon = m;
 	m->d = d;
+	xlbd_loop_on_hup(d, on_hup, m);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
 		pr_err("marathon: libcurl init failed");
 		return -EIO;
@@ -1600,6 +1608,7 @@ void xlbd_marathon_stop(struct xlbd *d)
 	free(m->warn_seen);
 	free(m->warn_now);
 	free(m);
+	xlbd_loop_on_hup(d, NULL, NULL);
 	d->marathon = NULL;
 	curl_global_cleanup();
 }

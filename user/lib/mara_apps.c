@@ -93,6 +93,63 @@ static const char *mode_str(enum net_mode m)
 	return m == NET_BRIDGE ? "container/bridge" : m == NET_CONTAINER ? "container" : "host";
 }
 
+/* Where an app's port list comes from. */
+enum port_src {
+	SRC_DEFS,	  /* portDefinitions (host networking) */
+	SRC_LEGACY_PORTS, /* ports: bare service ports (Marathon < 0.16) */
+	SRC_MAPPINGS,	  /* portMappings (bridge, container) */
+	SRC_DISCOVERY,	  /* ipAddress.discovery.ports (old container networking) */
+};
+
+/* Entry i (v) of a port list from src into *p. False after a warning: the app is skipped. */
+static bool port_spec_read(struct build *b, const char *what, size_t i, const json_t *v,
+			   enum port_src src, enum net_mode mode, struct port_spec *p)
+{
+	const json_t *hp;
+
+	if (src == SRC_LEGACY_PORTS) {
+		if (!jint(v, &p->service_port)) {
+			mara_warn(b, "%s: ports[%zu] is not an integer: app skipped", what, i);
+			return false;
+		}
+		p->host_mode = true;
+		return true;
+	}
+	if (!json_is_object(v)) {
+		mara_warn(b, "%s: port %zu is not an object: app skipped", what, i);
+		return false;
+	}
+	p->labels = jget(v, "labels");
+	if (p->labels && !json_is_object(p->labels)) {
+		mara_warn(b, "%s port %zu: labels are not an object: ignored", what, i);
+		p->labels = NULL;
+	}
+	if (jget(v, "protocol") && !jstr(v, "protocol")) {
+		mara_warn(b, "%s port %zu: protocol is not a string: app skipped", what, i);
+		return false;
+	}
+	p->proto = jstr(v, "protocol");
+	switch (src) {
+	case SRC_DEFS:
+		p->host_mode = true;
+		jint(jget(v, "port"), &p->service_port);
+		break;
+	case SRC_DISCOVERY:
+		jint(jget(v, "number"), &p->container_port);
+		break;
+	default:
+		jint(jget(v, "servicePort"), &p->service_port);
+		jint(jget(v, "containerPort"), &p->container_port);
+		hp = jget(v, "hostPort");
+		if (hp)
+			jint(hp, &p->host_port);
+		/* Bridge: every mapping gets a host port (absent = 0 = any). */
+		p->consumes_host_port = mode == NET_BRIDGE || hp != NULL;
+		break;
+	}
+	return true;
+}
+
 /*
  * The port list of an app and how each maps (docs/marathon.md §3.4). Returns the
  * number of ports, -1 after a warning (wrong types: the app is skipped).
@@ -103,7 +160,7 @@ static long app_ports(struct build *b, const char *what, const json_t *app, enum
 	const json_t *container = jget(app, "container");
 	const json_t *list = NULL, *v;
 	struct port_spec *ps;
-	enum { SRC_DEFS, SRC_LEGACY_PORTS, SRC_MAPPINGS, SRC_DISCOVERY } src;
+	enum port_src src;
 	size_t i, n;
 
 	*out = NULL;
@@ -147,56 +204,13 @@ static long app_ports(struct build *b, const char *what, const json_t *app, enum
 	}
 	json_array_foreach(list, i, v)
 	{
-		struct port_spec *p = &ps[i];
-		const json_t *hp;
-
-		if (src == SRC_LEGACY_PORTS) {
-			if (!jint(v, &p->service_port)) {
-				mara_warn(b, "%s: ports[%zu] is not an integer: app skipped", what,
-					  i);
-				goto bad;
-			}
-			p->host_mode = true;
-			continue;
-		}
-		if (!json_is_object(v)) {
-			mara_warn(b, "%s: port %zu is not an object: app skipped", what, i);
-			goto bad;
-		}
-		p->labels = jget(v, "labels");
-		if (p->labels && !json_is_object(p->labels)) {
-			mara_warn(b, "%s port %zu: labels are not an object: ignored", what, i);
-			p->labels = NULL;
-		}
-		if (jget(v, "protocol") && !jstr(v, "protocol")) {
-			mara_warn(b, "%s port %zu: protocol is not a string: app skipped", what, i);
-			goto bad;
-		}
-		p->proto = jstr(v, "protocol");
-		switch (src) {
-		case SRC_DEFS:
-			p->host_mode = true;
-			jint(jget(v, "port"), &p->service_port);
-			break;
-		case SRC_DISCOVERY:
-			jint(jget(v, "number"), &p->container_port);
-			break;
-		default:
-			jint(jget(v, "servicePort"), &p->service_port);
-			jint(jget(v, "containerPort"), &p->container_port);
-			hp = jget(v, "hostPort");
-			if (hp)
-				jint(hp, &p->host_port);
-			/* Bridge: every mapping gets a host port (absent = 0 = any). */
-			p->consumes_host_port = mode == NET_BRIDGE || hp != NULL;
-			break;
+		if (!port_spec_read(b, what, i, v, src, mode, &ps[i])) {
+			free(ps);
+			return -1;
 		}
 	}
 	*out = ps;
 	return (long)n;
-bad:
-	free(ps);
-	return -1;
 }
 
 /*
@@ -265,6 +279,47 @@ static void task_addrs_from_app_task(const json_t *task, struct task_addrs *ta)
 
 		if (s && ta->nr_ips < sizeof(ta->ips) / sizeof(ta->ips[0]))
 			ta->ips[ta->nr_ips++] = s;
+	}
+}
+
+/*
+ * Task t of an app with n ports (ps), the claims each port made (pcs) and its
+ * weight: one backend per claimed port, where the task serves it.
+ */
+static void app_task(struct build *b, const char *what, const json_t *task, size_t t,
+		     bool has_checks, const struct port_spec *ps, const struct port_claims *pcs,
+		     const __u16 *weights, long n)
+{
+	const char *tid = jstr(task, "id");
+	const json_t *ports = jget(task, "ports");
+	struct task_state ts;
+	struct task_addrs ta;
+	size_t hk = 0;
+	long i;
+
+	b->m->nr_tasks++;
+	if (!tid) {
+		mara_warn(b, "%s: tasks[%zu] has no \"id\": skipped", what, t);
+		return;
+	}
+	ts = app_task_state(b, task, tid, has_checks);
+	if (!ts.backend)
+		return;
+	task_addrs_from_app_task(task, &ta);
+	for (i = 0; i < n; i++) {
+		struct endpoint ep;
+
+		if (!pcs[i].n) {
+			/* Keep walking ports[] in step with the mappings. */
+			if (!ps[i].host_mode && ps[i].consumes_host_port && json_is_array(ports) &&
+			    hk < json_array_size(ports))
+				hk++;
+			continue;
+		}
+		ep = task_endpoint(b, what, tid, (int)i, &ps[i], ports, &hk);
+		if (ep.kind == EP_NONE)
+			continue;
+		mara_task_backends(b, what, (int)i, &pcs[i], &ep, &ta, &ts, weights[i], tid);
 	}
 }
 
@@ -337,39 +392,7 @@ void mara_app_read(struct build *b, const json_t *app, size_t idx)
 		goto out;
 
 	json_array_foreach(tasks, t, task)
-	{
-		const char *tid = jstr(task, "id");
-		const json_t *ports = jget(task, "ports");
-		struct task_state ts;
-		struct task_addrs ta;
-		size_t hk = 0;
-
-		b->m->nr_tasks++;
-		if (!tid) {
-			mara_warn(b, "%s: tasks[%zu] has no \"id\": skipped", what, t);
-			continue;
-		}
-		ts = app_task_state(b, task, tid, has_checks);
-		if (!ts.backend)
-			continue;
-		task_addrs_from_app_task(task, &ta);
-		for (i = 0; i < n; i++) {
-			struct endpoint ep;
-
-			if (!pcs[i].n) {
-				/* Keep walking ports[] in step with the mappings. */
-				if (!ps[i].host_mode && ps[i].consumes_host_port &&
-				    json_is_array(ports) && hk < json_array_size(ports))
-					hk++;
-				continue;
-			}
-			ep = task_endpoint(b, what, tid, (int)i, &ps[i], ports, &hk);
-			if (ep.kind == EP_NONE)
-				continue;
-			mara_task_backends(b, what, (int)i, &pcs[i], &ep, &ta, &ts, weights[i],
-					   tid);
-		}
-	}
+	    app_task(b, what, task, t, has_checks, ps, pcs, weights, n);
 out:
 	free(weights);
 	free(pcs);

@@ -226,6 +226,42 @@ static void legacy_vip_claim(struct build *b, const char *what, const char *run_
 }
 
 /*
+ * marathon-lb's side of port i: an app in the served HAPROXY_GROUP is also
+ * reached on the node address at its service port, or HAPROXY_{i}_PORT.
+ */
+static void service_port_claim(struct build *b, const char *what, const char *run_id, bool pod,
+			       int i, const struct port_spec *ps, const json_t *run_labels,
+			       unsigned int protos)
+{
+	char key[48];
+	long long sp = ps->service_port;
+	const char *ov;
+	__u16 p16;
+	struct claim *c;
+
+	snprintf(key, sizeof(key), "HAPROXY_%d_PORT", i);
+	ov = jstr(run_labels, key);
+	if (ov) {
+		char q[QBUF];
+
+		if (mara_parse_u16(ov, 1, &p16))
+			sp = p16;
+		else
+			mara_warn(b, "%s port %d: label %s=\"%s\": not a port 1-65535, ignored",
+				  what, i, key, xlb_mara_quote(ov, Q_MAX, q, sizeof(q)));
+	}
+	if (sp < 1 || sp > 65535) {
+		mara_warn(b, "%s port %d: in group \"%s\" but no service port: skipped", what, i,
+			  b->o->haproxy_group);
+	} else if ((c = claim_new(b, XLB_SVC_SERVICE_PORT, run_id, pod, i, NULL))) {
+		c->addr = b->o->node_addr;
+		c->family = b->o->node_family;
+		c->port = (__u16)sp;
+		c->protos = protos;
+	}
+}
+
+/*
  * The claims of port i. run_labels are the app/pod labels (group, weights,
  * service port overrides). pod: pods have no service ports.
  */
@@ -273,34 +309,8 @@ struct port_claims mara_port_claims(struct build *b, const char *what, const cha
 	}
 	free(keys);
 
-	if (lb) {
-		long long sp = ps->service_port;
-		const char *ov;
-		__u16 p16;
-		struct claim *c;
-
-		snprintf(key, sizeof(key), "HAPROXY_%d_PORT", i);
-		ov = jstr(run_labels, key);
-		if (ov) {
-			char q[QBUF];
-
-			if (mara_parse_u16(ov, 1, &p16))
-				sp = p16;
-			else
-				mara_warn(
-				    b, "%s port %d: label %s=\"%s\": not a port 1-65535, ignored",
-				    what, i, key, xlb_mara_quote(ov, Q_MAX, q, sizeof(q)));
-		}
-		if (sp < 1 || sp > 65535) {
-			mara_warn(b, "%s port %d: in group \"%s\" but no service port: skipped",
-				  what, i, b->o->haproxy_group);
-		} else if ((c = claim_new(b, XLB_SVC_SERVICE_PORT, run_id, pod, i, NULL))) {
-			c->addr = b->o->node_addr;
-			c->family = b->o->node_family;
-			c->port = (__u16)sp;
-			c->protos = protos;
-		}
-	}
+	if (lb)
+		service_port_claim(b, what, run_id, pod, i, ps, run_labels, protos);
 	pc.n = b->nr_claims - pc.first;
 	return pc;
 }

@@ -1522,12 +1522,45 @@ cleanup:
 	return err;
 }
 
+/* The model's options from the configuration, with the daemon's resolver and health cache. */
+static int model_opts_init(struct xlbd_marathon *m)
+{
+	const struct xlb_cfg_marathon *c = &m->d->cfg.marathon;
+	char err[160];
+	int ret;
+
+	xlb_mara_opts_init(&m->opts);
+	m->opts.framework = c->framework;
+	if (xlb_named_pool_parse(c->named_vip_range, &m->opts.pool, err, sizeof(err))) {
+		pr_err("marathon: named_vip_range: %s", err);
+		return -EINVAL;
+	}
+	m->opts.haproxy_group = c->haproxy_group && c->haproxy_group[0] ? c->haproxy_group : NULL;
+	if (c->has_node_addr) {
+		m->opts.node_addr = c->node_addr;
+		m->opts.node_family = c->node_family;
+	}
+	m->opts.warn = model_warn;
+	m->opts.warn_ctx = m;
+	m->opts.resolve = resolve_cached;
+	m->opts.resolve_ctx = m;
+	if (c->health_hold_s) {
+		ret = xlbd_health_new(&m->health, c->health_hold_s);
+		if (ret)
+			return ret;
+		m->opts.health_lookup = xlbd_health_lookup;
+		m->opts.health_store = xlbd_health_store;
+		m->opts.health_ctx = m->health;
+	}
+	return 0;
+}
+
 int xlbd_marathon_start(struct xlbd *d)
 {
 	const struct xlb_cfg_marathon *c = &d->cfg.marathon;
 	struct xlb_sse_opts so = {.on_event = on_sse_event, .on_error = on_sse_error};
 	struct xlbd_marathon *m;
-	char err[160], red[512];
+	char red[512];
 	size_t i;
 	int ret;
 
@@ -1558,29 +1591,9 @@ int xlbd_marathon_start(struct xlbd *d)
 	if (ret)
 		return ret;
 
-	xlb_mara_opts_init(&m->opts);
-	m->opts.framework = c->framework;
-	if (xlb_named_pool_parse(c->named_vip_range, &m->opts.pool, err, sizeof(err))) {
-		pr_err("marathon: named_vip_range: %s", err);
-		return -EINVAL;
-	}
-	m->opts.haproxy_group = c->haproxy_group && c->haproxy_group[0] ? c->haproxy_group : NULL;
-	if (c->has_node_addr) {
-		m->opts.node_addr = c->node_addr;
-		m->opts.node_family = c->node_family;
-	}
-	m->opts.warn = model_warn;
-	m->opts.warn_ctx = m;
-	m->opts.resolve = resolve_cached;
-	m->opts.resolve_ctx = m;
-	if (c->health_hold_s) {
-		ret = xlbd_health_new(&m->health, c->health_hold_s);
-		if (ret)
-			return ret;
-		m->opts.health_lookup = xlbd_health_lookup;
-		m->opts.health_store = xlbd_health_store;
-		m->opts.health_ctx = m->health;
-	}
+	ret = model_opts_init(m);
+	if (ret)
+		return ret;
 	so.ctx = m;
 	ret = xlb_sse_new(&so, &m->sse);
 	if (ret)

@@ -118,12 +118,54 @@ static enum net_mode pod_net_mode(const json_t *spec)
 	return mode;
 }
 
+/*
+ * Where the container of instance inst serves endpoint e (ps): the agent host
+ * at the allocated (else the declared) host port, or the container's address
+ * on the endpoint's networks (into *ta) at its containerPort.
+ */
+static struct endpoint pod_endpoint(struct build *b, const char *what, const json_t *inst, size_t e,
+				    const struct port_spec *ps, const json_t *eps_st,
+				    const char *tid, const char *host, struct task_addrs *ta)
+{
+	struct endpoint ep = {EP_NONE, 0};
+	const json_t *est;
+	char qt[QBUF];
+	long long v;
+
+	memset(ta, 0, sizeof(*ta));
+	ta->host = host;
+	if (ps->host_mode || ps->consumes_host_port) {
+		est = find_by_name(eps_st, ps->name);
+		if (jint(jget(est, "allocatedHostPort"), &v) && v >= 1 && v <= 65535) {
+			ep.kind = EP_HOST;
+			ep.port = (__u16)v;
+		} else if (ps->host_port >= 1 && ps->host_port <= 65535) {
+			ep.kind = EP_HOST;
+			ep.port = (__u16)ps->host_port;
+		} else {
+			mara_warn(b,
+				  "%s port %zu task %s: no allocatedHostPort for endpoint \"%s\": "
+				  "backend skipped",
+				  what, e, xlb_mara_quote(tid, Q_MAX, qt, sizeof(qt)),
+				  ps->name ? ps->name : "");
+		}
+	} else if (ps->container_port >= 1 && ps->container_port <= 65535) {
+		ep.kind = EP_CONTAINER;
+		ep.port = (__u16)ps->container_port;
+		pod_instance_ips(inst, ps->network_names, ta);
+	} else {
+		mara_warn(b, "%s port %zu: endpoint \"%s\" has no containerPort: backend skipped",
+			  what, e, ps->name ? ps->name : "");
+	}
+	return ep;
+}
+
 static void pod_instance(struct build *b, const char *what, const json_t *inst, size_t ii,
 			 struct pod_ep *eps, size_t n)
 {
 	const char *inst_id = jstr(inst, "id"), *host = jstr(inst, "agentHostname");
 	const json_t *statuses = jget(inst, "containers");
-	char tid[512], qt[QBUF];
+	char tid[512];
 	size_t k;
 
 	if (!json_is_object(inst) || !inst_id) {
@@ -131,12 +173,11 @@ static void pod_instance(struct build *b, const char *what, const json_t *inst, 
 		return;
 	}
 	for (k = 0; k < n; k++) {
-		const json_t *cs, *eps_st, *est;
+		const json_t *cs, *eps_st;
 		struct task_state ts = {0};
 		struct task_addrs ta;
-		struct endpoint ep = {EP_NONE, 0};
+		struct endpoint ep;
 		const char *state, *cid;
-		long long v;
 
 		/* One pass per container: handle all its endpoints when its first one comes up. */
 		if (k && eps[k - 1].container == eps[k].container)
@@ -167,37 +208,7 @@ static void pod_instance(struct build *b, const char *what, const json_t *inst, 
 
 			if (!eps[e].pc.n)
 				continue;
-			memset(&ta, 0, sizeof(ta));
-			ta.host = host;
-			ep.kind = EP_NONE;
-			if (ps->host_mode || ps->consumes_host_port) {
-				est = find_by_name(eps_st, ps->name);
-				if (jint(jget(est, "allocatedHostPort"), &v) && v >= 1 &&
-				    v <= 65535) {
-					ep.kind = EP_HOST;
-					ep.port = (__u16)v;
-				} else if (ps->host_port >= 1 && ps->host_port <= 65535) {
-					ep.kind = EP_HOST;
-					ep.port = (__u16)ps->host_port;
-				} else {
-					mara_warn(b,
-						  "%s port %zu task %s: no allocatedHostPort for "
-						  "endpoint \"%s\": backend skipped",
-						  what, e,
-						  xlb_mara_quote(tid, Q_MAX, qt, sizeof(qt)),
-						  ps->name ? ps->name : "");
-				}
-			} else if (ps->container_port >= 1 && ps->container_port <= 65535) {
-				ep.kind = EP_CONTAINER;
-				ep.port = (__u16)ps->container_port;
-				pod_instance_ips(inst, ps->network_names, &ta);
-			} else {
-				mara_warn(
-				    b,
-				    "%s port %zu: endpoint \"%s\" has no containerPort: backend "
-				    "skipped",
-				    what, e, ps->name ? ps->name : "");
-			}
+			ep = pod_endpoint(b, what, inst, e, ps, eps_st, tid, host, &ta);
 			if (ep.kind != EP_NONE)
 				mara_task_backends(b, what, (int)e, &eps[e].pc, &ep, &ta, &ts,
 						   eps[e].weight, tid);

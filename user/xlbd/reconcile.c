@@ -209,7 +209,7 @@ int xlbd_reconcile_start(struct xlbd *d)
 	 */
 	err = apply(d, &want, !marathon, what, &retry);
 	xlb_plan_state_free(&want);
-	/* The Marathon source is not running yet: the map check retries for both cases. */
+	/* The Marathon source does not run yet, if there is one: the map check retries. */
 	if (retry)
 		xlbd_timer_at_most(&d->full_check, RETRY_MS);
 	if (!marathon)

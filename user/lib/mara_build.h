@@ -91,7 +91,11 @@ static inline const char *jstr(const json_t *o, const char *k)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-/* Integer value (integral reals too). Returns true when v is one. */
+/*
+ * Integer value (integral reals too). Returns true when v is one. A real
+ * outside long long's range (a port of 10E200) is none: converting it would be
+ * undefined behaviour, so the range is checked first (-2^63 <= d < 2^63).
+ */
 static inline bool jint(const json_t *v, long long *out)
 {
 	if (json_is_integer(v)) {
@@ -101,7 +105,8 @@ static inline bool jint(const json_t *v, long long *out)
 	if (json_is_real(v)) {
 		double d = json_real_value(v);
 
-		if (d == (double)(long long)d) {
+		if (d >= -9223372036854775808.0 && d < 9223372036854775808.0 &&
+		    d == (double)(long long)d) {
 			*out = (long long)d;
 			return true;
 		}

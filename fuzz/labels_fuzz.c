@@ -13,7 +13,7 @@
 
 #include "dp.h"
 #include "fuzz.h"
-#include "marathon.h"
+#include "mara_labels.h"
 
 static void check_dns(const char *name, const char *framework)
 {

@@ -12,7 +12,7 @@
 #include <errno.h>
 
 #include "fuzz.h"
-#include "marathon.h"
+#include "mara_model.h"
 
 static void warn(void *ctx, const char *msg)
 {

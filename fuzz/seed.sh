@@ -69,7 +69,7 @@ dict() {
 		grep -oh '"[A-Za-z_/][A-Za-z0-9_./:-]*"' "$@" | sort -u
 	} >"$out"
 }
-dict fuzz/model.dict user/lib/marathon_model.c user/lib/marathon_labels.c
+dict fuzz/model.dict user/lib/mara_{apps,pods,claims,tasks,builder,labels}.c
 printf '%s\n' '"VIP_0"' '"VIP_1"' '"vip_PORT0"' '"tcp://"' '"udp://"' '"HAPROXY_0_GROUP"' \
 	'"HAPROXY_0_PORT"' '"HAPROXY_0_BACKEND_WEIGHT"' '"TASK_RUNNING"' '"healthCheckResults"' \
 	'"ipAddresses"' '"portDefinitions"' '"portMappings"' >>fuzz/model.dict

@@ -10,7 +10,7 @@
 #include <errno.h>
 
 #include "fuzz.h"
-#include "marathon.h"
+#include "mara_events.h"
 #include "sse.h"
 
 #define FUZZ_MAX_EVENTS 256

@@ -12,7 +12,7 @@
 
 #include "fuzz.h"
 #include "mara_stream.h"
-#include "marathon.h"
+#include "mara_model.h"
 
 static int stream(const uint8_t *d, size_t n, size_t chunk, bool prune, json_t **doc)
 {

@@ -21,7 +21,7 @@
 #include "check.h"
 #include "harness.h"
 #include "mara_stream.h"
-#include "marathon.h"
+#include "mara_model.h"
 
 static char *slurp(const char *path, size_t *len)
 {

@@ -15,7 +15,7 @@
 
 #include "check.h"
 #include "harness.h"
-#include "marathon.h"
+#include "mara_labels.h"
 
 #define DNS_SUFFIX ".marathon.l4lb.thisdcos.directory"
 

@@ -21,7 +21,7 @@
 
 #include "check.h"
 #include "harness.h"
-#include "marathon.h"
+#include "mara_model.h"
 
 #define FIXTURES "tests/fixtures/marathon/"
 #define NODE_ADDR "198.18.2.254"

@@ -23,7 +23,7 @@
 #include "harness.h"
 #include "log.h"
 #include "maglev.h"
-#include "marathon.h"
+#include "mara_model.h"
 #include "planner.h"
 
 static struct xlb_vip_key vk(const char *addr, __u16 port, __u8 proto)

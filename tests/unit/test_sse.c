@@ -14,7 +14,7 @@
 
 #include "check.h"
 #include "harness.h"
-#include "marathon.h"
+#include "mara_events.h"
 #include "sse.h"
 
 #define MAX_EV 64

@@ -17,7 +17,7 @@
 
 #include "config.h"
 #include "log.h"
-#include "marathon.h"
+#include "mara_labels.h"
 
 #define PATH_LEN 256
 
@@ -944,15 +944,89 @@ static bool in_named_range(struct ctx *c, const struct xlb_vip_key *key)
 	return (a & mask) == pool.base;
 }
 
+/* A VIP's "name", "app" and "policy": wrong values are errors, but not of the VIP's key. */
+static void parse_vip_meta(struct ctx *c, const json_t *v, const char *p, struct xlb_plan_vip *vip)
+{
+	char pk[PATH_LEN], d[128];
+	json_t *s;
+
+	s = json_object_get(v, "name");
+	if (s) {
+		sub(pk, p, "name");
+		if (!json_is_string(s) || json_string_length(s) >= XLB_META_NAME_LEN)
+			xlb_cfg_error(c->errs, pk,
+				      "expected a string of at most %d characters, got %s",
+				      XLB_META_NAME_LEN - 1, describe(s, d, sizeof(d)));
+		else
+			snprintf(vip->name, sizeof(vip->name), "%s", json_string_value(s));
+	}
+	snprintf(vip->app, sizeof(vip->app), "static");
+	s = json_object_get(v, "app");
+	if (s) {
+		sub(pk, p, "app");
+		if (!json_is_string(s) || json_string_length(s) >= XLB_META_APP_LEN)
+			xlb_cfg_error(c->errs, pk,
+				      "expected a string of at most %d characters, got %s",
+				      XLB_META_APP_LEN - 1, describe(s, d, sizeof(d)));
+		else
+			snprintf(vip->app, sizeof(vip->app), "%s", json_string_value(s));
+	}
+	s = json_object_get(v, "policy");
+	if (s) {
+		sub(pk, p, "policy");
+		if (json_is_string(s) && !strcmp(json_string_value(s), "reject"))
+			vip->flags = 0;
+		else if (json_is_string(s) && !strcmp(json_string_value(s), "drop"))
+			vip->flags = XLB_VIP_F_DROP_NO_BACKEND;
+		else
+			xlb_cfg_error(c->errs, pk, "expected \"reject\" or \"drop\", got %s",
+				      describe(s, d, sizeof(d)));
+	}
+}
+
+/*
+ * The "backends" array at path pk into bes (room for all of them), orig[i]
+ * holding each one's index in the array for "listed twice". Returns how many
+ * were read and sets *bad when any was refused.
+ */
+static size_t parse_vip_backends(struct ctx *c, const json_t *arr, const char *pk,
+				 const struct xlb_vip_key *key, bool key_ok,
+				 struct xlb_plan_backend *bes, size_t *orig, int *bad)
+{
+	char pb[PATH_LEN];
+	size_t i, j, n = 0;
+	json_t *b;
+
+	json_array_foreach(arr, i, b)
+	{
+		idx(pb, pk, i);
+		if (backend_parse(c, b, pb, key, key_ok, &bes[n])) {
+			*bad = 1;
+			continue;
+		}
+		for (j = 0; j < n; j++)
+			if (!xlb_plan_backend_cmp(&bes[j], &bes[n]))
+				break;
+		if (j < n) {
+			xlb_cfg_error(c->errs, pb, "backend listed twice (first as %s[%zu])", pk,
+				      orig[j]);
+			*bad = 1;
+			continue;
+		}
+		orig[n++] = i;
+	}
+	return n;
+}
+
 static void parse_vip(struct ctx *c, const json_t *v, const char *p, size_t index)
 {
 	static const char *const keys[] = {"vip", "name", "app", "policy", "backends", NULL};
-	char pk[PATH_LEN], pb[PATH_LEN], d[128];
+	char pk[PATH_LEN], d[128];
 	struct xlb_plan_backend *bes = NULL;
 	size_t *orig = NULL;
 	struct xlb_plan_vip vip;
-	json_t *k, *arr, *b, *s;
-	size_t i, j, n = 0;
+	json_t *k, *arr;
+	size_t i, n = 0;
 	bool key_ok = false;
 	int bad = 0;
 
@@ -983,38 +1057,7 @@ static void parse_vip(struct ctx *c, const json_t *v, const char *p, size_t inde
 			bad = 1;
 		}
 	}
-	s = json_object_get(v, "name");
-	if (s) {
-		sub(pk, p, "name");
-		if (!json_is_string(s) || json_string_length(s) >= XLB_META_NAME_LEN)
-			xlb_cfg_error(c->errs, pk,
-				      "expected a string of at most %d characters, got %s",
-				      XLB_META_NAME_LEN - 1, describe(s, d, sizeof(d)));
-		else
-			snprintf(vip.name, sizeof(vip.name), "%s", json_string_value(s));
-	}
-	snprintf(vip.app, sizeof(vip.app), "static");
-	s = json_object_get(v, "app");
-	if (s) {
-		sub(pk, p, "app");
-		if (!json_is_string(s) || json_string_length(s) >= XLB_META_APP_LEN)
-			xlb_cfg_error(c->errs, pk,
-				      "expected a string of at most %d characters, got %s",
-				      XLB_META_APP_LEN - 1, describe(s, d, sizeof(d)));
-		else
-			snprintf(vip.app, sizeof(vip.app), "%s", json_string_value(s));
-	}
-	s = json_object_get(v, "policy");
-	if (s) {
-		sub(pk, p, "policy");
-		if (json_is_string(s) && !strcmp(json_string_value(s), "reject"))
-			vip.flags = 0;
-		else if (json_is_string(s) && !strcmp(json_string_value(s), "drop"))
-			vip.flags = XLB_VIP_F_DROP_NO_BACKEND;
-		else
-			xlb_cfg_error(c->errs, pk, "expected \"reject\" or \"drop\", got %s",
-				      describe(s, d, sizeof(d)));
-	}
+	parse_vip_meta(c, v, p, &vip);
 	arr = json_object_get(v, "backends");
 	sub(pk, p, "backends");
 	if (arr && !json_is_array(arr)) {
@@ -1028,25 +1071,7 @@ static void parse_vip(struct ctx *c, const json_t *v, const char *p, size_t inde
 			c->oom = 1;
 			goto cleanup;
 		}
-		json_array_foreach(arr, i, b)
-		{
-			idx(pb, pk, i);
-			if (backend_parse(c, b, pb, &vip.key, key_ok, &bes[n])) {
-				bad = 1;
-				continue;
-			}
-			for (j = 0; j < n; j++)
-				if (!xlb_plan_backend_cmp(&bes[j], &bes[n]))
-					break;
-			if (j < n) {
-				xlb_cfg_error(c->errs, pb,
-					      "backend listed twice (first as %s[%zu])", pk,
-					      orig[j]);
-				bad = 1;
-				continue;
-			}
-			orig[n++] = i;
-		}
+		n = parse_vip_backends(c, arr, pk, &vip.key, key_ok, bes, orig, &bad);
 	}
 	/* Every key read counts for "listed twice", even of a VIP with other errors. */
 	if (key_ok) {

@@ -5,8 +5,9 @@
  * each element of the split list begins and ends, and jansson parses (and so
  * validates) every element and every other root member on its own. Pruning
  * keeps, at the three levels where Marathon puts its bulk (app, task, health
- * result), only keys that marathon_model.c names anywhere; labels and every
- * other nested object are kept whole, because their keys are data.
+ * result), only keys that the model (user/lib/mara_apps.c and its siblings)
+ * names anywhere; labels and every other nested object are kept whole,
+ * because their keys are data.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -46,7 +47,7 @@ struct xlb_mara_stream {
 };
 
 /*
- * Every key name marathon_model.c uses, kept at the app, task and health-result
+ * Every key name the model uses, kept at the app, task and health-result
  * levels; anything else there (timestamps, resources, versions, strategies) is
  * dropped. test_mara_stream proves the model is unchanged on every fixture.
  */

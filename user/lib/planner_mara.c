@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The bridge from the Marathon model (marathon.h) to planner VIPs, apart from
+ * The bridge from the Marathon model (mara_model.h) to planner VIPs, apart from
  * planner.c so that the planner's diff and writer never depend on the model:
  * a static-only xlbd, and the planner's tests, link without it.
  */
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "marathon.h"
+#include "mara_model.h"
 #include "planner.h"
 
 /* "/a,/b,/c": every distinct app or pod id claiming the service, in origin order. */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * An incremental parser for server-sent events (text/event-stream), shaped by
- * what Marathon's /v2/events sends (MARATHON.md §4.2): bytes arrive in chunks
+ * what Marathon's /v2/events sends (docs/marathon.md §4.2): bytes arrive in chunks
  * split anywhere, lines end in "\n" with an optional "\r" before it, "event:"
  * and "data:" fields make an event that a blank line dispatches, and a blank
  * line on its own (Marathon writes "\r" and "\n" as two flushes every 10 s) is

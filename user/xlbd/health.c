@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Last known health per Marathon task (MARATHON.md §0.5, §7.6). Marathon keeps
+ * Last known health per Marathon task (docs/marathon.md §0.5, §7.6). Marathon keeps
  * health results in the leader's memory, so right after a leader failover the
  * tasks of every app with health checks come without results. Draining them
  * all would empty the load balancer for nothing; instead each task's last
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "marathon.h"
+#include "mara_labels.h"
 #include "xlbd.h"
 
 struct entry {

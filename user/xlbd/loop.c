@@ -3,7 +3,8 @@
  * xlbd's event loop: one epoll set holding a timerfd (all of the daemon's
  * timers multiplexed onto it, earliest first), a signalfd (SIGTERM, SIGINT,
  * SIGHUP) and whatever fds the units add (libcurl's sockets). One thread does
- * everything that writes maps, so no write ever races another.
+ * everything that writes maps, so no write ever races another. The loop knows
+ * no unit: it calls what was registered (timers, fds, one SIGHUP hook).
  */
 #include <errno.h>
 #include <signal.h>
@@ -149,6 +150,12 @@ int xlbd_loop_fd(struct xlbd *d, int fd, __u32 events, xlbd_fd_fn fn, void *arg)
 	return 0;
 }
 
+void xlbd_loop_on_hup(struct xlbd *d, xlbd_hup_fn fn, void *arg)
+{
+	d->hup_fn = fn;
+	d->hup_arg = fn ? arg : NULL;
+}
+
 /* Points the timerfd at the earliest armed timer. */
 static void rearm(struct xlbd *d)
 {
@@ -201,8 +208,8 @@ static void on_signal(struct xlbd *d)
 		case SIGHUP:
 			/* A full resync is the only state-changing thing SIGHUP may ask for. */
 			pr_info("signal SIGHUP: full resync");
-			if (d->marathon)
-				xlbd_marathon_resync_in(d, 0);
+			if (d->hup_fn)
+				d->hup_fn(d, d->hup_arg);
 			break;
 		}
 	}

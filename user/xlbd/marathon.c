@@ -28,8 +28,9 @@
 #include <jansson.h>
 
 #include "log.h"
+#include "mara_events.h"
+#include "mara_model.h"
 #include "mara_stream.h"
-#include "marathon.h"
 #include "sse.h"
 #include "xlbd.h"
 
@@ -382,7 +383,7 @@ static int easy_setup(struct xlbd_marathon *m, struct fetch *f, const char *url,
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	/* A standby answers /v2/events with 302 to the leader (MARATHON.md §1). */
+	/* A standby answers /v2/events with 302 to the leader (docs/marathon.md §1). */
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(e, CURLOPT_MAXREDIRS, 2L);
 	curl_easy_setopt(e, CURLOPT_UNRESTRICTED_AUTH, 1L);
@@ -724,47 +725,65 @@ static int patch_cache(struct xlbd_marathon *m, char *why, size_t whylen)
 	return unknown;
 }
 
-static void snapshot_done(struct xlbd_marathon *m)
+/* A full resync soon: after failed writes, to confirm a held change, on SIGHUP. */
+static void resync_in(struct xlbd_marathon *m, __u32 delay_ms)
 {
-	struct xlb_mara_model model = {};
-	struct xlb_plan_state plan;
-	json_t *apps = NULL, *pods = NULL;
-	__u64 t_parse, t_build, expiry, used, entries;
-	struct xlb_mara_builder *builder;
-	char why[2048], err[512], red[512];
+	m->want_full = true;
+	xlbd_timer_at_most(&m->fetch_timer, delay_ms);
+}
+
+/* Lets go of the finished round's transfers (targeted app fetches, apps, pods). */
+static void round_reset(struct xlbd_marathon *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_tapps; i++) {
+		easy_drop(m, &m->tapps[i]);
+		fetch_reset(&m->tapps[i]);
+	}
+	ids_clear(m->tids, &m->n_tapps);
+	fetch_reset(&m->apps);
+	fetch_reset(&m->pods);
+}
+
+/*
+ * The documents of a finished round, checked and parsed into *apps and *pods
+ * (references the caller drops), and the cache for targeted fetches patched,
+ * kept or let go; kind names the round for the log. Returns 0, or -1 with the
+ * reason in why (the caller still drops what *apps and *pods hold).
+ */
+static int snapshot_docs(struct xlbd_marathon *m, json_t **apps, json_t **pods, char *kind,
+			 size_t kindlen, char *why, size_t whylen)
+{
 	const struct xlb_cfg_marathon *c = &m->d->cfg.marathon;
-	size_t bytes = m->apps.len + m->pods.len, i, n_tapps = m->n_tapps;
 	bool targeted = m->targeted, pods_read = m->pods_in_round;
-	char kind[96];
+	size_t n_tapps = m->n_tapps;
 	int ret;
 
-	m->fetching = false;
-	for (i = 0; i < m->n_tapps; i++)
-		bytes += m->tapps[i].len;
 	if (targeted) {
-		ret = patch_cache(m, why, sizeof(why));
+		ret = patch_cache(m, why, whylen);
 		if (ret < 0)
-			goto failed;
+			return -1;
 		if (ret > 0) {
 			/* An id that is no app: a pod we have not seen yet. Read everything. */
 			m->want_full = true;
 			m->dirty = true;
 		}
 	} else {
-		if (transfer_error(&m->apps, false, why, sizeof(why)))
-			goto failed;
+		if (transfer_error(&m->apps, false, why, whylen))
+			return -1;
 	}
-	if (pods_read && transfer_error(&m->pods, true, why, sizeof(why)))
-		goto failed;
+	if (pods_read && transfer_error(&m->pods, true, why, whylen))
+		return -1;
 	if (!targeted) {
-		apps = parse_body(&m->apps, why, sizeof(why));
-		if (!apps)
-			goto failed;
+		*apps = parse_body(&m->apps, why, whylen);
+		if (!*apps)
+			return -1;
 	}
 	if (pods_read && m->pods.status == 200) {
-		pods = parse_body(&m->pods, why, sizeof(why));
-		if (!pods)
-			goto failed;
+		*pods = parse_body(&m->pods, why, whylen);
+		if (!*pods)
+			return -1;
 	} else if (pods_read && !m->pods_missing_logged) {
 		pr_info("marathon: GET /v2/pods/::status answers 404: no pods on this Marathon");
 		m->pods_missing_logged = true;
@@ -773,15 +792,15 @@ static void snapshot_done(struct xlbd_marathon *m)
 		/* The cache holds the documents; the model reads them in place. */
 		if (pods_read) {
 			json_decref(m->cache_pods);
-			m->cache_pods = pods;
+			m->cache_pods = *pods;
 		}
-		apps = json_incref(m->cache_apps);
-		pods = json_incref(m->cache_pods);
+		*apps = json_incref(m->cache_apps);
+		*pods = json_incref(m->cache_pods);
 		if (n_tapps)
-			snprintf(kind, sizeof(kind), "update (%zu app%s%s re-read)", n_tapps,
+			snprintf(kind, kindlen, "update (%zu app%s%s re-read)", n_tapps,
 				 n_tapps == 1 ? "" : "s", pods_read ? " and pod status" : "");
 		else
-			snprintf(kind, sizeof(kind), "update (pod status re-read)");
+			snprintf(kind, kindlen, "update (pod status re-read)");
 	} else {
 		json_decref(m->cache_apps);
 		json_decref(m->cache_pods);
@@ -790,20 +809,104 @@ static void snapshot_done(struct xlbd_marathon *m)
 		/* The reader kept the list exactly when it had at most targeted_max_apps. */
 		if (c->targeted_max_apps && m->apps.ms &&
 		    xlb_mara_stream_elements(m->apps.ms) <= c->targeted_max_apps) {
-			m->cache_apps = json_incref(apps);
-			m->cache_pods = json_incref(pods);
+			m->cache_apps = json_incref(*apps);
+			m->cache_pods = json_incref(*pods);
 		}
-		snprintf(kind, sizeof(kind), "sync");
+		snprintf(kind, kindlen, "sync");
 	}
-	for (i = 0; i < m->n_tapps; i++) {
-		easy_drop(m, &m->tapps[i]);
-		fetch_reset(&m->tapps[i]);
-	}
-	ids_clear(m->tids, &m->n_tapps);
+	return 0;
+}
+
+/*
+ * A good sync: the counters of /metrics, what changed since the last one
+ * (recovery, a leader failover bridged by remembered health), and the summary
+ * line.
+ */
+static void sync_note(struct xlbd_marathon *m, const struct xlb_mara_model *model, const char *kind,
+		      size_t bytes, size_t nr_backends, __u64 used, __u64 entries, __u64 t_parse,
+		      __u64 t_build)
+{
+	const struct xlb_cfg_marathon *c = &m->d->cfg.marathon;
+
+	pthread_mutex_lock(&m->d->stats.lock);
+	m->d->stats.syncs_total++;
+	m->d->stats.last_sync_ok_ts = xlbd_wall_s();
+	m->d->stats.fetch_bytes_total += bytes;
+	m->d->stats.apps = model->nr_apps;
+	m->d->stats.pods = model->nr_pods;
+	m->d->stats.tasks = model->nr_tasks;
+	m->d->stats.services = model->nr_services;
+	m->d->stats.health_cache_used = used;
+	m->d->stats.health_cache_entries = entries;
+	pthread_mutex_unlock(&m->d->stats.lock);
+	if (m->fetch_failures)
+		pr_info("marathon: sync works again after %u failures", m->fetch_failures);
+	m->fetch_failures = 0;
+	said_clear(m->fetch_said);
+	/* Health results that vanish for every task at once: a leader failover, said once. */
+	if (used && !m->health_bridging)
+		pr_warn("marathon: %llu tasks came without health results (a leader failover?): "
+			"their last reported verdicts stand in for up to %u s",
+			(unsigned long long)used, c->health_hold_s);
+	else if (!used && m->health_bridging)
+		pr_info("marathon: no task relies on a remembered health verdict any more");
+	m->health_bridging = used != 0;
+	m->fetch_backoff_ms = 0;
+	m->retry_due_ms = 0;
+	pr_info("marathon: %s: %u apps, %u pods, %u tasks -> %zu services, %zu backends%s; "
+		"fetch and parse %.1f ms (%zu KiB), model %.1f ms%s",
+		kind, model->nr_apps, model->nr_pods, model->nr_tasks, model->nr_services,
+		nr_backends, used ? " (health from cache for some tasks)" : "",
+		(t_parse - m->fetch_start_us) / 1000.0, bytes / 1024, (t_build - t_parse) / 1000.0,
+		m->sync_warnings ? ", with warnings" : "");
+}
+
+/* Hands the desired state to the reconciler and schedules what follows. */
+static void snapshot_apply(struct xlbd_marathon *m, struct xlb_plan_state *plan)
+{
+	struct xlbd_reconcile_next next;
+	int ret;
+
+	ret = xlbd_reconcile_marathon(m->d, plan, &next);
+	/* Failed writes are retried, a held change confirmed, by a full resync. */
+	if (next.what != XLBD_NEXT_DONE)
+		resync_in(m, next.delay_ms);
+	if (ret == 0)
+		record_latency(m);
+	else
+		m->n_inflight = 0;
+	/* Events seen during the fetch are debounced; a resync asked for meanwhile goes now. */
+	if (m->n_pending)
+		schedule_pending(m);
+	else if (m->dirty)
+		xlbd_timer_at_most(&m->fetch_timer, 0);
+	if (m->d->once && ret < 0)
+		m->d->quit = true;
+}
+
+/* Every transfer of the round has finished: documents -> model -> desired state -> maps. */
+static void snapshot_done(struct xlbd_marathon *m)
+{
+	struct xlb_mara_model model = {};
+	struct xlb_plan_state plan;
+	json_t *apps = NULL, *pods = NULL;
+	__u64 t_parse, t_build, expiry, used, entries;
+	struct xlb_mara_builder *builder;
+	char why[2048], err[512], red[512];
+	size_t bytes = m->apps.len + m->pods.len, i;
+	bool targeted = m->targeted;
+	char kind[96];
+	int ret;
+
+	m->fetching = false;
+	for (i = 0; i < m->n_tapps; i++)
+		bytes += m->tapps[i].len;
+	if (snapshot_docs(m, &apps, &pods, kind, sizeof(kind), why, sizeof(why)))
+		goto failed;
+	/* The streamed builder holds the apps already: it outlives the transfer. */
 	builder = targeted ? NULL : m->apps.builder;
 	m->apps.builder = NULL;
-	fetch_reset(&m->apps);
-	fetch_reset(&m->pods);
+	round_reset(m);
 	t_parse = xlbd_now_us();
 	if (builder) {
 		/* The apps are in already; the rest of the document and the pods complete it. */
@@ -831,38 +934,8 @@ static void snapshot_done(struct xlbd_marathon *m)
 	expiry = m->health ? xlbd_health_end(m->health, &used, &entries) : 0;
 	ret = xlb_plan_from_marathon(&model, m->d->cfg.marathon.vip_flags, &plan);
 	t_build = xlbd_now_us();
-	pthread_mutex_lock(&m->d->stats.lock);
-	m->d->stats.syncs_total++;
-	m->d->stats.last_sync_ok_ts = xlbd_wall_s();
-	m->d->stats.fetch_bytes_total += bytes;
-	m->d->stats.apps = model.nr_apps;
-	m->d->stats.pods = model.nr_pods;
-	m->d->stats.tasks = model.nr_tasks;
-	m->d->stats.services = model.nr_services;
-	m->d->stats.health_cache_used = used;
-	m->d->stats.health_cache_entries = entries;
-	pthread_mutex_unlock(&m->d->stats.lock);
-	if (m->fetch_failures)
-		pr_info("marathon: sync works again after %u failures", m->fetch_failures);
-	m->fetch_failures = 0;
-	said_clear(m->fetch_said);
-	/* Health results that vanish for every task at once: a leader failover, said once. */
-	if (used && !m->health_bridging)
-		pr_warn("marathon: %llu tasks came without health results (a leader failover?): "
-			"their last reported verdicts stand in for up to %u s",
-			(unsigned long long)used, c->health_hold_s);
-	else if (!used && m->health_bridging)
-		pr_info("marathon: no task relies on a remembered health verdict any more");
-	m->health_bridging = used != 0;
-	m->fetch_backoff_ms = 0;
-	m->retry_due_ms = 0;
-	pr_info("marathon: %s: %u apps, %u pods, %u tasks -> %zu services, %zu backends%s; "
-		"fetch and parse %.1f ms (%zu KiB), model %.1f ms%s",
-		kind, model.nr_apps, model.nr_pods, model.nr_tasks, model.nr_services,
-		ret ? 0 : xlb_plan_state_backends(&plan),
-		used ? " (health from cache for some tasks)" : "",
-		(t_parse - m->fetch_start_us) / 1000.0, bytes / 1024, (t_build - t_parse) / 1000.0,
-		m->sync_warnings ? ", with warnings" : "");
+	sync_note(m, &model, kind, bytes, ret ? 0 : xlb_plan_state_backends(&plan), used, entries,
+		  t_parse, t_build);
 	xlb_mara_model_free(&model);
 	if (ret) {
 		pr_err("marathon: build the desired state: %s", strerror(-ret));
@@ -875,29 +948,12 @@ static void snapshot_done(struct xlbd_marathon *m)
 		xlbd_timer_at_most(&m->fetch_timer,
 				   expiry > xlbd_now_ms() ? expiry - xlbd_now_ms() + 1 : 1);
 	}
-	ret = xlbd_reconcile_marathon(m->d, &plan);
-	if (ret == 0)
-		record_latency(m);
-	else
-		m->n_inflight = 0;
-	/* Events seen during the fetch are debounced; a resync asked for meanwhile goes now. */
-	if (m->n_pending)
-		schedule_pending(m);
-	else if (m->dirty)
-		xlbd_timer_at_most(&m->fetch_timer, 0);
-	if (m->d->once && ret < 0)
-		m->d->quit = true;
+	snapshot_apply(m, &plan);
 	return;
 failed:
 	json_decref(apps);
 	json_decref(pods);
-	for (i = 0; i < m->n_tapps; i++) {
-		easy_drop(m, &m->tapps[i]);
-		fetch_reset(&m->tapps[i]);
-	}
-	ids_clear(m->tids, &m->n_tapps);
-	fetch_reset(&m->apps);
-	fetch_reset(&m->pods);
+	round_reset(m);
 	/* After any failure the next fetch reads everything: a patch may have gone half-way. */
 	m->want_full = true;
 	fetch_failed(m, why);
@@ -1004,14 +1060,10 @@ static void on_resync_timer(struct xlbd *d, void *arg)
 		xlbd_timer_at_most(&m->fetch_timer, 0);
 }
 
-void xlbd_marathon_resync_in(struct xlbd *d, __u32 delay_ms)
+static void on_hup(struct xlbd *d, void *arg)
 {
-	struct xlbd_marathon *m = d->marathon;
-
-	if (!m)
-		return;
-	m->want_full = true;
-	xlbd_timer_at_most(&m->fetch_timer, delay_ms);
+	(void)d;
+	resync_in(arg, 0);
 }
 
 /* ---- event stream ---- */
@@ -1470,40 +1522,12 @@ cleanup:
 	return err;
 }
 
-int xlbd_marathon_start(struct xlbd *d)
+/* The model's options from the configuration, with the daemon's resolver and health cache. */
+static int model_opts_init(struct xlbd_marathon *m)
 {
-	const struct xlb_cfg_marathon *c = &d->cfg.marathon;
-	struct xlb_sse_opts so = {.on_event = on_sse_event, .on_error = on_sse_error};
-	struct xlbd_marathon *m;
-	char err[160], red[512];
-	size_t i;
+	const struct xlb_cfg_marathon *c = &m->d->cfg.marathon;
+	char err[160];
 	int ret;
-
-	m = calloc(1, sizeof(*m));
-	if (!m)
-		return -ENOMEM;
-	d->marathon = m;
-	m->d = d;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
-		pr_err("marathon: libcurl init failed");
-		return -EIO;
-	}
-	m->multi = curl_multi_init();
-	if (!m->multi)
-		return -ENOMEM;
-	curl_multi_setopt(m->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-	curl_multi_setopt(m->multi, CURLMOPT_SOCKETDATA, m);
-	curl_multi_setopt(m->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(m->multi, CURLMOPT_TIMERDATA, m);
-	m->hdr_json = curl_slist_append(NULL, "Accept: application/json");
-	/* Jetty's EventSourceServlet wants exactly this value, nothing more (MARATHON.md §4.1). */
-	m->hdr_sse = curl_slist_append(NULL, "Accept: text/event-stream");
-	m->hdr_sse = m->hdr_sse ? curl_slist_append(m->hdr_sse, "Cache-Control: no-cache") : NULL;
-	if (!m->hdr_json || !m->hdr_sse)
-		return -ENOMEM;
-	ret = auth_setup(m);
-	if (ret)
-		return ret;
 
 	xlb_mara_opts_init(&m->opts);
 	m->opts.framework = c->framework;
@@ -1528,6 +1552,48 @@ int xlbd_marathon_start(struct xlbd *d)
 		m->opts.health_store = xlbd_health_store;
 		m->opts.health_ctx = m->health;
 	}
+	return 0;
+}
+
+int xlbd_marathon_start(struct xlbd *d)
+{
+	const struct xlb_cfg_marathon *c = &d->cfg.marathon;
+	struct xlb_sse_opts so = {.on_event = on_sse_event, .on_error = on_sse_error};
+	struct xlbd_marathon *m;
+	char red[512];
+	size_t i;
+	int ret;
+
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	d->marathon = m;
+	m->d = d;
+	xlbd_loop_on_hup(d, on_hup, m);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
+		pr_err("marathon: libcurl init failed");
+		return -EIO;
+	}
+	m->multi = curl_multi_init();
+	if (!m->multi)
+		return -ENOMEM;
+	curl_multi_setopt(m->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	curl_multi_setopt(m->multi, CURLMOPT_SOCKETDATA, m);
+	curl_multi_setopt(m->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(m->multi, CURLMOPT_TIMERDATA, m);
+	m->hdr_json = curl_slist_append(NULL, "Accept: application/json");
+	/* Jetty's EventSourceServlet wants exactly this, nothing more (docs/marathon.md §4.1). */
+	m->hdr_sse = curl_slist_append(NULL, "Accept: text/event-stream");
+	m->hdr_sse = m->hdr_sse ? curl_slist_append(m->hdr_sse, "Cache-Control: no-cache") : NULL;
+	if (!m->hdr_json || !m->hdr_sse)
+		return -ENOMEM;
+	ret = auth_setup(m);
+	if (ret)
+		return ret;
+
+	ret = model_opts_init(m);
+	if (ret)
+		return ret;
 	so.ctx = m;
 	ret = xlb_sse_new(&so, &m->sse);
 	if (ret)
@@ -1599,6 +1665,7 @@ void xlbd_marathon_stop(struct xlbd *d)
 	free(m->warn_seen);
 	free(m->warn_now);
 	free(m);
+	xlbd_loop_on_hup(d, NULL, NULL);
 	d->marathon = NULL;
 	curl_global_cleanup();
 }

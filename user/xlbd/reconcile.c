@@ -6,7 +6,11 @@
  * has answered; from then on each Marathon state, merged with the static VIPs
  * and passed through the safety guard, is diffed against what was last
  * written and applied with the fewest writes. A periodic read-back of the maps
- * catches anything that changed them behind our back.
+ * catches anything that changed them behind our back. Calls go one way: the
+ * Marathon source calls in with a state, and what the reconciler needs from it
+ * afterwards (a retry after failed writes, a resync to confirm a held change)
+ * goes back as the answer, for the source to schedule; without Marathon the
+ * reconciler retries on its own map-check timer.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -83,10 +87,12 @@ static int reread(struct xlbd *d)
 
 /*
  * Diffs and applies want; on success want becomes the applied state (ownership
- * moves), on a partial failure the maps are read back so the next round
- * retries exactly what is missing. what names the round in the log line.
+ * moves), on a partial failure the maps are read back and *retry is set: the
+ * caller must arrange another round in RETRY_MS, which then writes exactly what
+ * is missing. what names the round in the log line.
  */
-static int apply(struct xlbd *d, struct xlb_plan_state *want, bool allow_delete, const char *what)
+static int apply(struct xlbd *d, struct xlb_plan_state *want, bool allow_delete, const char *what,
+		 bool *retry)
 {
 	struct xlb_plan plan;
 	__u64 t0 = xlbd_now_us();
@@ -94,6 +100,7 @@ static int apply(struct xlbd *d, struct xlb_plan_state *want, bool allow_delete,
 	__u32 changes, held;
 	int err, failed;
 
+	*retry = false;
 	err = xlb_plan_diff(&d->applied, want, allow_delete, &plan);
 	if (err)
 		return err;
@@ -115,10 +122,7 @@ static int apply(struct xlbd *d, struct xlb_plan_state *want, bool allow_delete,
 		if (d->once)
 			d->exit_code = XLBD_EXIT_FAIL;
 		/* Without a retry a map that was full would stay wrong until the next event. */
-		if (d->marathon)
-			xlbd_marathon_resync_in(d, RETRY_MS);
-		else
-			xlbd_timer_at_most(&d->full_check, RETRY_MS);
+		*retry = true;
 	} else if (held) {
 		/* The maps hold want plus what was kept: read them rather than guess. */
 		reread(d);
@@ -142,6 +146,7 @@ static int apply(struct xlbd *d, struct xlb_plan_state *want, bool allow_delete,
 static void full_check(struct xlbd *d, void *arg)
 {
 	struct xlb_plan_state want;
+	bool retry;
 	int err;
 
 	(void)arg;
@@ -154,11 +159,13 @@ static void full_check(struct xlbd *d, void *arg)
 	 * With Marathon, its own periodic resync reconciles against the state just
 	 * read; without it, the static VIPs are the whole truth and go back now.
 	 */
-	if (d->marathon)
+	if (d->cfg.marathon.nr_urls)
 		return;
 	err = xlb_plan_state_copy(&want, &d->cfg.vips);
 	if (!err)
-		apply(d, &want, true, "periodic check, static config");
+		apply(d, &want, true, "periodic check, static config", &retry);
+	if (!err && retry)
+		xlbd_timer_at_most(&d->full_check, RETRY_MS);
 	xlb_plan_state_free(&want);
 }
 
@@ -167,6 +174,7 @@ int xlbd_reconcile_start(struct xlbd *d)
 	struct xlb_plan_state want;
 	bool marathon = d->cfg.marathon.nr_urls > 0;
 	char what[128];
+	bool retry;
 	int err;
 
 	xlb_plan_state_init(&d->applied);
@@ -199,8 +207,11 @@ int xlbd_reconcile_start(struct xlbd *d)
 	 * Without Marathon the config is the whole truth and deletes are allowed;
 	 * with it, a VIP in the maps may be Marathon's and must wait for its answer.
 	 */
-	err = apply(d, &want, !marathon, what);
+	err = apply(d, &want, !marathon, what, &retry);
 	xlb_plan_state_free(&want);
+	/* The Marathon source does not run yet, if there is one: the map check retries. */
+	if (retry)
+		xlbd_timer_at_most(&d->full_check, RETRY_MS);
 	if (!marathon)
 		d->first_reconcile_done = true;
 	stats_vips(d);
@@ -230,7 +241,8 @@ static int marathon_current(struct xlbd *d, struct xlb_plan_state *out)
 	return 0;
 }
 
-int xlbd_reconcile_marathon(struct xlbd *d, struct xlb_plan_state *mara)
+int xlbd_reconcile_marathon(struct xlbd *d, struct xlb_plan_state *mara,
+			    struct xlbd_reconcile_next *next)
 {
 	struct xlb_plan_guard_opts go = {
 	    .max_remove_fraction = d->cfg.marathon.max_remove_fraction,
@@ -240,8 +252,10 @@ int xlbd_reconcile_marathon(struct xlbd *d, struct xlb_plan_state *mara)
 	struct xlb_plan_state cur, want;
 	enum xlb_plan_verdict v;
 	char why[160], what[160];
+	bool retry = false;
 	int err;
 
+	*next = (struct xlbd_reconcile_next){.what = XLBD_NEXT_DONE};
 	err = marathon_current(d, &cur);
 	if (err)
 		goto out;
@@ -255,7 +269,8 @@ int xlbd_reconcile_marathon(struct xlbd *d, struct xlb_plan_state *mara)
 		d->stats.safety_holding = true;
 		d->stats.safety_holds_total++;
 		pthread_mutex_unlock(&d->stats.lock);
-		xlbd_marathon_resync_in(d, d->cfg.marathon.confirm_delay_ms);
+		next->what = XLBD_NEXT_CONFIRM;
+		next->delay_ms = d->cfg.marathon.confirm_delay_ms;
 		xlb_plan_state_free(mara);
 		return 1;
 	}
@@ -273,8 +288,12 @@ int xlbd_reconcile_marathon(struct xlbd *d, struct xlb_plan_state *mara)
 		goto out;
 	snprintf(what, sizeof(what), "marathon: %zu services, %zu backends; static: %zu VIPs",
 		 mara->nr_vips, xlb_plan_state_backends(mara), d->cfg.vips.nr_vips);
-	err = apply(d, &want, true, what);
+	err = apply(d, &want, true, what, &retry);
 	xlb_plan_state_free(&want);
+	if (retry) {
+		next->what = XLBD_NEXT_RETRY;
+		next->delay_ms = RETRY_MS;
+	}
 	/* Even after a partial failure this is the state to converge on. */
 	xlb_plan_state_free(&d->mara);
 	d->mara = *mara;

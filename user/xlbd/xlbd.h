@@ -5,6 +5,9 @@
  * reconciler that turns the sources' desired state into map writes, the
  * Marathon source, the health cache and /metrics (which runs in libmicrohttpd's
  * thread and reads only the maps and the stats block below, under its lock).
+ * Calls go one way: main starts the units; the source calls the reconciler
+ * and schedules what its answer asks for; the loop calls back only what was
+ * registered with it (timers, fds, the SIGHUP hook), never a unit by name.
  */
 #ifndef XLBD_H
 #define XLBD_H
@@ -40,6 +43,9 @@ struct xlbd_timer {
 /* An fd in the loop calls fn with the epoll events that fired. */
 typedef void (*xlbd_fd_fn)(struct xlbd *d, int fd, __u32 events, void *arg);
 
+/* What SIGHUP asks for: a full resync, from whichever source registered for it. */
+typedef void (*xlbd_hup_fn)(struct xlbd *d, void *arg);
+
 #define XLBD_MAX_TIMERS 16
 
 __u64 xlbd_now_ms(void);
@@ -54,6 +60,8 @@ void xlbd_timer_set(struct xlbd_timer *t, __u64 due_ms);
 void xlbd_timer_at_most(struct xlbd_timer *t, __u64 delay_ms);
 /* Adds, changes (events != 0) or removes (events == 0) an fd. */
 int xlbd_loop_fd(struct xlbd *d, int fd, __u32 events, xlbd_fd_fn fn, void *arg);
+/* Registers (fn != NULL) or removes the one SIGHUP hook. */
+void xlbd_loop_on_hup(struct xlbd *d, xlbd_hup_fn fn, void *arg);
 /* Runs until SIGTERM/SIGINT (or d->quit). */
 int xlbd_loop_run(struct xlbd *d);
 
@@ -108,6 +116,8 @@ struct xlbd {
 	struct xlbd_timer *timers[XLBD_MAX_TIMERS];
 	int nr_timers;
 	__u64 armed_ms;
+	xlbd_hup_fn hup_fn;
+	void *hup_arg;
 
 	/* reconcile.c */
 	struct xlb_plan_state applied; /* what the maps hold, as far as we know */
@@ -127,26 +137,39 @@ struct xlbd {
 
 /* Reads the maps, applies the static VIPs (no deletes until sources report). */
 int xlbd_reconcile_start(struct xlbd *d);
+/* What the reconciler needs from the source after a state, for the source to schedule. */
+enum xlbd_next_kind {
+	XLBD_NEXT_DONE = 0, /* nothing: the next event or periodic resync will do */
+	XLBD_NEXT_RETRY,    /* writes failed: full resync in delay_ms so they are retried */
+	XLBD_NEXT_CONFIRM,  /* held by the safety guard: full resync in delay_ms to confirm */
+};
+
+struct xlbd_reconcile_next {
+	enum xlbd_next_kind what;
+	__u32 delay_ms;
+};
+
 /*
  * A new Marathon state (finished, source MARATHON). Takes ownership of *mara.
- * Returns 0 when applied, 1 when held by the safety guard, or -errno.
+ * Returns 0 when applied, 1 when held by the safety guard, or -errno; *next
+ * always says what the caller must schedule (also after -EIO: some writes failed).
  */
-int xlbd_reconcile_marathon(struct xlbd *d, struct xlb_plan_state *mara);
+int xlbd_reconcile_marathon(struct xlbd *d, struct xlb_plan_state *mara,
+			    struct xlbd_reconcile_next *next);
 void xlbd_reconcile_fini(struct xlbd *d);
 
 /* ---- marathon.c ---- */
 
+/* Starts the source; it registers its timers, sockets and the SIGHUP hook with the loop. */
 int xlbd_marathon_start(struct xlbd *d);
 void xlbd_marathon_stop(struct xlbd *d);
-/* Asks for a full resync soon (used by the reconciler to confirm a held change). */
-void xlbd_marathon_resync_in(struct xlbd *d, __u32 delay_ms);
 
 /* ---- health.c: last known health per task, for leader failovers ---- */
 
 struct xlbd_health;
 int xlbd_health_new(struct xlbd_health **out, __u32 hold_s);
 void xlbd_health_free(struct xlbd_health *h);
-/* marathon.h callbacks; ctx is the struct xlbd_health. */
+/* mara_model.h callbacks (struct xlb_mara_opts); ctx is the struct xlbd_health. */
 int xlbd_health_lookup(void *ctx, const char *task_id);
 void xlbd_health_store(void *ctx, const char *task_id, bool alive);
 /* Starts a model build pass: sets "now" and clears the per-pass counters. */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * VIP labels as DC/OS's L4LB reads them (MARATHON.md §7.1, §7.2): key test,
+ * VIP labels as DC/OS's L4LB reads them (docs/marathon.md §7.1, §7.2): key test,
  * value split on the last ':', IP literal or named VIP, the DNS name a named
  * VIP gets (mesos_state's domain_frag rules), Marathon's protocol strings, and
  * the deterministic allocation of named-VIP addresses from an IPv4 pool. Every
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "marathon.h"
+#include "mara_labels.h"
 
 #define PRINTF(f, a) __attribute__((format(printf, f, a)))
 

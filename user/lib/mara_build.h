@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Private to the Marathon model's files (mara_builder.c, mara_apps.c,
- * mara_pods.c, mara_claims.c, mara_tasks.c), never included elsewhere: the
+ * mara_pods.c, mara_claims.c, mara_tasks.c, mara_util.c), never included elsewhere: the
  * build context the passes share, the claims pass 1 collects, the shapes a
  * port and a task take on the way, and the helpers more than one of these
  * files needs. The names carry a mara_ prefix rather than xlb_: they are not
@@ -26,7 +26,7 @@
 #define HOST_BUCKETS 1024
 
 /* ------------------------------------------------------------------------------------------ */
-/* Claims and build context (mara_builder.c)                                                   */
+/* Claims and build context (mara_util.c)                                                      */
 
 struct claim {
 	enum xlb_svc_kind kind;
@@ -66,8 +66,6 @@ PRINTF(3, 4) void mara_set_err(char *err, size_t errlen, const char *fmt, ...);
 char *mara_strdup(struct build *b, const char *s);
 bool mara_grow(struct build *b, void **arr, size_t *cap, size_t need, size_t elem);
 const char *mara_family_str(__u8 family);
-/* "198.18.0.10:80/tcp", "[fd01:c::1]:80/udp"; private: dp.h exports the same for all users. */
-const char *mara_key_str(const struct xlb_vip_key *key, char *buf, size_t len);
 const char *mara_addr_str(const union xlb_addr *addr, __u8 family, char *buf, size_t len);
 /* The keys of a labels object in strcmp order, so warnings come out in a stable order. */
 const char **mara_sorted_keys(struct build *b, const json_t *obj, size_t *n);

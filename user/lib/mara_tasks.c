@@ -243,7 +243,7 @@ void mara_task_backends(struct build *b, const char *what, int i, const struct p
 			    mara_addr_str(&addr, family, as, sizeof(as)), mara_family_str(family),
 			    c->kind == XLB_SVC_NAMED_VIP ? "named VIP" : "service",
 			    c->kind == XLB_SVC_NAMED_VIP ? c->dns
-							 : mara_key_str(&key, ks, sizeof(ks)),
+							 : xlb_vip_key_str(&key, ks, sizeof(ks)),
 			    mara_family_str(c->family));
 			continue;
 		}

@@ -102,20 +102,20 @@ static int exit_code(int err)
 /* Reads one sample, with the conntrack count when the view shows it. */
 static int take(const struct run *r, struct lbs_sample *s, char *err, size_t errlen)
 {
-	struct lbs_maps m;
+	struct xlb_reader *m;
 	__u64 t0 = lbs_now_ns(CLOCK_MONOTONIC);
 	int e;
 
 	e = lbs_maps_open(&m, r->pin_path, err, errlen);
 	if (e)
 		return e;
-	e = lbs_sample_read(&m, s, err, errlen);
+	e = lbs_sample_read(m, s, err, errlen);
 	if (!e && r->o.view == LBS_VIEW_GLOBAL)
-		e = lbs_ct_count(&m, &s->ct, r->o.ct_budget_ns, err, errlen);
+		e = lbs_ct_count(m, &s->ct, r->o.ct_budget_ns, err, errlen);
 	if (!e && !s->have_meta && r->o.verbose)
 		fprintf(stderr, "lbstat: map %s/%s missing: VIP names not shown\n", r->pin_path,
 			XLB_MAP_VIP_META);
-	lbs_maps_close(&m);
+	xlb_reader_close(m);
 	if (!e && r->o.verbose)
 		fprintf(stderr, "lbstat: sample of %zu VIPs, %zu backends read in %.2f ms\n",
 			s->nvips, s->nbes, (lbs_now_ns(CLOCK_MONOTONIC) - t0) / 1e6);
@@ -125,7 +125,7 @@ static int take(const struct run *r, struct lbs_sample *s, char *err, size_t err
 /* A sample taken in another view lacks the conntrack count the global view shows. */
 static int ct_fill(const struct run *r, struct lbs_sample *s, char *err, size_t errlen)
 {
-	struct lbs_maps m;
+	struct xlb_reader *m;
 	int e;
 
 	if (r->o.view != LBS_VIEW_GLOBAL || s->ct.counted)
@@ -133,8 +133,8 @@ static int ct_fill(const struct run *r, struct lbs_sample *s, char *err, size_t 
 	e = lbs_maps_open(&m, r->pin_path, err, errlen);
 	if (e)
 		return e;
-	e = lbs_ct_count(&m, &s->ct, r->o.ct_budget_ns, err, errlen);
-	lbs_maps_close(&m);
+	e = lbs_ct_count(m, &s->ct, r->o.ct_budget_ns, err, errlen);
+	xlb_reader_close(m);
 	return e;
 }
 

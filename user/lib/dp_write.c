@@ -622,193 +622,249 @@ static int spec_check(const struct xlb_vip_key *key, const struct xlb_backend_sp
 	return 0;
 }
 
-int xlb_vip_set_backends(struct xlb_dp *dp, const struct xlb_vip_key *key,
-			 const struct xlb_backend_spec *specs, size_t n)
-{
-	struct xlb_maglev_backend *mb = NULL;
-	struct xlb_wbatch wb_stats, wb_be, wb_refs;
-	struct xlb_maglev_key *mk = NULL;
-	struct xlb_vip_state *vs;
-	struct xlb_vip vip;
-	__u32 *ids = NULL, *table = NULL, size = 0, id;
-	bool *keep = NULL;
-	size_t i, j, nact = 0;
+/* One xlb_vip_set_backends call: what it was given, what it found, what it queued. */
+struct be_change {
+	struct xlb_dp *dp;
+	const struct xlb_vip_key *key;
+	const struct xlb_backend_spec *specs;
+	size_t n;
 	char name[80];
-	int err, e;
+	struct xlb_vip vip;
+	struct xlb_vip_state *vs;
+	__u32 *ids; /* per spec: its backend id, 0 until it has one */
+	bool *keep; /* per backend the VIP had: named again by a spec */
+	struct xlb_maglev_backend *mb; /* the active backends, Maglev's input */
+	struct xlb_maglev_key *mk;
+	size_t nact;
+	__u32 *table, size; /* the table they make */
+	struct xlb_wbatch wb_stats, wb_be, wb_refs;
+};
 
-	wb_init(&wb_stats, dp->fd_backend_stats, sizeof(__u32),
-		xlb_dp_percpu_size(dp, sizeof(struct xlb_backend_stats)));
-	wb_init(&wb_be, dp->fd_backends, sizeof(__u32), sizeof(struct xlb_backend));
-	wb_init(&wb_refs, dp->fd_backend_addrs, XLB_REF_KEY, sizeof(__u32));
-	xlb_vip_key_str(key, name, sizeof(name));
-	if (vip_lookup(dp, key, &vip)) {
-		pr_err("vip %s: set backends: no such VIP", name);
-		return -ENOENT;
-	}
-	if (vip.vip_id >= dp->max_vips || !dp->vips[vip.vip_id].used)
-		return -EINVAL;
-	vs = &dp->vips[vip.vip_id];
-	err = spec_check(key, specs, n, name);
-	if (err)
-		return err;
-	ids = calloc(n ? n : 1, sizeof(*ids));
-	keep = calloc(vs->n ? vs->n : 1, sizeof(*keep));
-	mb = calloc(n ? n : 1, sizeof(*mb));
-	mk = calloc(n ? n : 1, sizeof(*mk));
-	if (!ids || !keep || !mb || !mk) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	for (i = 0; i < n; i++)
+/* Specs that name a backend the VIP has keep its id (and so its flows). */
+static void backends_match(struct be_change *c)
+{
+	struct xlb_vip_state *vs = c->vs;
+	size_t i, j;
+
+	for (i = 0; i < c->n; i++)
 		for (j = 0; j < vs->n; j++) {
-			const struct xlb_backend *be = &dp->backends[vs->bids[j]];
+			const struct xlb_backend *be = &c->dp->backends[vs->bids[j]];
 
-			if (!keep[j] && !memcmp(&be->addr, &specs[i].addr, sizeof(be->addr)) &&
-			    be->port == specs[i].port) {
-				ids[i] = vs->bids[j];
-				keep[j] = true;
+			if (!c->keep[j] && !memcmp(&be->addr, &c->specs[i].addr, sizeof(be->addr)) &&
+			    be->port == c->specs[i].port) {
+				c->ids[i] = vs->bids[j];
+				c->keep[j] = true;
 				break;
 			}
 		}
+}
 
-	/* 1. New backends, and backends that become active, exist before any table names them. */
-	for (i = 0; i < n; i++) {
-		struct xlb_backend be = {};
-		__u8 state = specs[i].state == XLB_BE_ACTIVE && specs[i].weight ? XLB_BE_ACTIVE
-										 : XLB_BE_DRAINING;
+/* A new backend for spec i: a free slot, fresh counters, its endpoint and filter bit counted. */
+static int backend_create(struct be_change *c, size_t i, __u8 state)
+{
+	struct xlb_dp *dp = c->dp;
+	const struct xlb_backend_spec *sp = &c->specs[i];
+	struct xlb_backend be = {};
+	struct xlb_endpoint_key ek;
+	__u32 id;
+	int err;
 
-		if (!ids[i]) {
-			struct xlb_endpoint_key ek;
+	err = alloc_backend_id(dp, &id);
+	if (err) {
+		pr_err("vip %s: no free backend slot (max %u)", c->name, dp->max_backends - 1);
+		return err;
+	}
+	err = wb_add(&c->wb_stats, &id, dp->zeros);
+	if (err)
+		return err;
+	be.addr = sp->addr;
+	be.port = sp->port;
+	be.family = sp->family;
+	be.state = state;
+	be.gen = dp->backends[id].gen + 1;
+	be.vip_id = c->vip.vip_id;
+	be.weight = state == XLB_BE_ACTIVE ? sp->weight : 0;
+	err = filter_ref(dp, XLB_FILTER_BACKEND, &be.addr, be.family, 1);
+	if (err)
+		return err;
+	err = backend_write(dp, id, &be, &c->wb_be);
+	if (err)
+		return err;
+	xlb_dp_endpoint_key(&ek, &be, c->key->proto);
+	err = ref_add(&dp->be_refs, &ek, 1, &c->wb_refs);
+	if (err)
+		return err;
+	c->ids[i] = id;
+	return xlb_dp_vip_state_add(c->vs, id);
+}
 
-			err = alloc_backend_id(dp, &id);
-			if (err) {
-				pr_err("vip %s: no free backend slot (max %u)", name,
-				       dp->max_backends - 1);
-				goto cleanup;
-			}
-			err = wb_add(&wb_stats, &id, dp->zeros);
+/*
+ * Step 1: new backends, and backends that become active, exist before any
+ * table names them; the active ones are gathered as Maglev's input.
+ */
+static int backends_admit(struct be_change *c)
+{
+	struct xlb_dp *dp = c->dp;
+	size_t i;
+	int err;
+
+	for (i = 0; i < c->n; i++) {
+		const struct xlb_backend_spec *sp = &c->specs[i];
+		__u8 state = sp->state == XLB_BE_ACTIVE && sp->weight ? XLB_BE_ACTIVE
+								      : XLB_BE_DRAINING;
+
+		if (!c->ids[i]) {
+			err = backend_create(c, i, state);
 			if (err)
-				goto cleanup;
-			be.addr = specs[i].addr;
-			be.port = specs[i].port;
-			be.family = specs[i].family;
+				return err;
+		} else if (state == XLB_BE_ACTIVE && (dp->backends[c->ids[i]].state != state ||
+						      dp->backends[c->ids[i]].weight != sp->weight)) {
+			struct xlb_backend be = dp->backends[c->ids[i]];
+
 			be.state = state;
-			be.gen = dp->backends[id].gen + 1;
-			be.vip_id = vip.vip_id;
-			be.weight = state == XLB_BE_ACTIVE ? specs[i].weight : 0;
-			err = filter_ref(dp, XLB_FILTER_BACKEND, &be.addr, be.family, 1);
+			be.weight = sp->weight;
+			err = backend_write(dp, c->ids[i], &be, &c->wb_be);
 			if (err)
-				goto cleanup;
-			err = backend_write(dp, id, &be, &wb_be);
-			if (err)
-				goto cleanup;
-			xlb_dp_endpoint_key(&ek, &be, key->proto);
-			err = ref_add(&dp->be_refs, &ek, 1, &wb_refs);
-			if (err)
-				goto cleanup;
-			ids[i] = id;
-			err = xlb_dp_vip_state_add(vs, id);
-			if (err)
-				goto cleanup;
-		} else if (state == XLB_BE_ACTIVE && (dp->backends[ids[i]].state != state ||
-						      dp->backends[ids[i]].weight != specs[i].weight)) {
-			be = dp->backends[ids[i]];
-			be.state = state;
-			be.weight = specs[i].weight;
-			err = backend_write(dp, ids[i], &be, &wb_be);
-			if (err)
-				goto cleanup;
+				return err;
 		}
 		if (state == XLB_BE_ACTIVE) {
-			struct xlb_maglev_key *k = &mk[nact];
+			struct xlb_maglev_key *k = &c->mk[c->nact];
 
-			k->family = specs[i].family;
-			memcpy(k->addr, &specs[i].addr, sizeof(k->addr));
-			memcpy(k->port, &specs[i].port, sizeof(k->port));
-			mb[nact].key = k;
-			mb[nact].key_len = sizeof(*k);
-			mb[nact].weight = specs[i].weight;
-			mb[nact].id = ids[i];
-			nact++;
+			k->family = sp->family;
+			memcpy(k->addr, &sp->addr, sizeof(k->addr));
+			memcpy(k->port, &sp->port, sizeof(k->port));
+			c->mb[c->nact].key = k;
+			c->mb[c->nact].key_len = sizeof(*k);
+			c->mb[c->nact].weight = sp->weight;
+			c->mb[c->nact].id = c->ids[i];
+			c->nact++;
 		}
 	}
+	return 0;
+}
 
-	/* 2. The table of the active backends, swapped in only when it changed. */
-	if (nact) {
-		size = xlb_maglev_size(nact);
-		table = malloc(size * sizeof(*table));
-		if (!table) {
-			err = -ENOMEM;
-			goto cleanup;
-		}
-		err = xlb_maglev_build(mb, nact, table, size);
+/* Step 2: the table of the active backends, swapped in only when it changed. */
+static int table_update(struct be_change *c)
+{
+	struct xlb_dp *dp = c->dp;
+	struct xlb_vip_state *vs = c->vs;
+	int err;
+
+	if (c->nact) {
+		c->size = xlb_maglev_size(c->nact);
+		c->table = malloc(c->size * sizeof(*c->table));
+		if (!c->table)
+			return -ENOMEM;
+		err = xlb_maglev_build(c->mb, c->nact, c->table, c->size);
 		if (err) {
-			pr_err("vip %s: build Maglev table (%zu backends, size %u): %s", name, nact,
-			       size, strerror(-err));
-			goto cleanup;
+			pr_err("vip %s: build Maglev table (%zu backends, size %u): %s", c->name,
+			       c->nact, c->size, strerror(-err));
+			return err;
 		}
 	}
 	/* Fresh counters before a backend goes live, its endpoint counted before it answers. */
-	err = wb_flush(&wb_stats) ?: backends_flush(dp, &wb_be) ?: wb_flush(&wb_refs);
+	err = wb_flush(&c->wb_stats) ?: backends_flush(dp, &c->wb_be) ?: wb_flush(&c->wb_refs);
 	if (err)
-		goto cleanup;
-	err = table_current(dp, key, vs);
+		return err;
+	err = table_current(dp, c->key, vs);
 	if (err)
-		goto cleanup;
-	if (vs->table_size != size || (size && memcmp(vs->table, table, size * sizeof(*table)))) {
-		err = table_swap(dp, key, &vip, table, size);
-		if (err) {
-			pr_err("vip %s: swap Maglev table: %s", name, strerror(-err));
-			goto cleanup;
-		}
-	}
+		return err;
+	if (vs->table_size == c->size &&
+	    (!c->size || !memcmp(vs->table, c->table, c->size * sizeof(*c->table))))
+		return 0;
+	err = table_swap(dp, c->key, &c->vip, c->table, c->size);
+	if (err)
+		pr_err("vip %s: swap Maglev table: %s", c->name, strerror(-err));
+	return err;
+}
 
-	/* 3. Only now may backends leave: the live table no longer names them. */
-	for (i = 0; i < n; i++) {
-		struct xlb_backend be = dp->backends[ids[i]];
+/* Step 3: only now may backends leave: the live table no longer names them. */
+static int backends_retire(struct be_change *c)
+{
+	struct xlb_dp *dp = c->dp;
+	struct xlb_vip_state *vs = c->vs;
+	size_t i, j;
+	int err;
 
-		if ((specs[i].state == XLB_BE_ACTIVE && specs[i].weight) ||
+	for (i = 0; i < c->n; i++) {
+		struct xlb_backend be = dp->backends[c->ids[i]];
+
+		if ((c->specs[i].state == XLB_BE_ACTIVE && c->specs[i].weight) ||
 		    (be.state == XLB_BE_DRAINING && !be.weight))
 			continue;
 		be.state = XLB_BE_DRAINING;
 		be.weight = 0;
-		err = backend_write(dp, ids[i], &be, &wb_be);
+		err = backend_write(dp, c->ids[i], &be, &c->wb_be);
 		if (err)
-			goto cleanup;
+			return err;
 	}
-	err = backends_flush(dp, &wb_be);
+	err = backends_flush(dp, &c->wb_be);
 	if (err)
-		goto cleanup;
+		return err;
 	for (j = 0; j < vs->n;) {
-		for (i = 0; i < n && ids[i] != vs->bids[j]; i++)
+		for (i = 0; i < c->n && c->ids[i] != vs->bids[j]; i++)
 			;
-		if (i < n) {
+		if (i < c->n) {
 			j++;
 			continue;
 		}
-		err = backend_remove(dp, vs->bids[j], key->proto);
+		err = backend_remove(dp, vs->bids[j], c->key->proto);
 		if (err)
-			goto cleanup;
+			return err;
 		vs->bids[j] = vs->bids[--vs->n];
 	}
+	return 0;
+}
+
+int xlb_vip_set_backends(struct xlb_dp *dp, const struct xlb_vip_key *key,
+			 const struct xlb_backend_spec *specs, size_t n)
+{
+	struct be_change c = { .dp = dp, .key = key, .specs = specs, .n = n };
+	int err, e;
+
+	wb_init(&c.wb_stats, dp->fd_backend_stats, sizeof(__u32),
+		xlb_dp_percpu_size(dp, sizeof(struct xlb_backend_stats)));
+	wb_init(&c.wb_be, dp->fd_backends, sizeof(__u32), sizeof(struct xlb_backend));
+	wb_init(&c.wb_refs, dp->fd_backend_addrs, XLB_REF_KEY, sizeof(__u32));
+	xlb_vip_key_str(key, c.name, sizeof(c.name));
+	if (vip_lookup(dp, key, &c.vip)) {
+		pr_err("vip %s: set backends: no such VIP", c.name);
+		return -ENOENT;
+	}
+	if (c.vip.vip_id >= dp->max_vips || !dp->vips[c.vip.vip_id].used)
+		return -EINVAL;
+	c.vs = &dp->vips[c.vip.vip_id];
+	err = spec_check(key, specs, n, c.name);
+	if (err)
+		return err;
+	c.ids = calloc(n ? n : 1, sizeof(*c.ids));
+	c.keep = calloc(c.vs->n ? c.vs->n : 1, sizeof(*c.keep));
+	c.mb = calloc(n ? n : 1, sizeof(*c.mb));
+	c.mk = calloc(n ? n : 1, sizeof(*c.mk));
+	if (!c.ids || !c.keep || !c.mb || !c.mk) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	backends_match(&c);
+	err = backends_admit(&c) ?: table_update(&c) ?: backends_retire(&c);
 cleanup:
 	/* After a failure, what was queued still goes out: the mirror already shows it. */
-	e = wb_flush(&wb_stats);
+	e = wb_flush(&c.wb_stats);
 	err = err ?: e;
-	e = backends_flush(dp, &wb_be);
+	e = backends_flush(dp, &c.wb_be);
 	err = err ?: e;
-	e = wb_flush(&wb_refs);
+	e = wb_flush(&c.wb_refs);
 	err = err ?: e;
-	wb_free(&wb_stats);
-	wb_free(&wb_be);
-	wb_free(&wb_refs);
+	wb_free(&c.wb_stats);
+	wb_free(&c.wb_be);
+	wb_free(&c.wb_refs);
 	if (err && err != -ENOMEM)
-		pr_err("vip %s: set backends: %s", name, strerror(-err));
-	free(ids);
-	free(keep);
-	free(mb);
-	free(mk);
-	free(table);
+		pr_err("vip %s: set backends: %s", c.name, strerror(-err));
+	free(c.ids);
+	free(c.keep);
+	free(c.mb);
+	free(c.mk);
+	free(c.table);
 	return err;
 }
 

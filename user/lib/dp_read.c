@@ -559,18 +559,19 @@ int xlb_reader_table_walk(const struct xlb_reader *r, xlb_table_fn fn, void *ctx
 	return err;
 }
 
-int xlb_reader_table_open(const struct xlb_reader *r, __u32 tid, __u32 *map_id,
-			  __u32 *entries)
+int xlb_reader_table_id(const struct xlb_reader *r, __u32 tid, __u32 *map_id)
+{
+	return lookup(r, XLB_M_TABLES, &tid, map_id);
+}
+
+int xlb_table_open(__u32 map_id, __u32 *entries)
 {
 	LIBBPF_OPTS(bpf_get_fd_by_id_opts, gopts, .open_flags = BPF_F_RDONLY);
 	struct bpf_map_info info = {};
-	__u32 len = sizeof(info), id;
+	__u32 len = sizeof(info);
 	int fd, err;
 
-	err = lookup(r, XLB_M_TABLES, &tid, &id);
-	if (err)
-		return err;
-	fd = bpf_map_get_fd_by_id_opts(id, &gopts);
+	fd = bpf_map_get_fd_by_id_opts(map_id, &gopts);
 	if (fd < 0)
 		return -errno;
 	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
@@ -582,11 +583,23 @@ int xlb_reader_table_open(const struct xlb_reader *r, __u32 tid, __u32 *map_id,
 		close(fd);
 		return -EPROTO;
 	}
-	if (map_id)
-		*map_id = id;
 	if (entries)
 		*entries = info.max_entries;
 	return fd;
+}
+
+int xlb_reader_table_open(const struct xlb_reader *r, __u32 tid, __u32 *map_id,
+			  __u32 *entries)
+{
+	__u32 id;
+	int err;
+
+	err = xlb_reader_table_id(r, tid, &id);
+	if (err)
+		return err;
+	if (map_id)
+		*map_id = id;
+	return xlb_table_open(id, entries);
 }
 
 int xlb_table_slots_read(int fd, __u32 size, __u32 *slots)

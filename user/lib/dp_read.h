@@ -108,11 +108,15 @@ int xlb_reader_backend_get(const struct xlb_reader *r, __u32 id, struct xlb_back
 
 /* Every table id that holds a table, with the kernel id of the table map. */
 int xlb_reader_table_walk(const struct xlb_reader *r, xlb_table_fn fn, void *ctx);
+/* The kernel id of the table map at table id tid; -ENOENT when that id holds no table. */
+int xlb_reader_table_id(const struct xlb_reader *r, __u32 tid, __u32 *map_id);
 /*
- * The table map behind table id tid, opened read-only: returns its fd (the
- * caller closes it) and says its kernel map id and element count; -ENOENT
- * when the id holds no table.
+ * A table map by kernel id, opened read-only: returns its fd (the caller
+ * closes it) and its element count; -EPROTO when its elements are not
+ * struct xlb_table_entry (another xlb version's table).
  */
+int xlb_table_open(__u32 map_id, __u32 *entries);
+/* Both: the table map behind table id tid (map_id and entries may be NULL). */
 int xlb_reader_table_open(const struct xlb_reader *r, __u32 tid, __u32 *map_id,
 			  __u32 *entries);
 /* Slots 0 to size - 1 of an open table map (16 per element, abi.h). */

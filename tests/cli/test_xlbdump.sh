@@ -5,8 +5,9 @@
 # and on maps that lbstat-testgen fills through libxlb: the text dump, the
 # same data as -j (VIPs in the same order, backends, names, table sizes and
 # hashes equal to the text's), --raw and --slots in JSON, --check and
-# --check -j on consistent maps and on a broken one, and that a dump writes nothing (two dumps
-# --raw --slots around it are equal). Only 198.18.0.0/15 addresses.
+# --check -j on consistent maps and on a broken one, and that a dump
+# writes nothing (two dumps --raw --slots around it are equal). Only
+# 198.18.0.0/15 addresses.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 

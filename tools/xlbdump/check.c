@@ -143,8 +143,8 @@ static void vip_table_check(struct ck *c, const struct xlb_vip *vp, const char *
 		return;
 	}
 	if (entries != XLB_TABLE_ENTRIES(vp->table_size))
-		bad(c, "vip %s: table %u has %u elements (%u slots each), the VIP says %u slots", ks,
-		    vp->table_id, entries, XLB_TABLE_SLOTS, vp->table_size);
+		bad(c, "vip %s: table %u has %u elements (%u slots each), the VIP says %u "
+		       "slots", ks, vp->table_id, entries, XLB_TABLE_SLOTS, vp->table_size);
 	e = xlb_table_slots_read(ifd, vp->table_size, tslots);
 	close(ifd);
 	if (e) {

@@ -198,8 +198,8 @@ static json_t *backends_json(const struct dump *d, const struct be_line *lines, 
 		const struct xlb_backend *b = dump_be(d, lines[i].id);
 		json_t *o = json_object();
 
-		json_object_set_new(o, "backend", json_string(xlb_endpoint_str(
-							 &b->addr, b->port, b->family, es, sizeof(es))));
+		xlb_endpoint_str(&b->addr, b->port, b->family, es, sizeof(es));
+		json_object_set_new(o, "backend", json_string(es));
 		json_addr(o, &b->addr, b->family, b->port);
 		json_object_set_new(o, "state", json_string(state_name(b->state)));
 		json_object_set_new(o, "weight", json_integer(b->weight));
@@ -269,8 +269,8 @@ static void vip_table(const struct dump *d, const struct xlb_vip *vip, json_t *j
 	}
 	snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)h);
 	if (jv) {
-		jt = json_pack("{s:i, s:b, s:s}", "size", (json_int_t)vip->table_size, "readable", 1,
-			       "hash", hash);
+		jt = json_pack("{s:i, s:b, s:s}", "size", (json_int_t)vip->table_size, "readable",
+			       1, "hash", hash);
 		if (d->o->raw)
 			json_object_set_new(jt, "map_id", json_integer(map_id));
 		json_object_set_new(jv, "table", jt);

@@ -163,7 +163,8 @@ static int refs_reconcile(struct xlb_dp *dp, enum xlb_map m, struct xlb_refs *r,
 			fixed++;
 	/* Each run of equal keys is one entry whose count is the run's length. */
 	for (i = 0; i < n; i = j) {
-		for (j = i + 1; j < n && !xlb_dp_ref_cmp(k + i * XLB_REF_KEY, k + j * XLB_REF_KEY); j++)
+		for (j = i + 1;
+		     j < n && !xlb_dp_ref_cmp(k + i * XLB_REF_KEY, k + j * XLB_REF_KEY); j++)
 			;
 		ref = calloc(1, sizeof(*ref));
 		if (!ref) {

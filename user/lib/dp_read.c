@@ -27,7 +27,8 @@
 /* The kernel's internal ENOTSUPP, which the bpf syscall returns for map types without batch ops. */
 #define XLB_ENOTSUPP 524
 
-#define SPEC(n, t, k, v, opt) { .name = n, .type = t, .key_size = k, .value_size = v, .optional = opt }
+#define SPEC(n, t, k, v, opt) \
+	{ .name = n, .type = t, .key_size = k, .value_size = v, .optional = opt }
 
 static const struct xlb_map_spec map_specs[XLB_M_MAX] = {
 	[XLB_M_VIPS] = SPEC(XLB_MAP_VIPS, BPF_MAP_TYPE_HASH, sizeof(struct xlb_vip_key),
@@ -175,7 +176,7 @@ static int any_pinned(const struct xlb_reader *r, const char *user, char *err, s
 		if (!access(path, F_OK))
 			return 0;
 		if (errno == EACCES) {
-			/* The pin directory is root's, 0700: not "missing", but not ours to read. */
+			/* The pin directory is root's, 0700: not "missing", but not ours. */
 			snprintf(err, errlen, "%s: %s (%s needs root, or CAP_BPF and read "
 				 "access to the pins)", r->pin_path, strerror(EACCES), user);
 			return -EACCES;
@@ -351,7 +352,7 @@ static int map_walk(const struct xlb_reader *r, enum xlb_map m, elem_fn fn, void
 		return -ENOENT;
 	if (r->flags & XLB_READER_NO_BATCH)
 		goto one_by_one;
-	/* Zeroed: valgrind cannot see the kernel fill them (BPF_MAP_LOOKUP_BATCH is unknown to it). */
+	/* Zeroed: valgrind cannot see the kernel fill them (it does not know batch lookups). */
 	keys = calloc(XLB_READ_BATCH, sp->key_size);
 	vals = calloc(XLB_READ_BATCH, sp->value_size);
 	if (!keys || !vals) {
@@ -462,7 +463,7 @@ int xlb_reader_vips(const struct xlb_reader *r, struct xlb_vip_entry **vips, siz
 	}
 	if (l.n)
 		qsort(l.v, l.n, sizeof(*l.v), entry_cmp);
-	/* A walk restarted by a concurrent delete may have seen a VIP twice: the later copy wins. */
+	/* A walk restarted by a concurrent delete may show a VIP twice: the later copy wins. */
 	for (i = j = 0; i < l.n; i++) {
 		if (j && !entry_cmp(&l.v[j - 1], &l.v[i]))
 			j--;

@@ -650,7 +650,8 @@ static void backends_match(struct be_change *c)
 		for (j = 0; j < vs->n; j++) {
 			const struct xlb_backend *be = &c->dp->backends[vs->bids[j]];
 
-			if (!c->keep[j] && !memcmp(&be->addr, &c->specs[i].addr, sizeof(be->addr)) &&
+			if (!c->keep[j] &&
+			    !memcmp(&be->addr, &c->specs[i].addr, sizeof(be->addr)) &&
 			    be->port == c->specs[i].port) {
 				c->ids[i] = vs->bids[j];
 				c->keep[j] = true;
@@ -717,8 +718,9 @@ static int backends_admit(struct be_change *c)
 			err = backend_create(c, i, state);
 			if (err)
 				return err;
-		} else if (state == XLB_BE_ACTIVE && (dp->backends[c->ids[i]].state != state ||
-						      dp->backends[c->ids[i]].weight != sp->weight)) {
+		} else if (state == XLB_BE_ACTIVE &&
+			   (dp->backends[c->ids[i]].state != state ||
+			    dp->backends[c->ids[i]].weight != sp->weight)) {
 			struct xlb_backend be = dp->backends[c->ids[i]];
 
 			be.state = state;

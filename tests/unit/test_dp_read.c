@@ -8,8 +8,9 @@
  * nothing pinned) with the message that names it, an optional map absent;
  * the iterators over VIPs, backends and tables agreeing with what the writer
  * wrote, with and without batch lookups, from the pins and from the open
- * data plane; the configuration reader; per-CPU sums of known values; and a
- * read-only reader refusing writes.
+ * data plane; the configuration reader; per-CPU sums of known values; a
+ * read-only reader refusing writes; and pinned tables of another element
+ * size refused by both the reader and the loader.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -486,9 +487,66 @@ static void test_percpu_sums(void **state)
 	assert_int_equal(xlb_dp_unpin(pin), 0);
 }
 
+/*
+ * Tables of another element size (another xlb version's outer map and
+ * tables): the reader refuses to read such a table, and the loader refuses
+ * to adopt the pins, saying why, before the verifier would.
+ */
+static void test_foreign_tables(void **state)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, iopts, .map_flags = BPF_F_INNER_MAP);
+	LIBBPF_OPTS(bpf_map_create_opts, oopts);
+	struct xlb_dp_opts o = {
+		.pin_path = NULL, .max_vips = 64, .max_backends = 512, .ct_size = 1024
+	};
+	char pin[128], path[256], err[512];
+	struct xlb_reader *r;
+	struct xlb_vip_key k;
+	struct xlb_vip vip;
+	struct xlb_dp *dp;
+	int tmpl, outer, inner;
+
+	(void)state;
+	if (!have_bpffs())
+		xlb_skip("needs root and bpffs at /sys/fs/bpf");
+	xlb_log_set_level(XLB_LOG_ERROR);
+	pin_path(pin, sizeof(pin), "foreign");
+	xlb_dp_unpin(pin);
+	dp = open_dp(pin);
+	fill(dp);
+	k = vk("198.18.0.10", 80, XLB_PROTO_TCP);
+	assert_int_equal(xlb_vip_get(dp, &k, &vip), 0);
+	assert_true(vip.table_size > 0);
+	xlb_dp_close(dp);
+	/* The same outer map, but its tables have 32-byte elements. */
+	tmpl = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_t_tmpl", 4, 32, 8, &iopts);
+	assert_true(tmpl >= 0);
+	oopts.inner_map_fd = tmpl;
+	outer = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "xlb_tables", 4, 4, 128, &oopts);
+	assert_true(outer >= 0);
+	inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_t_inner", 4, 32, 8, &iopts);
+	assert_true(inner >= 0);
+	assert_int_equal(bpf_map_update_elem(outer, &vip.table_id, &inner, BPF_ANY), 0);
+	snprintf(path, sizeof(path), "%s/%s", pin, XLB_MAP_TABLES);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(bpf_obj_pin(outer, path), 0);
+	close(inner);
+	close(outer);
+	close(tmpl);
+
+	assert_int_equal(reader_open(&r, pin, 0, err, sizeof(err)), 0);
+	assert_int_equal(xlb_reader_table_open(r, vip.table_id, NULL, NULL), -EPROTO);
+	xlb_reader_close(r);
+	o.pin_path = pin;
+	dp = NULL;
+	assert_int_equal(xlb_dp_open(&dp, &o), -EPROTO);
+	assert_null(dp);
+	assert_int_equal(xlb_dp_unpin(pin), 0);
+}
+
 static int unpin_all(void **state)
 {
-	static const char *const tags[] = { "open", "iter", "sums" };
+	static const char *const tags[] = { "open", "iter", "sums", "foreign" };
 	char pin[128];
 	size_t i;
 
@@ -506,6 +564,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_teardown(test_open_checks, unpin_all),
 	cmocka_unit_test_teardown(test_iterators, unpin_all),
 	cmocka_unit_test_teardown(test_percpu_sums, unpin_all),
+	cmocka_unit_test_teardown(test_foreign_tables, unpin_all),
 };
 
 XLB_TEST_MAIN("dp_read", tests)

@@ -211,40 +211,40 @@ static int backends_read(struct xlb_dp *dp)
 	return 0;
 }
 
+/* The first VIP with a table shows the layout (the outer array's empty slots do not). */
+struct first_table {
+	const struct xlb_reader *r;
+	__u32 inner_id;
+};
+
+static int first_table(void *ctx, const struct xlb_vip_key *key, const struct xlb_vip *vip)
+{
+	struct first_table *ft = ctx;
+
+	(void)key;
+	return vip->table_size && !xlb_reader_table_id(ft->r, vip->table_id, &ft->inner_id);
+}
+
 /*
  * Tables pinned by an xlb with another table layout cannot share the outer
  * map with ours (the kernel refuses the inner map): say so once, clearly,
  * instead of failing every VIP write.
  */
-static int first_table(void *ctx, const struct xlb_vip_key *key, const struct xlb_vip *vip)
-{
-	const struct xlb_reader *r = ((void **)ctx)[0];
-	__u32 *inner_id = ((void **)ctx)[1];
-
-	(void)key;
-	if (!vip->table_size)
-		return 0;
-	return !bpf_map_lookup_elem(xlb_reader_map_fd(r, XLB_M_TABLES), &vip->table_id, inner_id);
-}
-
 static int tables_layout_check(struct xlb_dp *dp)
 {
 	struct xlb_reader_opts ro = { .pin_path = dp->pin_path };
 	struct bpf_map_info info = {};
-	__u32 len = sizeof(info), inner_id = 0;
+	struct first_table ft = {};
+	__u32 len = sizeof(info), inner_id;
 	struct xlb_reader *r;
-	void *ctx[2];
 	char msg[256];
 	int fd, err = 0;
 
 	/* Nothing pinned yet, or not all of it: nothing to compare with. */
 	if (xlb_reader_open(&r, &ro, msg, sizeof(msg)))
 		return 0;
-	ctx[0] = r;
-	ctx[1] = &inner_id;
-	/* The first VIP with a table shows the layout (the outer array's empty slots do not). */
-	if (xlb_reader_vip_walk(r, first_table, ctx) != 1)
-		inner_id = 0;
+	ft.r = r;
+	inner_id = xlb_reader_vip_walk(r, first_table, &ft) == 1 ? ft.inner_id : 0;
 	xlb_reader_close(r);
 	if (!inner_id)
 		return 0;

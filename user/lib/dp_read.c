@@ -463,7 +463,7 @@ int xlb_reader_vips(const struct xlb_reader *r, struct xlb_vip_entry **vips, siz
 	}
 	if (l.n)
 		qsort(l.v, l.n, sizeof(*l.v), entry_cmp);
-	/* A walk restarted by a concurrent delete may show a VIP twice: the later copy wins. */
+	/* A walk restarted by a concurrent delete may show a VIP twice: one copy is kept. */
 	for (i = j = 0; i < l.n; i++) {
 		if (j && !entry_cmp(&l.v[j - 1], &l.v[i]))
 			j--;

@@ -17,9 +17,13 @@
 #include <linux/types.h>
 #endif
 
+/* A plain decimal literal: the pin path below is made of its digits. */
 #define XLB_ABI_VERSION 1
 #define XLB_PIN_ROOT "/sys/fs/bpf/xlb"
-#define XLB_PIN_PATH_DEFAULT XLB_PIN_ROOT "/v1"
+#define XLB_STRINGIFY_(x) #x
+#define XLB_STRINGIFY(x) XLB_STRINGIFY_(x)
+/* "/sys/fs/bpf/xlb/v1": the version is the ABI's, never a second literal to keep in step. */
+#define XLB_PIN_PATH_DEFAULT XLB_PIN_ROOT "/v" XLB_STRINGIFY(XLB_ABI_VERSION)
 
 /* Address families, with Linux's values so user space can pass AF_INET/AF_INET6. */
 #define XLB_AF_INET 2
@@ -349,6 +353,11 @@ struct xlb_stats {
 #define XLB_MAP_ADDR_FILTER "xlb_addr_filter"
 
 #ifndef __bpf__
+_Static_assert(XLB_ABI_VERSION > 0, "XLB_ABI_VERSION is a positive decimal literal");
+/* "/v" and the digits of the version, nothing else after the root (tests compare the text). */
+_Static_assert(sizeof(XLB_PIN_PATH_DEFAULT) ==
+		       sizeof(XLB_PIN_ROOT "/v") + sizeof(XLB_STRINGIFY(XLB_ABI_VERSION)) - 1,
+	       "XLB_PIN_PATH_DEFAULT is XLB_PIN_ROOT/v<XLB_ABI_VERSION>");
 _Static_assert(sizeof(union xlb_addr) == 16, "xlb_addr layout");
 _Static_assert(sizeof(struct xlb_vip_key) == 20, "xlb_vip_key layout");
 _Static_assert(sizeof(struct xlb_vip) == 16, "xlb_vip layout");

@@ -16,6 +16,8 @@
 #include <linux/types.h>
 #include <xlb/abi.h>
 
+#include "dp_read.h"
+
 /* Exit codes, as the man page lists them. */
 #define LBS_EXIT_OK 0
 #define LBS_EXIT_ERR 1
@@ -67,25 +69,6 @@ enum lbs_ctr {
 
 /* JSON key of a counter; its rate is "rate_<key>_per_s". */
 extern const char *const lbs_ctr_key[LBS_C_DROPS];
-
-enum lbs_map {
-	LBS_M_VIPS,
-	LBS_M_BACKENDS,
-	LBS_M_VIP_STATS,
-	LBS_M_BACKEND_STATS,
-	LBS_M_STATS,
-	LBS_M_VIP_META,
-	LBS_M_CT,
-	LBS_M_MAX,
-};
-
-/* The pinned maps, opened read-only; fd -1 for an optional map that is absent. */
-struct lbs_maps {
-	char pin_path[PATH_MAX];
-	int fd[LBS_M_MAX];
-	__u32 max_entries[LBS_M_MAX];
-	int ncpus;
-};
 
 struct lbs_vip {
 	struct xlb_vip_key key;
@@ -154,13 +137,12 @@ struct lbs_opts {
 	int verbose;
 };
 
-/* sample.c */
+/* sample.c: samples read through libxlb's read side (dp_read.h). */
 /* Opens and checks every map; on failure err says which map and what was expected. */
-int lbs_maps_open(struct lbs_maps *m, const char *pin_path, char *err, size_t errlen);
-void lbs_maps_close(struct lbs_maps *m);
-int lbs_sample_read(const struct lbs_maps *m, struct lbs_sample *s, char *err, size_t errlen);
+int lbs_maps_open(struct xlb_reader **r, const char *pin_path, char *err, size_t errlen);
+int lbs_sample_read(const struct xlb_reader *r, struct lbs_sample *s, char *err, size_t errlen);
 /* Counts conntrack entries, stopping after budget_ns. */
-int lbs_ct_count(const struct lbs_maps *m, struct lbs_ct *ct, __u64 budget_ns, char *err,
+int lbs_ct_count(const struct xlb_reader *r, struct lbs_ct *ct, __u64 budget_ns, char *err,
 		 size_t errlen);
 /* Matches cur's VIPs and backends with prev's, so rates can be computed. */
 void lbs_sample_link(struct lbs_sample *cur, const struct lbs_sample *prev);

@@ -102,20 +102,20 @@ static int exit_code(int err)
 /* Reads one sample, with the conntrack count when the view shows it. */
 static int take(const struct run *r, struct lbs_sample *s, char *err, size_t errlen)
 {
-	struct lbs_maps m;
+	struct xlb_reader *m;
 	__u64 t0 = lbs_now_ns(CLOCK_MONOTONIC);
 	int e;
 
 	e = lbs_maps_open(&m, r->pin_path, err, errlen);
 	if (e)
 		return e;
-	e = lbs_sample_read(&m, s, err, errlen);
+	e = lbs_sample_read(m, s, err, errlen);
 	if (!e && r->o.view == LBS_VIEW_GLOBAL)
-		e = lbs_ct_count(&m, &s->ct, r->o.ct_budget_ns, err, errlen);
+		e = lbs_ct_count(m, &s->ct, r->o.ct_budget_ns, err, errlen);
 	if (!e && !s->have_meta && r->o.verbose)
 		fprintf(stderr, "lbstat: map %s/%s missing: VIP names not shown\n", r->pin_path,
 			XLB_MAP_VIP_META);
-	lbs_maps_close(&m);
+	xlb_reader_close(m);
 	if (!e && r->o.verbose)
 		fprintf(stderr, "lbstat: sample of %zu VIPs, %zu backends read in %.2f ms\n",
 			s->nvips, s->nbes, (lbs_now_ns(CLOCK_MONOTONIC) - t0) / 1e6);
@@ -125,7 +125,7 @@ static int take(const struct run *r, struct lbs_sample *s, char *err, size_t err
 /* A sample taken in another view lacks the conntrack count the global view shows. */
 static int ct_fill(const struct run *r, struct lbs_sample *s, char *err, size_t errlen)
 {
-	struct lbs_maps m;
+	struct xlb_reader *m;
 	int e;
 
 	if (r->o.view != LBS_VIEW_GLOBAL || s->ct.counted)
@@ -133,8 +133,8 @@ static int ct_fill(const struct run *r, struct lbs_sample *s, char *err, size_t 
 	e = lbs_maps_open(&m, r->pin_path, err, errlen);
 	if (e)
 		return e;
-	e = lbs_ct_count(&m, &s->ct, r->o.ct_budget_ns, err, errlen);
-	lbs_maps_close(&m);
+	e = lbs_ct_count(m, &s->ct, r->o.ct_budget_ns, err, errlen);
+	xlb_reader_close(m);
 	return e;
 }
 
@@ -337,28 +337,178 @@ enum {
 	OPT_VERSION,
 };
 
+static const struct option lopts[] = {
+	{ "backends", no_argument, NULL, 'b' },
+	{ "global", no_argument, NULL, 'g' },
+	{ "interval", required_argument, NULL, 'i' },
+	{ "count", required_argument, NULL, 'c' },
+	{ "sort", required_argument, NULL, 's' },
+	{ "reverse", no_argument, NULL, 'r' },
+	{ "vip", required_argument, NULL, OPT_VIP },
+	{ "app", required_argument, NULL, OPT_APP },
+	{ "json", no_argument, NULL, 'j' },
+	{ "pretty", no_argument, NULL, 'p' },
+	{ "exact", no_argument, NULL, 'x' },
+	{ "no-rates", no_argument, NULL, OPT_NO_RATES },
+	{ "pin-path", required_argument, NULL, OPT_PIN_PATH },
+	{ "ct-budget", required_argument, NULL, OPT_CT_BUDGET },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{},
+};
+
+/* What the command line says besides struct run. */
+struct cli {
+	bool have_interval, have_count, version, view_set;
+	enum lbs_view view_opt;
+};
+
+/* One option into r or cl; a problem goes into msg. Returns an exit code to stop with, or -1. */
+static int parse_opt(int c, struct run *r, struct cli *cl, char **argv, char *msg, size_t len)
+{
+	struct lbs_vip_filter f;
+	char ferr[256];
+	double d;
+	char *end;
+
+	switch (c) {
+	case 'b':
+	case 'g': {
+		enum lbs_view v = c == 'b' ? LBS_VIEW_BACKENDS : LBS_VIEW_GLOBAL;
+
+		if (cl->view_set && cl->view_opt != v)
+			snprintf(msg, len, "-b and -g: choose one view");
+		cl->view_opt = v;
+		cl->view_set = true;
+		break;
+	}
+	case 'i':
+		errno = 0;
+		d = strtod(optarg, &end);
+		if (errno || end == optarg || *end || !isfinite(d) || d < 0.1 || d > 86400)
+			snprintf(msg, len,
+				 "-i '%s': interval must be 0.1 to 86400 seconds", optarg);
+		else
+			r->interval_ns = (__u64)llround(d * LBS_NSEC_PER_SEC);
+		cl->have_interval = true;
+		break;
+	case 'c':
+		errno = 0;
+		r->count = strtoul(optarg, &end, 10);
+		if (errno || end == optarg || *end || !r->count || *optarg == '-')
+			snprintf(msg, len,
+				 "-c '%s': count must be a positive integer", optarg);
+		cl->have_count = true;
+		break;
+	case 's':
+		if (lbs_sort_parse(optarg, &r->o.sort))
+			snprintf(msg, len,
+				 "-s '%s': sort by vip, name, app, conns, pps, bps, "
+				 "pps_out, bps_out or drops", optarg);
+		break;
+	case 'r':
+		r->o.reverse = true;
+		break;
+	case OPT_VIP:
+		if (lbs_vip_filter_parse(optarg, &f, ferr, sizeof(ferr))) {
+			snprintf(msg, len, "%s", ferr);
+			break;
+		}
+		if (add_filter((void **)&r->o.vip_filters, &r->o.n_vip_filters, sizeof(f)))
+			return LBS_EXIT_ERR;
+		r->o.vip_filters[r->o.n_vip_filters - 1] = f;
+		break;
+	case OPT_APP:
+		if (!*optarg) {
+			snprintf(msg, len, "--app: empty app id");
+			break;
+		}
+		if (add_filter((void **)&r->o.app_filters, &r->o.n_app_filters,
+			       sizeof(*r->o.app_filters)))
+			return LBS_EXIT_ERR;
+		r->o.app_filters[r->o.n_app_filters - 1] = optarg;
+		break;
+	case 'j':
+		r->o.json = true;
+		break;
+	case 'p':
+		r->o.json = r->o.pretty = true;
+		break;
+	case 'x':
+		r->o.exact = true;
+		break;
+	case OPT_NO_RATES:
+		r->rates = false;
+		break;
+	case OPT_PIN_PATH:
+		if (!*optarg)
+			snprintf(msg, len, "--pin-path: empty path");
+		r->pin_path = optarg;
+		break;
+	case OPT_CT_BUDGET:
+		errno = 0;
+		d = strtod(optarg, &end);
+		if (errno || end == optarg || *end || !isfinite(d) || d < 0 || d > 3600000)
+			snprintf(msg, len,
+				 "--ct-budget '%s': milliseconds, 0 or more", optarg);
+		else
+			r->o.ct_budget_ns = (__u64)llround(d * 1e6);
+		break;
+	case 'v':
+		r->o.verbose++;
+		break;
+	case 'h':
+		usage(stdout);
+		return LBS_EXIT_OK;
+	case OPT_VERSION:
+		cl->version = true;
+		break;
+	case ':':
+		snprintf(msg, len, "option '%s' needs a value", argv[optind - 1]);
+		break;
+	default:
+		if (optopt && optopt < 256)
+			snprintf(msg, len, "unknown option '-%c'", optopt);
+		else
+			snprintf(msg, len, "unknown option '%s'", argv[optind - 1]);
+		break;
+	}
+	return -1;
+}
+
+/* The view named as an argument, which must agree with -b or -g. Returns an exit code, or -1. */
+static int view_arg(struct run *r, const struct cli *cl, int argc, char **argv, char *msg,
+		    size_t len)
+{
+	enum lbs_view v;
+
+	r->o.view = cl->view_opt;
+	if (optind >= argc)
+		return -1;
+	if (!strcmp(argv[optind], "help")) {
+		usage(stdout);
+		return LBS_EXIT_OK;
+	}
+	if (lbs_view_parse(argv[optind], &v)) {
+		snprintf(msg, len, "unknown view '%s': vips, backends or global", argv[optind]);
+		return usage_error(r, msg);
+	}
+	if (cl->view_set && v != cl->view_opt) {
+		snprintf(msg, len, "view '%s' contradicts -%c", argv[optind],
+			 cl->view_opt == LBS_VIEW_BACKENDS ? 'b' : 'g');
+		return usage_error(r, msg);
+	}
+	r->o.view = v;
+	if (optind + 1 < argc) {
+		snprintf(msg, len, "unexpected argument '%s'", argv[optind + 1]);
+		return usage_error(r, msg);
+	}
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
-	static const struct option lopts[] = {
-		{ "backends", no_argument, NULL, 'b' },
-		{ "global", no_argument, NULL, 'g' },
-		{ "interval", required_argument, NULL, 'i' },
-		{ "count", required_argument, NULL, 'c' },
-		{ "sort", required_argument, NULL, 's' },
-		{ "reverse", no_argument, NULL, 'r' },
-		{ "vip", required_argument, NULL, OPT_VIP },
-		{ "app", required_argument, NULL, OPT_APP },
-		{ "json", no_argument, NULL, 'j' },
-		{ "pretty", no_argument, NULL, 'p' },
-		{ "exact", no_argument, NULL, 'x' },
-		{ "no-rates", no_argument, NULL, OPT_NO_RATES },
-		{ "pin-path", required_argument, NULL, OPT_PIN_PATH },
-		{ "ct-budget", required_argument, NULL, OPT_CT_BUDGET },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, OPT_VERSION },
-		{},
-	};
 	struct run r = {
 		.o = { .view = LBS_VIEW_VIPS,
 		       .sort = LBS_SORT_VIP,
@@ -367,12 +517,8 @@ int main(int argc, char **argv)
 		.interval_ns = LBS_NSEC_PER_SEC,
 		.rates = true,
 	};
-	char msg[512] = "", ferr[256];
-	bool have_interval = false, have_count = false, version = false, view_set = false;
-	enum lbs_view view_opt = LBS_VIEW_VIPS;
-	struct lbs_vip_filter f;
-	double d;
-	char *end;
+	struct cli cl = { .view_opt = LBS_VIEW_VIPS };
+	char msg[512] = "";
 	int c, rc;
 
 	/* -j changes how errors are reported, including errors in options before it. */
@@ -381,144 +527,24 @@ int main(int argc, char **argv)
 			r.o.json = true;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":bgi:c:s:rjpxvh", lopts, NULL)) != -1) {
-		switch (c) {
-		case 'b':
-		case 'g': {
-			enum lbs_view v = c == 'b' ? LBS_VIEW_BACKENDS : LBS_VIEW_GLOBAL;
-
-			if (view_set && view_opt != v)
-				snprintf(msg, sizeof(msg), "-b and -g: choose one view");
-			view_opt = v;
-			view_set = true;
-			break;
-		}
-		case 'i':
-			errno = 0;
-			d = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !isfinite(d) || d < 0.1 || d > 86400)
-				snprintf(msg, sizeof(msg),
-					 "-i '%s': interval must be 0.1 to 86400 seconds", optarg);
-			else
-				r.interval_ns = (__u64)llround(d * LBS_NSEC_PER_SEC);
-			have_interval = true;
-			break;
-		case 'c':
-			errno = 0;
-			r.count = strtoul(optarg, &end, 10);
-			if (errno || end == optarg || *end || !r.count || *optarg == '-')
-				snprintf(msg, sizeof(msg),
-					 "-c '%s': count must be a positive integer", optarg);
-			have_count = true;
-			break;
-		case 's':
-			if (lbs_sort_parse(optarg, &r.o.sort))
-				snprintf(msg, sizeof(msg),
-					 "-s '%s': sort by vip, name, app, conns, pps, bps, "
-					 "pps_out, bps_out or drops", optarg);
-			break;
-		case 'r':
-			r.o.reverse = true;
-			break;
-		case OPT_VIP:
-			if (lbs_vip_filter_parse(optarg, &f, ferr, sizeof(ferr))) {
-				snprintf(msg, sizeof(msg), "%s", ferr);
-				break;
-			}
-			if (add_filter((void **)&r.o.vip_filters, &r.o.n_vip_filters, sizeof(f)))
-				return LBS_EXIT_ERR;
-			r.o.vip_filters[r.o.n_vip_filters - 1] = f;
-			break;
-		case OPT_APP:
-			if (!*optarg) {
-				snprintf(msg, sizeof(msg), "--app: empty app id");
-				break;
-			}
-			if (add_filter((void **)&r.o.app_filters, &r.o.n_app_filters,
-				       sizeof(*r.o.app_filters)))
-				return LBS_EXIT_ERR;
-			r.o.app_filters[r.o.n_app_filters - 1] = optarg;
-			break;
-		case 'j':
-			r.o.json = true;
-			break;
-		case 'p':
-			r.o.json = r.o.pretty = true;
-			break;
-		case 'x':
-			r.o.exact = true;
-			break;
-		case OPT_NO_RATES:
-			r.rates = false;
-			break;
-		case OPT_PIN_PATH:
-			if (!*optarg)
-				snprintf(msg, sizeof(msg), "--pin-path: empty path");
-			r.pin_path = optarg;
-			break;
-		case OPT_CT_BUDGET:
-			errno = 0;
-			d = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !isfinite(d) || d < 0 || d > 3600000)
-				snprintf(msg, sizeof(msg),
-					 "--ct-budget '%s': milliseconds, 0 or more", optarg);
-			else
-				r.o.ct_budget_ns = (__u64)llround(d * 1e6);
-			break;
-		case 'v':
-			r.o.verbose++;
-			break;
-		case 'h':
-			usage(stdout);
-			return LBS_EXIT_OK;
-		case OPT_VERSION:
-			version = true;
-			break;
-		case ':':
-			snprintf(msg, sizeof(msg), "option '%s' needs a value", argv[optind - 1]);
-			break;
-		default:
-			if (optopt && optopt < 256)
-				snprintf(msg, sizeof(msg), "unknown option '-%c'", optopt);
-			else
-				snprintf(msg, sizeof(msg), "unknown option '%s'", argv[optind - 1]);
-			break;
-		}
+		rc = parse_opt(c, &r, &cl, argv, msg, sizeof(msg));
+		if (rc >= 0)
+			return rc;
 		if (*msg)
 			return usage_error(&r, msg);
 	}
-	if (version) {
+	if (cl.version) {
 		if (r.o.json)
 			lbs_json_version(stdout, r.o.pretty);
 		else
 			printf("lbstat %s (xlb ABI %d)\n", XLB_VERSION, XLB_ABI_VERSION);
 		return LBS_EXIT_OK;
 	}
-	r.o.view = view_opt;
-	if (optind < argc) {
-		enum lbs_view v;
-
-		if (!strcmp(argv[optind], "help")) {
-			usage(stdout);
-			return LBS_EXIT_OK;
-		}
-		if (lbs_view_parse(argv[optind], &v)) {
-			snprintf(msg, sizeof(msg), "unknown view '%s': vips, backends or global",
-				 argv[optind]);
-			return usage_error(&r, msg);
-		}
-		if (view_set && v != view_opt) {
-			snprintf(msg, sizeof(msg), "view '%s' contradicts -%c", argv[optind],
-				 view_opt == LBS_VIEW_BACKENDS ? 'b' : 'g');
-			return usage_error(&r, msg);
-		}
-		r.o.view = v;
-		if (optind + 1 < argc) {
-			snprintf(msg, sizeof(msg), "unexpected argument '%s'", argv[optind + 1]);
-			return usage_error(&r, msg);
-		}
-	}
-	r.watch = have_interval || (have_count && r.count > 1);
-	if (!have_count)
+	rc = view_arg(&r, &cl, argc, argv, msg, sizeof(msg));
+	if (rc >= 0)
+		return rc;
+	r.watch = cl.have_interval || (cl.have_count && r.count > 1);
+	if (!cl.have_count)
 		r.count = r.watch ? 0 : 1;
 	r.tty = r.watch && !r.o.json && isatty(STDOUT_FILENO);
 	/* libbpf's default printer (warnings and info) only with -v. */

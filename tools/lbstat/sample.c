@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Reading the data plane's pinned maps without the data plane library: each
- * map is opened read-only by path (BPF_F_RDONLY, so lbstat cannot write a map
- * even by mistake, and loads no program), checked against the ABI's layout,
- * and read into a sample. Big maps are read with batch lookups where the
+ * A sample of the data plane: VIPs, names, backends and counters read at one
+ * instant through libxlb's read side (dp_read.h), which opens every map
+ * read-only, holds it to the ABI's layout and walks it in batches where the
  * kernel has them. Rates are differences between two samples over the
  * monotonic time between them; a VIP or backend whose identity changed or
  * whose counters went down (recreated in between) gets no rate rather than a
@@ -12,10 +11,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <time.h>
-#include <unistd.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 
 #include "lbstat.h"
 
@@ -34,32 +31,13 @@ const char *const lbs_ctr_key[LBS_C_DROPS] = {
 	[LBS_C_NEW_FLOWS] = "new_flows",  [LBS_C_REJECTED] = "rejected",
 };
 
-/* Batch lookups move this many elements per system call. */
-#define LBS_BATCH 4096
-/* The kernel's internal ENOTSUPP, which the bpf syscall returns for map types without batch ops. */
-#define LBS_ENOTSUPP 524
+__u64 lbs_now_ns(int clock)
+{
+	struct timespec ts;
 
-static const struct {
-	const char *name;
-	enum bpf_map_type type;
-	__u32 key_size, value_size;
-	bool optional; /* missing: lbstat works without it (names are blank) */
-} map_specs[LBS_M_MAX] = {
-	[LBS_M_VIPS] = { XLB_MAP_VIPS, BPF_MAP_TYPE_HASH, sizeof(struct xlb_vip_key),
-			 sizeof(struct xlb_vip) },
-	[LBS_M_BACKENDS] = { XLB_MAP_BACKENDS, BPF_MAP_TYPE_ARRAY, sizeof(__u32),
-			     sizeof(struct xlb_backend) },
-	[LBS_M_VIP_STATS] = { XLB_MAP_VIP_STATS, BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
-			      sizeof(struct xlb_vip_stats) },
-	[LBS_M_BACKEND_STATS] = { XLB_MAP_BACKEND_STATS, BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
-				  sizeof(struct xlb_backend_stats) },
-	[LBS_M_STATS] = { XLB_MAP_STATS, BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
-			  sizeof(struct xlb_stats) },
-	[LBS_M_VIP_META] = { XLB_MAP_VIP_META, BPF_MAP_TYPE_ARRAY, sizeof(__u32),
-			     sizeof(struct xlb_vip_meta), true },
-	[LBS_M_CT] = { XLB_MAP_CT, BPF_MAP_TYPE_LRU_HASH, sizeof(struct xlb_flow_key),
-		       sizeof(struct xlb_ct_entry) },
-};
+	clock_gettime(clock, &ts);
+	return (__u64)ts.tv_sec * LBS_NSEC_PER_SEC + ts.tv_nsec;
+}
 
 /* Set by the tests (LBSTAT_NO_BATCH=1) to exercise the one-element-at-a-time path. */
 static bool no_batch(void)
@@ -69,255 +47,15 @@ static bool no_batch(void)
 	return e && *e && strcmp(e, "0");
 }
 
-__u64 lbs_now_ns(int clock)
+int lbs_maps_open(struct xlb_reader **r, const char *pin_path, char *err, size_t errlen)
 {
-	struct timespec ts;
+	struct xlb_reader_opts o = {
+		.pin_path = pin_path,
+		.user = "lbstat",
+		.flags = no_batch() ? XLB_READER_NO_BATCH : 0,
+	};
 
-	clock_gettime(clock, &ts);
-	return (__u64)ts.tv_sec * LBS_NSEC_PER_SEC + ts.tv_nsec;
-}
-
-static const char *map_type_str(enum bpf_map_type t)
-{
-	const char *s = libbpf_bpf_map_type_str(t);
-
-	return s ? s : "unknown";
-}
-
-/* A pinned object that is not a map (a program, a link) must not be read as one. */
-static bool fd_is_map(int fd)
-{
-	char link[64], target[64];
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n < 0)
-		return true; /* no /proc: let the info check decide */
-	target[n] = '\0';
-	return strstr(target, "bpf-map") != NULL;
-}
-
-static int open_one(struct lbs_maps *m, enum lbs_map i, char *err, size_t errlen)
-{
-	LIBBPF_OPTS(bpf_obj_get_opts, gopts, .file_flags = BPF_F_RDONLY);
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-	char path[PATH_MAX + 32];
-	int fd, e;
-
-	snprintf(path, sizeof(path), "%s/%s", m->pin_path, map_specs[i].name);
-	fd = bpf_obj_get_opts(path, &gopts);
-	if (fd < 0) {
-		e = -errno;
-		if (e == -ENOENT && map_specs[i].optional)
-			return 0;
-		if (e == -ENOENT)
-			snprintf(err, errlen,
-				 "map %s: missing, expected a %s map (an xlb of another version "
-				 "pinned these maps?)",
-				 path, map_type_str(map_specs[i].type));
-		else if (e == -EPERM || e == -EACCES)
-			snprintf(err, errlen, "map %s: %s (lbstat needs root, or CAP_BPF and read "
-				 "access to the pins)", path, strerror(-e));
-		else
-			snprintf(err, errlen, "map %s: %s", path, strerror(-e));
-		return e;
-	}
-	if (!fd_is_map(fd)) {
-		close(fd);
-		snprintf(err, errlen, "%s: pinned object is not a map, expected a %s map", path,
-			 map_type_str(map_specs[i].type));
-		return -EPROTO;
-	}
-	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
-		e = -errno;
-		close(fd);
-		snprintf(err, errlen, "map %s: read map info: %s", path, strerror(-e));
-		return e;
-	}
-	m->fd[i] = fd;
-	m->max_entries[i] = info.max_entries;
-	if (info.type != map_specs[i].type) {
-		snprintf(err, errlen, "map %s: type %s, expected %s (an xlb of another version "
-			 "pinned these maps?)", path, map_type_str(info.type),
-			 map_type_str(map_specs[i].type));
-		return -EPROTO;
-	}
-	if (info.key_size != map_specs[i].key_size) {
-		snprintf(err, errlen, "map %s: key size %u bytes, expected %u (an xlb of another "
-			 "version pinned these maps?)", path, info.key_size, map_specs[i].key_size);
-		return -EPROTO;
-	}
-	if (info.value_size != map_specs[i].value_size) {
-		snprintf(err, errlen, "map %s: value size %u bytes, expected %u (an xlb of another "
-			 "version pinned these maps?)", path, info.value_size,
-			 map_specs[i].value_size);
-		return -EPROTO;
-	}
-	return 0;
-}
-
-int lbs_maps_open(struct lbs_maps *m, const char *pin_path, char *err, size_t errlen)
-{
-	char path[PATH_MAX + 32];
-	int i, found = 0, e;
-
-	memset(m, 0, sizeof(*m));
-	for (i = 0; i < LBS_M_MAX; i++)
-		m->fd[i] = -1;
-	if (strlen(pin_path) >= sizeof(m->pin_path)) {
-		snprintf(err, errlen, "pin path too long");
-		return -ENAMETOOLONG;
-	}
-	strcpy(m->pin_path, pin_path);
-	/* None of the maps there at all is the common case (xlb never ran): say so plainly. */
-	for (i = 0; i < LBS_M_MAX; i++) {
-		snprintf(path, sizeof(path), "%s/%s", pin_path, map_specs[i].name);
-		if (!access(path, F_OK)) {
-			found++;
-		} else if (errno == EACCES) {
-			/* The pin directory is root's, 0700: not "missing", but not ours to read. */
-			snprintf(err, errlen, "%s: %s (lbstat needs root, or CAP_BPF and read "
-				 "access to the pins)", pin_path, strerror(EACCES));
-			return -EACCES;
-		}
-	}
-	if (!found) {
-		snprintf(err, errlen, "no xlb maps at %s (is xlbd running? --pin-path to look "
-			 "elsewhere)", pin_path);
-		return -ENOENT;
-	}
-	for (i = 0; i < LBS_M_MAX; i++) {
-		e = open_one(m, i, err, errlen);
-		if (e) {
-			lbs_maps_close(m);
-			return e;
-		}
-	}
-	m->ncpus = libbpf_num_possible_cpus();
-	if (m->ncpus <= 0) {
-		snprintf(err, errlen, "cannot count the possible CPUs: %s", strerror(-m->ncpus));
-		lbs_maps_close(m);
-		return m->ncpus ? m->ncpus : -EINVAL;
-	}
-	return 0;
-}
-
-void lbs_maps_close(struct lbs_maps *m)
-{
-	int i;
-
-	for (i = 0; i < LBS_M_MAX; i++) {
-		if (m->fd[i] >= 0)
-			close(m->fd[i]);
-		m->fd[i] = -1;
-	}
-}
-
-/* Sums a per-CPU value of n u64 counters; vals has room for every CPU's copy. */
-static int percpu_sum(const struct lbs_maps *m, enum lbs_map map, __u32 id, __u64 *out, size_t n,
-		      __u64 *vals)
-{
-	size_t stride = (map_specs[map].value_size + 7) / 8, c, i;
-
-	if (bpf_map_lookup_elem(m->fd[map], &id, vals))
-		return -errno;
-	memset(out, 0, n * sizeof(*out));
-	for (c = 0; c < (size_t)m->ncpus; c++)
-		for (i = 0; i < n; i++)
-			out[i] += vals[c * stride + i];
-	return 0;
-}
-
-/*
- * Calls fn for every element of a map: batch lookups when the kernel has them
- * for this map type, else get_next_key + lookup. A hash map that changes under
- * a get_next_key walk may restart it (the kernel starts over when the current
- * key is gone), so fn must tolerate duplicates and the walk is bounded by
- * deadline_ns (0: none) and twice max_entries. An array needs no walk: its
- * keys are 0 to max_entries - 1. Returns 1 when it stopped early.
- */
-typedef int (*elem_fn)(void *ctx, const void *key, const void *value);
-
-static int map_walk(int fd, bool array, __u32 key_size, __u32 value_size, __u32 max_entries,
-		    elem_fn fn, void *ctx, __u64 deadline_ns)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
-	__u8 token[64] = {}, key[64], next[64], *keys = NULL, *vals = NULL, *value = NULL;
-	__u64 steps = 0, limit = 2ULL * max_entries + 1;
-	bool first = true;
-	__u32 count, i;
-	int err = 0, rc;
-
-	if (key_size > sizeof(key))
-		return -EINVAL;
-	if (no_batch())
-		goto one_by_one;
-	/* Zeroed: valgrind cannot see the kernel fill them (BPF_MAP_LOOKUP_BATCH is unknown to it). */
-	keys = calloc(LBS_BATCH, key_size);
-	vals = calloc(LBS_BATCH, value_size);
-	if (!keys || !vals) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		count = LBS_BATCH;
-		rc = bpf_map_lookup_batch(fd, first ? NULL : token, token, keys, vals, &count,
-					  &bopts);
-		if (rc && errno != ENOENT) {
-			if (first && (errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP ||
-				      errno == LBS_ENOTSUPP))
-				goto one_by_one;
-			err = -errno;
-			goto out;
-		}
-		first = false;
-		for (i = 0; i < count && !err; i++)
-			err = fn(ctx, keys + (size_t)i * key_size, vals + (size_t)i * value_size);
-		if (err || rc)
-			goto out; /* rc: ENOENT, the end */
-		if (deadline_ns && lbs_now_ns(CLOCK_MONOTONIC) > deadline_ns) {
-			err = 1;
-			goto out;
-		}
-	}
-
-one_by_one:
-	value = malloc(value_size);
-	if (!value) {
-		err = -ENOMEM;
-		goto out;
-	}
-	if (array) {
-		for (__u32 k = 0; k < max_entries && !err; k++)
-			if (!bpf_map_lookup_elem(fd, &k, value))
-				err = fn(ctx, &k, value);
-		goto out;
-	}
-	first = true;
-	while (!bpf_map_get_next_key(fd, first ? NULL : key, next)) {
-		first = false;
-		memcpy(key, next, key_size);
-		if (++steps > limit) {
-			err = 1;
-			break;
-		}
-		if (bpf_map_lookup_elem(fd, key, value))
-			continue; /* deleted meanwhile */
-		err = fn(ctx, key, value);
-		if (err)
-			break;
-		if (deadline_ns && !(steps & 1023) && lbs_now_ns(CLOCK_MONOTONIC) > deadline_ns) {
-			err = 1;
-			break;
-		}
-	}
-out:
-	free(keys);
-	free(vals);
-	free(value);
-	return err;
+	return xlb_reader_open(r, &o, err, errlen);
 }
 
 struct vip_walk {
@@ -326,10 +64,9 @@ struct vip_walk {
 	__u32 max_vips;
 };
 
-static int vip_add(void *ctx, const void *key, const void *value)
+static int vip_add(void *ctx, const struct xlb_vip_key *key, const struct xlb_vip *vip)
 {
 	struct vip_walk *w = ctx;
-	const struct xlb_vip *vip = value;
 	struct lbs_vip *v;
 
 	if (!vip->vip_id || vip->vip_id >= w->max_vips)
@@ -345,7 +82,7 @@ static int vip_add(void *ctx, const void *key, const void *value)
 	}
 	v = &w->s->vips[w->s->nvips++];
 	memset(v, 0, sizeof(*v));
-	memcpy(&v->key, key, sizeof(v->key));
+	v->key = *key;
 	v->vip = *vip;
 	return 0;
 }
@@ -371,15 +108,12 @@ struct be_walk {
 	size_t cap;
 };
 
-static int be_add(void *ctx, const void *key, const void *value)
+static int be_add(void *ctx, __u32 id, const struct xlb_backend *be)
 {
 	struct be_walk *w = ctx;
-	const struct xlb_backend *be = value;
 	const struct lbs_vip *v;
 	struct lbs_be *b;
 
-	if (be->state == XLB_BE_REMOVED)
-		return 0;
 	v = vip_by_id(w->s, be->vip_id);
 	if (!v)
 		return 0; /* its VIP went away, or came after we read the VIPs */
@@ -394,7 +128,7 @@ static int be_add(void *ctx, const void *key, const void *value)
 	}
 	b = &w->s->bes[w->s->nbes++];
 	memset(b, 0, sizeof(*b));
-	memcpy(&b->id, key, sizeof(b->id));
+	b->id = id;
 	b->be = *be;
 	b->vip = v - w->s->vips;
 	return 0;
@@ -452,132 +186,131 @@ static int group_backends(struct lbs_sample *s)
 	return 0;
 }
 
-int lbs_sample_read(const struct lbs_maps *m, struct lbs_sample *s, char *err, size_t errlen)
+/* The VIPs, ascending id, each once. */
+static int vips_read(const struct xlb_reader *r, struct lbs_sample *s, char *err, size_t errlen)
 {
-	struct vip_walk vw = { .s = s, .max_vips = m->max_entries[LBS_M_VIP_STATS] };
-	struct be_walk bw = { .s = s };
-	/* Room for one CPU's copy of the biggest per-CPU value read here. */
-	size_t stride = sizeof(struct xlb_stats) > sizeof(struct xlb_vip_stats)
-				? sizeof(struct xlb_stats)
-				: sizeof(struct xlb_vip_stats);
+	struct vip_walk vw = { .s = s, .max_vips = xlb_reader_max_entries(r, XLB_M_VIP_STATS) };
 	size_t i, j;
-	__u64 *vals;
 	int e;
 
-	memset(s, 0, sizeof(*s));
-	snprintf(s->pin_path, sizeof(s->pin_path), "%s", m->pin_path);
-	s->mono_ns = lbs_now_ns(CLOCK_MONOTONIC);
-	s->real_ns = lbs_now_ns(CLOCK_REALTIME);
-	s->have_meta = m->fd[LBS_M_VIP_META] >= 0;
-	vals = calloc(m->ncpus, (stride + 7) & ~(size_t)7);
-	if (!vals) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-
-	e = map_walk(m->fd[LBS_M_VIPS], false, sizeof(struct xlb_vip_key), sizeof(struct xlb_vip),
-		     m->max_entries[LBS_M_VIPS], vip_add, &vw, 0);
+	e = xlb_reader_vip_walk(r, vip_add, &vw);
 	if (e < 0) {
-		snprintf(err, errlen, "map %s/%s: read: %s", m->pin_path, XLB_MAP_VIPS,
+		snprintf(err, errlen, "map %s/%s: read: %s", s->pin_path, XLB_MAP_VIPS,
 			 strerror(-e));
-		goto fail;
+		return e;
 	}
 	if (s->nvips) /* qsort and bsearch want a base even for nothing */
 		qsort(s->vips, s->nvips, sizeof(*s->vips), cmp_vip_id);
-	/* A get_next_key walk restarted by a concurrent delete may have seen a VIP twice. */
+	/* A walk restarted by a concurrent delete may have seen a VIP twice. */
 	for (i = j = 0; i < s->nvips; i++)
 		if (!j || s->vips[j - 1].vip.vip_id != s->vips[i].vip.vip_id)
 			s->vips[j++] = s->vips[i];
 	s->nvips = j;
+	return 0;
+}
 
-	e = map_walk(m->fd[LBS_M_BACKENDS], true, sizeof(__u32), sizeof(struct xlb_backend),
-		     m->max_entries[LBS_M_BACKENDS], be_add, &bw, 0);
+/* The backends of those VIPs, ascending id, grouped by VIP. */
+static int backends_read(const struct xlb_reader *r, struct lbs_sample *s, char *err,
+			 size_t errlen)
+{
+	struct be_walk bw = { .s = s };
+	int e;
+
+	e = xlb_reader_backend_walk(r, be_add, &bw);
 	if (e < 0) {
-		snprintf(err, errlen, "map %s/%s: read: %s", m->pin_path, XLB_MAP_BACKENDS,
+		snprintf(err, errlen, "map %s/%s: read: %s", s->pin_path, XLB_MAP_BACKENDS,
 			 strerror(-e));
-		goto fail;
+		return e;
 	}
 	if (s->nbes)
 		qsort(s->bes, s->nbes, sizeof(*s->bes), cmp_be_id);
-	for (i = j = 0; i < s->nbes; i++)
-		if (!j || s->bes[j - 1].id != s->bes[i].id)
-			s->bes[j++] = s->bes[i];
-	s->nbes = j;
 	e = group_backends(s);
-	if (e) {
+	if (e)
 		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
+	return e;
+}
+
+/* Counters (summed over CPUs) and names of every VIP and backend, and the global ones. */
+static int counters_read(const struct xlb_reader *r, struct lbs_sample *s, char *err,
+			 size_t errlen)
+{
+	struct xlb_backend_stats bst;
+	struct xlb_vip_stats vst;
+	size_t i, j;
+	int e;
 
 	for (i = 0; i < s->nvips; i++) {
 		struct lbs_vip *v = &s->vips[i];
 
-		e = percpu_sum(m, LBS_M_VIP_STATS, v->vip.vip_id, v->c, LBS_C_VIP_MAX, vals);
+		e = xlb_reader_vip_stats(r, v->vip.vip_id, &vst);
 		if (e) {
-			snprintf(err, errlen, "map %s/%s: read vip id %u: %s", m->pin_path,
+			snprintf(err, errlen, "map %s/%s: read vip id %u: %s", s->pin_path,
 				 XLB_MAP_VIP_STATS, v->vip.vip_id, strerror(-e));
-			goto fail;
+			return e;
 		}
+		memcpy(v->c, &vst, sizeof(v->c));
 		for (j = 0; j < XLB_VIP_DROP_MAX; j++)
 			v->drops += v->c[LBS_C_DROPS + j];
-		if (s->have_meta &&
-		    !bpf_map_lookup_elem(m->fd[LBS_M_VIP_META], &v->vip.vip_id, &v->meta)) {
+		if (s->have_meta && !xlb_reader_vip_meta(r, v->vip.vip_id, &v->meta)) {
 			meta_sanitize(v->meta.name, sizeof(v->meta.name));
 			meta_sanitize(v->meta.app, sizeof(v->meta.app));
 		}
 	}
 	for (i = 0; i < s->nbes; i++) {
-		e = percpu_sum(m, LBS_M_BACKEND_STATS, s->bes[i].id, s->bes[i].c, LBS_C_BACKEND_MAX,
-			       vals);
+		e = xlb_reader_backend_stats(r, s->bes[i].id, &bst);
 		if (e) {
-			snprintf(err, errlen, "map %s/%s: read backend id %u: %s", m->pin_path,
+			snprintf(err, errlen, "map %s/%s: read backend id %u: %s", s->pin_path,
 				 XLB_MAP_BACKEND_STATS, s->bes[i].id, strerror(-e));
-			goto fail;
+			return e;
 		}
+		memcpy(s->bes[i].c, &bst, sizeof(s->bes[i].c));
 	}
-	e = percpu_sum(m, LBS_M_STATS, 0, s->global.c, XLB_CNT_MAX, vals);
-	if (e) {
-		snprintf(err, errlen, "map %s/%s: read: %s", m->pin_path, XLB_MAP_STATS,
+	e = xlb_reader_stats(r, &s->global);
+	if (e)
+		snprintf(err, errlen, "map %s/%s: read: %s", s->pin_path, XLB_MAP_STATS,
 			 strerror(-e));
-		goto fail;
-	}
-	free(vals);
-	return 0;
-fail:
-	free(vals);
-	lbs_sample_free(s);
 	return e;
 }
 
-struct ct_walk {
-	struct lbs_ct *ct;
-};
-
-static int ct_add(void *ctx, const void *key, const void *value)
+int lbs_sample_read(const struct xlb_reader *r, struct lbs_sample *s, char *err, size_t errlen)
 {
-	struct ct_walk *w = ctx;
-	const struct xlb_flow_key *fk = key;
+	int e;
 
-	w->ct->entries++;
+	memset(s, 0, sizeof(*s));
+	snprintf(s->pin_path, sizeof(s->pin_path), "%s", xlb_reader_pin_path(r));
+	s->mono_ns = lbs_now_ns(CLOCK_MONOTONIC);
+	s->real_ns = lbs_now_ns(CLOCK_REALTIME);
+	s->have_meta = xlb_reader_map_fd(r, XLB_M_VIP_META) >= 0;
+	e = vips_read(r, s, err, errlen) ?: backends_read(r, s, err, errlen) ?:
+	    counters_read(r, s, err, errlen);
+	if (e)
+		lbs_sample_free(s);
+	return e;
+}
+
+static int ct_add(void *ctx, const struct xlb_flow_key *fk, const struct xlb_ct_entry *entry)
+{
+	struct lbs_ct *ct = ctx;
+
+	(void)entry;
+	ct->entries++;
 	if (fk->dir == XLB_DIR_ORIG)
-		w->ct->flows++;
+		ct->flows++;
 	return 0;
 }
 
-int lbs_ct_count(const struct lbs_maps *m, struct lbs_ct *ct, __u64 budget_ns, char *err,
+int lbs_ct_count(const struct xlb_reader *r, struct lbs_ct *ct, __u64 budget_ns, char *err,
 		 size_t errlen)
 {
-	struct ct_walk w = { .ct = ct };
 	__u64 t0 = lbs_now_ns(CLOCK_MONOTONIC);
 	int e;
 
 	memset(ct, 0, sizeof(*ct));
-	ct->max_entries = m->max_entries[LBS_M_CT];
-	e = map_walk(m->fd[LBS_M_CT], false, sizeof(struct xlb_flow_key),
-		     sizeof(struct xlb_ct_entry), ct->max_entries, ct_add, &w,
-		     budget_ns ? t0 + budget_ns : 0);
+	ct->max_entries = xlb_reader_max_entries(r, XLB_M_CT);
+	e = xlb_reader_ct_walk(r, ct_add, ct, budget_ns ? t0 + budget_ns : 0);
 	if (e < 0) {
-		snprintf(err, errlen, "map %s/%s: read: %s", m->pin_path, XLB_MAP_CT, strerror(-e));
+		snprintf(err, errlen, "map %s/%s: read: %s", xlb_reader_pin_path(r), XLB_MAP_CT,
+			 strerror(-e));
 		return e;
 	}
 	/* A walk restarted by concurrent evictions can count twice; never claim more than fits. */

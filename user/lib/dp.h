@@ -2,11 +2,13 @@
 /*
  * The data plane from user space: load the BPF object with its maps pinned
  * under a versioned path (adopting maps already pinned there, never flushing
- * them), attach to interfaces, and typed operations on VIPs, backends,
- * Maglev tables and counters. Writes follow an order that keeps every packet
- * consistent: backends exist before a table names them, a table is complete
- * before a VIP points at it, a VIP is gone before its backends are freed.
- * Used by xlbd, by lbstat (read-only) and by the tests.
+ * them; dp.c), attach to interfaces (dp_attach.c), and typed writes of VIPs,
+ * backends, Maglev tables and names (dp_write.c). Writes follow an order
+ * that keeps every packet consistent: backends exist before a table names
+ * them, a table is complete before a VIP points at it, a VIP is gone before
+ * its backends are freed. The reads declared here are the read side's
+ * (dp_read.h) through the data plane's own reader. Used by xlbd and the
+ * tests; lbstat and xlbdump only read, through dp_read.h.
  */
 #ifndef XLB_DP_H
 #define XLB_DP_H
@@ -110,7 +112,7 @@ int xlb_vip_meta_get(const struct xlb_dp *dp, __u32 vip_id, struct xlb_vip_meta 
 
 int xlb_config_set(struct xlb_dp *dp, const struct xlb_config *cfg);
 
-/* Counters, summed over CPUs. */
+/* Counters, summed over CPUs (xlb_reader_stats and friends on xlb_dp_reader(dp)). */
 int xlb_stats_read(const struct xlb_dp *dp, struct xlb_stats *out);
 int xlb_vip_stats_read(const struct xlb_dp *dp, __u32 vip_id, struct xlb_vip_stats *out);
 int xlb_backend_stats_read(const struct xlb_dp *dp, __u32 backend_id,

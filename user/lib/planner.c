@@ -11,10 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <bpf/bpf.h>
 
 #include "addr.h"
 #include "dp.h"
+#include "dp_read.h"
 #include "log.h"
 #include "maglev.h"
 #include "planner.h"
@@ -484,72 +484,116 @@ int xlb_plan_apply(struct xlb_dp *dp, const struct xlb_plan *plan)
 	return failed;
 }
 
+/* The backends of the VIPs being read, tagged with their VIP's index. */
+struct state_read {
+	const struct xlb_reader *r;
+	__u32 *pos; /* vip id -> index in vips + 1 */
+	__u32 max_vips;
+	struct state_be {
+		size_t vip;
+		struct xlb_plan_backend b;
+	} *bes;
+	size_t nbes, cap;
+};
+
+static int state_be_add(void *ctx, __u32 id, const struct xlb_backend *be)
+{
+	struct state_read *sr = ctx;
+	struct state_be *e;
+
+	if (!id || be->vip_id >= sr->max_vips || !sr->pos[be->vip_id])
+		return 0; /* its VIP is gone: adopting the maps frees it */
+	if (sr->nbes == sr->cap) {
+		size_t cap = sr->cap ? sr->cap * 2 : 256;
+
+		e = realloc(sr->bes, cap * sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		sr->bes = e;
+		sr->cap = cap;
+	}
+	e = &sr->bes[sr->nbes++];
+	memset(e, 0, sizeof(*e));
+	e->vip = sr->pos[be->vip_id] - 1;
+	e->b.addr = be->addr;
+	e->b.port = be->port;
+	e->b.family = be->family;
+	e->b.state = be->state;
+	e->b.weight = be->weight;
+	return 0;
+}
+
+static int state_be_cmp(const void *a, const void *b)
+{
+	const struct state_be *x = a, *y = b;
+
+	return x->vip < y->vip ? -1 : x->vip > y->vip;
+}
+
+/* A VIP as the planner sees it: key, flags, names, live table size, its backends. */
+static int state_vip_add(struct state_read *sr, const struct xlb_vip_entry *e,
+			 const struct state_be *bes, size_t n, struct xlb_plan_state *out)
+{
+	struct xlb_vip_meta meta;
+	struct xlb_plan_vip v;
+	size_t i;
+	int err;
+
+	memset(&v, 0, sizeof(v));
+	v.key = e->key;
+	v.flags = e->vip.flags;
+	v.table_size = e->vip.table_size;
+	v.source = XLB_PLAN_SRC_MAPS;
+	if (!xlb_reader_vip_meta(sr->r, e->vip.vip_id, &meta)) {
+		memcpy(v.name, meta.name, sizeof(v.name));
+		memcpy(v.app, meta.app, sizeof(v.app));
+		v.name[sizeof(v.name) - 1] = '\0';
+		v.app[sizeof(v.app) - 1] = '\0';
+	}
+	v.backends = calloc(n ? n : 1, sizeof(*v.backends));
+	if (!v.backends)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		v.backends[v.nr_backends++] = bes[i].b;
+	err = xlb_plan_state_add(out, &v);
+	free(v.backends);
+	return err;
+}
+
 int xlb_plan_state_read(const struct xlb_dp *dp, struct xlb_plan_state *out)
 {
-	struct xlb_vip_key key, next, *prev = NULL;
-	struct xlb_plan_vip v;
-	struct xlb_vip_meta meta;
-	struct xlb_backend be;
-	struct xlb_vip vip;
-	__u32 *ids = NULL;
-	size_t cap = 0;
-	int fd, n, i, err = 0;
+	struct state_read sr = { .r = xlb_dp_reader(dp) };
+	struct xlb_vip_entry *vips = NULL;
+	size_t nv = 0, i, j = 0, k;
 	char msg[160];
+	int err;
 
 	xlb_plan_state_init(out);
-	fd = xlb_dp_map_fd(dp, XLB_MAP_VIPS);
-	if (fd < 0)
-		return fd;
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (xlb_vip_get(dp, &key, &vip))
-			continue; /* deleted under us: not ours to worry about */
-		memset(&v, 0, sizeof(v));
-		v.key = key;
-		v.flags = vip.flags;
-		v.table_size = vip.table_size;
-		v.source = XLB_PLAN_SRC_MAPS;
-		if (!xlb_vip_meta_get(dp, vip.vip_id, &meta)) {
-			memcpy(v.name, meta.name, sizeof(v.name));
-			memcpy(v.app, meta.app, sizeof(v.app));
-			v.name[sizeof(v.name) - 1] = '\0';
-			v.app[sizeof(v.app) - 1] = '\0';
-		}
-		for (;;) {
-			n = xlb_vip_backend_ids(dp, vip.vip_id, ids, cap);
-			if (n < 0 || (size_t)n <= cap)
-				break;
-			free(ids);
-			cap = n * 2;
-			ids = malloc(cap * sizeof(*ids));
-			if (!ids) {
-				err = -ENOMEM;
-				goto cleanup;
-			}
-		}
-		if (n < 0)
-			n = 0;
-		v.backends = calloc(n ? n : 1, sizeof(*v.backends));
-		if (!v.backends) {
-			err = -ENOMEM;
-			goto cleanup;
-		}
-		for (i = 0; i < n; i++) {
-			if (xlb_backend_get(dp, ids[i], &be) || be.state == XLB_BE_REMOVED)
-				continue;
-			v.backends[v.nr_backends].addr = be.addr;
-			v.backends[v.nr_backends].port = be.port;
-			v.backends[v.nr_backends].family = be.family;
-			v.backends[v.nr_backends].state = be.state;
-			v.backends[v.nr_backends].weight = be.weight;
-			v.nr_backends++;
-		}
-		err = xlb_plan_state_add(out, &v);
-		free(v.backends);
-		if (err)
-			goto cleanup;
+	sr.max_vips = xlb_reader_max_entries(sr.r, XLB_M_VIPS);
+	err = xlb_reader_vips(sr.r, &vips, &nv);
+	if (err)
+		return err;
+	sr.pos = calloc(sr.max_vips ? sr.max_vips : 1, sizeof(*sr.pos));
+	if (!sr.pos) {
+		err = -ENOMEM;
+		goto cleanup;
 	}
+	for (i = 0; i < nv; i++)
+		if (vips[i].vip.vip_id < sr.max_vips && !sr.pos[vips[i].vip.vip_id])
+			sr.pos[vips[i].vip.vip_id] = i + 1;
+	err = xlb_reader_backend_walk(sr.r, state_be_add, &sr);
+	if (err)
+		goto cleanup;
+	if (sr.nbes)
+		qsort(sr.bes, sr.nbes, sizeof(*sr.bes), state_be_cmp);
+	for (i = 0; i < nv && !err; i++) {
+		for (k = j; k < sr.nbes && sr.bes[k].vip == i; k++)
+			;
+		err = state_vip_add(&sr, &vips[i], sr.bes + j, k - j, out);
+		j = k;
+	}
+	if (err)
+		goto cleanup;
 	err = xlb_plan_state_finish(out, msg, sizeof(msg));
 	if (err) {
 		/* Two slots for one endpoint cannot come from dp.c; say so and go on. */
@@ -557,7 +601,9 @@ int xlb_plan_state_read(const struct xlb_dp *dp, struct xlb_plan_state *out)
 		err = 0;
 	}
 cleanup:
-	free(ids);
+	free(vips);
+	free(sr.pos);
+	free(sr.bes);
 	if (err)
 		xlb_plan_state_free(out);
 	return err;

@@ -23,6 +23,7 @@
 
 #include "config.h"
 #include "dp.h"
+#include "dp_read.h"
 #include "log.h"
 #include "xlbd.h"
 
@@ -385,12 +386,9 @@ static int attach_all(struct xlbd *d)
 static int datapath_config(struct xlbd *d)
 {
 	struct xlb_config want = {.ct_insert_limit = d->cfg.ct_insert_limit}, have = {};
-	int fd = xlb_dp_map_fd(d->dp, XLB_MAP_CONFIG);
-	__u32 zero = 0;
 	int err;
 
-	if (fd >= 0 && !bpf_map_lookup_elem(fd, &zero, &have) &&
-	    !memcmp(&have, &want, sizeof(want)))
+	if (!xlb_reader_config(xlb_dp_reader(d->dp), &have) && !memcmp(&have, &want, sizeof(want)))
 		return 0;
 	err = xlb_config_set(d->dp, &want);
 	if (err)

@@ -2,9 +2,10 @@
 /*
  * /metrics in Prometheus text format, served by libmicrohttpd from its own
  * thread on loopback by default, optionally behind a bearer token. A scrape
- * reads the pinned maps directly (VIPs, names, backends, per-CPU counters
- * summed) and copies xlbd's stats block under its lock, so it never touches
- * the main thread's data structures and never delays a map write.
+ * reads the maps through the data plane's reader (VIPs, names, backends,
+ * per-CPU counters summed), which never changes after open, and copies xlbd's
+ * stats block under its lock, so it never touches the main thread's data
+ * structures and never delays a map write.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,10 +16,10 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <bpf/bpf.h>
 #include <microhttpd.h>
 
 #include "dp.h"
+#include "dp_read.h"
 #include "log.h"
 #include "names.h"
 #include "xlbd.h"
@@ -137,12 +138,6 @@ struct be_row {
 	char labels[720]; /* the VIP's labels, backend="..." */
 };
 
-static int row_cmp(const void *a, const void *b)
-{
-	return xlb_vip_key_cmp(&((const struct vip_row *)a)->key,
-				&((const struct vip_row *)b)->key);
-}
-
 static int be_row_cmp(const void *a, const void *b)
 {
 	const struct be_row *x = a, *y = b;
@@ -156,14 +151,6 @@ static int be_row_cmp(const void *a, const void *b)
 	return xlb_plan_backend_cmp(&px, &py);
 }
 
-static __u32 max_entries(int fd)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-
-	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
-}
-
 /* One family: HELP and TYPE, then all its samples together, as the format requires. */
 #define FAMILY(b, name, type, text, n, ...)         \
 	do {                                        \
@@ -172,91 +159,101 @@ static __u32 max_entries(int fd)
 			sb_printf(b, __VA_ARGS__);  \
 	} while (0)
 
-static void render_vips(struct xlbd *d, struct sb *b)
-{
-	const struct xlb_dp *dp = d->dp;
-	int fd_vips = xlb_dp_map_fd(dp, XLB_MAP_VIPS);
-	int fd_be = xlb_dp_map_fd(dp, XLB_MAP_BACKENDS);
-	struct xlb_vip_key key, next, *prev = NULL;
-	struct vip_row *rows = NULL, *r, **by_id = NULL;
-	struct be_row *bes = NULL, *br;
-	__u32 max_be, max_vips, i, j;
-	struct xlb_backend be;
-	struct xlb_vip_meta meta;
-	char e2[300], e3[300], ep[64], e1[100];
-	size_t n = 0, cap = 0, nb = 0, bcap = 0;
-	__u64 tot_active = 0, tot_draining = 0;
+/* What one scrape read: VIPs in key order with their counters, backends by VIP. */
+struct scrape {
+	const struct xlb_reader *r;
+	bool per_backend;
+	struct vip_row *rows, **by_id;
+	size_t n;
+	__u32 max_vips;
+	struct be_row *bes;
+	size_t nb, bcap;
+	__u64 tot_active, tot_draining;
+};
 
-	if (fd_vips < 0 || fd_be < 0)
-		return;
-	max_be = max_entries(fd_be);
-	max_vips = max_entries(fd_vips);
-	while (!bpf_map_get_next_key(fd_vips, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			r = realloc(rows, cap * sizeof(*rows));
-			if (!r)
-				goto cleanup;
-			rows = r;
-		}
-		r = &rows[n];
-		memset(r, 0, sizeof(*r));
-		r->key = key;
-		if (bpf_map_lookup_elem(fd_vips, &key, &r->vip) ||
-		    xlb_vip_stats_read(dp, r->vip.vip_id, &r->st))
+/* The VIPs (already in key order), their counters and their labels. */
+static int vip_rows_read(struct scrape *sc)
+{
+	struct xlb_vip_entry *vips;
+	struct xlb_vip_meta meta;
+	char e2[300], e3[300], ep[64];
+	size_t nv, i;
+	int err;
+
+	err = xlb_reader_vips(sc->r, &vips, &nv);
+	if (err)
+		return err;
+	sc->rows = calloc(nv ? nv : 1, sizeof(*sc->rows));
+	sc->by_id = calloc(sc->max_vips ? sc->max_vips : 1, sizeof(*sc->by_id));
+	if (!sc->rows || !sc->by_id) {
+		free(vips);
+		return -ENOMEM;
+	}
+	for (i = 0; i < nv; i++) {
+		struct vip_row *r = &sc->rows[sc->n];
+
+		r->key = vips[i].key;
+		r->vip = vips[i].vip;
+		if (xlb_reader_vip_stats(sc->r, r->vip.vip_id, &r->st))
 			continue;
 		memset(&meta, 0, sizeof(meta));
-		xlb_vip_meta_get(dp, r->vip.vip_id, &meta);
-		meta.name[sizeof(meta.name) - 1] = '\0';
-		meta.app[sizeof(meta.app) - 1] = '\0';
+		xlb_reader_vip_meta(sc->r, r->vip.vip_id, &meta);
 		snprintf(r->labels, sizeof(r->labels), "vip=\"%s\",name=\"%s\",app=\"%s\"",
-			 xlb_vip_key_str(&key, ep, sizeof(ep)), esc(meta.name, e2, sizeof(e2)),
+			 xlb_vip_key_str(&r->key, ep, sizeof(ep)), esc(meta.name, e2, sizeof(e2)),
 			 esc(meta.app, e3, sizeof(e3)));
-		n++;
+		if (r->vip.vip_id < sc->max_vips)
+			sc->by_id[r->vip.vip_id] = r;
+		sc->n++;
 	}
-	if (n > 1)
-		qsort(rows, n, sizeof(*rows), row_cmp);
-	by_id = calloc(max_vips ? max_vips : 1, sizeof(*by_id));
-	if (!by_id)
-		goto cleanup;
-	for (i = 0; i < n; i++)
-		if (rows[i].vip.vip_id < max_vips)
-			by_id[rows[i].vip.vip_id] = &rows[i];
-	for (i = 1; i < max_be; i++) {
-		if (bpf_map_lookup_elem(fd_be, &i, &be) || be.state == XLB_BE_REMOVED ||
-		    be.vip_id >= max_vips || !(r = by_id[be.vip_id]))
-			continue;
-		if (be.state == XLB_BE_ACTIVE) {
-			r->active++;
-			tot_active++;
-		} else {
-			r->draining++;
-			tot_draining++;
-		}
-		/* Six series per backend: 600,000 lines at 100,000 backends, so it can be off. */
-		if (!d->cfg.metrics_per_backend)
-			continue;
-		if (nb == bcap) {
-			bcap = bcap ? bcap * 2 : 256;
-			br = realloc(bes, bcap * sizeof(*bes));
-			if (!br)
-				goto cleanup;
-			bes = br;
-		}
-		br = &bes[nb];
-		br->vip = r;
-		br->be = be;
-		if (xlb_backend_stats_read(dp, i, &br->st))
-			memset(&br->st, 0, sizeof(br->st));
-		xlb_endpoint_str(&be.addr, be.port, be.family, ep, sizeof(ep));
-		snprintf(br->labels, sizeof(br->labels), "%s,backend=\"%s\"", r->labels,
-			 esc(ep, e1, sizeof(e1)));
-		nb++;
+	free(vips);
+	return 0;
+}
+
+/* Counts each backend under its VIP; with per-backend metrics, keeps a row for it. */
+static int backend_row_add(void *ctx, __u32 id, const struct xlb_backend *be)
+{
+	struct scrape *sc = ctx;
+	struct vip_row *r;
+	struct be_row *br;
+	char ep[64], e1[100];
+
+	if (!id || be->vip_id >= sc->max_vips || !(r = sc->by_id[be->vip_id]))
+		return 0;
+	if (be->state == XLB_BE_ACTIVE) {
+		r->active++;
+		sc->tot_active++;
+	} else {
+		r->draining++;
+		sc->tot_draining++;
 	}
-	if (nb > 1)
-		qsort(bes, nb, sizeof(*bes), be_row_cmp);
+	/* Six series per backend: 600,000 lines at 100,000 backends, so it can be off. */
+	if (!sc->per_backend)
+		return 0;
+	if (sc->nb == sc->bcap) {
+		size_t cap = sc->bcap ? sc->bcap * 2 : 256;
+
+		br = realloc(sc->bes, cap * sizeof(*sc->bes));
+		if (!br)
+			return -ENOMEM;
+		sc->bes = br;
+		sc->bcap = cap;
+	}
+	br = &sc->bes[sc->nb];
+	br->vip = r;
+	br->be = *be;
+	if (xlb_reader_backend_stats(sc->r, id, &br->st))
+		memset(&br->st, 0, sizeof(br->st));
+	xlb_endpoint_str(&be->addr, be->port, be->family, ep, sizeof(ep));
+	snprintf(br->labels, sizeof(br->labels), "%s,backend=\"%s\"", r->labels,
+		 esc(ep, e1, sizeof(e1)));
+	sc->nb++;
+	return 0;
+}
+
+static void render_vip_families(const struct scrape *sc, struct sb *b)
+{
+	const struct vip_row *rows = sc->rows;
+	size_t n = sc->n, i, j;
 
 	help(b, "xlb_vip_packets_total", "counter",
 	     "Packets of a VIP: in = client to VIP, out = replies translated back.");
@@ -291,9 +288,13 @@ static void render_vips(struct xlbd *d, struct sb *b)
 			  "xlb_vip_backends{%s,state=\"active\"} %u\n"
 			  "xlb_vip_backends{%s,state=\"draining\"} %u\n",
 			  rows[i].labels, rows[i].active, rows[i].labels, rows[i].draining);
+}
 
-	if (!d->cfg.metrics_per_backend)
-		goto totals;
+static void render_backend_families(const struct scrape *sc, struct sb *b)
+{
+	const struct be_row *bes = sc->bes;
+	size_t nb = sc->nb, i;
+
 	help(b, "xlb_backend_packets_total", "counter", "Packets of a backend, by direction.");
 	for (i = 0; i < nb; i++)
 		sb_printf(b,
@@ -315,16 +316,33 @@ static void render_vips(struct xlbd *d, struct sb *b)
 	       "A backend's Maglev weight (0 while draining), labelled with its state.", nb,
 	       "xlb_backend_weight{%s,state=\"%s\"} %u\n", bes[_i].labels,
 	       xlb_backend_state_name(bes[_i].be.state), bes[_i].be.weight);
-totals:
+}
+
+static void render_vips(struct xlbd *d, struct sb *b)
+{
+	struct scrape sc = {
+		.r = xlb_dp_reader(d->dp),
+		.per_backend = d->cfg.metrics_per_backend,
+	};
+
+	sc.max_vips = xlb_reader_max_entries(sc.r, XLB_M_VIPS);
+	if (vip_rows_read(&sc) || xlb_reader_backend_walk(sc.r, backend_row_add, &sc))
+		goto cleanup;
+	if (sc.nb > 1)
+		qsort(sc.bes, sc.nb, sizeof(*sc.bes), be_row_cmp);
+	render_vip_families(&sc, b);
+	if (sc.per_backend)
+		render_backend_families(&sc, b);
 	help(b, "xlb_vips", "gauge", "VIPs in the maps.");
-	sb_printf(b, "xlb_vips %zu\n", n);
+	sb_printf(b, "xlb_vips %zu\n", sc.n);
 	help(b, "xlb_backends", "gauge", "Backends in the maps by state.");
-	sb_printf(b, "xlb_backends{state=\"active\"} %llu\n", (unsigned long long)tot_active);
-	sb_printf(b, "xlb_backends{state=\"draining\"} %llu\n", (unsigned long long)tot_draining);
+	sb_printf(b, "xlb_backends{state=\"active\"} %llu\n", (unsigned long long)sc.tot_active);
+	sb_printf(b, "xlb_backends{state=\"draining\"} %llu\n",
+		  (unsigned long long)sc.tot_draining);
 cleanup:
-	free(by_id);
-	free(bes);
-	free(rows);
+	free(sc.by_id);
+	free(sc.bes);
+	free(sc.rows);
 }
 
 static void render_global(struct xlbd *d, struct sb *b)
@@ -333,7 +351,7 @@ static void render_global(struct xlbd *d, struct sb *b)
 	char v[32];
 	unsigned int i, j;
 
-	if (xlb_stats_read(d->dp, &st))
+	if (xlb_reader_stats(xlb_dp_reader(d->dp), &st))
 		return;
 	help(b, "xlb_datapath_verdict_packets_total", "counter",
 	     "Packets by the verdict they ended in (every packet has exactly one).");

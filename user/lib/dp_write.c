@@ -1,0 +1,963 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The data plane's write side (see dp.h): VIPs, backends, Maglev tables,
+ * names and settings. It keeps a mirror of what it wrote (per-VIP backend
+ * lists, the backend array, the live tables) so diffs cost no map scans, and
+ * writes in an order that keeps every packet consistent: backends exist
+ * before a table names them, a table is complete before a VIP points at it,
+ * a VIP is gone before its backends are freed. Derived maps (reference
+ * counts of VIP addresses and backend endpoints, the address filter) change
+ * with the primary ones.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <search.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "dp.h"
+#include "dp_internal.h"
+#include "log.h"
+#include "maglev.h"
+
+static int vip_lookup(struct xlb_dp *dp, const struct xlb_vip_key *key, struct xlb_vip *vip);
+
+int xlb_dp_percpu_size(const struct xlb_dp *dp, size_t value_size)
+{
+	return dp->ncpus * ((value_size + 7) & ~(size_t)7);
+}
+
+static int zero_percpu(struct xlb_dp *dp, int fd, __u32 id)
+{
+	return bpf_map_update_elem(fd, &id, dp->zeros, BPF_ANY) ? -errno : 0;
+}
+
+static void wb_init(struct xlb_wbatch *b, int fd, __u32 ksz, __u32 vsz)
+{
+	memset(b, 0, sizeof(*b));
+	b->fd = fd;
+	b->ksz = ksz;
+	b->vsz = vsz;
+}
+
+static void wb_free(struct xlb_wbatch *b)
+{
+	free(b->k);
+	free(b->v);
+	b->k = b->v = NULL;
+	b->n = b->cap = 0;
+}
+
+static int wb_add(struct xlb_wbatch *b, const void *key, const void *val)
+{
+	if (b->n == b->cap) {
+		__u32 cap = b->cap ? b->cap * 2 : 16;
+		__u8 *k = realloc(b->k, (size_t)cap * b->ksz), *v;
+
+		if (!k)
+			return -ENOMEM;
+		b->k = k;
+		v = realloc(b->v, (size_t)cap * b->vsz);
+		if (!v)
+			return -ENOMEM;
+		b->v = v;
+		b->cap = cap;
+	}
+	memcpy(b->k + (size_t)b->n * b->ksz, key, b->ksz);
+	memcpy(b->v + (size_t)b->n * b->vsz, val, b->vsz);
+	b->n++;
+	return 0;
+}
+
+/* Writes what was gathered, in order; one element at a time where batches are unsupported. */
+static int wb_flush(struct xlb_wbatch *b)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 done = b->n, i;
+	int err = 0;
+
+	if (!b->n)
+		return 0;
+	if (bpf_map_update_batch(b->fd, b->k, b->v, &done, &opts)) {
+		if (done > b->n)
+			done = 0;
+		for (i = done; i < b->n && !err; i++)
+			if (bpf_map_update_elem(b->fd, b->k + (size_t)i * b->ksz,
+						b->v + (size_t)i * b->vsz, BPF_ANY))
+				err = -errno;
+	}
+	b->n = 0;
+	return err;
+}
+
+int xlb_dp_ref_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, XLB_REF_KEY);
+}
+
+void xlb_dp_refs_clear(struct xlb_refs *r)
+{
+	tdestroy(r->root, free);
+	r->root = NULL;
+}
+
+/*
+ * Adds delta to a reference count, deleting the entry at zero. A new count goes
+ * into wb when given (the caller flushes it before the key matters), else
+ * straight to the map.
+ */
+static int ref_add(struct xlb_refs *r, const void *key, int delta, struct xlb_wbatch *wb)
+{
+	struct xlb_ref probe, *ref, **slot;
+
+	memcpy(probe.key, key, XLB_REF_KEY);
+	slot = tfind(&probe, &r->root, xlb_dp_ref_cmp);
+	if (!slot) {
+		if (delta <= 0)
+			return 0;
+		ref = calloc(1, sizeof(*ref));
+		if (!ref)
+			return -ENOMEM;
+		memcpy(ref->key, key, XLB_REF_KEY);
+		slot = tsearch(ref, &r->root, xlb_dp_ref_cmp);
+		if (!slot) {
+			free(ref);
+			return -ENOMEM;
+		}
+	}
+	ref = *slot;
+	if (delta < 0 && ref->cnt <= (__u32)-delta) {
+		tdelete(ref, &r->root, xlb_dp_ref_cmp);
+		free(ref);
+		if (bpf_map_delete_elem(r->fd, key) && errno != ENOENT)
+			return -errno;
+		return 0;
+	}
+	ref->cnt += delta;
+	if (wb)
+		return wb_add(wb, ref->key, &ref->cnt);
+	return bpf_map_update_elem(r->fd, ref->key, &ref->cnt, BPF_ANY) ? -errno : 0;
+}
+
+int xlb_dp_filter_write(struct xlb_dp *dp, __u32 word, bool force)
+{
+	__u64 w = 0;
+	__u32 bit;
+
+	for (bit = 0; bit < 64; bit++)
+		if (dp->filter_refs[word * 64 + bit])
+			w |= 1ULL << bit;
+	if (w == dp->filter[word] && !force)
+		return 0;
+	if (bpf_map_update_elem(dp->fd_addr_filter, &word, &w, BPF_ANY))
+		return -errno;
+	dp->filter[word] = w;
+	return 0;
+}
+
+/*
+ * Counts an address in or out of a filter. Bits are set before the address
+ * goes live and cleared after it is gone, so the filter never hides a VIP.
+ */
+static int filter_ref(struct xlb_dp *dp, __u32 kind, const union xlb_addr *a, __u8 family,
+		      int delta)
+{
+	__u32 bit = xlb_filter_bit(a, family);
+	__u32 i = (kind << XLB_FILTER_BITS) | bit;
+
+	if (delta < 0 && !dp->filter_refs[i])
+		return 0;
+	dp->filter_refs[i] += delta;
+	return xlb_dp_filter_write(dp, xlb_filter_word(kind, bit), false);
+}
+
+void xlb_dp_endpoint_key(struct xlb_endpoint_key *ek, const struct xlb_backend *be, __u8 proto)
+{
+	memset(ek, 0, sizeof(*ek));
+	ek->addr = be->addr;
+	ek->port = be->port;
+	ek->proto = proto;
+	ek->family = be->family;
+}
+
+void xlb_dp_addr_key(struct xlb_addr_key *ak, const struct xlb_vip_key *vk)
+{
+	memset(ak, 0, sizeof(*ak));
+	ak->addr = vk->addr;
+	ak->family = vk->family;
+}
+
+int xlb_dp_vip_state_add(struct xlb_vip_state *vs, __u32 bid)
+{
+	__u32 *n;
+
+	if (vs->n == vs->cap) {
+		n = realloc(vs->bids, (vs->cap ? vs->cap * 2 : 8) * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		vs->bids = n;
+		vs->cap = vs->cap ? vs->cap * 2 : 8;
+	}
+	vs->bids[vs->n++] = bid;
+	return 0;
+}
+
+void xlb_dp_vip_state_free(struct xlb_vip_state *vs)
+{
+	free(vs->bids);
+	free(vs->table);
+	memset(vs, 0, sizeof(*vs));
+}
+
+static int alloc_vip_id(struct xlb_dp *dp, __u32 *id)
+{
+	__u32 i, c;
+
+	for (i = 1; i < dp->max_vips; i++) {
+		c = dp->vip_cursor + i - 1;
+		if (c >= dp->max_vips)
+			c = c - dp->max_vips + 1;
+		if (!dp->vips[c].used) {
+			dp->vip_cursor = c + 1 < dp->max_vips ? c + 1 : 1;
+			*id = c;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+/* Next-fit, so a freed slot is reused as late as possible. */
+static int alloc_backend_id(struct xlb_dp *dp, __u32 *id)
+{
+	__u32 i, c;
+
+	for (i = 1; i < dp->max_backends; i++) {
+		c = dp->be_cursor + i - 1;
+		if (c >= dp->max_backends)
+			c = c - dp->max_backends + 1;
+		if (dp->backends[c].state == XLB_BE_REMOVED) {
+			dp->be_cursor = c + 1 < dp->max_backends ? c + 1 : 1;
+			*id = c;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+int xlb_vip_put(struct xlb_dp *dp, const struct xlb_vip_key *key, __u16 flags, __u32 *vip_id)
+{
+	struct xlb_vip vip = {};
+	struct xlb_addr_key ak;
+	char name[80];
+	__u32 id;
+	int err;
+
+	xlb_vip_key_str(key, name, sizeof(name));
+	if ((key->family != XLB_AF_INET && key->family != XLB_AF_INET6) ||
+	    (key->proto != XLB_PROTO_TCP && key->proto != XLB_PROTO_UDP) || !key->port) {
+		pr_err("vip %s: bad family, protocol or port", name);
+		return -EINVAL;
+	}
+	if (!vip_lookup(dp, key, &vip)) {
+		if (vip_id)
+			*vip_id = vip.vip_id;
+		if (vip.flags == flags)
+			return 0;
+		vip.flags = flags;
+		err = bpf_map_update_elem(dp->fd_vips, key, &vip, BPF_EXIST) ? -errno : 0;
+		if (err)
+			pr_err("vip %s: update flags: %s", name, strerror(-err));
+		return err;
+	}
+	err = alloc_vip_id(dp, &id);
+	if (err) {
+		pr_err("vip %s: no free VIP id (max %u)", name, dp->max_vips - 1);
+		return err;
+	}
+	err = zero_percpu(dp, dp->fd_vip_stats, id) ?: xlb_vip_meta_set(dp, id, NULL, NULL);
+	if (err)
+		goto fail;
+	vip.vip_id = id;
+	vip.table_id = XLB_TABLE_ID(id, 0);
+	vip.flags = flags;
+	vip.mode = XLB_MODE_NAT;
+	xlb_dp_addr_key(&ak, key);
+	err = ref_add(&dp->vip_refs, &ak, 1, NULL);
+	if (err)
+		goto fail;
+	err = filter_ref(dp, XLB_FILTER_VIP, &key->addr, key->family, 1);
+	if (err) {
+		ref_add(&dp->vip_refs, &ak, -1, NULL);
+		goto fail;
+	}
+	if (bpf_map_update_elem(dp->fd_vips, key, &vip, BPF_NOEXIST)) {
+		err = -errno;
+		ref_add(&dp->vip_refs, &ak, -1, NULL);
+		filter_ref(dp, XLB_FILTER_VIP, &key->addr, key->family, -1);
+		goto fail;
+	}
+	dp->vips[id].used = true;
+	dp->vips[id].key = *key;
+	dp->vips[id].table_known = true; /* none yet: nothing to read back */
+	if (vip_id)
+		*vip_id = id;
+	return 0;
+fail:
+	pr_err("vip %s: create: %s", name, strerror(-err));
+	return err;
+}
+
+/* Writes a backend now, or queues it in wb; the mirror changes at once either way. */
+static int backend_write(struct xlb_dp *dp, __u32 id, const struct xlb_backend *be,
+			 struct xlb_wbatch *wb)
+{
+	int err = 0;
+
+	if (wb)
+		err = wb_add(wb, &id, be);
+	else if (bpf_map_update_elem(dp->fd_backends, &id, be, BPF_ANY))
+		err = -errno;
+	if (!err)
+		dp->backends[id] = *be;
+	return err;
+}
+
+/* Sends queued backend writes; on failure the mirror is re-read so it never lies. */
+static int backends_flush(struct xlb_dp *dp, struct xlb_wbatch *wb)
+{
+	__u32 i, n = wb->n, id;
+	int err = wb_flush(wb);
+
+	for (i = 0; err && i < n; i++) {
+		memcpy(&id, wb->k + (size_t)i * wb->ksz, sizeof(id));
+		bpf_map_lookup_elem(dp->fd_backends, &id, &dp->backends[id]);
+	}
+	return err;
+}
+
+/* Marks a backend removed; its flows are re-picked and its slot may be reused later. */
+static int backend_remove(struct xlb_dp *dp, __u32 id, __u8 proto)
+{
+	struct xlb_backend be = dp->backends[id];
+	struct xlb_endpoint_key ek;
+	int err;
+
+	xlb_dp_endpoint_key(&ek, &be, proto);
+	be.state = XLB_BE_REMOVED;
+	be.weight = 0;
+	err = backend_write(dp, id, &be, NULL);
+	if (err)
+		return err;
+	err = filter_ref(dp, XLB_FILTER_BACKEND, &be.addr, be.family, -1);
+	return ref_add(&dp->be_refs, &ek, -1, NULL) ?: err;
+}
+
+/* A new table map holding table[] (slot -> backend id); returns its fd or -errno. */
+static int table_create(const __u32 *table, __u32 size)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, copts, .map_flags = BPF_F_INNER_MAP);
+	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+	__u32 n = XLB_TABLE_ENTRIES(size), *keys, i, count = n;
+	struct xlb_table_entry *ents;
+	int fd, err = 0;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_table", sizeof(__u32),
+			    sizeof(struct xlb_table_entry), n, &copts);
+	if (fd < 0)
+		return -errno;
+	keys = malloc(n * sizeof(*keys));
+	ents = calloc(n, sizeof(*ents));
+	if (!keys || !ents) {
+		free(keys);
+		free(ents);
+		close(fd);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		keys[i] = i;
+	memcpy(ents, table, size * sizeof(*table));
+	if (bpf_map_update_batch(fd, keys, ents, &count, &bopts)) {
+		/* Kernels without batch ops for arrays: one element at a time. */
+		for (i = 0; i < n && !err; i++)
+			if (bpf_map_update_elem(fd, &i, &ents[i], BPF_ANY))
+				err = -errno;
+	}
+	free(keys);
+	free(ents);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* The mirror of a table as written (or about to go live). */
+static void table_remember(struct xlb_vip_state *vs, const __u32 *table, __u32 size)
+{
+	free(vs->table);
+	vs->table = NULL;
+	if (size) {
+		vs->table = malloc(size * sizeof(*table));
+		if (vs->table)
+			memcpy(vs->table, table, size * sizeof(*table));
+	}
+	vs->table_size = size;
+	vs->table_known = vs->table || !size;
+}
+
+static int table_defer(struct xlb_dp *dp, const struct xlb_vip_key *key, struct xlb_vip *vip,
+		       __u32 *table, __u32 size)
+{
+	struct xlb_vip_state *vs = &dp->vips[vip->vip_id];
+	struct xlb_pending *p;
+	int fd;
+
+	if (dp->npend == dp->cappend) {
+		size_t cap = dp->cappend ? dp->cappend * 2 : 256;
+
+		p = realloc(dp->pend, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		dp->pend = p;
+		dp->cappend = cap;
+	}
+	fd = table_create(table, size);
+	if (fd < 0)
+		return fd;
+	p = &dp->pend[dp->npend++];
+	p->key = *key;
+	p->tid = XLB_TABLE_ID(vip->vip_id, (vip->table_id & 1) ^ 1);
+	p->fd = fd;
+	vip->table_id = p->tid;
+	vip->table_size = size;
+	p->vip = *vip;
+	vs->pending = true;
+	table_remember(vs, table, size);
+	return 0;
+}
+
+/*
+ * Makes the waiting first tables live: all into xlb_tables at once (one grace
+ * period), then each VIP switched to its table. A failure leaves that VIP
+ * without a table, as it was, and its mirror unknown, so the next write redoes it.
+ */
+int xlb_dp_tables_publish(struct xlb_dp *dp)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 *tids = NULL, count, i;
+	int *fds = NULL, err = 0;
+	size_t n = dp->npend;
+
+	if (!n)
+		return 0;
+	tids = malloc(n * sizeof(*tids));
+	fds = malloc(n * sizeof(*fds));
+	if (tids && fds) {
+		for (i = 0; i < n; i++) {
+			tids[i] = dp->pend[i].tid;
+			fds[i] = dp->pend[i].fd;
+		}
+		count = n;
+		if (bpf_map_update_batch(dp->fd_tables, tids, fds, &count, &opts) && count > n)
+			count = 0;
+	} else {
+		count = 0;
+	}
+	for (i = 0; i < n; i++) {
+		struct xlb_pending *p = &dp->pend[i];
+		struct xlb_vip_state *vs = &dp->vips[p->vip.vip_id];
+		int e = 0;
+
+		/* Past what the batch did (kernels without batches for map-in-map): one by one. */
+		if (i >= count && bpf_map_update_elem(dp->fd_tables, &p->tid, &p->fd, BPF_ANY))
+			e = -errno;
+		if (!e && bpf_map_update_elem(dp->fd_vips, &p->key, &p->vip, BPF_EXIST))
+			e = -errno;
+		if (e) {
+			char name[80];
+
+			pr_err("vip %s: switch to its first table: %s",
+			       xlb_vip_key_str(&p->key, name, sizeof(name)), strerror(-e));
+			vs->table_known = false;
+			err = err ?: e;
+		}
+		vs->pending = false;
+		close(p->fd);
+	}
+	dp->npend = 0;
+	free(tids);
+	free(fds);
+	return err;
+}
+
+int xlb_dp_batch_begin(struct xlb_dp *dp)
+{
+	dp->batching = true;
+	return 0;
+}
+
+int xlb_dp_batch_end(struct xlb_dp *dp)
+{
+	dp->batching = false;
+	return xlb_dp_tables_publish(dp);
+}
+
+/*
+ * Reads a VIP element; one whose first table is still waiting goes live first,
+ * so the caller sees (and changes) what the data plane will have.
+ */
+static int vip_lookup(struct xlb_dp *dp, const struct xlb_vip_key *key, struct xlb_vip *vip)
+{
+	if (bpf_map_lookup_elem(dp->fd_vips, key, vip))
+		return -errno;
+	if (vip->vip_id < dp->max_vips && dp->vips[vip->vip_id].pending) {
+		xlb_dp_tables_publish(dp);
+		if (bpf_map_lookup_elem(dp->fd_vips, key, vip))
+			return -errno;
+	}
+	return 0;
+}
+
+static int table_swap(struct xlb_dp *dp, const struct xlb_vip_key *key, struct xlb_vip *vip,
+		      __u32 *table, __u32 size)
+{
+	struct xlb_vip_state *vs = &dp->vips[vip->vip_id];
+	__u32 old_tid = vip->table_id, old_size = vip->table_size, new_tid = old_tid;
+	int inner = -1, err = 0;
+
+	if (size && !old_size && dp->batching)
+		return table_defer(dp, key, vip, table, size);
+	if (size) {
+		new_tid = XLB_TABLE_ID(vip->vip_id, (old_tid & 1) ^ 1);
+		inner = table_create(table, size);
+		if (inner < 0) {
+			err = inner;
+			goto cleanup;
+		}
+		if (bpf_map_update_elem(dp->fd_tables, &new_tid, &inner, BPF_ANY)) {
+			err = -errno;
+			goto cleanup;
+		}
+	}
+	/* The switch: one atomic replace of the VIP element. */
+	vip->table_id = new_tid;
+	vip->table_size = size;
+	if (bpf_map_update_elem(dp->fd_vips, key, vip, BPF_EXIST)) {
+		err = -errno;
+		goto cleanup;
+	}
+	if (old_size && old_tid != new_tid)
+		bpf_map_delete_elem(dp->fd_tables, &old_tid);
+	if (!size)
+		bpf_map_delete_elem(dp->fd_tables, &old_tid);
+	table_remember(vs, table, size);
+cleanup:
+	if (inner >= 0)
+		close(inner);
+	return err;
+}
+
+static int table_current(struct xlb_dp *dp, const struct xlb_vip_key *key,
+			 struct xlb_vip_state *vs)
+{
+	int n;
+
+	if (vs->table_known)
+		return 0;
+	free(vs->table);
+	vs->table = NULL;
+	vs->table_size = 0;
+	n = xlb_vip_table_read(dp, key, NULL, 0);
+	if (n <= 0) {
+		vs->table_known = n == 0;
+		return n;
+	}
+	vs->table = malloc(n * sizeof(__u32));
+	if (!vs->table)
+		return -ENOMEM;
+	n = xlb_vip_table_read(dp, key, vs->table, n);
+	if (n < 0)
+		return n;
+	vs->table_size = n;
+	vs->table_known = true;
+	return 0;
+}
+
+/* Identity bytes of a backend for Maglev: the same on every node. */
+struct xlb_maglev_key {
+	__u8 family;
+	__u8 addr[16];
+	__u8 port[2];
+} __attribute__((packed));
+
+static int spec_check(const struct xlb_vip_key *key, const struct xlb_backend_spec *specs,
+		      size_t n, const char *name)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		if (specs[i].family != key->family) {
+			pr_err("vip %s: backend %zu: address family differs from the VIP's", name, i);
+			return -EINVAL;
+		}
+		if (specs[i].state != XLB_BE_ACTIVE && specs[i].state != XLB_BE_DRAINING) {
+			pr_err("vip %s: backend %zu: state must be active or draining", name, i);
+			return -EINVAL;
+		}
+		if (!specs[i].port) {
+			pr_err("vip %s: backend %zu: port 0", name, i);
+			return -EINVAL;
+		}
+		for (j = 0; j < i; j++)
+			if (!memcmp(&specs[i].addr, &specs[j].addr, sizeof(specs[i].addr)) &&
+			    specs[i].port == specs[j].port) {
+				pr_err("vip %s: backend %zu duplicates backend %zu", name, i, j);
+				return -EINVAL;
+			}
+	}
+	return 0;
+}
+
+/* One xlb_vip_set_backends call: what it was given, what it found, what it queued. */
+struct be_change {
+	struct xlb_dp *dp;
+	const struct xlb_vip_key *key;
+	const struct xlb_backend_spec *specs;
+	size_t n;
+	char name[80];
+	struct xlb_vip vip;
+	struct xlb_vip_state *vs;
+	__u32 *ids; /* per spec: its backend id, 0 until it has one */
+	bool *keep; /* per backend the VIP had: named again by a spec */
+	struct xlb_maglev_backend *mb; /* the active backends, Maglev's input */
+	struct xlb_maglev_key *mk;
+	size_t nact;
+	__u32 *table, size; /* the table they make */
+	struct xlb_wbatch wb_stats, wb_be, wb_refs;
+};
+
+/* Specs that name a backend the VIP has keep its id (and so its flows). */
+static void backends_match(struct be_change *c)
+{
+	struct xlb_vip_state *vs = c->vs;
+	size_t i, j;
+
+	for (i = 0; i < c->n; i++)
+		for (j = 0; j < vs->n; j++) {
+			const struct xlb_backend *be = &c->dp->backends[vs->bids[j]];
+
+			if (!c->keep[j] &&
+			    !memcmp(&be->addr, &c->specs[i].addr, sizeof(be->addr)) &&
+			    be->port == c->specs[i].port) {
+				c->ids[i] = vs->bids[j];
+				c->keep[j] = true;
+				break;
+			}
+		}
+}
+
+/* A new backend for spec i: a free slot, fresh counters, its endpoint and filter bit counted. */
+static int backend_create(struct be_change *c, size_t i, __u8 state)
+{
+	struct xlb_dp *dp = c->dp;
+	const struct xlb_backend_spec *sp = &c->specs[i];
+	struct xlb_backend be = {};
+	struct xlb_endpoint_key ek;
+	__u32 id;
+	int err;
+
+	err = alloc_backend_id(dp, &id);
+	if (err) {
+		pr_err("vip %s: no free backend slot (max %u)", c->name, dp->max_backends - 1);
+		return err;
+	}
+	err = wb_add(&c->wb_stats, &id, dp->zeros);
+	if (err)
+		return err;
+	be.addr = sp->addr;
+	be.port = sp->port;
+	be.family = sp->family;
+	be.state = state;
+	be.gen = dp->backends[id].gen + 1;
+	be.vip_id = c->vip.vip_id;
+	be.weight = state == XLB_BE_ACTIVE ? sp->weight : 0;
+	err = filter_ref(dp, XLB_FILTER_BACKEND, &be.addr, be.family, 1);
+	if (err)
+		return err;
+	err = backend_write(dp, id, &be, &c->wb_be);
+	if (err)
+		return err;
+	xlb_dp_endpoint_key(&ek, &be, c->key->proto);
+	err = ref_add(&dp->be_refs, &ek, 1, &c->wb_refs);
+	if (err)
+		return err;
+	c->ids[i] = id;
+	return xlb_dp_vip_state_add(c->vs, id);
+}
+
+/*
+ * Step 1: new backends, and backends that become active, exist before any
+ * table names them; the active ones are gathered as Maglev's input.
+ */
+static int backends_admit(struct be_change *c)
+{
+	struct xlb_dp *dp = c->dp;
+	size_t i;
+	int err;
+
+	for (i = 0; i < c->n; i++) {
+		const struct xlb_backend_spec *sp = &c->specs[i];
+		__u8 state = sp->state == XLB_BE_ACTIVE && sp->weight ? XLB_BE_ACTIVE
+								      : XLB_BE_DRAINING;
+
+		if (!c->ids[i]) {
+			err = backend_create(c, i, state);
+			if (err)
+				return err;
+		} else if (state == XLB_BE_ACTIVE &&
+			   (dp->backends[c->ids[i]].state != state ||
+			    dp->backends[c->ids[i]].weight != sp->weight)) {
+			struct xlb_backend be = dp->backends[c->ids[i]];
+
+			be.state = state;
+			be.weight = sp->weight;
+			err = backend_write(dp, c->ids[i], &be, &c->wb_be);
+			if (err)
+				return err;
+		}
+		if (state == XLB_BE_ACTIVE) {
+			struct xlb_maglev_key *k = &c->mk[c->nact];
+
+			k->family = sp->family;
+			memcpy(k->addr, &sp->addr, sizeof(k->addr));
+			memcpy(k->port, &sp->port, sizeof(k->port));
+			c->mb[c->nact].key = k;
+			c->mb[c->nact].key_len = sizeof(*k);
+			c->mb[c->nact].weight = sp->weight;
+			c->mb[c->nact].id = c->ids[i];
+			c->nact++;
+		}
+	}
+	return 0;
+}
+
+/* Step 2: the table of the active backends, swapped in only when it changed. */
+static int table_update(struct be_change *c)
+{
+	struct xlb_dp *dp = c->dp;
+	struct xlb_vip_state *vs = c->vs;
+	int err;
+
+	if (c->nact) {
+		c->size = xlb_maglev_size(c->nact);
+		c->table = malloc(c->size * sizeof(*c->table));
+		if (!c->table)
+			return -ENOMEM;
+		err = xlb_maglev_build(c->mb, c->nact, c->table, c->size);
+		if (err) {
+			pr_err("vip %s: build Maglev table (%zu backends, size %u): %s", c->name,
+			       c->nact, c->size, strerror(-err));
+			return err;
+		}
+	}
+	/* Fresh counters before a backend goes live, its endpoint counted before it answers. */
+	err = wb_flush(&c->wb_stats) ?: backends_flush(dp, &c->wb_be) ?: wb_flush(&c->wb_refs);
+	if (err)
+		return err;
+	err = table_current(dp, c->key, vs);
+	if (err)
+		return err;
+	if (vs->table_size == c->size &&
+	    (!c->size || !memcmp(vs->table, c->table, c->size * sizeof(*c->table))))
+		return 0;
+	err = table_swap(dp, c->key, &c->vip, c->table, c->size);
+	if (err)
+		pr_err("vip %s: swap Maglev table: %s", c->name, strerror(-err));
+	return err;
+}
+
+/* Step 3: only now may backends leave: the live table no longer names them. */
+static int backends_retire(struct be_change *c)
+{
+	struct xlb_dp *dp = c->dp;
+	struct xlb_vip_state *vs = c->vs;
+	size_t i, j;
+	int err;
+
+	for (i = 0; i < c->n; i++) {
+		struct xlb_backend be = dp->backends[c->ids[i]];
+
+		if ((c->specs[i].state == XLB_BE_ACTIVE && c->specs[i].weight) ||
+		    (be.state == XLB_BE_DRAINING && !be.weight))
+			continue;
+		be.state = XLB_BE_DRAINING;
+		be.weight = 0;
+		err = backend_write(dp, c->ids[i], &be, &c->wb_be);
+		if (err)
+			return err;
+	}
+	err = backends_flush(dp, &c->wb_be);
+	if (err)
+		return err;
+	for (j = 0; j < vs->n;) {
+		for (i = 0; i < c->n && c->ids[i] != vs->bids[j]; i++)
+			;
+		if (i < c->n) {
+			j++;
+			continue;
+		}
+		err = backend_remove(dp, vs->bids[j], c->key->proto);
+		if (err)
+			return err;
+		vs->bids[j] = vs->bids[--vs->n];
+	}
+	return 0;
+}
+
+int xlb_vip_set_backends(struct xlb_dp *dp, const struct xlb_vip_key *key,
+			 const struct xlb_backend_spec *specs, size_t n)
+{
+	struct be_change c = { .dp = dp, .key = key, .specs = specs, .n = n };
+	int err, e;
+
+	wb_init(&c.wb_stats, dp->fd_backend_stats, sizeof(__u32),
+		xlb_dp_percpu_size(dp, sizeof(struct xlb_backend_stats)));
+	wb_init(&c.wb_be, dp->fd_backends, sizeof(__u32), sizeof(struct xlb_backend));
+	wb_init(&c.wb_refs, dp->fd_backend_addrs, XLB_REF_KEY, sizeof(__u32));
+	xlb_vip_key_str(key, c.name, sizeof(c.name));
+	if (vip_lookup(dp, key, &c.vip)) {
+		pr_err("vip %s: set backends: no such VIP", c.name);
+		return -ENOENT;
+	}
+	if (c.vip.vip_id >= dp->max_vips || !dp->vips[c.vip.vip_id].used)
+		return -EINVAL;
+	c.vs = &dp->vips[c.vip.vip_id];
+	err = spec_check(key, specs, n, c.name);
+	if (err)
+		return err;
+	c.ids = calloc(n ? n : 1, sizeof(*c.ids));
+	c.keep = calloc(c.vs->n ? c.vs->n : 1, sizeof(*c.keep));
+	c.mb = calloc(n ? n : 1, sizeof(*c.mb));
+	c.mk = calloc(n ? n : 1, sizeof(*c.mk));
+	if (!c.ids || !c.keep || !c.mb || !c.mk) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	backends_match(&c);
+	err = backends_admit(&c) ?: table_update(&c) ?: backends_retire(&c);
+cleanup:
+	/* After a failure, what was queued still goes out: the mirror already shows it. */
+	e = wb_flush(&c.wb_stats);
+	err = err ?: e;
+	e = backends_flush(dp, &c.wb_be);
+	err = err ?: e;
+	e = wb_flush(&c.wb_refs);
+	err = err ?: e;
+	wb_free(&c.wb_stats);
+	wb_free(&c.wb_be);
+	wb_free(&c.wb_refs);
+	if (err && err != -ENOMEM)
+		pr_err("vip %s: set backends: %s", c.name, strerror(-err));
+	free(c.ids);
+	free(c.keep);
+	free(c.mb);
+	free(c.mk);
+	free(c.table);
+	return err;
+}
+
+int xlb_vip_delete(struct xlb_dp *dp, const struct xlb_vip_key *key)
+{
+	struct xlb_vip_state *vs;
+	struct xlb_addr_key ak;
+	struct xlb_vip vip;
+	__u32 i, tid;
+	char name[80];
+	int err = 0, e;
+
+	xlb_vip_key_str(key, name, sizeof(name));
+	if (vip_lookup(dp, key, &vip))
+		return -ENOENT;
+	/* First the VIP, so no new packet reaches its table or backends. */
+	if (bpf_map_delete_elem(dp->fd_vips, key)) {
+		err = -errno;
+		pr_err("vip %s: delete: %s", name, strerror(-err));
+		return err;
+	}
+	if (vip.vip_id < dp->max_vips && dp->vips[vip.vip_id].used) {
+		vs = &dp->vips[vip.vip_id];
+		for (i = 0; i < vs->n; i++) {
+			e = backend_remove(dp, vs->bids[i], key->proto);
+			err = err ?: e;
+		}
+		xlb_dp_vip_state_free(vs);
+	}
+	for (i = 0; i < 2; i++) {
+		tid = XLB_TABLE_ID(vip.vip_id, i);
+		bpf_map_delete_elem(dp->fd_tables, &tid);
+	}
+	xlb_dp_addr_key(&ak, key);
+	e = ref_add(&dp->vip_refs, &ak, -1, NULL);
+	err = err ?: e;
+	e = filter_ref(dp, XLB_FILTER_VIP, &key->addr, key->family, -1);
+	err = err ?: e;
+	if (err)
+		pr_err("vip %s: delete: %s", name, strerror(-err));
+	return err;
+}
+
+int xlb_vip_backend_ids(const struct xlb_dp *dp, __u32 vip_id, __u32 *ids, size_t max)
+{
+	const struct xlb_vip_state *vs;
+	size_t i;
+
+	if (vip_id >= dp->max_vips || !dp->vips[vip_id].used)
+		return -ENOENT;
+	vs = &dp->vips[vip_id];
+	for (i = 0; i < vs->n && i < max; i++)
+		ids[i] = vs->bids[i];
+	return vs->n;
+}
+
+int xlb_backend_find(const struct xlb_dp *dp, __u32 vip_id, const union xlb_addr *addr,
+		     __be16 port, __u8 family, __u32 *id)
+{
+	const struct xlb_vip_state *vs;
+	__u32 i;
+
+	if (vip_id >= dp->max_vips || !dp->vips[vip_id].used)
+		return -ENOENT;
+	vs = &dp->vips[vip_id];
+	for (i = 0; i < vs->n; i++) {
+		const struct xlb_backend *be = &dp->backends[vs->bids[i]];
+
+		if (be->family == family && be->port == port &&
+		    !memcmp(&be->addr, addr, sizeof(*addr))) {
+			*id = vs->bids[i];
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int xlb_vip_meta_set(struct xlb_dp *dp, __u32 vip_id, const char *name, const char *app)
+{
+	struct xlb_vip_meta m = {};
+
+	if (vip_id >= dp->max_vips)
+		return -EINVAL;
+	snprintf(m.name, sizeof(m.name), "%s", name ? name : "");
+	snprintf(m.app, sizeof(m.app), "%s", app ? app : "");
+	return bpf_map_update_elem(dp->fd_vip_meta, &vip_id, &m, BPF_ANY) ? -errno : 0;
+}
+
+int xlb_config_set(struct xlb_dp *dp, const struct xlb_config *cfg)
+{
+	__u32 zero = 0;
+
+	return bpf_map_update_elem(dp->fd_config, &zero, cfg, BPF_ANY) ? -errno : 0;
+}

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <jansson.h>
 
-#include "dp.h"
+#include "addr.h"
 #include "lbstat.h"
 #include "names.h"
 

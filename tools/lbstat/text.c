@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "dp.h"
+#include "addr.h"
 #include "lbstat.h"
 #include "names.h"
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * What xlbdump's dump (xlbdump.c) and its consistency check (check.c) share:
- * the options, the maps opened through libxlb's read side, and one way to
- * print JSON and errors, so -j means the same thing for both.
+ * the options, and (out.c) the maps opened through libxlb's read side and one
+ * way to print JSON and errors, so -j means the same thing for both.
  */
 #ifndef XLBDUMP_H
 #define XLBDUMP_H

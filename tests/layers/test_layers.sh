@@ -13,7 +13,8 @@ SUITE=layers
 
 # Parts of libxlb, by file name (user/lib/NAME.c and NAME.h).
 LIB_BASE="addr log names maglev"
-LIB_MODEL="mara_labels mara_model mara_build mara_apps mara_tasks mara_pods mara_claims mara_builder"
+LIB_MODEL="mara_labels mara_model mara_build mara_apps mara_tasks mara_pods mara_claims mara_builder
+	mara_util"
 LIB_HELPERS="sse mara_stream mara_events config"
 LIB_PLAN="planner"
 LIB_BRIDGE="planner_mara"
@@ -57,7 +58,7 @@ allowed() {
 	lib_plan) hdrs $LIB_BASE $LIB_PLAN dp dp_read ;;
 	lib_bridge) hdrs $LIB_BASE $LIB_PLAN $LIB_BRIDGE mara_labels mara_model ;;
 	lib_write) hdrs $LIB_BASE $LIB_WRITE $LIB_READ; echo xlb.skel.h ;;
-	lib_read) hdrs $LIB_BASE $LIB_READ ;;
+	lib_read) hdrs $LIB_BASE $LIB_READ dp dp_internal ;; # only to borrow an open dp's fds
 	daemon) echo "LIB DAEMON" ;;
 	tool) echo "TOOL"; hdrs $LIB_BASE $LIB_READ ;;
 	double) echo "LIB DOUBLE"; echo cases.h pkt.h harness.h check.h ;;

@@ -99,17 +99,27 @@ char *xlb_vip_key_str(const struct xlb_vip_key *key, char *buf, size_t len)
 	return buf;
 }
 
-int xlb_vip_key_cmp(const struct xlb_vip_key *a, const struct xlb_vip_key *b)
+int xlb_endpoint_cmp(const union xlb_addr *a, __be16 aport, __u8 afamily,
+		     const union xlb_addr *b, __be16 bport, __u8 bfamily)
 {
 	int r;
 
-	if (a->family != b->family)
-		return a->family < b->family ? -1 : 1;
-	r = memcmp(a->addr.bytes, b->addr.bytes, a->family == XLB_AF_INET6 ? 16 : 4);
+	if (afamily != bfamily)
+		return afamily < bfamily ? -1 : 1;
+	r = memcmp(a->bytes, b->bytes, afamily == XLB_AF_INET6 ? 16 : 4);
 	if (r)
 		return r < 0 ? -1 : 1;
-	if (a->port != b->port)
-		return ntohs(a->port) < ntohs(b->port) ? -1 : 1;
+	if (aport != bport)
+		return ntohs(aport) < ntohs(bport) ? -1 : 1;
+	return 0;
+}
+
+int xlb_vip_key_cmp(const struct xlb_vip_key *a, const struct xlb_vip_key *b)
+{
+	int r = xlb_endpoint_cmp(&a->addr, a->port, a->family, &b->addr, b->port, b->family);
+
+	if (r)
+		return r;
 	if (a->proto != b->proto)
 		return a->proto < b->proto ? -1 : 1;
 	return 0;

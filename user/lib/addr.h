@@ -18,7 +18,10 @@ char *xlb_vip_key_str(const struct xlb_vip_key *key, char *buf, size_t len);
 /* Formats addr:port ("[v6]:port" for IPv6); returns buf. */
 char *xlb_endpoint_str(const union xlb_addr *addr, __be16 port, __u8 family, char *buf,
 		       size_t len);
-/* Orders keys by family, address bytes, port (host order), protocol: <0, 0, >0. */
+/* Orders endpoints by family, address bytes (4 for IPv4), port in host order: <0, 0, >0. */
+int xlb_endpoint_cmp(const union xlb_addr *a, __be16 aport, __u8 afamily,
+		     const union xlb_addr *b, __be16 bport, __u8 bfamily);
+/* Orders keys as endpoints, then by protocol. */
 int xlb_vip_key_cmp(const struct xlb_vip_key *a, const struct xlb_vip_key *b);
 
 #endif /* XLB_ADDR_H */

@@ -134,16 +134,7 @@ out:
 
 int xlb_mara_backend_cmp(const struct xlb_mara_backend *a, const struct xlb_mara_backend *b)
 {
-	int r;
-
-	if (a->family != b->family)
-		return a->family < b->family ? -1 : 1;
-	r = memcmp(a->addr.bytes, b->addr.bytes, a->family == XLB_AF_INET6 ? 16 : 4);
-	if (r)
-		return r < 0 ? -1 : 1;
-	if (a->port != b->port)
-		return ntohs(a->port) < ntohs(b->port) ? -1 : 1;
-	return 0;
+	return xlb_endpoint_cmp(&a->addr, a->port, a->family, &b->addr, b->port, b->family);
 }
 
 static int origin_cmp(const struct xlb_mara_origin *a, const struct xlb_mara_origin *b)

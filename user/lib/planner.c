@@ -64,16 +64,7 @@ int xlb_plan_state_add(struct xlb_plan_state *st, const struct xlb_plan_vip *vip
 
 int xlb_plan_backend_cmp(const struct xlb_plan_backend *a, const struct xlb_plan_backend *b)
 {
-	int r;
-
-	if (a->family != b->family)
-		return a->family < b->family ? -1 : 1;
-	r = memcmp(&a->addr, &b->addr, sizeof(a->addr));
-	if (r)
-		return r < 0 ? -1 : 1;
-	if (a->port != b->port)
-		return ntohs(a->port) < ntohs(b->port) ? -1 : 1;
-	return 0;
+	return xlb_endpoint_cmp(&a->addr, a->port, a->family, &b->addr, b->port, b->family);
 }
 
 static int vip_qcmp(const void *a, const void *b)

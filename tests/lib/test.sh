@@ -179,6 +179,7 @@ stop_pid() {
 t_cleanup() {
 	local i p
 	trap - INT TERM
+	[ -n "$T_PREV_EXIT" ] && eval "$T_PREV_EXIT"
 	for p in "${T_PIDS[@]}"; do
 		kill "$p" 2>/dev/null
 	done
@@ -205,12 +206,11 @@ t_cleanup() {
 	done
 	return 0
 }
-# A script that set its own EXIT trap before sourcing this keeps it: it runs with the at_exit commands.
+# A script that set its own EXIT trap before sourcing this keeps it: it runs first, as it was.
 T_PREV_EXIT=$(trap -p EXIT)
-if [ -n "$T_PREV_EXIT" ]; then
-	T_PREV_EXIT=${T_PREV_EXIT#trap -- \'}
-	T_ATEXIT+=("${T_PREV_EXIT%\' EXIT}")
-fi
+T_PREV_EXIT=${T_PREV_EXIT#trap -- \'}
+T_PREV_EXIT=${T_PREV_EXIT%\' EXIT}
+[ "$T_PREV_EXIT" = t_cleanup ] && T_PREV_EXIT= # sourced twice
 trap t_cleanup EXIT
 trap 'exit 130' INT TERM
 T_T0_MS=$(now_ms)

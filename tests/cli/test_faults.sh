@@ -32,7 +32,7 @@ t_tmpdir
 track_pin "$PIN" "$PIN2" "$PIN3"
 
 require_root_bins "$XLBD" "$SIM" "$DUMP"
-need_cmd curl jq
+need_cmd curl jq python3 # python3: bench/xlbd/gen_scenario.py makes the 300-app scenario
 CURL=(curl -s --noproxy '*' --max-time 5)
 
 # start_sim NAME SCENARIO: a simulator; sets SIMURL.

@@ -4,12 +4,15 @@
 # committed fuzz/corpus/, which it never writes), then the BPF packet fuzzer
 # with FUZZ_PKTS packets. "smoke" (make test, via tests/cli/test_fuzz_smoke.sh):
 # SMOKE_TIME seconds per target and SMOKE_PKTS packets, in a temporary corpus.
-# Prints executions and crashes per target and ends with "N passed, N failed";
-# crash inputs are kept under $OUTPUT/fuzz/crashes/.
+# Prints executions and crashes per target (one check each, tests/lib/test.sh)
+# and ends with "fuzz_MODE: N passed, N failed, N skipped"; crash inputs are
+# kept under $OUTPUT/fuzz/crashes/.
 set -u
 MODE=${1:-smoke}
 OUTPUT=${OUTPUT:-.output}
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
+SUITE=fuzz_$MODE
+. tests/lib/test.sh
 F=$OUTPUT/fuzz
 if [ "$MODE" = full ]; then
 	TIME=${FUZZ_TIME:-120}
@@ -19,11 +22,9 @@ else
 	TIME=${SMOKE_TIME:-3}
 	PKTS=${SMOKE_PKTS:-50000}
 	WORK=$(mktemp -d)
-	trap 'rm -rf "$WORK"' EXIT
+	track_file "$WORK"
 fi
 mkdir -p "$F/crashes"
-pass=0
-fail=0
 total=0
 
 for bin in "$F"/*_fuzz; do
@@ -41,12 +42,10 @@ for bin in "$F"/*_fuzz; do
 	execs=${execs:-0}
 	total=$((total + execs))
 	if [ "$rc" = 0 ]; then
-		echo "fuzz $name: $execs executions in ${TIME}s, 0 crashes"
-		pass=$((pass + 1))
+		ok "fuzz $name: $execs executions in ${TIME}s, 0 crashes"
 	else
-		echo "fuzz $name: $execs executions, 1 crash (exit $rc); log $log:"
+		nok "fuzz $name: $execs executions, 1 crash (exit $rc); log $log"
 		grep -E 'ERROR|invariant|SUMMARY|Test unit written' "$log" | head -n 8 | sed 's/^/    /'
-		fail=$((fail + 1))
 	fi
 done
 echo "fuzz: $total libFuzzer executions in total"
@@ -54,12 +53,11 @@ echo "fuzz: $total libFuzzer executions in total"
 pkt=$F/bpf_pktfuzz
 if [ -x "$pkt" ]; then
 	if [ "$(id -u)" != 0 ]; then
-		echo "fuzz bpf_pktfuzz: SKIP (needs root for netns, bpffs and BPF_PROG_TEST_RUN)"
+		skip env "fuzz bpf_pktfuzz: needs root (netns, bpffs and BPF_PROG_TEST_RUN)"
 	elif "$pkt" -n "$PKTS" ${FUZZ_SEED:+-s "$FUZZ_SEED"} -r fuzz/corpus/pkt -w "$F/crashes"; then
-		pass=$((pass + 1))
+		ok "fuzz bpf_pktfuzz: $PKTS packets, no violation"
 	else
-		fail=$((fail + 1))
+		nok "fuzz bpf_pktfuzz: $PKTS packets" "see above"
 	fi
 fi
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

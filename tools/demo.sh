@@ -5,21 +5,18 @@
 # (XDP on its NICs), sends 30 requests from the client host, shows lbstat,
 # flips one instance unhealthy and shows traffic move, then removes it all.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 OUTPUT=${OUTPUT:-.output}
 LAB_ID=demo$$
 LAB_PORT_BASE=31000
+. tests/lib/test.sh # cleanup on exit and bounded polling
 . tests/e2e/lab.sh
+at_exit lab_down
 PIN=/sys/fs/bpf/xlb-demo-$$
-WORK=$(mktemp -d)
-cleanup() {
-	[ -n "${XLBD_PID:-}" ] && kill "$XLBD_PID" 2>/dev/null && wait "$XLBD_PID" 2>/dev/null
-	[ -n "${SIM_PID:-}" ] && kill "$SIM_PID" 2>/dev/null && wait "$SIM_PID" 2>/dev/null
-	lab_down
-	rm -rf "$PIN" "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+XLBD=$OUTPUT/xlbd
+track_pin "$PIN"
+t_tmpdir
+WORK=$TMP
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "1. A lab on this machine: client, load balancer, 3 backends (network namespaces)"
@@ -30,10 +27,9 @@ echo "backends backend-1..3 listen on 198.18.2.11:31001, 198.18.2.12:31002, 198.
 say "2. Marathon (stand-in) runs /minitwit: 3 tasks, label VIP_0=/minitwit:80, health checks"
 lab_net "$LAB_NS_LB" "$OUTPUT/marathon-sim" --listen 127.0.0.1:0 \
 	--scenario tests/fixtures/sim/minitwit.json >"$WORK/sim.out" 2>"$WORK/sim.log" &
-SIM_PID=$!
-for _ in $(seq 50); do grep -q listening "$WORK/sim.out" && break; sleep 0.1; done
+track_pid $!
+wait_for 5 grep -q listening "$WORK/sim.out" || { echo "marathon-sim did not start"; cat "$WORK/sim.log"; exit 1; }
 SIM=http://$(sed -n 's/^listening on //p' "$WORK/sim.out")
-[ "$SIM" != "http://" ] || { echo "marathon-sim did not start"; cat "$WORK/sim.log"; exit 1; }
 echo "Marathon at $SIM"
 
 say "3. xlbd on the load balancer: XDP on lb-c/lb-b1..3, named VIPs from 198.19.0.0/16"
@@ -43,15 +39,14 @@ cat >"$WORK/xlbd.json" <<JSON
   "marathon": { "urls": ["$SIM"], "named_vip_range": "198.19.0.0/16" } }
 JSON
 lab_net "$LAB_NS_LB" "$OUTPUT/xlbd" --config "$WORK/xlbd.json" 2>"$WORK/xlbd.log" &
-XLBD_PID=$!
-VIP=
-for _ in $(seq 100); do
+track_pid $!
+# vip_ready: the VIP on port 80 with 3 active backends is in the maps; sets VIP.
+vip_ready() {
 	VIP=$("$OUTPUT/lbstat" --pin-path "$PIN" --no-rates -j 2>/dev/null |
-		python3 -c 'import json,sys; d=json.load(sys.stdin); print(next(v["address"] for v in d["vips"] if v.get("port")==80 and v["backends_active"]==3))' 2>/dev/null)
-	[ -n "$VIP" ] && break
-	sleep 0.1
-done
-[ -n "$VIP" ] || { echo "xlbd did not program the VIP"; cat "$WORK/xlbd.log"; exit 1; }
+		jq -r 'first(.vips[] | select(.port == 80 and .backends_active == 3) | .address) // empty')
+	[ -n "$VIP" ]
+}
+wait_for 10 vip_ready || { echo "xlbd did not program the VIP"; cat "$WORK/xlbd.log"; exit 1; }
 grep -E "attached|reconciled" "$WORK/xlbd.log" | head -8
 echo "minitwit.marathon.l4lb.thisdcos.directory -> $VIP:80"
 
@@ -66,7 +61,12 @@ say "5. lbstat (per-backend view)"
 
 say "6. backend-1 turns unhealthy in Marathon"
 lab_net "$LAB_NS_LB" curl -s -X POST "$SIM/sim/health?app=/minitwit&index=0&alive=false" >/dev/null
-sleep 1
+drained() {
+	"$OUTPUT/lbstat" --pin-path "$PIN" --no-rates -j 2>/dev/null |
+		jq -e --arg vip "$VIP" '.vips[] | select(.address == $vip and .port == 80) |
+			.backends_draining == 1' >/dev/null
+}
+wait_for 5 drained || echo "(backend-1 is not draining yet)"
 "$OUTPUT/lbstat" --pin-path "$PIN" -b --no-rates | sed -n '1,12p'
 say "7. 30 more requests: backend-1 gets none"
 for i in $(seq 30); do

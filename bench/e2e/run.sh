@@ -37,14 +37,18 @@ CONNS_BULK=${CONNS_BULK:-4}
 SETUPS=${SETUPS:-router xlb_xdp xlb_tc haproxy nft_dnat}
 RESULTS=$OUTPUT/bench/e2e.json
 # Debian's python3 (make deps) when there is one: a version manager's shim in PATH can take a
-# second to start, once per trial.
+# second to start (bench/e2e/bpf_stats.py).
 PY=$(command -v /usr/bin/python3 || command -v python3)
 VIP=198.18.0.10
 LAB_ID=bench$$
 LAB_QUIET=1
+# tests/lib/test.sh: bounded polling, and cleanup on any exit of what is registered here
+. tests/lib/test.sh
 . tests/e2e/lab.sh
+at_exit lab_down # kills nginx and anything else left in the namespaces
 PIN=/sys/fs/bpf/xlb-bench-$$
-TMP=$(mktemp -d /tmp/xlb-bench-e2e.XXXXXX)
+t_tmpdir /tmp/xlb-bench-e2e.XXXXXX
+track_pin "$PIN"
 STATS_PID=
 HAPROXY_PID=
 LB_KIND=
@@ -54,11 +58,9 @@ LB_KIND=
 stats_on() {
 	"$PY" bench/e2e/bpf_stats.py >"$TMP/stats.out" 2>&1 &
 	STATS_PID=$!
-	for _ in $(seq 300); do
-		grep -q enabled "$TMP/stats.out" && return 0
-		kill -0 "$STATS_PID" 2>/dev/null || break
-		sleep 0.1
-	done
+	track_pid $STATS_PID
+	stats_up() { grep -q enabled "$TMP/stats.out" || ! kill -0 "$STATS_PID" 2>/dev/null; }
+	wait_for 30 stats_up && grep -q enabled "$TMP/stats.out" && return 0
 	echo "  BPF run time is not counted: $(cat "$TMP/stats.out")"
 	stats_off
 	return 1
@@ -71,25 +73,18 @@ stats_off() {
 	STATS_PID=
 }
 
-cleanup() {
-	trap - EXIT INT TERM
-	if [ -n "$HAPROXY_PID" ]; then
-		kill "$HAPROXY_PID" 2>/dev/null
-		wait "$HAPROXY_PID" 2>/dev/null
-	fi
+# bench_undo: what the setups leave inside the lab's namespaces (run before lab_down; the
+# processes, haproxy and bpf_stats.py, have ended by then).
+bench_undo() {
 	if [ -e "$PIN" ] && [ -f "$TMP/xlbd.json" ]; then
 		lab_net "$LAB_NS_LB" "$OUTPUT/xlbd" -c "$TMP/xlbd.json" --detach-and-unpin \
 			>/dev/null 2>&1
 	fi
-	rm -rf "$PIN"
 	ip netns list 2>/dev/null | grep -q "^$LAB_NS_LB" &&
 		lab_in "$LAB_NS_LB" nft delete table ip xlb_bench 2>/dev/null
-	stats_off
-	lab_down # kills nginx and anything else left in the namespaces
-	rm -rf "$TMP"
+	return 0
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+at_exit bench_undo
 
 die() {
 	echo "bench e2e: $*" >&2
@@ -101,12 +96,11 @@ for tool in wrk nginx haproxy nft ethtool bpftool; do
 done
 [ -x "$OUTPUT/xlbd" ] || die "$OUTPUT/xlbd missing (make)"
 mkdir -p "$OUTPUT/bench"
-"$PY" -c '
-import json, sys
-k = "trials duration_s conns_short conns_keepalive conns_bulk".split()
-v = "wrk nginx haproxy nft".split()
-print(json.dumps(dict(bench="e2e_settings", **dict(zip(k, map(int, sys.argv[1:6]))),
-                      **dict(zip(v, sys.argv[6:])))))' "$TRIALS" "$DURATION" "$CONNS_SHORT" \
+jq -nc '$ARGS.positional as $a | {bench: "e2e_settings"} +
+	([["trials", "duration_s", "conns_short", "conns_keepalive", "conns_bulk"], $a[0:5]] |
+	 transpose | map({(.[0]): (.[1] | tonumber)}) | add) +
+	([["wrk", "nginx", "haproxy", "nft"], $a[5:]] | transpose | map({(.[0]): .[1]}) | add)' \
+	--args "$TRIALS" "$DURATION" "$CONNS_SHORT" \
 	"$CONNS_KA" "$CONNS_BULK" "$(wrk -v 2>&1 | awk 'NR == 1 { print $2 }')" \
 	"$(nginx -v 2>&1 | sed 's,.*/,,')" "$(haproxy -v | awk 'NR == 1 { print $3 }')" \
 	"$(nft --version | awk '{ print $2 }')" >"$RESULTS"
@@ -159,14 +153,10 @@ EOF
 for i in $(seq 1 "$LAB_BACKENDS"); do
 	nginx_up "$i"
 done
+nginx_answers() { lab_in "$LAB_NS_C" curl -sf --max-time 1 -o /dev/null "http://$(lab_backend_ip "$1")/"; }
 for i in $(seq 1 "$LAB_BACKENDS"); do
-	ok=
-	for _ in $(seq 50); do
-		lab_in "$LAB_NS_C" curl -sf --max-time 1 -o /dev/null \
-			"http://$(lab_backend_ip "$i")/" && ok=1 && break
-		sleep 0.1
-	done
-	[ -n "$ok" ] || die "nginx on backend $i does not answer: $(cat "$TMP/nginx$i/error.log")"
+	wait_for 10 nginx_answers "$i" ||
+		die "nginx on backend $i does not answer: $(cat "$TMP/nginx$i/error.log")"
 done
 
 # ---- measuring -------------------------------------------------------------------------------
@@ -179,18 +169,9 @@ cpu_now() {
 
 # xlb_prog_ids: ids of the BPF programs attached on the LB host (XDP and TC).
 xlb_prog_ids() {
-	lab_net "$LAB_NS_LB" bpftool -j net show 2>/dev/null | "$PY" -c '
-import json, sys
-ids = set()
-def walk(o):
-    if isinstance(o, dict):
-        for k, v in o.items():
-            if k in ("id", "prog_id") and isinstance(v, int): ids.add(v)
-            else: walk(v)
-    elif isinstance(o, list):
-        for v in o: walk(v)
-walk(json.load(sys.stdin))
-print(" ".join(map(str, sorted(ids))))'
+	lab_net "$LAB_NS_LB" bpftool -j net show 2>/dev/null | jq -r '[.. | objects | to_entries[] |
+		select((.key == "id" or .key == "prog_id") and (.value | type) == "number") | .value] |
+		unique | map(tostring) | join(" ")'
 }
 
 # bpf_ns IDS...: sum of run_time_ns of these programs (%.0f: mawk's %d stops at 2^31).
@@ -227,25 +208,29 @@ trial() {
 	[ -n "$out" ] ||
 		out='{"requests":0,"duration_us":1,"bytes":0,"error":"wrk printed nothing"}'
 	set -- $c0 $c1
-	echo "$out" | "$PY" -c '
-import json, sys
-r = json.loads(sys.stdin.read())
-setup, load, n, busy0, si0, busy1, si1, hz, lb_cpu, lb_kind, results = sys.argv[1:]
-hz = float(hz)
-d = r["duration_us"] / 1e6
-r.update(bench="e2e", setup=setup, load=load, trial=int(n), duration_s=round(d, 3),
-         rps=round(r["requests"] / d, 1), mbytes_per_s=round(r["bytes"] / d / 1e6, 2),
-         errors=sum(v for k, v in r.items() if k.startswith("err_")),
-         cpu_busy_s=round((int(busy1) - int(busy0)) / hz, 3),
-         cpu_softirq_s=round((int(si1) - int(si0)) / hz, 3),
-         lb_cpu_s=None if lb_cpu == "null" else float(lb_cpu), lb_cpu_kind=lb_kind or None)
-with open(results, "a") as f:
-    f.write(json.dumps(r) + "\n")
-lb = "" if r["lb_cpu_s"] is None else "  balancer %.3f s" % r["lb_cpu_s"]
-print("  %-22s %-9s #%d %9.0f req/s %8.1f MB/s  p50 %6.2f ms  p99 %6.2f ms  errors %d"
-      "  cpu %.2f s (softirq %.2f)%s" % (setup, load, r["trial"], r["rps"], r["mbytes_per_s"],
-      r.get("lat_p50_us", 0) / 1e3, r.get("lat_p99_us", 0) / 1e3, r["errors"], r["cpu_busy_s"],
-      r["cpu_softirq_s"], lb))' "$setup" "$load" "$n" "$@" "$HZ" "$lb_cpu" "$LB_KIND" "$RESULTS"
+	local line f
+	# the wrk result with the trial's own fields (rounded as the report shows them)
+	line=$(jq -c --arg setup "$setup" --arg load "$load" --argjson n "$n" \
+		--argjson busy0 "$1" --argjson si0 "$2" --argjson busy1 "$3" --argjson si1 "$4" \
+		--argjson hz "$HZ" --argjson lb_cpu "$lb_cpu" --arg lb_kind "$LB_KIND" '
+		def r(k): . * k | round / k;
+		(.duration_us / 1e6) as $d | . + {bench: "e2e", setup: $setup, load: $load, trial: $n,
+		duration_s: ($d | r(1000)), rps: (.requests / $d | r(10)),
+		mbytes_per_s: (.bytes / $d / 1e6 | r(100)),
+		errors: ([to_entries[] | select(.key | startswith("err_")) | .value] | add // 0),
+		cpu_busy_s: (($busy1 - $busy0) / $hz | r(1000)),
+		cpu_softirq_s: (($si1 - $si0) / $hz | r(1000)),
+		lb_cpu_s: $lb_cpu, lb_cpu_kind: (if $lb_kind == "" then null else $lb_kind end)}' \
+		<<<"$out")
+	echo "$line" >>"$RESULTS"
+	f=$(jq -r '[.trial, .rps, .mbytes_per_s, (.lat_p50_us // 0) / 1e3, (.lat_p99_us // 0) / 1e3,
+		.errors, .cpu_busy_s, .cpu_softirq_s, (.lb_cpu_s // "")] | @tsv' <<<"$line")
+	local tr rps mb p50 p99 errs busy si lb
+	IFS=$'\t' read -r tr rps mb p50 p99 errs busy si lb <<<"$f"
+	[ -n "$lb" ] && lb=$(printf '  balancer %.3f s' "$lb")
+	printf '  %-22s %-9s #%d %9.0f req/s %8.1f MB/s  p50 %6.2f ms  p99 %6.2f ms  errors %d' \
+		"$setup" "$load" "$tr" "$rps" "$mb" "$p50" "$p99" "$errs"
+	printf '  cpu %.2f s (softirq %.2f)%s\n' "$busy" "$si" "$lb"
 }
 
 # loads SETUP HOST [LOADS]: every load, TRIALS times, against http://HOST/.
@@ -377,10 +362,9 @@ EOF
 	# ip netns exec execs haproxy: $! is haproxy's pid, whose CPU time is counted
 	ip netns exec "$LAB_NS_LB" haproxy -db -f "$TMP/haproxy.cfg" >"$TMP/haproxy.log" 2>&1 &
 	HAPROXY_PID=$!
-	for _ in $(seq 50); do
-		lab_in "$LAB_NS_C" curl -s --max-time 1 -o /dev/null "http://$VIP/" && break
-		sleep 0.1
-	done
+	track_pid $HAPROXY_PID
+	vip_answers() { lab_in "$LAB_NS_C" curl -s --max-time 1 -o /dev/null "http://$VIP/"; }
+	wait_for 5 vip_answers
 	echo "  haproxy pid $HAPROXY_PID," \
 		"$(ls "/proc/$HAPROXY_PID/task" 2>/dev/null | wc -l) threads"
 	LB_KIND=process_cpu

@@ -29,24 +29,12 @@ if [ -n "${QUICK:-}" ]; then
 	MID_APPS=200
 fi
 PIN=/sys/fs/bpf/xlb-xlbd-bench-$$
-TMP=$(mktemp -d)
 RESULTS=$OUTPUT/bench/xlbd.json
-PIDS=()
+. tests/lib/test.sh # cleanup on exit (processes, the pin path, $TMP) and bounded polling
+t_tmpdir
+track_pin "$PIN"
 mkdir -p "$OUTPUT/bench"
 : >"$RESULTS"
-
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	for p in "${PIDS[@]}"; do
-		wait "$p" 2>/dev/null
-	done
-	"$XLBD" --detach-and-unpin --no-marathon -p "$PIN" >/dev/null 2>&1
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
 
 cat >"$TMP/xlbd.json" <<EOF
 {
@@ -57,43 +45,34 @@ cat >"$TMP/xlbd.json" <<EOF
 }
 EOF
 
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
 # start_sim SCENARIO: starts marathon-sim and sets SIMURL (loading 100,000 tasks takes a while).
 start_sim() {
-	local port i
 	"$SIM" --listen 127.0.0.1:0 --scenario "$1" --heartbeat-ms 10000 >"$TMP/sim.out" \
 		2>"$TMP/sim.err" &
 	SIM_PID=$!
-	PIDS+=($SIM_PID)
-	for i in $(seq 6000); do
-		port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$TMP/sim.out")
-		[ -n "$port" ] && break
-		kill -0 "$SIM_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	[ -n "$port" ] || { echo "marathon-sim did not start: $(tail -3 "$TMP/sim.err")"; exit 1; }
-	SIMURL=http://127.0.0.1:$port
-}
-
-stop_pid() {
-	kill "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
+	track_pid $SIM_PID
+	sim_port() {
+		SPORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$TMP/sim.out")
+		[ -n "$SPORT" ] || ! kill -0 "$SIM_PID" 2>/dev/null
+	}
+	wait_for 600 sim_port && [ -n "$SPORT" ] ||
+		{ echo "marathon-sim did not start: $(tail -3 "$TMP/sim.err")"; exit 1; }
+	SIMURL=http://127.0.0.1:$SPORT
 }
 
 # flips NAME SCENARIO APP: runs the flip benchmark against a running xlbd.
 flips() {
-	local name=$1 scen=$2 app=$3 xpid t
+	local name=$1 scen=$2 app=$3 xpid
 	start_sim "$scen"
 	"$XLBD" -c "$TMP/xlbd.json" -p "$PIN" -m "$SIMURL" >"$TMP/$name.log" 2>&1 &
 	xpid=$!
-	PIDS+=($xpid)
-	for t in $(seq 600); do
+	track_pid $xpid
+	synced() {
 		grep -q 'event stream connected' "$TMP/$name.log" &&
-			grep -q 'reconciled: .*marathon' "$TMP/$name.log" && break
-		sleep 0.1
-	done
-	sleep 0.5
+			grep -q 'reconciled: .*marathon' "$TMP/$name.log"
+	}
+	wait_for 60 synced || { echo "xlbd did not sync: $(tail -3 "$TMP/$name.log")"; exit 1; }
+	sleep 0.5 # the first sync's events settle before the flips are timed
 	echo "=== event-to-map: $name ($(grep -o 'sync: [^;]*' "$TMP/$name.log" | tail -1))"
 	"$BENCH" --sim "$SIMURL" --pin "$PIN" --app "$app" --count "$FLIPS" | tee "$TMP/$name.out"
 	grep '^{' "$TMP/$name.out" | sed "s/^{/{\"bench\":\"xlbd_flips_$name\",/" >>"$RESULTS"
@@ -132,21 +111,20 @@ sync_round() {
 	model=$(sed -n 's/.*, model \([0-9.]*\) ms.*/\1/p' "$log" | head -1)
 	apply=$(sed -n 's/.*reconciled: .*(marathon.* in \([0-9.]*\) ms$/\1/p' "$log")
 	# start-up: from "starting" to the first reconcile (BPF load, adopting pinned maps)
-	startup=$(python3 -c '
-import re, sys, datetime
-ts = [datetime.datetime.strptime(l[:23], "%Y-%m-%dT%H:%M:%S.%f") for l in open(sys.argv[1])
-      if re.search(r"starting:|reconciled: .*static config", l)]
-print(int((ts[1] - ts[0]).total_seconds() * 1000) if len(ts) > 1 else 0)' "$log")
+	local t0 t1
+	t0=$(grep -m1 'starting:' "$log" | cut -c1-23)
+	t1=$(grep -m1 'reconciled: .*static config' "$log" | cut -c1-23)
+	startup=0
+	[ -n "$t0" ] && [ -n "$t1" ] &&
+		startup=$(($(date -ud "$t1" +%s%3N) - $(date -ud "$t0" +%s%3N)))
 	echo "  phases: start-up (BPF load, adopt) $startup ms, fetch and parse ${fetch:-?} ms," \
 		"model ${model:-?} ms, map writes ${apply:-?} ms"
 	# the kernel's memory for every xlb map, Maglev tables (inner maps) included
 	mem=$(python3 bench/xlbd/map_memory.py "$PIN" 2>"$TMP/mem.err")
 	if [ -n "$mem" ]; then
-		echo "$mem" | python3 -c '
-import json, sys
-m = json.load(sys.stdin)
-print("  kernel map memory (bpftool memlock): %.1f MiB, of which %d Maglev tables %.1f MiB" % (
-    m["map_memlock_bytes"] / 2**20, m["maglev_tables"], m["maglev_tables_memlock_bytes"] / 2**20))'
+		jq -r '"  kernel map memory (bpftool memlock): \(.map_memlock_bytes / 1048576 * 10 |
+			round / 10) MiB, of which \(.maglev_tables) Maglev tables \(
+			.maglev_tables_memlock_bytes / 1048576 * 10 | round / 10) MiB"' <<<"$mem"
 		mem=${mem#\{}
 		mem=,${mem%\}}
 	else
@@ -177,18 +155,16 @@ for apps in $APPS; do
 done
 "$XLBD" -c "$TMP/xlbd.json" -p "$PIN" -m "$SIMURL" >"$TMP/steady.log" 2>&1 &
 xpid=$!
-PIDS+=($xpid)
-for t in $(seq 600); do
+track_pid $xpid
+steady_up() {
 	[ "$(grep -c 'reconciled: .*marathon' "$TMP/steady.log")" -ge 1 ] &&
-		grep -q 'event stream connected' "$TMP/steady.log" && break
-	sleep 0.1
-done
-sleep 2
+		grep -q 'event stream connected' "$TMP/steady.log"
+}
+wait_for 60 steady_up || { echo "xlbd did not sync: $(tail -3 "$TMP/steady.log")"; exit 1; }
+sleep 2 # the stream's own resync passes before the timed one
 kill -HUP "$xpid"
-for t in $(seq 600); do
-	[ "$(grep -c 'marathon: sync:' "$TMP/steady.log")" -ge 3 ] && break
-	sleep 0.1
-done
+resynced() { [ "$(grep -c 'marathon: sync:' "$TMP/steady.log")" -ge 3 ]; }
+wait_for 60 resynced || { echo "no resync after SIGHUP: $(tail -3 "$TMP/steady.log")"; exit 1; }
 echo "steady-state resync of a running xlbd (SIGHUP, nothing changed):"
 grep -E 'marathon: sync:|reconciled:' "$TMP/steady.log" | tail -2 | sed 's/^[^ ]* xlbd: /  /'
 stop_pid "$xpid"

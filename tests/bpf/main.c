@@ -3,7 +3,7 @@
  * The BPF_PROG_TEST_RUN suite's entry: one cmocka test per case-table row and
  * per program the row names ("nat_tcp4_syn/xdp", ".../tc_ingress", ...), then
  * the multi-step scenarios, all under one group fixture (see fixture.c). T=glob
- * selects tests by name; the last line is the harness's "N passed, N failed".
+ * selects tests by name; the last line is the harness's "N passed, N failed, N skipped".
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -255,8 +255,8 @@ void t_case_run(const struct xlb_case *c, enum t_hook hook)
 	if (err == -EINVAL && hook != T_XDP && !in.spec.vlan &&
 	    in.len < in.lay.l3_off + (in.spec.family == AF_INET ? 20 : 40)) {
 		/* The XDP run of the same row covers the data plane's side. */
-		xlb_skip("the kernel's skb BPF_PROG_TEST_RUN refuses an untagged IP frame shorter "
-			 "than its IP header (EINVAL); XDP accepts it");
+		xlb_skip_kernel("the kernel's skb BPF_PROG_TEST_RUN refuses an untagged IP frame "
+				"shorter than its IP header (EINVAL); XDP accepts it");
 	}
 	if (err) {
 		t_err("BPF_PROG_TEST_RUN: %s", strerror(-err));
@@ -307,7 +307,7 @@ void t_case_run(const struct xlb_case *c, enum t_hook hook)
 		t_errors = 0;
 		if (!n)
 			fail_msg("%s: passes now: remove its known_bug mark", c->name);
-		xlb_skip("KNOWN BUG (%d checks fail as expected): %s", n, c->known_bug);
+		xlb_skip_bug("KNOWN BUG (%d checks fail as expected): %s", n, c->known_bug);
 	}
 	t_done(c->name);
 }

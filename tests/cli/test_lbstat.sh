@@ -22,35 +22,22 @@ VIP11=198.18.0.11:53/udp
 VIP12=198.18.0.12:443/tcp
 TCP_LEN=54 # Ethernet + IPv4 + TCP without options
 UDP_LEN=74 # Ethernet + IPv4 + UDP + 32 bytes
-PIDS=()
-TMP=$(mktemp -d)
-TMUX_SOCK=$TMP/tmux.sock # a private server, gone with $TMP
 GEN_PID=
 
-cleanup() {
+SUITE=lbstat
+. tests/cli/lib.sh
+t_tmpdir
+TMUX_SOCK=$TMP/tmux.sock # a private server, gone with $TMP
+
+# lbstat_unpin: the generator's pins (through it: it made them), the tmux server.
+lbstat_unpin() {
 	local p
-	if [ -n "$GEN_PID" ]; then
-		echo quit >&"${GENP[1]}" 2>/dev/null
-		kill "$GEN_PID" 2>/dev/null
-		wait "$GEN_PID" 2>/dev/null
-	fi
-	for p in "${PIDS[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	for p in "${PIDS[@]}"; do
-		wait "$p" 2>/dev/null
-	done
 	command -v tmux >/dev/null 2>&1 && tmux -S "$TMUX_SOCK" kill-server 2>/dev/null
 	for p in "$P" "$BAD" "$EMPTY"; do
 		[ -e "$p" ] && { "$GEN" --pin-path "$p" unpin >/dev/null 2>&1 || rm -rf "$p"; }
 	done
-	rm -rf "$TMP"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-SUITE=lbstat
-. tests/cli/lib.sh
+at_exit lbstat_unpin
 
 # jq_ok FILE EXPR: the JSON in FILE satisfies EXPR.
 jq_ok() {
@@ -89,24 +76,9 @@ field() {
 		h && $1 == vip { print $c; exit }' "$1"
 }
 
-if [ "$(id -u)" != 0 ]; then
-	echo "# SKIP: needs root (BPF maps and BPF_PROG_TEST_RUN)"
-	finish
-fi
-if ! mountpoint -q /sys/fs/bpf; then
-	echo "# SKIP: no bpffs at /sys/fs/bpf (make bpffs)"
-	finish
-fi
-if ! command -v jq >/dev/null 2>&1; then
-	echo "# SKIP: jq not found; the JSON checks need it"
-	finish
-fi
-for b in "$LB" "$GEN"; do
-	if [ ! -x "$b" ]; then
-		nok "binary $b exists (build it first)"
-		finish
-	fi
-done
+need_root # BPF maps and BPF_PROG_TEST_RUN
+need_cmd jq bpftool
+need_bins "$LB" "$GEN"
 
 # --- command line -----------------------------------------------------------
 "$LB" --help >"$TMP/help" 2>&1
@@ -171,6 +143,7 @@ if ! "$GEN" --pin-path "$P" setup >"$TMP/gen.log" 2>&1; then
 fi
 coproc GENP { "$GEN" --pin-path "$P" serve 2>"$TMP/gen.err"; }
 GEN_PID=$!
+track_pid "$GEN_PID"
 if ! read -r -t 20 line <&"${GENP[0]}" || [ "$line" != ready ]; then
 	nok "lbstat-testgen serve starts" "$(cat "$TMP/gen.err")"
 	finish
@@ -320,7 +293,7 @@ done
 # lbstat prints a sample every 2 s; the 50 new flows go in right after the first
 # one is out, so the second sample's rates cover exactly them.
 exec {LBFD}< <(exec "$LB" --pin-path "$P" -j -b -i 2 -c 2 2>"$TMP/r.err")
-PIDS+=($!)
+track_pid $!
 s1= s2=
 read -r -t 10 s1 <&"$LBFD" && gen syn $VIP10 1000 50 && read -r -t 10 s2 <&"$LBFD"
 exec {LBFD}<&-
@@ -346,7 +319,7 @@ check "rates JSON: idle VIPs have rate 0" jq_ok "$TMP/r2.json" "
 	all(. == 0)"
 
 exec {LBFD}< <(exec "$LB" --pin-path "$P" -j -g -i 2 -c 2 2>"$TMP/rg.err")
-PIDS+=($!)
+track_pid $!
 s1= s2=
 read -r -t 10 s1 <&"$LBFD" && gen syn $VIP10 1100 20 && gen data $VIP10 1100 20 &&
 	gen reply $VIP10 1100 20 && read -r -t 10 s2 <&"$LBFD"
@@ -359,7 +332,7 @@ check "rates JSON, global: counters over interval_ns" jq_ok "$TMP/rg.json" '
 	$r.drop_no_backend == 0'
 
 exec {LBFD}< <(exec "$LB" --pin-path "$P" -i 2 -c 2 --vip 198.18.0.10 2>"$TMP/rt.err")
-PIDS+=($!)
+track_pid $!
 : >"$TMP/rt1.txt"
 while read -r -t 10 l <&"$LBFD" && [ -n "$l" ]; do echo "$l" >>"$TMP/rt1.txt"; done
 gen syn $VIP10 2000 50
@@ -481,10 +454,7 @@ pane_conns() {
 	field "$TMP/pane" $VIP10 Conns
 }
 
-if ! command -v tmux >/dev/null 2>&1; then
-	echo "# SKIP: tmux not found; watch mode on a terminal not tested"
-	finish
-fi
+need_cmd tmux # watch mode on a terminal
 tmux -S "$TMUX_SOCK" -f /dev/null new-session -d -s lbs -x 160 -y 40 \
 	"'$LB' --pin-path '$P' -i 1 -s conns; echo \$? >'$TMP/tty.rc'; stty -a >'$TMP/tty.stty'"
 check "terminal: header and VIP rows drawn" wait_pane 5 eval \

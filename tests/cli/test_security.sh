@@ -24,40 +24,18 @@ SCENARIO=tests/fixtures/sim/minitwit.json
 PIN=/sys/fs/bpf/xlb-sec-$$
 PINROOT=/sys/fs/bpf/xlb-sec2-$$
 NETNS=xlb-sec-$$
-PIDS=()
-TMP=$(mktemp -d)
 T_START=$(date +%s)
 PASSWORD="pw-$$-$RANDOM-secret"
 TOKEN="eyJhbGciOiJIUzI1NiJ9.xlb-$$-$RANDOM.sig"
 
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	for p in "${PIDS[@]}"; do
-		wait "$p" 2>/dev/null
-	done
-	ip netns del "$NETNS" 2>/dev/null
-	for p in "$PIN" "$PINROOT/v1"; do
-		[ -d "$p" ] && "$XLBD" --detach-and-unpin --no-marathon -p "$p" >/dev/null 2>&1
-	done
-	rm -rf "$PIN" "$PINROOT" 2>/dev/null
-	[ -n "${KEEP:-}" ] && echo "# kept $TMP" || rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
 SUITE=security
 . tests/cli/lib.sh
+t_tmpdir
+track_pin "$PIN" "$PINROOT/v1" "$PINROOT"
+track_netns "$NETNS"
 
 require_root_bins "$XLBD" "$SIM" "$DUMP" "$LBSTAT"
-for t in curl python3 openssl setpriv; do
-	if ! command -v "$t" >/dev/null 2>&1; then
-		echo "# SKIP: needs $t"
-		finish
-	fi
-done
+need_cmd curl jq openssl setpriv
 CURL=(curl -s --noproxy '*' --max-time 5)
 
 # ---- a throwaway CA, a server certificate for 127.0.0.1, and an unrelated CA ----
@@ -98,7 +76,7 @@ start_sim() {
 	case " $* " in *" --tls-cert "*) scheme=https ;; esac
 	"$SIM" --listen 127.0.0.1:0 --control 127.0.0.1:0 --scenario "$SCENARIO" --heartbeat-ms 300 \
 		"$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
-	PIDS+=($!)
+	track_pid $!
 	ports() {
 		SPORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$TMP/$name.out")
 		CPORT=$(sed -n 's/^control on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$TMP/$name.out")
@@ -113,17 +91,13 @@ start_sim() {
 cfg() {
 	local name=$1
 	shift
-	python3 - "$BASE" "$@" >"$TMP/$name.json" <<'EOF'
-import json, sys
-c = json.load(open(sys.argv[1]))
-for kv in sys.argv[2:]:
-    k, v = kv.split("=", 1)
-    c["marathon"][k] = None if v == "null" else v
-c["vips"] = []
-json.dump(c, sys.stdout)
-EOF
+	jq '($ARGS.positional | map(capture("^(?<k>[^=]*)=(?<v>.*)$"))) as $kv |
+		reduce $kv[] as $p (.; .marathon[$p.k] = (if $p.v == "null" then null else $p.v end)) |
+		.vips = []' "$BASE" --args "$@" >"$TMP/$name.json"
 }
 dump() { "$DUMP" -p "$PIN" --raw --slots 2>/dev/null; }
+# served PATH_PREFIX: requests for it the TLS simulator answered (its log: one line a request).
+served() { grep -c "GET $1" "$TMP/tls.err"; }
 secret_free() {
 	! grep -qF -e "$PASSWORD" -e "$TOKEN" -e "$B64" "$@"
 }
@@ -145,17 +119,26 @@ check "the log says basic credentials come from the auth file" \
 check "Marathon's VIP reached the maps" bash -c "'$DUMP' -p '$PIN' | grep -q 'minitwit.marathon'"
 dump >"$TMP/before.txt"
 
+# An untrusted server is refused during the TLS handshake: xlbd fails, says which URL, sends
+# no HTTP request (the simulator serves none) and keeps the maps. How the TLS library words
+# the error (no issuer; no CA bundle at all on a host without ca-certificates) is its own.
+n0=$(served /v2/apps)
 cfg wrongca "ca_file=$PKI/other.crt" "auth_file=$TMP/basic.auth"
 "$XLBD" -c "$TMP/wrongca.json" -p "$PIN" -m "$SIMURL" --once >"$TMP/wrongca.log" 2>&1
 check "another CA: xlbd --once fails (exit 1)" [ $? = 1 ]
-check "another CA: one line names the URL and the TLS error" \
-	grep -q "sync failed: GET $SIMURL/v2/apps?embed=apps.tasks: SSL certificate problem" "$TMP/wrongca.log"
+check "another CA: one line names the URL, and no request reached the server" \
+	eval 'grep -q "sync failed: GET $SIMURL/v2/apps?embed=apps.tasks: " "$TMP/wrongca.log" &&
+		[ "$(served /v2/apps)" = "$n0" ]'
 check "another CA: the maps are kept byte for byte" bash -c "'$DUMP' -p '$PIN' --raw --slots | cmp -s - '$TMP/before.txt'"
 
 cfg sysca "ca_file=null" "auth_file=$TMP/basic.auth"
 "$XLBD" -c "$TMP/sysca.json" -p "$PIN" -m "$SIMURL" --once >"$TMP/sysca.log" 2>&1
-check "no CA file: the system's CAs do not trust a private CA (exit 1, TLS error)" \
-	bash -c "[ $? = 1 ] && grep -q 'SSL certificate problem' '$TMP/sysca.log'"
+rc=$?
+check "no CA file: the system's CAs do not trust a private CA (exit 1, no request served, maps kept)" \
+	eval '[ $rc = 1 ] && grep -q "sync failed: GET $SIMURL/v2/apps?embed=apps.tasks: " "$TMP/sysca.log" &&
+		[ "$(served /v2/apps)" = "$n0" ] &&
+		"$DUMP" -p "$PIN" --raw --slots 2>/dev/null | cmp -s - "$TMP/before.txt"'
+
 
 cfg wrongpw "ca_file=$PKI/ca.crt" "auth_file=$TMP/wrong.auth"
 "$XLBD" -c "$TMP/wrongpw.json" -p "$PIN" -m "$SIMURL" --once >"$TMP/wrongpw.log" 2>&1
@@ -167,7 +150,7 @@ check "wrong password: the maps are kept byte for byte" bash -c "'$DUMP' -p '$PI
 # the daemon: stream and snapshots over HTTPS with credentials, and a 401 said once
 "$XLBD" -c "$TMP/good.json" -p "$PIN" -m "$SIMURL" -M 127.0.0.1:0 >"$TMP/daemon.log" 2>&1 &
 XPID=$!
-PIDS+=($XPID)
+track_pid $XPID
 check "daemon: the event stream connects over HTTPS" \
 	wait_for 5 grep -q "event stream connected to $SIMURL/v2/events" "$TMP/daemon.log"
 check "xlbd's own environment carries no secret" bash -c "! tr '\0' '\n' </proc/$XPID/environ | grep -qF '$PASSWORD'"
@@ -190,7 +173,7 @@ if start_sim token --auth-file "$TMP/token.auth"; then
 	XLBD_MARATHON_AUTH="token=$TOKEN" "$XLBD" -c "$TMP/envtoken.json" -p "$PIN" -m "$SIMURL" \
 		-M 127.0.0.1:0 >"$TMP/envtoken.log" 2>&1 &
 	XPID=$!
-	PIDS+=($XPID)
+	track_pid $XPID
 	check "DC/OS token from XLBD_MARATHON_AUTH: the stream connects" \
 		wait_for 5 grep -q "event stream connected to $SIMURL/v2/events" "$TMP/envtoken.log"
 	check "the log says the token came from the environment" \
@@ -210,17 +193,13 @@ check "no secret in any xlbd log of this test" secret_free "$TMP"/*.log
 # ---- /metrics: loopback by default, bearer token ----
 
 check "the built-in configuration serves /metrics on 127.0.0.1 only" \
-	bash -c "'$XLBD' --print-default-config | python3 -c 'import json,sys; sys.exit(json.load(sys.stdin)[\"metrics\"][\"listen\"] != \"127.0.0.1:9100\")'"
+	eval '"$XLBD" --print-default-config | jq -e ".metrics.listen == \"127.0.0.1:9100\"" >/dev/null' 
 echo "bearer-$$-$RANDOM" >"$TMP/metrics.token"
-python3 - "$TMP/good.json" "$TMP/metrics.token" >"$TMP/metrics.json" <<'EOF'
-import json, sys
-c = json.load(open(sys.argv[1]))
-c["metrics"] = {"listen": "127.0.0.1:0", "token_file": sys.argv[2]}
-json.dump(c, sys.stdout)
-EOF
+jq --arg t "$TMP/metrics.token" '.metrics = {listen: "127.0.0.1:0", token_file: $t}' \
+	"$TMP/good.json" >"$TMP/metrics.json"
 "$XLBD" -c "$TMP/metrics.json" -p "$PIN" -m "$SIMURL" >"$TMP/metrics.log" 2>&1 &
 XPID=$!
-PIDS+=($XPID)
+track_pid $XPID
 mport() { MPORT=$(sed -n 's/.*metrics: listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/metrics.log"); [ -n "$MPORT" ]; }
 if wait_for 5 mport; then
 	check "/metrics says it wants a bearer token" grep -q 'bearer token required' "$TMP/metrics.log"
@@ -266,18 +245,9 @@ xlbd_caps() {
 	shift
 	setpriv --bounding-set="-all,$caps" --inh-caps=-all "$XLBD" "$@"
 }
-python3 - "$TMP/good.json" >"$TMP/static.json" <<'EOF'
-import json, sys
-c = json.load(open(sys.argv[1]))
-c["vips"] = [{"vip": "198.18.0.70:80", "backends": ["198.18.1.1:8080", "198.18.1.2:8080"]}]
-json.dump(c, sys.stdout)
-EOF
-python3 - "$TMP/static.json" >"$TMP/static2.json" <<'EOF'
-import json, sys
-c = json.load(open(sys.argv[1]))
-c["vips"][0]["backends"].append("198.18.1.3:8080")
-json.dump(c, sys.stdout)
-EOF
+jq '.vips = [{vip: "198.18.0.70:80", backends: ["198.18.1.1:8080", "198.18.1.2:8080"]}]' \
+	"$TMP/good.json" >"$TMP/static.json"
+jq '.vips[0].backends += ["198.18.1.3:8080"]' "$TMP/static.json" >"$TMP/static2.json"
 CAPS=+bpf,+net_admin,+perfmon
 "$XLBD" -p "$PIN" --no-marathon --detach-and-unpin >/dev/null 2>&1
 xlbd_caps "$CAPS" -c "$TMP/static.json" -p "$PIN" --no-marathon --once >"$TMP/caps1.log" 2>&1
@@ -303,7 +273,7 @@ if command -v nsenter >/dev/null 2>&1 && ip netns add "$NETNS" 2>/dev/null &&
 	nsenter --net="/run/netns/$NETNS" "$XLBD" -p "$PIN" --no-marathon -i sec0 -e sec0 \
 		--detach-and-unpin >/dev/null 2>&1
 else
-	echo "# SKIP: no network namespace with a veth pair"
+	skip env "no network namespace with a veth pair (needs root, iproute2 and nsenter)"
 fi
 
 # ---- the systemd unit ----

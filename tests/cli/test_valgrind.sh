@@ -20,29 +20,14 @@ CFG=tests/fixtures/xlbd/test.json
 SCENARIO=tests/fixtures/sim/minitwit.json
 PIN=/sys/fs/bpf/xlb-valgrind-$$
 BEARER=$(cat tests/fixtures/xlbd/metrics.token)
-PIDS=()
-TMP=$(mktemp -d)
 T_START=$(date +%s)
 VG=(valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect
 	--show-leak-kinds=definite,indirect --suppressions=tests/valgrind/libbpf.supp)
 
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	for p in "${PIDS[@]}"; do
-		wait "$p" 2>/dev/null
-	done
-	[ -d "$PIN" ] && "$XLBD" --detach-and-unpin --no-marathon -p "$PIN" >/dev/null 2>&1
-	rm -rf "$PIN" 2>/dev/null
-	[ -n "${KEEP:-}" ] && echo "# kept $TMP" || rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
 SUITE=valgrind
 . tests/cli/lib.sh
+t_tmpdir
+track_pin "$PIN"
 
 # vg_check LOG NAME RC WANT_RC: memcheck's verdict on a run whose log is $TMP/LOG.vg.
 vg_check() {
@@ -56,14 +41,11 @@ vg_check() {
 }
 
 require_root_bins "$XLBD" "$SIM" "$LBSTAT" "$DUMP"
-if ! command -v valgrind >/dev/null 2>&1 || ! command -v curl >/dev/null 2>&1; then
-	echo "# SKIP: needs valgrind and curl"
-	finish
-fi
+need_cmd valgrind curl
 CURL=(curl -s --noproxy '*' --max-time 30)
 
 "$SIM" --listen 127.0.0.1:0 --scenario "$SCENARIO" --heartbeat-ms 300 >"$TMP/sim.out" 2>"$TMP/sim.err" &
-PIDS+=($!)
+track_pid $!
 sport() { SPORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$TMP/sim.out"); [ -n "$SPORT" ]; }
 if ! wait_for 5 sport; then
 	nok "marathon-sim starts" "$(cat "$TMP/sim.err")"
@@ -81,21 +63,23 @@ vg_check once "xlbd --once against the simulator" $? 0
 
 "${VG[@]}" --log-file="$TMP/daemon.vg" "$XLBD" -c "$CFG" -p "$PIN" -m "$SIMURL" >"$TMP/daemon.log" 2>&1 &
 XPID=$!
-PIDS+=($XPID)
+track_pid $XPID
 stream_up() { grep -q 'event stream connected' "$TMP/daemon.log"; }
 mport() { MPORT=$(sed -n 's/.*metrics: listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/daemon.log"); [ -n "$MPORT" ]; }
 if wait_for 60 stream_up && mport; then
 	"${CURL[@]}" -X POST "$SIMURL/sim/health?app=/minitwit&index=0&alive=false" >/dev/null
 	updated() { grep -q 'marathon: update (1 app re-read)' "$TMP/daemon.log"; }
-	wait_for 20 updated || echo "# no targeted update seen"
+	wait_until 20 "under valgrind, an event re-reads its app" updated
+	n=$(grep -c 'marathon: sync: ' "$TMP/daemon.log")
 	kill -HUP "$XPID"
-	sleep 2
+	resynced() { [ "$(grep -c 'marathon: sync: ' "$TMP/daemon.log")" -gt "$n" ]; }
+	wait_until 30 "under valgrind, SIGHUP brings a full resync" resynced
 	code=$("${CURL[@]}" -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $BEARER" \
 		"http://127.0.0.1:$MPORT/metrics")
 	[ "$code" = 200 ] || echo "# /metrics answered $code"
 	"${CURL[@]}" -o /dev/null "http://127.0.0.1:$MPORT/metrics" # 401 path
 else
-	echo "# daemon did not come up: $(tail -3 "$TMP/daemon.log")"
+	nok "xlbd under valgrind comes up (event stream, /metrics)" "$(tail -3 "$TMP/daemon.log")"
 fi
 kill -TERM "$XPID"
 wait "$XPID"

@@ -25,37 +25,15 @@ PIN3=/sys/fs/bpf/xlb-xlbd-test3-$$
 NETNS=xlbd-test-$$
 TOKEN=$(cut -d= -f2 tests/fixtures/xlbd/marathon.auth)
 BEARER=$(cat tests/fixtures/xlbd/metrics.token)
-PIDS=()
-TMP=$(mktemp -d)
-
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	for p in "${PIDS[@]}"; do
-		wait "$p" 2>/dev/null
-	done
-	ip netns del "$NETNS" 2>/dev/null
-	for p in "$PIN" "$PIN2" "$PIN3"; do
-		[ -d "$p" ] && "$XLBD" --detach-and-unpin --no-marathon -p "$p" >/dev/null 2>&1
-		rm -rf "$p" 2>/dev/null
-	done
-	[ -n "${KEEP:-}" ] && echo "# kept $TMP" || rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
 
 SUITE=xlbd
 . tests/cli/lib.sh
+t_tmpdir
+track_pin "$PIN" "$PIN2" "$PIN3"
+track_netns "$NETNS"
 
 require_root_bins "$XLBD" "$SIM" "$DUMP"
-if ! command -v curl >/dev/null 2>&1 || ! command -v python3 >/dev/null 2>&1; then
-	echo "# SKIP: needs curl and python3"
-	finish
-fi
-PY=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null)
-[ -x "$PY" ] || PY=python3
+need_cmd curl jq
 CURL=(curl -s --noproxy '*' --max-time 5)
 
 # ---- command line and --check ----
@@ -110,7 +88,7 @@ check "an unknown option exits 2" [ $? = 2 ]
 "$SIM" --listen 127.0.0.1:0 --scenario "$SCENARIO" --heartbeat-ms 300 \
 	>"$TMP/sim.out" 2>"$TMP/sim.err" &
 SIM_PID=$!
-PIDS+=($SIM_PID)
+track_pid $SIM_PID
 sim_port() { SPORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$TMP/sim.out"); [ -n "$SPORT" ]; }
 if ! wait_for 5 sim_port; then
 	nok "marathon-sim starts" "$(cat "$TMP/sim.err")"
@@ -120,10 +98,7 @@ SIMURL=http://127.0.0.1:$SPORT
 sim() { "${CURL[@]}" -X POST "$SIMURL/sim/$1"; }
 # task_of INDEX: "host:port" of the app's task at INDEX (oldest first).
 task_of() {
-	"${CURL[@]}" "$SIMURL/v2/apps/minitwit" | "$PY" -c "
-import json, sys
-t = json.load(sys.stdin)['app']['tasks'][$1]
-print('%s:%d' % (t['host'], t['ports'][0]))"
+	"${CURL[@]}" "$SIMURL/v2/apps/minitwit" | jq -r ".app.tasks[$1] | \"\(.host):\(.ports[0])\""
 }
 
 # ---- xlbd ----
@@ -134,7 +109,7 @@ start_xlbd() {
 	shift 2
 	"$XLBD" -c "$CFG" -p "$pin" -m "$SIMURL" "$@" >"$TMP/$name.log" 2>&1 &
 	XPID=$!
-	PIDS+=($XPID)
+	track_pid $XPID
 	mport() { MPORT=$(sed -n 's/.*metrics: listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/$name.log"); [ -n "$MPORT" ]; }
 	wait_for 10 mport
 }
@@ -149,6 +124,15 @@ minitwit_states() {
 backend_state() { dump | awk -v ep="$1" '$1 == "backend" && $2 == ep {print $4}' | head -1; }
 log_has() { grep -q -- "$2" "$TMP/$1.log"; }
 metrics() { "${CURL[@]}" -H "Authorization: Bearer $BEARER" "http://127.0.0.1:$MPORT/metrics"; }
+metric() { metrics | awk -v m="$1" '$1 == m {print $2}'; }
+# idle: neither the maps nor xlbd's log change over 0.3 s.
+idle() {
+	local a b
+	a="$(metric xlbd_map_changes_total) $(wc -l <"$TMP/x1.log")"
+	sleep 0.3
+	b="$(metric xlbd_map_changes_total) $(wc -l <"$TMP/x1.log")"
+	[ "$a" = "$b" ]
+}
 
 if ! start_xlbd x1 "$PIN"; then
 	nok "xlbd starts and serves /metrics" "$(tail -5 "$TMP/x1.log")"
@@ -234,7 +218,11 @@ check "/metrics with a wrong token: 401" [ "$code" = 401 ]
 # ---- leader failover: health results vanish, the cache holds them ----
 
 sim "drop-health?ms=3000" >/dev/null
-sleep 0.2
+no_health() {
+	"${CURL[@]}" "$SIMURL/v2/apps?embed=apps.tasks" |
+		jq -e '[.apps[].tasks[] | select(has("healthCheckResults"))] == []' >/dev/null
+}
+wait_until 3 "the simulator drops every health result" no_health
 kill -HUP "$X1"
 cache_used() { metrics | grep -q '^xlbd_health_cache_used [1-9]'; }
 check "results gone after a failover: health comes from the cache" wait_for 3 cache_used
@@ -242,6 +230,7 @@ check "and no backend was drained" three_active
 
 # ---- Marathon down: 502, closed, silent ----
 
+wait_until 10 "xlbd is idle before Marathon goes down" idle
 dump "--raw" >"$TMP/before-down.txt"
 sim "down?mode=502" >/dev/null
 kill -HUP "$X1"
@@ -253,7 +242,7 @@ sim up >/dev/null
 sim "down?mode=close" >/dev/null
 check "Marathon closing: stream lost, reconnecting with backoff" \
 	wait_for 3 log_has x1 "event stream lost: closed by"
-sleep 1
+sleep 1 # the outage lasts a second more: the maps must not move meanwhile
 dump "--raw" >"$TMP/after-down.txt"
 check "while Marathon is down the maps stay exactly as they were" \
 	cmp -s "$TMP/before-down.txt" "$TMP/after-down.txt"
@@ -290,9 +279,8 @@ check "the log says which auth file is used" log_has x1 "authenticating with the
 
 # ---- kill -9 and restart: adopt, change nothing ----
 
-stable() { three_active && [ "$(grep -c 'event stream connected' "$TMP/x1.log")" -ge 2 ]; }
-wait_for 5 stable
-sleep 0.5
+stable() { three_active && [ "$(grep -c 'event stream connected' "$TMP/x1.log")" -ge 2 ] && idle; }
+wait_until 15 "xlbd is connected and idle before the kill -9" stable
 dump "--raw --slots" >"$TMP/before.txt"
 kill -9 "$X1"
 wait "$X1" 2>/dev/null
@@ -324,7 +312,7 @@ check "the compared tables are not empty" grep -q "slot 0 198.18.2" "$TMP/node1.
 # ---- a standby Marathon behind a URL that refuses ----
 
 "$SIM" --listen 127.0.0.1:0 --standby-of "$SIMURL" >"$TMP/standby.out" 2>"$TMP/standby.err" &
-PIDS+=($!)
+track_pid $!
 standby_port() {
 	SBPORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$TMP/standby.out")
 	[ -n "$SBPORT" ]
@@ -333,7 +321,7 @@ if wait_for 5 standby_port; then
 	"$XLBD" -c "$CFG" -p "$PIN2" -m "http://127.0.0.1:1,http://127.0.0.1:$SBPORT" \
 		--metrics none >"$TMP/x6.log" 2>&1 &
 	X6=$!
-	PIDS+=($X6)
+	track_pid $X6
 	check "a URL that refuses: one line, then the next URL" \
 		wait_for 5 log_has x6 "sync failed: GET http://127.0.0.1:1/v2/apps.* with the next URL"
 	check "the standby's 302 takes the event stream to the leader" \
@@ -387,7 +375,7 @@ if command -v nsenter >/dev/null 2>&1 && ip netns add "$NETNS" 2>/dev/null &&
 		bash -c "[ -z \"\$(ip netns exec '$NETNS' tc filter show dev xlbd0 egress)\" ]"
 	check "--detach-and-unpin removes the pins" [ ! -e "$PIN3" ]
 else
-	echo "# SKIP: cannot create a network namespace with a veth pair"
+	skip env "cannot create a network namespace with a veth pair (needs root, iproute2 and nsenter)"
 fi
 
 "$XLBD" --detach-and-unpin --no-marathon -p "$PIN" >/dev/null 2>&1

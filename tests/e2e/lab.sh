@@ -6,7 +6,8 @@
 # veth. Addresses come from 198.18.0.0/15 (and 2001:db8::/32) only:
 #   VIPs 198.18.0.0/24, named VIPs 198.19.0.0/16, clients 198.18.1.0/24,
 #   backends 198.18.2.0/24, container 198.18.3.0/24.
-# lab_down removes everything lab_up made; callers trap it on EXIT.
+# lab_down removes everything lab_up made; callers register it with
+# tests/lib/test.sh (at_exit lab_down), whose trap runs it on any exit.
 #
 #   client (LAB_NS_C) eth0 198.18.1.2 ── lb-c 198.18.1.1 ┐
 #   container (LAB_NS_CT) eth0 198.18.3.2 ── lb-ct 198.18.3.1 ├ LB host (LAB_NS_LB), xlb0: VIP routes

@@ -6,8 +6,9 @@
 # event stream (event times are the reference for latency checks), the agents
 # (tests/e2e/tasks.py: a labnet server per task), xlbd on the load balancer host
 # with a private pin path, and background load (labnet probe with --log).
-# e2e_init installs the trap that removes every namespace, pin, file and process
-# the script made, on success, failure or Ctrl-C. Background processes are
+# The checks, the summary, polling and cleanup are tests/lib/test.sh's: e2e_init
+# registers every namespace, pin, file and process the script makes, removed by
+# its trap on success, failure or Ctrl-C. Background processes are
 # started as plain commands (nsenter and `ip netns exec` exec what they run), so
 # that $! is the process itself: kill -9 of xlbd must hit xlbd.
 
@@ -17,103 +18,34 @@ E2E_XLBD=$(realpath -m "$OUTPUT/xlbd")
 E2E_SIM=$(realpath -m "$OUTPUT/marathon-sim")
 E2E_LBSTAT=$(realpath -m "$OUTPUT/lbstat")
 E2E_DUMP=$(realpath -m "$OUTPUT/xlbdump")
+XLBD=$E2E_XLBD # the pins the library removes on exit are detached with it
 CURL=(curl -s --noproxy '*' --max-time 5)
-pass=0
-fail=0
-E2E_PIDS=()
-E2E_T0=$(date +%s%N)
-
-ok() {
-	echo "ok - $1${E2E_TIMES:+ [$((($(date +%s%N) - E2E_T0) / 1000000)) ms]}"
-	pass=$((pass + 1))
-}
-
-nok() {
-	echo "not ok - $1${2:+ ($2)}${E2E_TIMES:+ [$((($(date +%s%N) - E2E_T0) / 1000000)) ms]}"
-	fail=$((fail + 1))
-}
-
-check() {
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else nok "$name"; fi
-}
-
-# note TEXT: a line for the log that is not a check.
-note() { echo "# $*"; }
-
-finish() {
-	note "$E2E_NAME took $((($(date +%s%N) - E2E_T0) / 1000000)) ms"
-	echo "$E2E_NAME: $pass passed, $fail failed"
-	[ "$fail" = 0 ]
-	exit
-}
-
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
-# wait_for SECONDS CMD...: retries CMD every 50 ms until it succeeds.
-wait_for() {
-	local end=$(($(now_ms) + ${1%.*} * 1000))
-	shift
-	while :; do
-		"$@" && return 0
-		[ "$(now_ms)" -ge "$end" ] && return 1
-		sleep 0.05
-	done
-}
-
-e2e_cleanup() {
-	local p
-	for p in "${E2E_PIDS[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	for p in "${E2E_PIDS[@]}"; do
-		wait "$p" 2>/dev/null
-	done
-	lab_down
-	for p in "$PIN" "$PIN-2"; do
-		[ -d "$p" ] && "$E2E_XLBD" --detach-and-unpin --no-marathon -p "$p" >/dev/null 2>&1
-		rm -rf "$p" 2>/dev/null
-	done
-	if [ -n "${KEEP:-}" ]; then echo "# kept $TMP"; else rm -rf "$TMP"; fi
-}
+T_POLL=0.05
+T_TIMES=${E2E_TIMES:-} # E2E_TIMES=1: each check with its time since the start
+T_START=$(date +%s)
+. tests/lib/test.sh
 
 # e2e_init NAME: temp dir, pin path, lab id; the cleanup trap; skips (with a
 # summary line) where the machine cannot run the lab.
 e2e_init() {
+	SUITE=$1
 	E2E_NAME=$1
-	TMP=$(mktemp -d)
+	t_tmpdir
 	PIN=/sys/fs/bpf/xlb-e2e-$1-$$
+	track_pin "$PIN" "$PIN-2"
 	LAB_ID=${LAB_ID:-e$$}
 	LAB_PORT_BASE=31000 # backend N serves on 3100N, as Marathon host ports
 	LAB_QUIET=1
 	. tests/e2e/lab.sh
-	trap e2e_cleanup EXIT
-	trap 'exit 130' INT TERM
-	local b
-	for b in "$E2E_LABNET" "$E2E_XLBD" "$E2E_SIM" "$E2E_LBSTAT" "$E2E_DUMP"; do
-		if [ ! -x "$b" ]; then
-			nok "binary $b exists (build it first)"
-			finish
-		fi
-	done
-	if [ "$(id -u)" != 0 ] || ! mountpoint -q /sys/fs/bpf; then
-		note "SKIP: needs root and bpffs at /sys/fs/bpf"
-		finish
-	fi
-	for b in ip nsenter ethtool curl jq python3; do
-		if ! command -v "$b" >/dev/null; then
-			note "SKIP: needs $b (make deps)"
-			finish
-		fi
-	done
+	at_exit lab_down
+	need_bins "$E2E_LABNET" "$E2E_XLBD" "$E2E_SIM" "$E2E_LBSTAT" "$E2E_DUMP"
+	need_root
+	need_cmd ip nsenter ethtool curl jq python3
 	# the interpreter itself, not a version manager's shim (a second per call)
-	E2E_PY=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null)
-	[ -x "$E2E_PY" ] || E2E_PY=python3
-	if ! ip netns add "xlab-probe-$LAB_ID" 2>/dev/null; then
-		note "SKIP: cannot create network namespaces"
-		finish
-	fi
+	E2E_PY=$(command -v /usr/bin/python3 || command -v python3)
+	track_netns "xlab-probe-$LAB_ID"
+	ip netns add "xlab-probe-$LAB_ID" 2>/dev/null ||
+		skip_suite env "cannot create network namespaces"
 	ip netns del "xlab-probe-$LAB_ID"
 }
 
@@ -125,10 +57,8 @@ e2e_lab_up() {
 		nok "the lab comes up"
 		finish
 	fi
-	if ! lab_in "$LAB_NS_C" "$E2E_LABNET" xdp-pass eth0; then
-		note "SKIP: native XDP on a veth is not available"
-		finish
-	fi
+	lab_in "$LAB_NS_C" "$E2E_LABNET" xdp-pass eth0 ||
+		skip_suite kernel "native XDP on a veth is not available"
 }
 
 # ---- marathon-sim ----
@@ -138,7 +68,7 @@ e2e_lab_up() {
 sim_start() {
 	nsenter --net="/run/netns/$LAB_NS_LB" "$E2E_SIM" --listen 127.0.0.1:0 --control 127.0.0.1:0 \
 		--scenario "$1" --heartbeat-ms 500 >"$TMP/sim.out" 2>"$TMP/sim.log" &
-	E2E_PIDS+=($!)
+	track_pid $!
 	SIM_PID=$!
 	sim_ports() { grep -q '^control on ' "$TMP/sim.out"; }
 	if ! wait_for 5 sim_ports; then
@@ -168,10 +98,10 @@ tasks() {
 events_start() {
 	nsenter --net="/run/netns/$LAB_NS_LB" curl -sN --noproxy '*' -H 'Accept: text/event-stream' \
 		"$SIMURL/v2/events" >>"$TMP/events.txt" 2>/dev/null &
-	E2E_PIDS+=($!)
+	track_pid $!
 	EVENTS_PID=$!
 	events_up() { grep -q event_stream_attached "$TMP/events.txt"; }
-	wait_for 5 events_up
+	wait_until 5 "the recorder of Marathon's event stream is attached" events_up
 }
 
 # event_ms JQ_FILTER: wall-clock ms of the last event matching the filter.
@@ -201,7 +131,7 @@ agents_start() {
 	: >"$TMP/agents.log"
 	nsenter --net="/run/netns/$LAB_NS_LB" "$E2E_PY" tests/e2e/tasks.py "$CTLURL" "$LAB_ID" "$E2E_LABNET" \
 		"$TMP/agents.log" 2>>"$TMP/agents.err" &
-	E2E_PIDS+=($!)
+	track_pid $!
 }
 
 # ---- xlbd ----
@@ -251,7 +181,7 @@ minitwit_up() {
 xlbd_start() {
 	nsenter --net="/run/netns/$LAB_NS_LB" "$E2E_XLBD" -c "$TMP/xlbd.json" >"$TMP/$1.log" 2>&1 &
 	XLBD_PID=$!
-	E2E_PIDS+=($!)
+	track_pid $!
 }
 
 log_has() { grep -q -- "$2" "$TMP/$1.log"; }
@@ -278,7 +208,7 @@ load_start() {
 	ip netns exec "$ns" "$E2E_LABNET" probe -j --log "$TMP/$name.log" "$@" "$ep" \
 		>"$TMP/$name.out" 2>&1 &
 	LOAD_PID=$!
-	E2E_PIDS+=($!)
+	track_pid $!
 }
 
 # load_stop PID: ends a load early (it prints its summary) and waits for it.
@@ -293,6 +223,12 @@ long_up() {
 	local n
 	n=$(grep -c ' up ' "$TMP/$1.log" 2>/dev/null)
 	[ "${n:-0}" -ge "$2" ]
+}
+
+# load_served NAME N [EP]: the load NAME has N requests answered (by EP, if given).
+load_served() {
+	[ "$(awk -v ep="${3:-}" '$5 == "ok" && (ep == "" || $6 == ep) {n++} END {print n + 0}' \
+		"$TMP/$1.log" 2>/dev/null)" -ge "$2" ]
 }
 
 # failures NAME: the failed requests in a load's log.

@@ -181,7 +181,7 @@ check "8. ... UDP/IPv6 refused at once (LB host, TC egress)" refused "$LAB_NS_LB
 # container's eth0 has none, so the RST waits there for the container's next
 # packet. A data plane matter for XDP on container veths (see the report of
 # issue 5); a physical NIC, as the client host's here, takes them at once.
-note "SKIP 8. refused at once from the container namespace: veth holds XDP_TX frames for a peer without XDP"
+skip kernel "8. refused at once from the container namespace: veth holds XDP_TX frames for a peer without XDP"
 rej_after=$(vip_field "$NOB4:80/tcp" rejected)
 check "8. xlb counted the rejections ($((rej_after - rej_before)) on $NOB4:80/tcp)" \
 	[ $((rej_after - rej_before)) -ge 10 ]

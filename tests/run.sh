@@ -77,7 +77,7 @@ for bin in "$OUTPUT"/tests/test_*; do
 	[ -x "$bin" ] || continue
 	run_one "$(basename "$bin")" "$bin"
 done
-for script in tests/e2e/test_*.sh tests/cli/test_*.sh; do
+for script in tests/layers/test_*.sh tests/e2e/test_*.sh tests/cli/test_*.sh; do
 	[ -x "$script" ] || continue
 	run_one "$(basename "$script" .sh)" "$script"
 done

@@ -48,7 +48,5 @@ void xlb_skip_reason(const char *class, const char *fmt, ...)
 #define xlb_skip_kernel(...) xlb_skip_as("kernel", __VA_ARGS__)
 #define xlb_skip_fixtures(...) xlb_skip_as("fixtures", __VA_ARGS__)
 #define xlb_skip_bug(...) xlb_skip_as("bug", __VA_ARGS__)
-/* The unclassified form, until every caller names its class. */
-#define xlb_skip(...) xlb_skip_as("unclassified", __VA_ARGS__)
 
 #endif /* XLB_TEST_HARNESS_H */

@@ -193,7 +193,7 @@ static void test_open_checks(void **state)
 
 	(void)state;
 	if (!have_bpffs())
-		xlb_skip("needs root and bpffs at /sys/fs/bpf");
+		xlb_skip_env("needs root and bpffs at /sys/fs/bpf");
 	xlb_log_set_level(XLB_LOG_WARN);
 	libbpf_set_print(NULL);
 	pin_path(pin, sizeof(pin), "open");
@@ -390,7 +390,7 @@ static void test_iterators(void **state)
 
 	(void)state;
 	if (!have_bpffs())
-		xlb_skip("needs root and bpffs at /sys/fs/bpf");
+		xlb_skip_env("needs root and bpffs at /sys/fs/bpf");
 	xlb_log_set_level(XLB_LOG_WARN);
 	pin_path(pin, sizeof(pin), "iter");
 	xlb_dp_unpin(pin);
@@ -456,7 +456,7 @@ static void test_percpu_sums(void **state)
 
 	(void)state;
 	if (!have_bpffs())
-		xlb_skip("needs root and bpffs at /sys/fs/bpf");
+		xlb_skip_env("needs root and bpffs at /sys/fs/bpf");
 	xlb_log_set_level(XLB_LOG_WARN);
 	pin_path(pin, sizeof(pin), "sums");
 	xlb_dp_unpin(pin);
@@ -508,7 +508,7 @@ static void test_foreign_tables(void **state)
 
 	(void)state;
 	if (!have_bpffs())
-		xlb_skip("needs root and bpffs at /sys/fs/bpf");
+		xlb_skip_env("needs root and bpffs at /sys/fs/bpf");
 	xlb_log_set_level(XLB_LOG_ERROR);
 	pin_path(pin, sizeof(pin), "foreign");
 	xlb_dp_unpin(pin);

@@ -207,7 +207,7 @@ static bool shared_present(void)
 #define REQUIRE_SHARED()                                                                      \
 	do {                                                                                  \
 		if (!shared_present())                                                        \
-			xlb_skip("shared fixtures not found at %s (set XLB_SHARED_FIXTURES)", \
+			xlb_skip_fixtures("shared fixtures not found at %s (set XLB_SHARED_FIXTURES)", \
 				 shared_dir());                                               \
 	} while (0)
 

@@ -618,7 +618,7 @@ static void test_maps_round_trip(void **state)
 
 	(void)state;
 	if (!have_bpffs())
-		xlb_skip("needs root and bpffs at /sys/fs/bpf");
+		xlb_skip_env("needs root and bpffs at /sys/fs/bpf");
 	pin_path(pin, sizeof(pin), "a");
 	pin_path(pin2, sizeof(pin2), "b");
 	xlb_dp_unpin(pin);

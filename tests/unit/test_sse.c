@@ -478,7 +478,7 @@ static void test_marathon_events_txt(void **state)
 		 dir && *dir ? dir : "../shared/fixtures");
 	text = read_file(path, &len);
 	if (!text)
-		xlb_skip("%s not found (set XLB_SHARED_FIXTURES)", path);
+		xlb_skip_fixtures("%s not found (set XLB_SHARED_FIXTURES)", path);
 	check_all_splits(text, len, 0, &lf, &st);
 	expect_eq("events in events.txt", lf.n, 3);
 	expect_str_eq("name of events.txt event 0", lf.name[0], "event_stream_attached");

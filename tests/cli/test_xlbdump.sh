@@ -20,20 +20,19 @@ NONE=/sys/fs/bpf/xlb-xlbdump-none-$$
 VIP10=198.18.0.10:80/tcp
 VIP11=198.18.0.11:53/udp
 VIP12=198.18.0.12:443/tcp
-TMP=$(mktemp -d)
 
-cleanup() {
+SUITE=xlbdump
+. tests/cli/lib.sh
+t_tmpdir
+
+# xlbdump_unpin: the generator's pins, through it (it made them).
+xlbdump_unpin() {
 	local p
 	for p in "$P" "$BAD"; do
 		[ -e "$p" ] && { "$GEN" --pin-path "$p" unpin >/dev/null 2>&1 || rm -rf "$p"; }
 	done
-	rm -rf "$TMP"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-SUITE=xlbdump
-. tests/cli/lib.sh
+at_exit xlbdump_unpin
 
 jq_ok() {
 	jq -e "$2" "$1" >/dev/null 2>&1
@@ -48,10 +47,7 @@ dump() {
 }
 
 require_root_bins "$DUMP" "$GEN"
-if ! command -v jq >/dev/null 2>&1; then
-	echo "# SKIP: jq not found; the JSON checks need it"
-	finish
-fi
+need_cmd jq
 
 # --- command line -----------------------------------------------------------
 "$DUMP" --help >"$TMP/help" 2>&1

@@ -19,7 +19,7 @@ LIB_HELPERS="sse mara_stream mara_events config"
 LIB_PLAN="planner"
 LIB_BRIDGE="planner_mara"
 LIB_WRITE="dp dp_internal dp_attach dp_write"
-LIB_READ="dp_read"
+LIB_READ="dp_read dp_read_internal"
 
 hdrs() { # NAMES...: the header file names of libxlb parts
 	local n
@@ -58,9 +58,9 @@ allowed() {
 	lib_plan) hdrs $LIB_BASE $LIB_PLAN dp dp_read ;;
 	lib_bridge) hdrs $LIB_BASE $LIB_PLAN $LIB_BRIDGE mara_labels mara_model ;;
 	lib_write) hdrs $LIB_BASE $LIB_WRITE $LIB_READ; echo xlb.skel.h ;;
-	lib_read) hdrs $LIB_BASE $LIB_READ dp dp_internal ;; # only to borrow an open dp's fds
+	lib_read) hdrs $LIB_BASE $LIB_READ ;;
 	daemon) echo "LIB DAEMON" ;;
-	tool) echo "TOOL"; hdrs $LIB_BASE $LIB_READ ;;
+	tool) echo "TOOL"; hdrs $LIB_BASE dp_read ;;
 	double) echo "LIB DOUBLE"; echo cases.h pkt.h harness.h check.h ;;
 	esac
 }

@@ -535,3 +535,67 @@ int xlb_dp_ncpus(const struct xlb_dp *dp)
 {
 	return dp->ncpus;
 }
+
+const struct xlb_reader *xlb_dp_reader(const struct xlb_dp *dp)
+{
+	return &dp->rd;
+}
+
+/* The dp.h reads: the same, through the data plane's reader. */
+
+int xlb_vip_get(const struct xlb_dp *dp, const struct xlb_vip_key *key, struct xlb_vip *out)
+{
+	return xlb_reader_vip_get(&dp->rd, key, out);
+}
+
+int xlb_backend_get(const struct xlb_dp *dp, __u32 id, struct xlb_backend *out)
+{
+	return xlb_reader_backend_get(&dp->rd, id, out);
+}
+
+int xlb_vip_table_read(const struct xlb_dp *dp, const struct xlb_vip_key *key, __u32 *table,
+		       __u32 max)
+{
+	struct xlb_vip vip;
+	__u32 *all;
+	int err;
+
+	err = xlb_reader_vip_get(&dp->rd, key, &vip);
+	if (err)
+		return err;
+	if (!vip.table_size)
+		return 0;
+	if (!table)
+		return vip.table_size;
+	if (max >= vip.table_size)
+		return xlb_reader_vip_table(&dp->rd, &vip, table, NULL) ?: (int)vip.table_size;
+	all = malloc(vip.table_size * sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	err = xlb_reader_vip_table(&dp->rd, &vip, all, NULL);
+	if (!err)
+		memcpy(table, all, max * sizeof(*all));
+	free(all);
+	return err ?: (int)vip.table_size;
+}
+
+int xlb_vip_meta_get(const struct xlb_dp *dp, __u32 vip_id, struct xlb_vip_meta *out)
+{
+	return xlb_reader_vip_meta(&dp->rd, vip_id, out);
+}
+
+int xlb_stats_read(const struct xlb_dp *dp, struct xlb_stats *out)
+{
+	return xlb_reader_stats(&dp->rd, out);
+}
+
+int xlb_vip_stats_read(const struct xlb_dp *dp, __u32 vip_id, struct xlb_vip_stats *out)
+{
+	return xlb_reader_vip_stats(&dp->rd, vip_id, out);
+}
+
+int xlb_backend_stats_read(const struct xlb_dp *dp, __u32 backend_id,
+			   struct xlb_backend_stats *out)
+{
+	return xlb_reader_backend_stats(&dp->rd, backend_id, out);
+}

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * What the data plane library's files share and nobody else sees: the data
- * plane handle with its mirror of what was written, the reader's layout, and
- * the helpers that more than one concern needs. dp.c loads, pins and adopts;
+ * plane handle with its mirror of what was written (and its reader, whose
+ * layout is dp_read_internal.h's), and the helpers that more than one concern
+ * needs. dp.c loads, pins and adopts;
  * dp_attach.c attaches; dp_write.c writes VIPs, backends and tables;
  * dp_read.c reads. Not installed, not for the tools: they use dp.h and
  * dp_read.h.
@@ -18,16 +19,7 @@
 
 #include "dp.h"
 #include "dp_read.h"
-
-/* A reader's maps: opened by xlb_reader_open (owned), or the data plane's (borrowed). */
-struct xlb_reader {
-	char pin_path[PATH_MAX];
-	int fd[XLB_M_MAX]; /* -1: an optional map that is absent */
-	__u32 max_entries[XLB_M_MAX];
-	int ncpus;
-	unsigned int flags; /* enum xlb_reader_flags */
-	bool owned; /* close the fds and free the reader in xlb_reader_close */
-};
+#include "dp_read_internal.h"
 
 /* Fixed TC handle and priority, so a restarted daemon replaces its own filter. */
 #define XLB_TC_HANDLE 0x786c
@@ -105,10 +97,6 @@ struct xlb_dp {
 	struct xlb_pending *pend;
 	size_t npend, cappend;
 };
-
-/* dp_read.c: walks every element of map m (see dp_read.h for fn and the return). */
-int xlb_reader_map_walk(const struct xlb_reader *r, enum xlb_map m,
-			int (*fn)(void *ctx, const void *key, const void *value), void *ctx);
 
 /* dp_write.c, for adopting pinned maps (dp.c) and closing (tables still waiting). */
 int xlb_dp_percpu_size(const struct xlb_dp *dp, size_t value_size);

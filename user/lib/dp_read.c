@@ -18,9 +18,8 @@
 #include <bpf/libbpf.h>
 
 #include "addr.h"
-#include "dp.h"
-#include "dp_internal.h"
 #include "dp_read.h"
+#include "dp_read_internal.h"
 
 /* Batch lookups move this many elements per system call. */
 #define XLB_READ_BATCH 4096
@@ -240,11 +239,6 @@ void xlb_reader_close(struct xlb_reader *r)
 			close(r->fd[i]);
 	if (r->owned)
 		free(r);
-}
-
-const struct xlb_reader *xlb_dp_reader(const struct xlb_dp *dp)
-{
-	return &dp->rd;
 }
 
 const char *xlb_reader_pin_path(const struct xlb_reader *r)
@@ -731,63 +725,4 @@ int xlb_reader_ct_walk(const struct xlb_reader *r, xlb_ct_fn fn, void *ctx, __u6
 	struct ct_walk w = { fn, ctx };
 
 	return map_walk(r, XLB_M_CT, ct_elem, &w, deadline_ns);
-}
-
-/* The dp.h reads: the same, through the data plane's reader. */
-
-int xlb_vip_get(const struct xlb_dp *dp, const struct xlb_vip_key *key, struct xlb_vip *out)
-{
-	return xlb_reader_vip_get(&dp->rd, key, out);
-}
-
-int xlb_backend_get(const struct xlb_dp *dp, __u32 id, struct xlb_backend *out)
-{
-	return xlb_reader_backend_get(&dp->rd, id, out);
-}
-
-int xlb_vip_table_read(const struct xlb_dp *dp, const struct xlb_vip_key *key, __u32 *table,
-		       __u32 max)
-{
-	struct xlb_vip vip;
-	__u32 *all;
-	int err;
-
-	err = xlb_reader_vip_get(&dp->rd, key, &vip);
-	if (err)
-		return err;
-	if (!vip.table_size)
-		return 0;
-	if (!table)
-		return vip.table_size;
-	if (max >= vip.table_size)
-		return xlb_reader_vip_table(&dp->rd, &vip, table, NULL) ?: (int)vip.table_size;
-	all = malloc(vip.table_size * sizeof(*all));
-	if (!all)
-		return -ENOMEM;
-	err = xlb_reader_vip_table(&dp->rd, &vip, all, NULL);
-	if (!err)
-		memcpy(table, all, max * sizeof(*all));
-	free(all);
-	return err ?: (int)vip.table_size;
-}
-
-int xlb_vip_meta_get(const struct xlb_dp *dp, __u32 vip_id, struct xlb_vip_meta *out)
-{
-	return xlb_reader_vip_meta(&dp->rd, vip_id, out);
-}
-
-int xlb_stats_read(const struct xlb_dp *dp, struct xlb_stats *out)
-{
-	return xlb_reader_stats(&dp->rd, out);
-}
-
-int xlb_vip_stats_read(const struct xlb_dp *dp, __u32 vip_id, struct xlb_vip_stats *out)
-{
-	return xlb_reader_vip_stats(&dp->rd, vip_id, out);
-}
-
-int xlb_backend_stats_read(const struct xlb_dp *dp, __u32 backend_id,
-			   struct xlb_backend_stats *out)
-{
-	return xlb_reader_backend_stats(&dp->rd, backend_id, out);
 }

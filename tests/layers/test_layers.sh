@@ -5,7 +5,9 @@
 # (a tool reaching into the write side, the planner into the Marathon model,
 # libxlb into the daemon) fails here and has to be argued for in that page.
 # A check per source file; a file that belongs to no part fails too, so a new
-# folder or library file is placed on the page before it lands.
+# folder or library file is placed on the page before it lands. Then the page
+# itself: it names every file of libxlb, the daemon and the tools, and every
+# path it names exists.
 set -u
 cd "$(dirname "$0")/../.."
 SUITE=layers
@@ -92,5 +94,17 @@ for f in $files; do
 	else
 		nok "$f ($part) includes only what its part may" "not allowed:$bad"
 	fi
+done
+# The page names every file of libxlb, the daemon and the shipped tools, and
+# every source path it names exists: a file added, moved or removed is
+# reflected there.
+page=docs/architecture.md
+for f in $(git ls-files 'user/lib/*.c' 'user/lib/*.h' 'user/xlbd/*.c' 'tools/*/*.c'); do
+	b=$(basename "$f")
+	case $b in *.h) [ -f "${f%.h}.c" ] && continue ;; esac # a .c's header goes with it
+	check "$page names $f" grep -q "$b" "$page"
+done
+for p in $(grep -oE '`(user|tools|tests|bpf|include|bench|fuzz|docs)/[A-Za-z0-9_./-]*`' "$page" | tr -d '`' | sort -u); do
+	check "$page: $p exists" test -e "$p"
 done
 finish

@@ -261,6 +261,29 @@ static void test_dns_name(void **state)
 		  xlb_vip_dns_name(name, "marathon", dns, sizeof(dns)), -ENAMETOOLONG);
 }
 
+/* The items of a comma-separated label value, blanks trimmed, empty ones kept. */
+static void test_label_list(void **state)
+{
+	static const char *const want[] = { "external", "internal", "", "x y" };
+	const char *p = " external,internal ,, x y ", *item;
+	size_t n, i = 0;
+
+	(void)state;
+	while (xlb_label_list_next(&p, &item, &n)) {
+		expect_cmp("items of the list", i, <, ARRAY_SIZE(want));
+		expect_eq(xlb_whatf("item %zu: length", i), n, strlen(want[i]));
+		expect_true(xlb_whatf("item %zu is \"%s\"", i, want[i]), !strncmp(item, want[i], n));
+		i++;
+	}
+	expect_eq("items of the list", i, ARRAY_SIZE(want));
+	p = NULL;
+	expect_false("a NULL list has no item", xlb_label_list_next(&p, &item, &n));
+	p = "";
+	expect_true("an empty list has one empty item", xlb_label_list_next(&p, &item, &n));
+	expect_eq("the empty item's length", n, 0);
+	expect_false("and no second", xlb_label_list_next(&p, &item, &n));
+}
+
 static void test_proto_list(void **state)
 {
 	static const struct {
@@ -544,6 +567,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_alloc_reserved),
     cmocka_unit_test(test_alloc_duplicate),
     cmocka_unit_test(test_quote),
+    cmocka_unit_test(test_label_list),
 };
 
 XLB_TEST_MAIN("marathon_labels", tests)

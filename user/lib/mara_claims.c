@@ -79,30 +79,17 @@ static struct claim *claim_new(struct build *b, enum xlb_svc_kind kind, const ch
 
 static bool group_matches(const char *groups, const char *want)
 {
-	const char *p = groups;
+	const char *p = groups, *item;
+	size_t n;
 
 	if (!want || !*want)
 		return false;
 	if (!strcmp(want, "*"))
 		return true;
-	if (!groups)
-		return false;
-	for (;;) {
-		const char *end = strchr(p, ',');
-		size_t n = end ? (size_t)(end - p) : strlen(p);
-
-		while (n && *p == ' ') {
-			p++;
-			n--;
-		}
-		while (n && p[n - 1] == ' ')
-			n--;
-		if (n == strlen(want) && !strncmp(p, want, n))
+	while (xlb_label_list_next(&p, &item, &n))
+		if (n == strlen(want) && !strncmp(item, want, n))
 			return true;
-		if (!end)
-			return false;
-		p = end + 1;
-	}
+	return false;
 }
 
 static bool port_protos(struct build *b, const char *what, int i, const struct port_spec *ps,

@@ -332,36 +332,46 @@ int xlb_vip_label_parse(const char *key, const char *value, struct xlb_vip_label
 	return 0;
 }
 
+bool xlb_label_list_next(const char **p, const char **item, size_t *len)
+{
+	const char *s = *p, *end;
+	size_t n;
+
+	if (!s)
+		return false;
+	end = strchr(s, ',');
+	n = end ? (size_t)(end - s) : strlen(s);
+	while (n && *s == ' ') {
+		s++;
+		n--;
+	}
+	while (n && s[n - 1] == ' ')
+		n--;
+	*item = s;
+	*len = n;
+	*p = end ? end + 1 : NULL;
+	return true;
+}
+
 int xlb_proto_list_parse(const char *s, unsigned int *mask, char *err, size_t errlen)
 {
 	char q[QUOTE_MAX * 4 + 8];
-	const char *p = s;
+	const char *p = s, *item;
 	unsigned int m = 0;
+	size_t n;
 
 	if (!mask)
 		return -EINVAL;
 	*mask = 0;
 	if (!s || !*s)
 		goto bad;
-	for (;;) {
-		const char *end = strchr(p, ',');
-		size_t n = end ? (size_t)(end - p) : strlen(p);
-
-		while (n && *p == ' ') {
-			p++;
-			n--;
-		}
-		while (n && p[n - 1] == ' ')
-			n--;
-		if (n == 3 && !strncasecmp(p, "tcp", 3))
+	while (xlb_label_list_next(&p, &item, &n)) {
+		if (n == 3 && !strncasecmp(item, "tcp", 3))
 			m |= XLB_PROTO_BIT_TCP;
-		else if (n == 3 && !strncasecmp(p, "udp", 3))
+		else if (n == 3 && !strncasecmp(item, "udp", 3))
 			m |= XLB_PROTO_BIT_UDP;
 		else
 			goto bad;
-		if (!end)
-			break;
-		p = end + 1;
 	}
 	*mask = m;
 	return 0;

@@ -77,6 +77,13 @@ int xlb_dns_domain_frag(const char *in, char *out, size_t outlen);
 int xlb_vip_dns_name(const char *name, const char *framework, char *out, size_t outlen);
 
 /* Protocol bits as used in masks below. */
+/*
+ * Comma-separated label values ("udp,tcp", HAPROXY_GROUP "external, internal"):
+ * the next item of *p with the blanks around it trimmed (empty items too), and
+ * *p moved past it; false once the list is done (or *p is NULL).
+ */
+bool xlb_label_list_next(const char **p, const char **item, size_t *len);
+
 #define XLB_PROTO_BIT_TCP (1u << 0)
 #define XLB_PROTO_BIT_UDP (1u << 1)
 

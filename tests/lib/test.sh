@@ -13,7 +13,7 @@
 #   kernel    this kernel lacks a feature, or behaves in a way the test cannot get past
 #   fixtures  ../shared/fixtures is absent (the project's own fixtures still run)
 #   slow      left out unless asked for (SLOW=1)
-#   bug       a known bug, marked where it is tested (the check must fail as expected)
+#   bug       a known bug or limitation of xlb, named where its check would stand
 # Anything else is unclassified, and run.sh counts it as a failure too.
 
 pass=0

@@ -4,6 +4,8 @@
  * points, XDP (ingress on NICs and host-side container veths), TC ingress (the
  * same job where XDP would cost GRO/GSO and checksum offload) and TC egress
  * (traffic this host itself sends to a VIP, and replies of local backends).
+ * The cgroup socket programs of xlb_sock.h share the same maps: local
+ * sockets are balanced at connect()/sendmsg(), before a packet exists.
  * Each packet is parsed, classified (VIP traffic, a reply of a translated flow,
  * an ICMP error about one, or none of ours), handled, and counted: exactly one
  * reason and one verdict per packet in xlb_stats.
@@ -13,17 +15,10 @@
 #include "xlb_parse.h"
 #include "xlb_lb.h"
 #include "xlb_icmp.h"
+#include "xlb_sock.h"
 
 /* Enough linear bytes for Ethernet + VLAN + IPv4 with options + TCP with options. */
 #define XLB_PULL_LEN (XLB_L2_MAX + XLB_IPV4_MAX + 60)
-
-static __always_inline int xlb_filter_hit(__u32 kind, const union xlb_addr *a, __u8 family)
-{
-	__u32 bit = xlb_filter_bit(a, family), key = xlb_filter_word(kind, bit);
-	__u64 *w = bpf_map_lookup_elem(&xlb_addr_filter, &key);
-
-	return w && ((*w >> (bit & 63)) & 1);
-}
 
 static __always_inline int xlb_verdict_of(int reason)
 {

@@ -122,4 +122,21 @@ struct {
 	__uint(max_entries, XLB_MAX_VIPS_DEFAULT);
 } xlb_vip_meta SEC(".maps");
 
+/* Socket cookie + backend -> the VIP a translated socket asked for (bpf/xlb_sock.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct xlb_sock_key);
+	__type(value, struct xlb_sock_revnat);
+	__uint(max_entries, XLB_SOCK_REVNAT_SIZE_DEFAULT);
+} xlb_sock_revnat SEC(".maps");
+
+/* One bit of an address bitmap: 0 proves the address is none of that kind. */
+static __always_inline int xlb_filter_hit(__u32 kind, const union xlb_addr *a, __u8 family)
+{
+	__u32 bit = xlb_filter_bit(a, family), key = xlb_filter_word(kind, bit);
+	__u64 *w = bpf_map_lookup_elem(&xlb_addr_filter, &key);
+
+	return w && ((*w >> (bit & 63)) & 1);
+}
+
 #endif /* XLB_MAPS_H */

@@ -219,6 +219,35 @@ struct xlb_ct_entry {
 	struct xlb_nh nh; /* written by the programs */
 };
 
+/*
+ * xlb_sock_revnat: what a socket the cgroup hooks translated was really
+ * talking to. connect()/sendmsg() to a VIP record (socket cookie, backend,
+ * protocol) -> the VIP, so getpeername() and the source of received datagrams
+ * show the VIP again. Keyed by the backend as well as the cookie because an
+ * unconnected UDP socket may send to several VIPs; an LRU, because nothing
+ * tells the programs when a socket closes.
+ */
+struct xlb_sock_key {
+	__u64 cookie; /* bpf_get_socket_cookie() */
+	union xlb_addr addr; /* be: the backend */
+	__be16 port; /* be */
+	__u8 proto;
+	__u8 family;
+	__u32 pad;
+};
+
+/* xlb_sock_revnat value: the VIP the socket asked for, and the ids for counters. */
+struct xlb_sock_revnat {
+	union xlb_addr addr; /* be */
+	__be16 port; /* be */
+	__u16 pad;
+	__u32 vip_id;
+	__u32 backend_id;
+	__u32 pad2;
+};
+
+#define XLB_SOCK_REVNAT_SIZE_DEFAULT 262144
+
 /* Runtime settings, xlb_config[0]; may change while the programs run. */
 struct xlb_config {
 	/*
@@ -313,7 +342,14 @@ struct xlb_backend_stats {
 	X(NAT_REPLY, "backend -> client translated back to the VIP")                        \
 	X(ICMP_ORIG, "ICMP error about a VIP flow sent to its backend")                     \
 	X(ICMP_REPLY, "ICMP error from a backend side translated for the client")           \
-	X(VLAN, "packet carried an 802.1Q tag")
+	X(VLAN, "packet carried an 802.1Q tag")                                             \
+	X(SOCK_CONNECT, "socket connect() to a VIP: connected to a backend instead")        \
+	X(SOCK_SENDMSG, "datagram sent to a VIP (unconnected UDP): sent to a backend")      \
+	X(SOCK_RECVMSG, "datagram from a backend: its source shown as the VIP")             \
+	X(SOCK_PEERNAME, "getpeername() of a translated socket: the VIP shown")             \
+	X(SOCK_NO_BACKEND, "socket connect()/sendmsg() to a VIP with no backend: refused")  \
+	X(SOCK_NO_TABLE, "socket call to a VIP without its Maglev table: refused")          \
+	X(SOCK_REVNAT_FAILED, "socket translated, but its reverse entry was not recorded")
 
 #define XLB_VERDICTS(X) X(PASS) X(DROP) X(TX) X(REDIRECT)
 
@@ -351,6 +387,7 @@ struct xlb_stats {
 #define XLB_MAP_BACKEND_STATS "xlb_backend_stats"
 #define XLB_MAP_VIP_META "xlb_vip_meta"
 #define XLB_MAP_ADDR_FILTER "xlb_addr_filter"
+#define XLB_MAP_SOCK_REVNAT "xlb_sock_revnat"
 
 #ifndef __bpf__
 _Static_assert(XLB_ABI_VERSION > 0, "XLB_ABI_VERSION is a positive decimal literal");
@@ -377,6 +414,8 @@ _Static_assert(__builtin_offsetof(struct xlb_flow_key, dport) ==
 _Static_assert(sizeof(struct xlb_nh) == 32, "xlb_nh layout");
 _Static_assert(sizeof(struct xlb_ct_entry) == 64, "xlb_ct_entry layout");
 _Static_assert(sizeof(struct xlb_config) == 8, "xlb_config layout");
+_Static_assert(sizeof(struct xlb_sock_key) == 32, "xlb_sock_key layout");
+_Static_assert(sizeof(struct xlb_sock_revnat) == 32, "xlb_sock_revnat layout");
 _Static_assert(sizeof(struct xlb_vip_stats) == 8 * (6 + XLB_VIP_DROP_MAX), "xlb_vip_stats");
 _Static_assert(sizeof(struct xlb_backend_stats) == 40, "xlb_backend_stats layout");
 _Static_assert(sizeof(struct xlb_vip_meta) == 256, "xlb_vip_meta layout");

@@ -60,6 +60,8 @@ static __u32 map_default_size(const char *name, const struct xlb_dp_opts *o)
 		return bes;
 	if (!strcmp(name, XLB_MAP_CT))
 		return o->ct_size ? o->ct_size : XLB_CT_SIZE_DEFAULT;
+	if (!strcmp(name, XLB_MAP_SOCK_REVNAT))
+		return o->ct_size ? o->ct_size : XLB_SOCK_REVNAT_SIZE_DEFAULT;
 	return 0;
 }
 
@@ -493,6 +495,8 @@ int xlb_dp_unpin(const char *pin_path)
 
 	if (!pin_path)
 		pin_path = XLB_PIN_PATH_DEFAULT;
+	/* The socket programs' links first: they live in the same directory. */
+	err = xlb_dp_sock_detach(pin_path);
 	for (i = 0; i < XLB_M_MAX; i++) {
 		snprintf(path, sizeof(path), "%s/%s", pin_path, xlb_map_spec(i)->name);
 		if (unlink(path) && errno != ENOENT && !err)
@@ -512,6 +516,22 @@ int xlb_dp_prog_fd(const struct xlb_dp *dp, enum xlb_dp_prog prog)
 		return bpf_program__fd(dp->skel->progs.xlb_tc_ingress);
 	case XLB_PROG_TC_EGRESS:
 		return bpf_program__fd(dp->skel->progs.xlb_tc_egress);
+	case XLB_PROG_CONNECT4:
+		return bpf_program__fd(dp->skel->progs.xlb_connect4);
+	case XLB_PROG_CONNECT6:
+		return bpf_program__fd(dp->skel->progs.xlb_connect6);
+	case XLB_PROG_SENDMSG4:
+		return bpf_program__fd(dp->skel->progs.xlb_sendmsg4);
+	case XLB_PROG_SENDMSG6:
+		return bpf_program__fd(dp->skel->progs.xlb_sendmsg6);
+	case XLB_PROG_RECVMSG4:
+		return bpf_program__fd(dp->skel->progs.xlb_recvmsg4);
+	case XLB_PROG_RECVMSG6:
+		return bpf_program__fd(dp->skel->progs.xlb_recvmsg6);
+	case XLB_PROG_PEERNAME4:
+		return bpf_program__fd(dp->skel->progs.xlb_peername4);
+	case XLB_PROG_PEERNAME6:
+		return bpf_program__fd(dp->skel->progs.xlb_peername6);
 	}
 	return -EINVAL;
 }

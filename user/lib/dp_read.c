@@ -58,6 +58,9 @@ static const struct xlb_map_spec map_specs[XLB_M_MAX] = {
 				sizeof(struct xlb_vip_meta), true),
 	[XLB_M_ADDR_FILTER] = SPEC(XLB_MAP_ADDR_FILTER, BPF_MAP_TYPE_ARRAY, sizeof(__u32),
 				   sizeof(__u64), false),
+	/* Socket balancing's reverse entries: no reader needs them, pins of older xlbs lack them. */
+	[XLB_M_SOCK_REVNAT] = SPEC(XLB_MAP_SOCK_REVNAT, BPF_MAP_TYPE_LRU_HASH,
+				   sizeof(struct xlb_sock_key), sizeof(struct xlb_sock_revnat), true),
 };
 
 #undef SPEC

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include <jansson.h>
 
@@ -513,6 +514,7 @@ int xlb_cfg_init(struct xlb_cfg *cfg)
 	cfg->pin_path = strdup(XLB_PIN_PATH_DEFAULT);
 	cfg->metrics_listen = strdup("127.0.0.1:9100");
 	cfg->metrics_per_backend = true;
+	cfg->socket_lb = true;
 	m->framework = strdup(XLB_FRAMEWORK_DEFAULT);
 	m->named_vip_range = strdup(XLB_NAMED_POOL_DEFAULT);
 	m->haproxy_group = strdup("external");
@@ -546,6 +548,7 @@ void xlb_cfg_free(struct xlb_cfg *cfg)
 	size_t i;
 
 	free(cfg->pin_path);
+	free(cfg->cgroup);
 	free(cfg->ifaces);
 	free(cfg->egress);
 	free(cfg->metrics_listen);
@@ -1186,7 +1189,7 @@ int xlb_cfg_parse(struct xlb_cfg *cfg, const char *text, size_t len, const char 
 	static const char *const keys[] = {
 	    "pin_path", "log_level", "interfaces", "egress_interfaces",
 	    "metrics",	"marathon",  "maps",	   "datapath",
-	    "vips",	NULL};
+	    "vips",	"socket_lb", "cgroup",	   NULL};
 	struct ctx c = {.cfg = cfg, .errs = errs};
 	size_t before = errs->n;
 	json_error_t jerr;
@@ -1210,6 +1213,12 @@ int xlb_cfg_parse(struct xlb_cfg *cfg, const char *text, size_t len, const char 
 		xlb_cfg_error(errs, "$.pin_path",
 			      "expected an absolute path under a bpffs mount, got \"%s\"",
 			      cfg->pin_path);
+	get_bool(&c, root, "$", "socket_lb", &cfg->socket_lb);
+	if (get_str(&c, root, "$", "cgroup", true, &cfg->cgroup) && cfg->cgroup[0] != '/')
+		xlb_cfg_error(errs, "$.cgroup",
+			      "expected an absolute path to a cgroup v2 directory (or null: the "
+			      "root of the cgroup v2 hierarchy), got \"%s\"",
+			      cfg->cgroup);
 	parse_log_level(&c, root);
 	parse_ifaces(&c, root, "interfaces", false);
 	parse_ifaces(&c, root, "egress_interfaces", true);
@@ -1281,9 +1290,19 @@ int xlb_cfg_check_host(const struct xlb_cfg *cfg, struct xlb_cfg_errors *errs)
 	    {"$.marathon.ca_file", cfg->marathon.ca_file},
 	};
 	size_t before = errs->n, i;
+	struct statfs sfs;
 	char *secret;
 	int err;
 
+	/* Socket programs attach only to a cgroup v2 directory (0x63677270: CGROUP2_SUPER_MAGIC). */
+	if (cfg->socket_lb && cfg->cgroup) {
+		if (statfs(cfg->cgroup, &sfs))
+			xlb_cfg_error(errs, "$.cgroup", "%s: %s", cfg->cgroup, strerror(errno));
+		else if (sfs.f_type != 0x63677270)
+			xlb_cfg_error(errs, "$.cgroup", "%s: not a cgroup v2 directory (cgroup2 "
+				      "is mounted where /proc/self/mounts says \"cgroup2\")",
+				      cfg->cgroup);
+	}
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		if (!files[i].file)
 			continue;

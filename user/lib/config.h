@@ -75,6 +75,8 @@ struct xlb_cfg {
 	struct xlb_cfg_marathon marathon;
 	__u32 max_vips, max_backends, ct_size; /* 0: the ABI defaults */
 	__u32 ct_insert_limit;
+	bool socket_lb; /* the cgroup socket programs attached (default true) */
+	char *cgroup; /* cgroup v2 directory they go on; NULL: the hierarchy's root */
 	struct xlb_plan_state vips; /* static VIPs, finished (sorted, unique) */
 };
 

@@ -34,6 +34,15 @@ enum xlb_dp_prog {
 	XLB_PROG_XDP,
 	XLB_PROG_TC_INGRESS,
 	XLB_PROG_TC_EGRESS,
+	/* The cgroup socket programs (bpf/xlb_sock.h), in the order of xlb_sock_progs. */
+	XLB_PROG_CONNECT4,
+	XLB_PROG_CONNECT6,
+	XLB_PROG_SENDMSG4,
+	XLB_PROG_SENDMSG6,
+	XLB_PROG_RECVMSG4,
+	XLB_PROG_RECVMSG6,
+	XLB_PROG_PEERNAME4,
+	XLB_PROG_PEERNAME6,
 };
 
 enum xlb_attach_mode {
@@ -46,7 +55,7 @@ enum xlb_attach_mode {
 int xlb_dp_open(struct xlb_dp **dpp, const struct xlb_dp_opts *opts);
 /* Closes descriptors; pins and attachments stay, so forwarding goes on. */
 void xlb_dp_close(struct xlb_dp *dp);
-/* Removes every pin under pin_path (and the directory). Detach first. */
+/* Removes every pin under pin_path (socket links detached first) and the directory. */
 int xlb_dp_unpin(const char *pin_path);
 
 int xlb_dp_prog_fd(const struct xlb_dp *dp, enum xlb_dp_prog prog);
@@ -64,6 +73,20 @@ int xlb_dp_attach(struct xlb_dp *dp, int ifindex, enum xlb_attach_mode want,
 int xlb_dp_attach_egress(struct xlb_dp *dp, int ifindex);
 /* Removes xlb's XDP and TC programs from ifindex (whichever are there). */
 int xlb_dp_detach(int ifindex);
+
+/*
+ * Socket-level balancing: the cgroup programs attached to the cgroup v2
+ * directory cgroup_path by bpf links pinned under the pin path
+ * ("link_<program>"), so they outlive xlbd. Links pinned by an earlier xlbd
+ * are adopted: on the same cgroup their program is replaced in place (no
+ * moment without one, the link id stays), on another cgroup the new link is
+ * made before the old one goes. Never attaches twice.
+ */
+int xlb_dp_sock_attach(struct xlb_dp *dp, const char *cgroup_path);
+/* Detaches and unpins the socket programs' links under pin_path (NULL: the default). */
+int xlb_dp_sock_detach(const char *pin_path);
+/* The mount point of the cgroup v2 hierarchy, from /proc/self/mounts; -ENOENT: none. */
+int xlb_dp_cgroup2_root(char *buf, size_t len);
 
 struct xlb_backend_spec {
 	union xlb_addr addr; /* be */

@@ -2,7 +2,8 @@
 /*
  * xlbd's entry point: the command line, the configuration (a file, or the
  * built-in etc/xlbd.json), and the daemon's life cycle: adopt the pinned maps
- * (never flushing them), attach to the configured interfaces, reconcile,
+ * (never flushing them), attach to the configured interfaces and the socket
+ * programs to the configured cgroup, reconcile,
  * then run the event loop until SIGTERM/SIGINT, leaving programs attached and
  * maps pinned so forwarding goes on while xlbd restarts. --check validates a
  * configuration; --detach-and-unpin is the one explicit way to take xlb off a
@@ -10,6 +11,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +53,8 @@ enum {
 	OPT_PRINT_DEFAULT,
 	OPT_NO_MARATHON,
 	OPT_VERSION,
+	OPT_CGROUP,
+	OPT_NO_SOCKET_LB,
 };
 
 static const struct option long_opts[] = {
@@ -60,6 +64,8 @@ static const struct option long_opts[] = {
     {"iface", required_argument, NULL, 'i'},
     {"egress-iface", required_argument, NULL, 'e'},
     {"pin-path", required_argument, NULL, 'p'},
+    {"cgroup", required_argument, NULL, OPT_CGROUP},
+    {"no-socket-lb", no_argument, NULL, OPT_NO_SOCKET_LB},
     {"metrics", required_argument, NULL, 'M'},
     {"check", no_argument, NULL, OPT_CHECK},
     {"once", no_argument, NULL, OPT_ONCE},
@@ -88,13 +94,20 @@ static void usage(FILE *f)
 		"  -e, --egress-iface IF      attach TC egress to IF (repeatable)\n"
 		"  -p, --pin-path PATH        where the maps are pinned (pin_path, default\n"
 		"                             " XLB_PIN_PATH_DEFAULT ")\n"
+		"      --cgroup PATH          balance the sockets of this cgroup v2 directory\n"
+		"                             and its descendants (cgroup, default the root\n"
+		"                             of the cgroup v2 hierarchy)\n"
+		"      --no-socket-lb         no socket-level balancing on this node: nothing\n"
+		"                             on the cgroup, our pinned links removed\n"
+		"                             (socket_lb false)\n"
 		"  -M, --metrics ADDR:PORT    /metrics listen address, or \"none\"\n"
 		"                             (metrics.listen, default 127.0.0.1:9100)\n"
 		"      --check                validate the configuration, print every error,\n"
 		"                             exit 0 (valid) or 2 (invalid)\n"
 		"      --once                 reconcile once from every source, then exit\n"
 		"      --detach-and-unpin     remove xlb's programs from the configured\n"
-		"                             interfaces and delete the pinned maps, then exit\n"
+		"                             interfaces and the cgroup, delete the pinned\n"
+		"                             maps and links, then exit\n"
 		"      --print-default-config print the built-in configuration and exit\n"
 		"  -v, --verbose              more log output (repeat for libbpf's too)\n"
 		"      --version              print the version and exit\n"
@@ -136,7 +149,8 @@ struct cli {
 	int nr_ifaces, nr_egress;
 	const char *pin_path;
 	const char *metrics;
-	bool check, once, detach, print_default;
+	const char *cgroup;
+	bool check, once, detach, print_default, no_socket_lb;
 	int verbose;
 };
 
@@ -182,6 +196,12 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		case 'M':
 			cli->metrics = optarg;
 			break;
+		case OPT_CGROUP:
+			cli->cgroup = optarg;
+			break;
+		case OPT_NO_SOCKET_LB:
+			cli->no_socket_lb = true;
+			break;
 		case OPT_CHECK:
 			cli->check = true;
 			break;
@@ -214,6 +234,10 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	}
 	if (cli->marathon && cli->no_marathon) {
 		fprintf(stderr, "xlbd: --marathon and --no-marathon exclude each other\n");
+		return -EINVAL;
+	}
+	if (cli->cgroup && cli->no_socket_lb) {
+		fprintf(stderr, "xlbd: --cgroup and --no-socket-lb exclude each other\n");
 		return -EINVAL;
 	}
 	return 0;
@@ -302,6 +326,18 @@ static int load_config(const struct cli *cli, struct xlb_cfg *cfg, struct xlb_cf
 				return -ENOMEM;
 		}
 	}
+	if (cli->no_socket_lb)
+		cfg->socket_lb = false;
+	if (cli->cgroup) {
+		if (cli->cgroup[0] != '/')
+			xlb_cfg_error(errs, "--cgroup", "expected an absolute path, got \"%s\"",
+				      cli->cgroup);
+		cfg->socket_lb = true;
+		free(cfg->cgroup);
+		cfg->cgroup = strdup(cli->cgroup);
+		if (!cfg->cgroup)
+			return -ENOMEM;
+	}
 	xlb_cfg_check_host(cfg, errs);
 	return errs->n ? -EINVAL : 0;
 }
@@ -329,6 +365,7 @@ static int detach_and_unpin(const struct xlb_cfg *cfg)
 			pr_info("%s: xlb programs detached", name);
 		}
 	}
+	/* The socket programs' links are pins too: xlb_dp_unpin detaches them first. */
 	err = xlb_dp_unpin(cfg->pin_path);
 	if (err) {
 		pr_err("unpin %s: %s", cfg->pin_path, strerror(-err));
@@ -380,6 +417,39 @@ static int attach_all(struct xlbd *d)
 			return err;
 	}
 	return 0;
+}
+
+/*
+ * Socket-level balancing on the configured cgroup (the cgroup v2 root by
+ * default), or, switched off, none: a link of ours pinned by an earlier run
+ * is removed, so local clients go back to the per-packet path.
+ */
+static int sock_lb(struct xlbd *d)
+{
+	char root[PATH_MAX];
+	const char *cg = d->cfg.cgroup;
+	int err;
+
+	if (!d->cfg.socket_lb) {
+		err = xlb_dp_sock_detach(d->cfg.pin_path);
+		if (err)
+			pr_err("socket balancing off: remove the pinned links under %s: %s",
+			       d->cfg.pin_path, strerror(-err));
+		else
+			pr_info("socket balancing off (socket_lb false): nothing on any cgroup");
+		return err;
+	}
+	if (!cg) {
+		err = xlb_dp_cgroup2_root(root, sizeof(root));
+		if (err) {
+			pr_err("socket balancing: no cgroup v2 hierarchy in /proc/self/mounts (%s): "
+			       "mount one, set \"cgroup\", or turn it off with --no-socket-lb",
+			       strerror(-err));
+			return err;
+		}
+		cg = root;
+	}
+	return xlb_dp_sock_attach(d->dp, cg);
 }
 
 /* Writes xlb_config only when it differs, so a restart changes nothing. */
@@ -447,7 +517,7 @@ static int run(struct xlbd *d)
 	if (err)
 		return XLBD_EXIT_FAIL;
 	pin_dir_secure(d->cfg.pin_path);
-	if (datapath_config(d) || attach_all(d))
+	if (datapath_config(d) || attach_all(d) || sock_lb(d))
 		return XLBD_EXIT_FAIL;
 	if (!d->cfg.nr_ifaces)
 		pr_info("no interfaces configured: maps only, nothing attached by this xlbd");

@@ -146,5 +146,15 @@ const struct xlb_case t_cases_nat[] = {
 	  .out = T_O_SAME },
 	{ "reply_udp6_without_flow", T_XDP_TC, T_SVC_UDP6, T_F_REPLY,
 	  .reason = XLB_CNT_PASS_NOT_VIP, .out = T_O_SAME },
+	/*
+	 * A socket the cgroup hooks translated talks to its backend directly: its
+	 * SYN-ACKs and datagrams from the backend have no flow here and must pass.
+	 */
+	{ "reply_tcp4_synack_socket_lb", T_ALL, T_SVC_TCP4, T_F_REPLY,
+	  XLB_PKT_TCP_SYN | XLB_PKT_TCP_ACK, .reason = XLB_CNT_PASS_NOT_VIP, .out = T_O_SAME },
+	{ "reply_tcp6_synack_socket_lb", T_ALL, T_SVC_TCP6, T_F_REPLY,
+	  XLB_PKT_TCP_SYN | XLB_PKT_TCP_ACK, .reason = XLB_CNT_PASS_NOT_VIP, .out = T_O_SAME },
+	{ "reply_udp4_socket_lb", T_ALL, T_SVC_UDP4, T_F_REPLY, .reason = XLB_CNT_PASS_NOT_VIP,
+	  .out = T_O_SAME },
 };
 const size_t t_cases_nat_n = sizeof(t_cases_nat) / sizeof(t_cases_nat[0]);

@@ -294,7 +294,7 @@ xlb_setup() { # xlb_setup SETUP MODE
 	done
 	cat >"$TMP/xlbd.json" <<EOF
 { "pin_path": "$PIN", "metrics": { "listen": null }, "marathon": { "urls": [] },
-  "interfaces": [ $ifs ],
+  "socket_lb": false, "interfaces": [ $ifs ],
   "vips": [ { "vip": "$VIP:80/tcp", "name": "bench", "app": "bench",
               "backends": [ $(for i in $(seq 1 "$LAB_BACKENDS"); do
 	printf '"%s:80"%s' "$(lab_backend_ip "$i")" "$([ "$i" -lt "$LAB_BACKENDS" ] && echo ,)"

@@ -137,12 +137,15 @@ agents_start() {
 # ---- xlbd ----
 
 # xlbd_config VIPS_JSON: xlbd's configuration for the lab: XDP on every LB
-# interface, TC egress on xlb0, Marathon at SIMURL (if set), short timers.
+# interface, TC egress on xlb0, Marathon at SIMURL (if set), short timers. No
+# socket balancing: the lab's hosts are namespaces in one cgroup, and this lab
+# proves the per-packet path (tests/cli/test_sock.sh proves the socket one).
 xlbd_config() {
 	local urls=
 	[ -n "${SIMURL:-}" ] && urls="\"$SIMURL\""
 	cat >"$TMP/xlbd.json" <<JSON
 { "pin_path": "$PIN", "log_level": "debug", "metrics": { "listen": null },
+  "socket_lb": false,
   "interfaces": [ "lb-c", "lb-ct", "lb-b1", "lb-b2", "lb-b3" ],
   "egress_interfaces": [ "xlb0" ],
   "marathon": { "urls": [ $urls ], "named_vip_range": "198.19.0.0/16",

@@ -109,7 +109,7 @@ spread "2. LB host, UDP/IPv6" "[$V6]:80" "$LAB_NS_LB" udp
 check "3. /minitwit:80 got an address in the named range 198.19.0.0/16 ($NAMED)" \
 	grep -qE '^198\.19\.[0-9]+\.[0-9]+$' <<<"$NAMED"
 cat >"$TMP/xlbd-2.json" <<JSON
-{ "pin_path": "$PIN-2", "metrics": { "listen": null },
+{ "pin_path": "$PIN-2", "metrics": { "listen": null }, "socket_lb": false,
   "marathon": { "urls": [ "$SIMURL" ], "named_vip_range": "198.19.0.0/16" } }
 JSON
 lab_net "$LAB_NS_LB" "$E2E_XLBD" -c "$TMP/xlbd-2.json" --once >"$TMP/xlbd-2.log" 2>&1

@@ -112,10 +112,15 @@ static void test_specs(void **state)
 		for (j = 0; j < i; j++)
 			assert_string_not_equal(s->name, xlb_map_spec(j)->name);
 	}
-	/* Only the names and the insert budget may be missing; everything else is the ABI. */
-	assert_int_equal(optional, 2);
+	/*
+	 * Only the names, the insert budget and socket balancing's reverse entries
+	 * (no reader needs them) may be missing; everything else is the ABI.
+	 */
+	assert_int_equal(optional, 3);
 	assert_true(xlb_map_spec(XLB_M_VIP_META)->optional);
 	assert_true(xlb_map_spec(XLB_M_CT_BUDGET)->optional);
+	assert_true(xlb_map_spec(XLB_M_SOCK_REVNAT)->optional);
+	assert_int_equal(xlb_map_spec(XLB_M_SOCK_REVNAT)->key_size, sizeof(struct xlb_sock_key));
 	assert_int_equal(xlb_map_spec(XLB_M_VIPS)->key_size, sizeof(struct xlb_vip_key));
 	assert_int_equal(xlb_map_spec(XLB_M_VIPS)->value_size, sizeof(struct xlb_vip));
 	assert_int_equal(xlb_map_spec(XLB_M_CT)->key_size, sizeof(struct xlb_flow_key));

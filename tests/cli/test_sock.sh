@@ -8,7 +8,8 @@
 # VIP; a draining backend gets no new connection; a VIP without backends fails
 # connect() and sendto() at once with ECONNREFUSED; lbstat counts the new
 # connections per VIP and backend; a client outside the cgroup is not
-# translated; a restarted xlbd keeps the same links, translating; --no-socket-lb
+# translated; a restarted xlbd keeps the same links, translating, with its new
+# programs in them (and /metrics counts); --cgroup elsewhere moves them; --no-socket-lb
 # attaches nothing and removes our links; --detach-and-unpin removes them. Runs
 # as root; addresses 198.18.0.0/15 and 2001:db8::/32 in namespaces it creates;
 # the cgroup, namespaces, pins and processes are removed on exit.
@@ -30,7 +31,7 @@ track_pin "$PIN"
 track_netns "$NS_SRV" "$NS_CLI"
 
 require_root_bins "$XLBD" "$LBSTAT"
-need_cmd jq python3 ip bpftool
+need_cmd jq python3 ip bpftool curl
 
 CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
 [ -n "$CG2" ] || skip_suite kernel "no cgroup v2 hierarchy in /proc/self/mounts"
@@ -39,9 +40,10 @@ CG=$CG2/xlb-sock-test-$$
 cg_remove() {
 	local p
 	[ -d "$CG" ] || return 0
-	for p in $(cat "$CG/cgroup.procs" 2>/dev/null); do
+	for p in $(cat "$CG/sub/cgroup.procs" "$CG/cgroup.procs" 2>/dev/null); do
 		echo "$p" >"$CG2/cgroup.procs" 2>/dev/null
 	done
+	[ -d "$CG/sub" ] && rmdir "$CG/sub"
 	rmdir "$CG"
 }
 mkdir "$CG" || skip_suite env "cannot make a cgroup under $CG2"
@@ -296,21 +298,48 @@ check "global counters: no packet went through the packet path (nothing attached
 
 # ---- restart ----
 
+PROGS1=$(links | awk '{print $1}')
 xlbd_stop
 in_cg tcp 198.18.0.10:80 >"$TMP/r0.json"
 check "xlbd stopped: sockets still translated (the links stay)" \
 	jqe '.ok and (.reply | test("^b1[12]$")) and .peer == "198.18.0.10:80"' "$TMP/r0.json"
-if xlbd_run x2; then
+if xlbd_run x2 -M 127.0.0.1:0; then
 	check "restarted xlbd adopts the pinned links" grep -q "adopted the pinned links on cgroup $CG" "$TMP/x2.log"
 	check "the same link ids, still eight programs on the cgroup, none twice" \
 		eval '[ "$(link_ids)" = "$LINKS1" ] && [ "$(links | wc -l)" = 8 ]'
+	check "the links carry the restarted xlbd's programs (new program ids)" \
+		eval '[ -z "$(comm -12 <(echo "$PROGS1") <(links | awk "{print \$1}"))" ]'
 	in_cg tcp 198.18.0.10:80 >"$TMP/r1.json"
 	check "after the restart a new connection is translated" \
 		jqe '.ok and (.reply | test("^b1[12]$")) and .peer == "198.18.0.10:80"' "$TMP/r1.json"
+	MADDR=$(sed -n 's/.*metrics: listening on \([0-9.:]*\).*/\1/p' "$TMP/x2.log" | head -1)
+	curl -s --noproxy '*' --max-time 5 "http://$MADDR/metrics" >"$TMP/metrics.txt"
+	check "/metrics: the socket events and the VIP's new connections" \
+		bash -c "grep -q '^xlb_datapath_events_total{event=\"sock_connect\"} 66$' '$TMP/metrics.txt' &&
+			grep -q '^xlb_vip_new_flows_total{vip=\"198.18.0.10:80/tcp\".*} 63$' '$TMP/metrics.txt'"
 	xlbd_stop
 else
 	nok "xlbd restarts" "$(tail -5 "$TMP/x2.log")"
 fi
+
+# ---- another cgroup ----
+
+mkdir "$CG/sub"
+if xlbd_run x5 --cgroup "$CG/sub"; then
+	check "--cgroup elsewhere: the links move (eight programs there, none left here)" \
+		eval '[ "$(bpftool cgroup show "$CG/sub" | grep -c xlb_)" = 8 ] && [ -z "$(links)" ]'
+	bash -c 'echo $$ >"$0/cgroup.procs" && exec ip netns exec "$1" python3 "$2" tcp 198.18.0.10:80' \
+		"$CG/sub" "$NS_CLI" "$TMP/sk.py" >"$TMP/m1.json"
+	check "--cgroup elsewhere: a client there is translated" \
+		jqe '.ok and (.reply | test("^b1[12]$"))' "$TMP/m1.json"
+	in_cg tcp 198.18.0.10:80 >"$TMP/m2.json"
+	check "--cgroup elsewhere: a client in the old cgroup no longer is" \
+		jqe '.ok and .reply == "untranslated"' "$TMP/m2.json"
+	xlbd_stop
+else
+	nok "xlbd --cgroup on another cgroup starts" "$(tail -5 "$TMP/x5.log")"
+fi
+rmdir "$CG/sub" 2>/dev/null
 
 # ---- --no-socket-lb ----
 

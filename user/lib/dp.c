@@ -421,6 +421,13 @@ int xlb_dp_open(struct xlb_dp **dpp, const struct xlb_dp_opts *opts)
 		if (err)
 			goto cleanup;
 	}
+	if (opts->no_sock_progs) {
+		struct bpf_program *prog;
+
+		bpf_object__for_each_program(prog, dp->skel->obj)
+			if (bpf_program__type(prog) == BPF_PROG_TYPE_CGROUP_SOCK_ADDR)
+				bpf_program__set_autoload(prog, false);
+	}
 	/* Before the load: the verifier would only say "Permission denied" about it. */
 	err = tables_layout_check(dp);
 	if (err)

@@ -28,6 +28,8 @@ struct xlb_dp_opts {
 	__u32 max_vips;
 	__u32 max_backends;
 	__u32 ct_size;
+	/* Leave the cgroup socket programs unloaded (socket balancing off: kernels without them). */
+	bool no_sock_progs;
 };
 
 enum xlb_dp_prog {

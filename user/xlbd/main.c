@@ -442,9 +442,12 @@ static int sock_lb(struct xlbd *d)
 	if (!cg) {
 		err = xlb_dp_cgroup2_root(root, sizeof(root));
 		if (err) {
-			pr_err("socket balancing: no cgroup v2 hierarchy in /proc/self/mounts (%s): "
-			       "mount one, set \"cgroup\", or turn it off with --no-socket-lb",
-			       strerror(-err));
+			/* Only the default: a configured cgroup that is not there is an error. */
+			pr_warn("socket balancing: no cgroup v2 hierarchy in /proc/self/mounts (%s): "
+				"local clients take the per-packet path; mount cgroup2 or set "
+				"\"cgroup\" to balance them at the socket",
+				strerror(-err));
+			err = xlb_dp_sock_detach(d->cfg.pin_path);
 			return err;
 		}
 		cg = root;
@@ -500,6 +503,7 @@ static int run(struct xlbd *d)
 	    .max_vips = d->cfg.max_vips,
 	    .max_backends = d->cfg.max_backends,
 	    .ct_size = d->cfg.ct_size,
+	    .no_sock_progs = !d->cfg.socket_lb,
 	};
 	struct rusage ru;
 	int err;

@@ -371,6 +371,9 @@ check "after --detach-and-unpin a client in the cgroup is not translated" \
 "$XLBD" --check -c "$TMP/xlbd.json" --cgroup relative >"$TMP/c1.err" 2>&1
 check "--cgroup with a relative path: exit 2 naming --cgroup" \
 	bash -c "[ $? = 2 ] && grep -q -- '--cgroup: expected an absolute path' '$TMP/c1.err'"
+"$XLBD" --check -c "$TMP/xlbd.json" --cgroup "$CG" --no-socket-lb >"$TMP/c0.err" 2>&1
+check "--cgroup with --no-socket-lb: exit 2, they exclude each other" \
+	bash -c "[ $? = 2 ] && grep -q 'exclude each other' '$TMP/c0.err'"
 jq '.cgroup = "/proc"' "$TMP/xlbd.json" >"$TMP/bad.json"
 "$XLBD" --check -c "$TMP/bad.json" >"$TMP/c2.err" 2>&1
 check "\"cgroup\" not on cgroup2: exit 2 naming \$.cgroup" \

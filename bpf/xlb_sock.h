@@ -10,7 +10,8 @@
  * yet at connect(), so one socket keeps one backend per VIP. Each translation
  * is recorded in xlb_sock_revnat, from which recvmsg4/6 and getpeername4/6
  * show the VIP again. A VIP with no backend fails connect() and sendmsg() at
- * once with ECONNREFUSED. Socket calls to anything but a VIP are left alone
+ * once with ECONNREFUSED. A dual-stack IPv6 socket talking to an IPv4 VIP
+ * (::ffff:a.b.c.d) is balanced like an IPv4 one. Socket calls to anything but a VIP are left alone
  * and not counted: every connect() of the host passes here.
  */
 #ifndef XLB_SOCK_H
@@ -22,7 +23,12 @@
 
 #define ECONNREFUSED_ 111
 
-/* What the sock_addr context names (the destination, or a peer), as a VIP key. */
+/*
+ * What the sock_addr context names (the destination, or a peer), as a VIP key.
+ * Returns -1 for sockets other than TCP/UDP, 1 for an IPv4-mapped address on
+ * an IPv6 socket (::ffff:a.b.c.d, a dual-stack socket talking IPv4: the key
+ * is then the IPv4 one), else 0.
+ */
 static __always_inline int xlb_sock_addr(const struct bpf_sock_addr *ctx, const __u8 family,
 					 struct xlb_vip_key *k)
 {
@@ -35,19 +41,30 @@ static __always_inline int xlb_sock_addr(const struct bpf_sock_addr *ctx, const 
 	k->port = (__be16)ctx->user_port;
 	if (family == XLB_AF_INET) {
 		k->addr.v4 = ctx->user_ip4;
-	} else {
-		k->addr.v6[0] = ctx->user_ip6[0];
-		k->addr.v6[1] = ctx->user_ip6[1];
-		k->addr.v6[2] = ctx->user_ip6[2];
-		k->addr.v6[3] = ctx->user_ip6[3];
+		return 0;
 	}
-	return 0;
+	k->addr.v6[0] = ctx->user_ip6[0];
+	k->addr.v6[1] = ctx->user_ip6[1];
+	k->addr.v6[2] = ctx->user_ip6[2];
+	k->addr.v6[3] = ctx->user_ip6[3];
+	if (k->addr.v6[0] || k->addr.v6[1] || k->addr.v6[2] != bpf_htonl(0xffff))
+		return 0;
+	k->family = XLB_AF_INET;
+	k->addr.v4 = k->addr.v6[3];
+	k->addr.v6[1] = k->addr.v6[2] = k->addr.v6[3] = 0;
+	return 1;
 }
 
+/* Writes an address of the key's family back; mapped: as ::ffff:a.b.c.d. */
 static __always_inline void xlb_sock_set_addr(struct bpf_sock_addr *ctx, const __u8 family,
-					      const union xlb_addr *a, __be16 port)
+					      int mapped, const union xlb_addr *a, __be16 port)
 {
-	if (family == XLB_AF_INET) {
+	if (mapped) {
+		ctx->user_ip6[0] = 0;
+		ctx->user_ip6[1] = 0;
+		ctx->user_ip6[2] = bpf_htonl(0xffff);
+		ctx->user_ip6[3] = a->v4;
+	} else if (family == XLB_AF_INET) {
 		ctx->user_ip4 = a->v4;
 	} else {
 		ctx->user_ip6[0] = a->v6[0];
@@ -75,11 +92,12 @@ static __always_inline int xlb_sock_xlate(struct bpf_sock_addr *ctx, const __u8 
 	struct xlb_vip *vip;
 	__u32 zero = 0, vip_id, bid = 0;
 	__u64 cookie;
-	int r, fresh = 1;
+	int r, fresh = 1, mapped;
 
-	if (xlb_sock_addr(ctx, family, (struct xlb_vip_key *)&fk))
+	mapped = xlb_sock_addr(ctx, family, (struct xlb_vip_key *)&fk);
+	if (mapped < 0)
 		return 1;
-	if (!xlb_filter_hit(XLB_FILTER_VIP, &fk.daddr, family))
+	if (!xlb_filter_hit(XLB_FILTER_VIP, &fk.daddr, fk.family))
 		return 1;
 	vip = bpf_map_lookup_elem(&xlb_vips, &fk);
 	if (!vip)
@@ -118,7 +136,7 @@ static __always_inline int xlb_sock_xlate(struct bpf_sock_addr *ctx, const __u8 
 	xlb_addr_copy(&sk.addr, &be->addr);
 	sk.port = be->port;
 	sk.proto = fk.proto;
-	sk.family = family;
+	sk.family = fk.family;
 	xlb_addr_copy(&rv.addr, &fk.daddr);
 	rv.port = fk.dport;
 	rv.vip_id = vip_id;
@@ -131,7 +149,7 @@ static __always_inline int xlb_sock_xlate(struct bpf_sock_addr *ctx, const __u8 
 	}
 	if (fresh && bpf_map_update_elem(&xlb_sock_revnat, &sk, &rv, BPF_ANY) && st)
 		st->c[XLB_CNT_SOCK_REVNAT_FAILED]++;
-	xlb_sock_set_addr(ctx, family, &be->addr, be->port);
+	xlb_sock_set_addr(ctx, family, mapped, &be->addr, be->port);
 	if (st)
 		st->c[sendmsg ? XLB_CNT_SOCK_SENDMSG : XLB_CNT_SOCK_CONNECT]++;
 	if (fresh) {
@@ -153,21 +171,23 @@ static __always_inline int xlb_sock_restore(struct bpf_sock_addr *ctx, const __u
 	struct xlb_vip_key peer = {};
 	struct xlb_stats *st;
 	__u32 zero = 0;
+	int mapped;
 
-	if (xlb_sock_addr(ctx, family, &peer))
+	mapped = xlb_sock_addr(ctx, family, &peer);
+	if (mapped < 0)
 		return 1;
 	/* Every datagram of the host comes here: the bitmap keeps the rest off the LRU. */
-	if (!xlb_filter_hit(XLB_FILTER_BACKEND, &peer.addr, family))
+	if (!xlb_filter_hit(XLB_FILTER_BACKEND, &peer.addr, peer.family))
 		return 1;
 	sk.cookie = bpf_get_socket_cookie(ctx);
 	xlb_addr_copy(&sk.addr, &peer.addr);
 	sk.port = peer.port;
 	sk.proto = peer.proto;
-	sk.family = family;
+	sk.family = peer.family;
 	rv = bpf_map_lookup_elem(&xlb_sock_revnat, &sk);
 	if (!rv)
 		return 1;
-	xlb_sock_set_addr(ctx, family, &rv->addr, rv->port);
+	xlb_sock_set_addr(ctx, family, mapped, &rv->addr, rv->port);
 	st = bpf_map_lookup_elem(&xlb_stats, &zero);
 	if (st)
 		st->c[counter]++;

@@ -5,7 +5,8 @@
 # clients in a namespace "cli" and inside that cgroup. Checks: a TCP connect to
 # a VIP reaches a backend and getpeername() shows the VIP; connected and
 # unconnected UDP (one socket to several VIPs) get answers whose source is the
-# VIP; a draining backend gets no new connection; a VIP without backends fails
+# VIP; dual-stack IPv6 sockets to IPv4 VIPs (::ffff:a.b.c.d) likewise; a
+# draining backend gets no new connection; a VIP without backends fails
 # connect() and sendto() at once with ECONNREFUSED; lbstat counts the new
 # connections per VIP and backend; a client outside the cgroup is not
 # translated; a restarted xlbd keeps the same links, translating, with its new
@@ -296,6 +297,19 @@ check "global counters: getpeername and recvmsg restored the VIP" \
 check "global counters: no packet went through the packet path (nothing attached)" \
 	eval '[ "$(gc nat_orig)" = 0 ]'
 
+# ---- dual-stack sockets: IPv6 sockets talking to IPv4 VIPs (::ffff:a.b.c.d) ----
+
+in_cg tcp "[::ffff:198.18.0.10]:80" >"$TMP/m4.json"
+check "IPv4-mapped TCP: a backend answers, getpeername shows the mapped VIP" \
+	jqe '.ok and (.reply | test("^b1[12]$")) and .peer == "::ffff:198.18.0.10:80"' "$TMP/m4.json"
+in_cg udpc "[::ffff:198.18.0.10]:53" >"$TMP/mu4.json"
+check "IPv4-mapped connected UDP: answered, source shown as the mapped VIP" \
+	jqe '.ok and (.reply | test("^b1[12]$")) and .src == "::ffff:198.18.0.10:53"' "$TMP/mu4.json"
+in_cg udpu "[::ffff:198.18.0.10]:53" "[::ffff:198.18.0.11]:53" >"$TMP/muu4.json"
+check "IPv4-mapped unconnected UDP to two VIPs: each answer from its mapped VIP" \
+	jqe '.ok and .answers["::ffff:198.18.0.11:53"] == "b13" and (.answers["::ffff:198.18.0.10:53"] | test("^b1[12]$"))' \
+	"$TMP/muu4.json"
+
 # ---- restart ----
 
 PROGS1=$(links | awk '{print $1}')
@@ -315,8 +329,8 @@ if xlbd_run x2 -M 127.0.0.1:0; then
 	MADDR=$(sed -n 's/.*metrics: listening on \([0-9.:]*\).*/\1/p' "$TMP/x2.log" | head -1)
 	curl -s --noproxy '*' --max-time 5 "http://$MADDR/metrics" >"$TMP/metrics.txt"
 	check "/metrics: the socket events and the VIP's new connections" \
-		bash -c "grep -q '^xlb_datapath_events_total{event=\"sock_connect\"} 66$' '$TMP/metrics.txt' &&
-			grep -q '^xlb_vip_new_flows_total{vip=\"198.18.0.10:80/tcp\".*} 63$' '$TMP/metrics.txt'"
+		bash -c "grep -q '^xlb_datapath_events_total{event=\"sock_connect\"} 68$' '$TMP/metrics.txt' &&
+			grep -q '^xlb_vip_new_flows_total{vip=\"198.18.0.10:80/tcp\".*} 64$' '$TMP/metrics.txt'"
 	xlbd_stop
 else
 	nok "xlbd restarts" "$(tail -5 "$TMP/x2.log")"

@@ -280,10 +280,16 @@ check "a UDP client outside the cgroup is not translated" \
 
 lb -b >"$TMP/lb.json"
 vipf() { jq -r --arg v "$1" ".vips[] | select(.vip == \$v) | .$2" "$TMP/lb.json"; }
-bef() { jq -r --arg v "$1" --arg b "$2" '.vips[] | select(.vip == $v) | .backends[] | select(.backend == $b) | .new_flows' "$TMP/lb.json"; }
-check "lbstat: 61 new connections on 198.18.0.10:80/tcp" eval '[ "$(vipf 198.18.0.10:80/tcp new_flows)" = 61 ]'
+# bef BACKEND: new flows of a backend of 198.18.0.10:80/tcp.
+bef() {
+	jq -r --arg b "$1" '.vips[] | select(.vip == "198.18.0.10:80/tcp") | .backends[] |
+		select(.backend == $b) | .new_flows' "$TMP/lb.json"
+}
+check "lbstat: 61 new connections on 198.18.0.10:80/tcp" \
+	eval '[ "$(vipf 198.18.0.10:80/tcp new_flows)" = 61 ]'
 check "lbstat: per backend, they add up and the draining one has none" \
-	eval '[ $(($(bef 198.18.0.10:80/tcp 198.18.2.11:8080) + $(bef 198.18.0.10:80/tcp 198.18.2.12:8080))) = 61 ] && [ "$(bef 198.18.0.10:80/tcp 198.18.2.13:8080)" = 0 ]'
+	eval '[ $(($(bef 198.18.2.11:8080) + $(bef 198.18.2.12:8080))) = 61 ] &&
+		[ "$(bef 198.18.2.13:8080)" = 0 ]'
 check "lbstat: the refused connection counted as rejected on its VIP" \
 	eval '[ "$(vipf 198.18.0.20:80/tcp rejected)" = 1 ]'
 check "lbstat: one new flow for the unconnected socket on 198.18.0.11:53/udp" \

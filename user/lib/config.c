@@ -1294,7 +1294,7 @@ int xlb_cfg_check_host(const struct xlb_cfg *cfg, struct xlb_cfg_errors *errs)
 	char *secret;
 	int err;
 
-	/* Socket programs attach only to a cgroup v2 directory (0x63677270: CGROUP2_SUPER_MAGIC). */
+	/* Socket programs attach only to cgroup v2 directories (CGROUP2_SUPER_MAGIC). */
 	if (cfg->socket_lb && cfg->cgroup) {
 		if (statfs(cfg->cgroup, &sfs))
 			xlb_cfg_error(errs, "$.cgroup", "%s: %s", cfg->cgroup, strerror(errno));

@@ -28,7 +28,7 @@ struct xlb_dp_opts {
 	__u32 max_vips;
 	__u32 max_backends;
 	__u32 ct_size;
-	/* Leave the cgroup socket programs unloaded (socket balancing off: kernels without them). */
+	/* Leave the cgroup socket programs unloaded (socket balancing off; old kernels). */
 	bool no_sock_progs;
 };
 

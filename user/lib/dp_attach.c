@@ -266,7 +266,7 @@ int xlb_dp_sock_detach(const char *pin_path)
 				err = -errno;
 			continue;
 		}
-		/* Detached, not only unpinned: a process holding the link must not keep it alive. */
+		/* Detached, not only unpinned: a process holding it must not keep it alive. */
 		if (!link_info(fd, &info) && bpf_link_detach(fd) && !err)
 			err = -errno;
 		close(fd);
@@ -294,8 +294,8 @@ int xlb_dp_cgroup2_root(char *buf, size_t len)
 			continue;
 		/* Spaces and the like come as octal escapes ("\040"). */
 		for (i = j = 0; dir[i] && j + 1 < len; j++) {
-			if (dir[i] == '\\' && dir[i + 1] >= '0' && dir[i + 1] <= '3' && dir[i + 2] &&
-			    dir[i + 3]) {
+			if (dir[i] == '\\' && dir[i + 1] >= '0' && dir[i + 1] <= '3' &&
+			    dir[i + 2] && dir[i + 3]) {
 				buf[j] = (char)((dir[i + 1] - '0') * 64 + (dir[i + 2] - '0') * 8 +
 						(dir[i + 3] - '0'));
 				i += 4;

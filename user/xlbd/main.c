@@ -443,9 +443,9 @@ static int sock_lb(struct xlbd *d)
 		err = xlb_dp_cgroup2_root(root, sizeof(root));
 		if (err) {
 			/* Only the default: a configured cgroup that is not there is an error. */
-			pr_warn("socket balancing: no cgroup v2 hierarchy in /proc/self/mounts (%s): "
-				"local clients take the per-packet path; mount cgroup2 or set "
-				"\"cgroup\" to balance them at the socket",
+			pr_warn("socket balancing: no cgroup v2 hierarchy in /proc/self/mounts "
+				"(%s): local clients take the per-packet path; mount cgroup2 or "
+				"set \"cgroup\" to balance them at the socket",
 				strerror(-err));
 			err = xlb_dp_sock_detach(d->cfg.pin_path);
 			return err;

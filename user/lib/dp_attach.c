@@ -146,14 +146,14 @@ static const struct {
 	enum bpf_attach_type type;
 	const char *pin;
 } xlb_sock_progs[] = {
-	{ XLB_PROG_CONNECT4, BPF_CGROUP_INET4_CONNECT, "link_xlb_connect4" },
-	{ XLB_PROG_CONNECT6, BPF_CGROUP_INET6_CONNECT, "link_xlb_connect6" },
-	{ XLB_PROG_SENDMSG4, BPF_CGROUP_UDP4_SENDMSG, "link_xlb_sendmsg4" },
-	{ XLB_PROG_SENDMSG6, BPF_CGROUP_UDP6_SENDMSG, "link_xlb_sendmsg6" },
-	{ XLB_PROG_RECVMSG4, BPF_CGROUP_UDP4_RECVMSG, "link_xlb_recvmsg4" },
-	{ XLB_PROG_RECVMSG6, BPF_CGROUP_UDP6_RECVMSG, "link_xlb_recvmsg6" },
-	{ XLB_PROG_PEERNAME4, BPF_CGROUP_INET4_GETPEERNAME, "link_xlb_peername4" },
-	{ XLB_PROG_PEERNAME6, BPF_CGROUP_INET6_GETPEERNAME, "link_xlb_peername6" },
+    {XLB_PROG_CONNECT4, BPF_CGROUP_INET4_CONNECT, "link_xlb_connect4"},
+    {XLB_PROG_CONNECT6, BPF_CGROUP_INET6_CONNECT, "link_xlb_connect6"},
+    {XLB_PROG_SENDMSG4, BPF_CGROUP_UDP4_SENDMSG, "link_xlb_sendmsg4"},
+    {XLB_PROG_SENDMSG6, BPF_CGROUP_UDP6_SENDMSG, "link_xlb_sendmsg6"},
+    {XLB_PROG_RECVMSG4, BPF_CGROUP_UDP4_RECVMSG, "link_xlb_recvmsg4"},
+    {XLB_PROG_RECVMSG6, BPF_CGROUP_UDP6_RECVMSG, "link_xlb_recvmsg6"},
+    {XLB_PROG_PEERNAME4, BPF_CGROUP_INET4_GETPEERNAME, "link_xlb_peername4"},
+    {XLB_PROG_PEERNAME6, BPF_CGROUP_INET6_GETPEERNAME, "link_xlb_peername6"},
 };
 #define XLB_SOCK_PROGS (sizeof(xlb_sock_progs) / sizeof(xlb_sock_progs[0]))
 
@@ -180,8 +180,8 @@ static int sock_attach_one(struct xlb_dp *dp, unsigned int i, int cgfd, __u64 cg
 	    (int)sizeof(path))
 		return -ENAMETOOLONG;
 	old = bpf_obj_get(path);
-	if (old >= 0 && !link_info(old, &info) && info.cgroup.cgroup_id == cgid &&
-	    info.prog_id && info.id) {
+	if (old >= 0 && !link_info(old, &info) && info.cgroup.cgroup_id == cgid && info.prog_id &&
+	    info.id) {
 		/* Ours, on this cgroup: the new program goes into the same link, no gap. */
 		err = bpf_link_update(old, prog_fd, NULL) ? -errno : 0;
 		close(old);
@@ -239,7 +239,8 @@ int xlb_dp_sock_attach(struct xlb_dp *dp, const char *cgroup_path)
 	}
 	if (adopted == (int)XLB_SOCK_PROGS)
 		pr_info("socket balancing: adopted the pinned links on cgroup %s, new programs in "
-			"place", cgroup_path);
+			"place",
+			cgroup_path);
 	else
 		pr_info("socket balancing: attached to cgroup %s (links pinned under %s)",
 			cgroup_path, xlb_dp_pin_path(dp));

@@ -32,9 +32,9 @@ wait_for 5 grep -q listening "$WORK/sim.out" || { echo "marathon-sim did not sta
 SIM=http://$(sed -n 's/^listening on //p' "$WORK/sim.out")
 echo "Marathon at $SIM"
 
-say "3. xlbd on the load balancer: XDP on lb-c/lb-b1..3, named VIPs from 198.19.0.0/16"
+say "3. xlbd on the load balancer: XDP on lb-c/lb-b1..3, named VIPs from 198.19.0.0/16 (the per-packet path: socket balancing off)"
 cat >"$WORK/xlbd.json" <<JSON
-{ "pin_path": "$PIN", "metrics": { "listen": "127.0.0.1:0" },
+{ "pin_path": "$PIN", "metrics": { "listen": "127.0.0.1:0" }, "socket_lb": false,
   "interfaces": [ {"name": "lb-c"}, {"name": "lb-ct"}, {"name": "lb-b1"}, {"name": "lb-b2"}, {"name": "lb-b3"} ],
   "marathon": { "urls": ["$SIM"], "named_vip_range": "198.19.0.0/16" } }
 JSON

@@ -28,6 +28,7 @@ CL_LABNET=${CL_LABNET:-$(realpath -m "$CL_OUTPUT/labnet")}
 CL_SELF=$(realpath -m "${BASH_SOURCE[0]}")
 CL_NS_TOR=xcl-tor-$CL_ID
 CL_VNI=42
+CL_PIDS=() # what cl_spawn started
 CL_MTU_OVERLAY=1450 # the LAN's 1500 less VXLAN's 50 bytes
 
 # ---- names and addresses ----
@@ -94,6 +95,7 @@ cl_spawn() {
 	shift
 	cl_exec_ "$(cl_cg "$a")" "$@" &
 	CL_PID=$!
+	CL_PIDS+=("$CL_PID")
 	declare -F track_pid >/dev/null && track_pid "$CL_PID"
 	return 0
 }
@@ -344,6 +346,13 @@ cl_overlay_task() {
 cl_down() {
 	local ns pids cg i root=${CL_CG_BASE:-}
 	[ -n "$root" ] || root=$(cl_cgroup_root)/xlb-cluster-$CL_ID
+	# SIGTERM first (servers and xlbd end cleanly), SIGKILL for what is left after 1 s.
+	pids=$(cat "$root"/a*/cgroup.procs 2>/dev/null)
+	[ -n "$pids" ] && kill $pids 2>/dev/null
+	for i in $(seq 1 50); do
+		[ -z "$(cat "$root"/a*/cgroup.procs 2>/dev/null)" ] && break
+		sleep 0.02
+	done
 	for cg in "$root"/a*; do
 		[ -d "$cg" ] || continue
 		echo 1 >"$cg/cgroup.kill" 2>/dev/null || {
@@ -351,6 +360,8 @@ cl_down() {
 			[ -n "$pids" ] && kill -9 $pids 2>/dev/null
 		}
 	done
+	# reaped here, so that bash does not report their deaths
+	[ ${#CL_PIDS[@]} -gt 0 ] && wait "${CL_PIDS[@]}" 2>/dev/null
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^xcl-.*-$CL_ID\$"); do
 		pids=$(ip netns pids "$ns" 2>/dev/null)
 		[ -n "$pids" ] && kill -9 $pids 2>/dev/null

@@ -148,9 +148,10 @@ struct conn {
 /* The address of a peer, without the port (for the "peer" request). */
 static void peer_str(const struct sockaddr_storage *ss, char *out, size_t len)
 {
-	const void *a = ss->ss_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)ss)->sin6_addr
-						 : (const void *)&((struct sockaddr_in *)ss)->sin_addr;
+	const void *a = &((const struct sockaddr_in *)ss)->sin_addr;
 
+	if (ss->ss_family == AF_INET6)
+		a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
 	if (!inet_ntop(ss->ss_family, a, out, len))
 		copy_str(out, len, "?");
 }
@@ -553,6 +554,7 @@ static void probe_one(struct tally *t, const struct sockaddr_storage *ss, sockle
 		      bool udp, int timeout_ms, FILE *log, unsigned long idx)
 {
 	double t0 = wall_ms();
+	size_t req_len = strlen(opt_request);
 	unsigned int sport = 0;
 	const char *kind;
 	char name[128];
@@ -561,7 +563,7 @@ static void probe_one(struct tally *t, const struct sockaddr_storage *ss, sockle
 	if (udp) {
 		fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		if (fd < 0 || bind_sport(fd, ss->ss_family) || connect(fd, (void *)ss, len) ||
-		    send(fd, opt_request, strlen(opt_request), 0) != (ssize_t)strlen(opt_request))
+		    send(fd, opt_request, req_len, 0) != (ssize_t)req_len)
 			err = -errno;
 		else
 			err = read_name(fd, name, sizeof(name), timeout_ms);
@@ -570,10 +572,7 @@ static void probe_one(struct tally *t, const struct sockaddr_storage *ss, sockle
 		fd = tcp_connect(ss, len, timeout_ms, &sport);
 		err = fd < 0 ? fd : 0;
 		if (!err)
-			err = write(fd, opt_request, strlen(opt_request)) ==
-					      (ssize_t)strlen(opt_request) ?
-				      0 :
-				      -errno;
+			err = write(fd, opt_request, req_len) == (ssize_t)req_len ? 0 : -errno;
 		if (!err)
 			err = read_name(fd, name, sizeof(name), timeout_ms);
 	}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # xlb's cluster lab, sourced by the east-west scenarios (and runnable as a
-# command for one thing: `cluster.sh exec CGROUP NETNS CMD...`, below). It
+# command for the agents' player, cluster_tasks.py: see the end). It
 # builds, with network namespaces on this machine only, a top-of-rack router
 # and CL_AGENTS Mesos agents on its LAN, and on each agent tasks of Marathon's
 # three networking modes made the way Docker and the Mesos CNI plugins make
@@ -21,6 +21,7 @@
 # cgroups, namespaces and with them their links and nft tables); callers
 # register it with tests/lib/test.sh: at_exit cl_down.
 
+CL_ID_GIVEN=${CL_ID:-}
 CL_ID=${CL_ID:-$$}
 CL_AGENTS=${CL_AGENTS:-3}
 CL_OUTPUT=${OUTPUT:-.output}
@@ -54,6 +55,7 @@ cl_6() {
 
 # cl_cgroup_root: the cgroup v2 mount (/sys/fs/cgroup on unified hosts, .../unified on hybrid ones).
 cl_cgroup_root() { awk '$3 == "cgroup2" {print $2; exit}' /proc/self/mounts; }
+CL_CG_BASE=${CL_CG_BASE:-$(cl_cgroup_root)/xlb-cluster-$CL_ID}
 cl_cg() { echo "$CL_CG_BASE/a$1"; } # cl_cg AGENT: the agent's cgroup directory
 
 cl_log() { [ -n "${CL_QUIET:-}" ] || echo "cluster: $*" >&2; }
@@ -311,6 +313,27 @@ cl_host_task() {
 	CL_EP=$ep
 }
 
+# cl_port_map AGENT HOSTPORT CONTAINER_IP CONTAINERPORT: agent IP : host port DNAT-ed to
+# the container (TCP and UDP, both families), as Docker's -p does; cl_port_unmap
+# AGENT HOSTPORT removes it (the rules carry the host port in their comment).
+cl_port_map() {
+	local ns
+	ns=$(cl_ns "$1")
+	cl_in "$ns" nft add rule inet lab ports ip daddr "$(cl_ip "$1")" meta l4proto '{ tcp, udp }' \
+		th dport "$2" dnat ip to "$3:$4" comment "\"hostport $2\"" || return 1
+	cl_in "$ns" nft add rule inet lab ports ip6 daddr "$(cl_6 "$(cl_ip "$1")")" \
+		meta l4proto '{ tcp, udp }' th dport "$2" dnat ip6 to "[$(cl_6 "$3")]:$4" \
+		comment "\"hostport $2\""
+}
+cl_port_unmap() {
+	local ns h
+	ns=$(cl_ns "$1")
+	for h in $(cl_in "$ns" nft -a list chain inet lab ports |
+		awk -v c="comment \"hostport $2\"" 'index($0, c) {print $NF}'); do
+		cl_in "$ns" nft delete rule inet lab ports handle "$h" || return 1
+	done
+}
+
 # cl_bridge_task AGENT HOSTPORT CONTAINERPORT [K]: bridge networking; the server
 # in bridge container K on the container port, the agent's host port DNAT-ed to
 # it (TCP and UDP, both families). CL_EP: Marathon's backend (agent IP:host port).
@@ -320,10 +343,7 @@ cl_bridge_task() {
 	ct=$(cl_br_ip "$n" "$k")
 	ep=$(cl_ip "$n"):$hp
 	cl_bridge_ct "$n" "$k" || return 1
-	cl_in "$ns" nft add rule inet lab ports ip daddr "$(cl_ip "$n")" meta l4proto '{ tcp, udp }' \
-		th dport "$hp" dnat ip to "$ct:$cp" || return 1
-	cl_in "$ns" nft add rule inet lab ports ip6 daddr "$(cl_6 "$(cl_ip "$n")")" \
-		meta l4proto '{ tcp, udp }' th dport "$hp" dnat ip6 to "[$(cl_6 "$ct")]:$cp" || return 1
+	cl_port_map "$n" "$hp" "$ct" "$cp" || return 1
 	cl_serve "$n" "$(cl_ns_br "$n" "$k")" "$ep" "$ct" "$cp" || return 1
 	CL_EP=$ep
 }
@@ -340,9 +360,22 @@ cl_overlay_task() {
 
 # ---- teardown ----
 
+# cl_tasks_start CONTROL_URL LOG: tests/e2e/cluster_tasks.py plays the agents,
+# starting and stopping a server for every task marathon-sim runs (its log:
+# "WALL_MS start|stop|fail TASK_ID ENDPOINT"); CL_TASKS_PID is its pid.
+cl_tasks_start() {
+	: >"$2"
+	CL_LOGDIR=${CL_LOGDIR:-/tmp} nsenter --net="/run/netns/$CL_NS_TOR" "${CL_PY:-python3}" \
+		"$(dirname "$CL_SELF")/cluster_tasks.py" "$1" "$CL_ID" "$CL_LABNET" "$2" 2>>"$2.err" &
+	CL_TASKS_PID=$!
+	declare -F track_pid >/dev/null && track_pid "$CL_TASKS_PID"
+	return 0
+}
+
 # cl_down: every process of the lab's namespaces and cgroups ended, the cgroups
 # removed (children first), the namespaces deleted (their links, routes and nft
 # tables go with them).
+# shellcheck disable=SC2086 # pid lists are split on purpose
 cl_down() {
 	local ns pids cg i root=${CL_CG_BASE:-}
 	[ -n "$root" ] || root=$(cl_cgroup_root)/xlb-cluster-$CL_ID
@@ -381,10 +414,28 @@ cl_down() {
 	return 0
 }
 
-# As a command: `cluster.sh exec CGROUP NETNS CMD...` (for agent players in
-# other languages): join CGROUP, then run CMD in NETNS.
+# As a command (for agent players in other languages): `cluster.sh exec CGROUP
+# NETNS CMD...` joins CGROUP, then runs CMD in NETNS; with CL_ID set to a lab's,
+# `cluster.sh task ...` starts a task's server and `cluster.sh unmap ...` removes
+# a bridge task's port mapping (see the case below).
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	case ${1:-} in
+	# for the agent player (cluster_tasks.py): CL_ID set, the lab up
+	task | unmap)
+		[ -n "${CL_ID_GIVEN:-}" ] || {
+			echo "cluster.sh $1: set CL_ID to the lab's id" >&2
+			exit 2
+		}
+		;;&
+	task)
+		# task host AGENT HOSTPORT | bridge AGENT HOSTPORT CONTAINERPORT K |
+		# overlay AGENT CONTAINERPORT K: prints "PID ENDPOINT" of the server it started
+		m=$2
+		shift 2
+		"cl_${m}_task" "$@" || exit 1
+		echo "$CL_PID $CL_EP"
+		;;
+	unmap) cl_port_unmap "$2" "$3" ;; # unmap AGENT HOSTPORT
 	exec)
 		[ $# -ge 4 ] || {
 			echo "usage: cluster.sh exec CGROUP NETNS CMD..." >&2

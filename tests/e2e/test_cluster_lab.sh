@@ -2,8 +2,9 @@
 # The cluster lab of tests/e2e/cluster.sh proves itself, without xlb in any
 # path (issue 13): a ToR and three agents, each running a task of each of
 # Marathon's networking modes (host; bridge behind a DNAT-ed host port; overlay
-# container at its own address), exactly as tests/fixtures/sim/cluster.json
-# describes them to the Marathon stand-in.
+# container at its own address), started by the agents' player
+# (tests/e2e/cluster_tasks.py) from what the Marathon stand-in runs, which is
+# what tests/fixtures/sim/cluster.json pins to the lab's addresses.
 #  - from every kind of client (an agent's own process, its bridge container,
 #    its overlay container) on every agent, every task on every agent answers
 #    at the address Marathon gives for it (agent IP : host port for host and
@@ -14,6 +15,10 @@
 #  - every process of an agent, containers included, is in that agent's cgroup;
 #  - scenario 2: one xlbd per agent (own pins, no interfaces) fed by one
 #    marathon-sim builds byte-identical VIPs and Maglev tables (xlbdump --slots);
+#  - Marathon scales a bridge and an overlay app up: the agents start the new
+#    tasks in new containers at the addresses Marathon gives them, the three
+#    tables change and are byte-identical again; scaled down, the bridge task's
+#    server and port mapping go;
 #  - the teardown leaves no namespace or cgroup behind.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -22,7 +27,8 @@ SUITE=cluster_lab
 t_tmpdir
 need_bins "$E2E_LABNET" "$E2E_XLBD" "$E2E_SIM" "$E2E_LBSTAT" "$E2E_DUMP"
 need_root
-need_cmd ip nsenter ethtool nft bridge jq curl
+need_cmd ip nsenter ethtool nft bridge jq curl python3
+E2E_PY=$(command -v /usr/bin/python3 || command -v python3)
 CL_ID=${CL_ID:-c$$}
 CL_QUIET=1
 CL_LOGDIR=$TMP
@@ -38,28 +44,34 @@ if ! cl_up; then
 fi
 ok "the cluster lab comes up (ToR, 3 agents, docker0 and the VXLAN overlay on each)"
 
-# The tasks, where the fixture puts them: EPS holds Marathon's backends, KIND and
-# AGENT say what and where each is.
-EPS=()
-declare -A KIND AGENT
-task_ok=1
-for n in 1 2 3; do
-	hp=$(jq -r --arg h "$(cl_ip "$n")" '.apps[] | select(.id == "/web-host") |
-		.tasks[] | select(.host == $h) | .ports[0]' "$FIXTURE")
-	bp=$(jq -r --arg h "$(cl_ip "$n")" '.apps[] | select(.id == "/web-bridge") |
-		.tasks[] | select(.host == $h) | .ports[0]' "$FIXTURE")
-	cl_host_task "$n" "$hp" || task_ok=0
-	EPS+=("$CL_EP") && KIND[$CL_EP]=host && AGENT[$CL_EP]=$n
-	cl_bridge_task "$n" "$bp" "$PORT" || task_ok=0
-	EPS+=("$CL_EP") && KIND[$CL_EP]=bridge && AGENT[$CL_EP]=$n
-	cl_overlay_task "$n" "$PORT" || task_ok=0
-	EPS+=("$CL_EP") && KIND[$CL_EP]=overlay && AGENT[$CL_EP]=$n
-done
-if [ "$task_ok" != 1 ]; then
-	nok "a server runs for each of the 9 tasks"
+# Marathon on the ToR, and the agents' player starting the tasks it runs.
+nsenter --net="/run/netns/$CL_NS_TOR" "$E2E_SIM" --listen "$CL_MARATHON" \
+	--control "$CL_TOR_IP:8081" --scenario "$FIXTURE" --heartbeat-ms 500 \
+	>"$TMP/sim.out" 2>"$TMP/sim.log" &
+SIM_PID=$!
+track_pid $SIM_PID
+sim_up() { grep -q '^control on ' "$TMP/sim.out"; }
+wait_until 5 "marathon-sim starts on the ToR ($CL_MARATHON)" sim_up || finish
+CTL=http://$CL_TOR_IP:8081
+CL_PY=$E2E_PY
+cl_tasks_start "$CTL" "$TMP/agents.log"
+started() { [ "$(grep -c ' start ' "$TMP/agents.log")" -ge "$1" ]; }
+if ! wait_for 10 started 9; then
+	nok "the agents start a server for each of the 9 tasks" \
+		"$(cat "$TMP/agents.log" "$TMP/agents.log.err" | tail -5)"
 	finish
 fi
-ok "a server runs for each of the 9 tasks (${EPS[*]})"
+# EPS: Marathon's backends, as the agents started them; KIND and AGENT: what and where.
+mapfile -t EPS < <(awk '$2 == "start" {print $4}' "$TMP/agents.log" | sort)
+declare -A KIND AGENT
+while read -r ep kind host; do
+	KIND[$ep]=$kind
+	AGENT[$ep]=${host##*.1}
+done < <(jq -r '.apps[] | (.networks[0].mode) as $m | .tasks[] |
+	if $m == "container" then "\(.ipAddresses[0]):8080 overlay \(.host)"
+	elif $m == "host" then "\(.host):\(.ports[0]) host \(.host)"
+	else "\(.host):\(.ports[0]) bridge \(.host)" end' "$FIXTURE")
+ok "the agents start a server for each of the 9 tasks (${EPS[*]})"
 
 # The fixture's view of the same tasks: what Marathon reports is what the lab built.
 fixture_eps() {
@@ -122,6 +134,7 @@ for ep in "${EPS[@]}"; do
 	V4OF[$ep]=$ep
 	V4OF[$(ep6 "$ep")]=$ep
 done
+SEEN="seen from other agents where expected"
 for n in 1 2 3; do
 	for kind in host bridge overlay; do
 		case $kind in
@@ -141,7 +154,7 @@ for n in 1 2 3; do
 		done <"$TMP/from-$n-$kind.txt")
 		total=$(wc -l <"$TMP/from-$n-$kind.txt")
 		if [ "$total" = 36 ] && [ -z "$bad" ]; then
-			ok "agent $n, $kind client: all 9 tasks answer directly (TCP, UDP, IPv4, IPv6: 36 each), other agents see it where expected"
+			ok "agent $n, $kind client: the 9 tasks answer directly, TCP+UDP, v4+v6 (36), $SEEN"
 		else
 			nok "agent $n, $kind client: all 9 tasks answer directly" \
 				"$total probes; $(echo "$bad" | head -5 | tr '\n' ';')"
@@ -189,13 +202,6 @@ check "the test itself stays out of the agents' cgroups" \
 
 # ---- scenario 2: three xlbd's, one Marathon, identical tables ----
 
-nsenter --net="/run/netns/$CL_NS_TOR" "$E2E_SIM" --listen "$CL_MARATHON" \
-	--control "$CL_TOR_IP:8081" --scenario "$FIXTURE" --heartbeat-ms 500 \
-	>"$TMP/sim.out" 2>"$TMP/sim.log" &
-SIM_PID=$!
-track_pid $SIM_PID
-sim_up() { grep -q '^control on ' "$TMP/sim.out"; }
-wait_until 5 "marathon-sim starts on the ToR ($CL_MARATHON)" sim_up
 
 pin() { echo "/sys/fs/bpf/xlb-e2e-cluster-$$-a$1"; }
 for n in 1 2 3; do
@@ -243,11 +249,53 @@ check "the dumps hold the 8 VIPs (4 named, TCP and UDP) and their Maglev slots" 
 check "agents 1 and 2 build byte-identical VIPs and Maglev tables" cmp -s "$TMP/dump-1.txt" "$TMP/dump-2.txt"
 check "agents 1 and 3 build byte-identical VIPs and Maglev tables" cmp -s "$TMP/dump-1.txt" "$TMP/dump-3.txt"
 
+# ---- Marathon launches and kills tasks: the agents follow, the tables stay equal ----
+
+sim() { nsenter --net="/run/netns/$CL_NS_TOR" "${CURL[@]}" -X POST "$CTL/sim/$1"; }
+sim 'scale?app=/web-overlay&instances=4' >/dev/null
+sim 'scale?app=/web-bridge&instances=4' >/dev/null
+if wait_for 10 started 11; then
+	NEWB=$(awk '$2 == "start" {print $4}' "$TMP/agents.log" | tail -n 2 | grep '^198\.18\.4\.')
+	NEWO=$(awk '$2 == "start" {print $4}' "$TMP/agents.log" | tail -n 2 | grep -v '^198\.18\.4\.')
+	ok "scaled up: the agents start the 2 new tasks (bridge $NEWB, overlay $NEWO)"
+	answers() { # answers EP: one TCP connection from agent 2 answered by EP's server
+		[ "$(cl_run 2 "$(cl_ns 2)" "$CL_LABNET" probe -j -n 1 --timeout 1000 "$1" 2>/dev/null |
+			sed -n 's/.*"backends":{"\([^"]*\)".*/\1/p')" = "$1" ]
+	}
+	check "the new tasks (a second bridge and overlay container on agent 1) answer from agent 2" \
+		eval "answers $NEWB && answers $NEWO"
+	# counts N: agent N's xlbd has every VIP's tasks active (/minitwit 11, bridge and overlay 4)
+	counts() {
+		"$E2E_LBSTAT" --pin-path "$(pin "$1")" --no-rates -j --ct-budget 1 2>/dev/null | jq -e '
+			[.vips[]? | "\(.name | split(".")[0]) \(.backends_active)"] | sort | unique ==
+			["minitwit 11", "web-bridge 4", "web-host 3", "web-overlay 4"]' >/dev/null
+	}
+	wait_until 10 "every xlbd has the 2 new tasks active" eval "counts 1 && counts 2 && counts 3"
+	dumps_equal() {
+		for n in 1 2 3; do
+			"$E2E_DUMP" -p "$(pin "$n")" --slots >"$TMP/dump4-$n.txt" 2>&1
+		done
+		cmp -s "$TMP/dump4-1.txt" "$TMP/dump4-2.txt" && cmp -s "$TMP/dump4-1.txt" "$TMP/dump4-3.txt"
+	}
+	check "after the change, the 3 agents' tables are byte-identical again (and changed)" eval \
+		"wait_for 5 dumps_equal && ! cmp -s '$TMP/dump-1.txt' '$TMP/dump4-1.txt'"
+	sim 'scale?app=/web-bridge&instances=3&grace_ms=100' >/dev/null
+	stopped() { grep -q " stop .* $NEWB\$" "$TMP/agents.log"; }
+	if wait_until 10 "scaled down: the agent stops the bridge task's server" stopped; then
+		ok "scaled down: the agent stops the bridge task's server"
+		check "its host port no longer answers (the port mapping is gone)" eval "! answers $NEWB"
+		check "the agent's other bridge task still answers" answers "$(cl_ip 1):31201"
+	fi
+else
+	nok "scaled up: the agents start the 2 new tasks" "$(tail -3 "$TMP/agents.log")"
+fi
+
 # ---- teardown ----
 
 for n in 1 2 3; do
 	stop_pid "${XLBD_PIDS[n]}"
 done
+stop_pid "$CL_TASKS_PID"
 stop_pid "$SIM_PID"
 cl_down
 left() { ip netns list | grep -c -- "-$CL_ID\$"; }

@@ -293,6 +293,10 @@ cl_overlay_ct() {
 # in the agent's cgroup; CL_PID is its pid. Returns once it is listening.
 cl_serve() {
 	local a=$1 ns=$2 name=$3 addr=$4 port=$5 i log
+	if [ -n "${CL_SERVE_PLAN:-}" ]; then # the caller starts it: what to start, where
+		CL_SERVE="$(cl_cg "$a") $ns $addr:$port [$(cl_6 "$addr")]:$port"
+		return 0
+	fi
 	log=${CL_LOGDIR:-/tmp}/serve-$CL_ID-$addr-$port.log
 	cl_spawn "$a" "$ns" "$CL_LABNET" serve --name "$name" --listen "$addr:$port" \
 		--listen "[$(cl_6 "$addr")]:$port" >"$log" 2>&1
@@ -429,11 +433,14 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 		;;&
 	task)
 		# task host AGENT HOSTPORT | bridge AGENT HOSTPORT CONTAINERPORT K |
-		# overlay AGENT CONTAINERPORT K: prints "PID ENDPOINT" of the server it started
+		# overlay AGENT CONTAINERPORT K: makes what the task needs (container, port
+		# mapping) and prints "CGROUP NETNS LISTEN4 LISTEN6 ENDPOINT" for its server,
+		# which the caller starts (with exec, below) and so reaps
 		m=$2
 		shift 2
+		CL_SERVE_PLAN=1
 		"cl_${m}_task" "$@" || exit 1
-		echo "$CL_PID $CL_EP"
+		echo "$CL_SERVE $CL_EP"
 		;;
 	unmap) cl_port_unmap "$2" "$3" ;; # unmap AGENT HOSTPORT
 	exec)

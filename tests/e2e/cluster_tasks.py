@@ -51,7 +51,7 @@ def plan(app, task):
 def main():
     ctl, cl_id, labnet, log_path = sys.argv[1:5]
     env = dict(os.environ, CL_ID=cl_id, CL_LABNET=labnet, CL_QUIET="1")
-    servers = {}  # task id -> (pid, `cluster.sh task` arguments, endpoint)
+    servers = {}  # task id -> (Popen, `cluster.sh task` arguments, endpoint)
     failed = set()
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
@@ -65,15 +65,26 @@ def main():
         return subprocess.run(["bash", CLUSTER_SH] + [str(a) for a in args], env=env,
                               stdout=subprocess.PIPE).stdout.decode()
 
-    def end(pid):
+    def start(plan, ep):
+        """The server `cluster.sh task` planned, once it is listening; None if it failed."""
+        if len(plan) != 5 or plan[4] != ep:
+            return None
+        cg, ns, l4, l6, _ = plan
+        proc = subprocess.Popen(["bash", CLUSTER_SH, "exec", cg, ns, labnet, "serve", "--name", ep,
+                                 "--listen", l4, "--listen", l6],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        if b"ready" in proc.stdout.readline():
+            return proc
+        end(proc)
+        return None
+
+    def end(proc):
+        proc.terminate()
         try:
-            os.kill(pid, signal.SIGTERM)
-            for _ in range(150):
-                os.kill(pid, 0)
-                time.sleep(0.02)
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+            proc.wait(3)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
     while not stop:
         try:
@@ -91,23 +102,23 @@ def main():
         for tid, (args, ep) in live.items():
             if tid in servers or tid in failed:
                 continue
-            out = sh("task", *args).split()
-            if len(out) != 2 or out[1] != ep:
+            proc = start(sh("task", *args).split(), ep)
+            if not proc:
                 failed.add(tid)
                 say("fail", tid, ep)
                 continue
-            servers[tid] = (int(out[0]), args, ep)
+            servers[tid] = (proc, args, ep)
             say("start", tid, ep)
         for tid in [t for t in servers if t not in live]:
-            pid, args, ep = servers.pop(tid)
-            end(pid)
+            proc, args, ep = servers.pop(tid)
+            end(proc)
             if args[0] == "bridge":
                 sh("unmap", args[1], args[2])
             say("stop", tid, ep)
         failed &= set(live)
         time.sleep(0.05)
-    for pid, _, _ in servers.values():
-        end(pid)
+    for proc, _, _ in servers.values():
+        end(proc)
 
 
 if __name__ == "__main__":

@@ -469,6 +469,42 @@ else
 	nok "modes scenario loads" "$(cat "$TMP/modes.err")"
 fi
 
+# ---- the cluster lab's scenario: agents' own subnets (tests/fixtures/sim/cluster.json) ----
+
+if start_sim cluster --scenario tests/fixtures/sim/cluster.json; then
+	ok "cluster scenario loads"
+	CBASE=http://127.0.0.1:$PORT
+	cget() { "${CURL[@]}" "$CBASE$1"; }
+	cpost() { "${CURL[@]}" -X POST "$CBASE$1"; }
+	check "cluster: pinned tasks keep their agents, host ports and addresses" q '
+[.apps[] | select(.id == "/web-overlay")][0].tasks | map(.ipAddresses[0].ipAddress) | sort ==
+["198.18.33.2", "198.18.34.2", "198.18.35.2"]' <<<"$(cget '/v2/apps?embed=apps.tasks')"
+	cpost '/sim/scale?app=/web-overlay&instances=4' >/dev/null
+	cpost '/sim/scale?app=/web-bridge&instances=4' >/dev/null
+	four() { cget '/v2/apps?embed=apps.tasks' | q '[.apps[] | select(.id != "/web-host") |
+		.tasksRunning] == [4, 4]'; }
+	check "cluster: scaled to 4, the new tasks run" wait_for 5 four
+	cget '/v2/apps?embed=apps.tasks' >"$TMP/cluster.json"
+	check "cluster: a new container-network task takes the next address of its agent's subnet" q '
+[.apps[] | select(.id == "/web-overlay")][0].tasks | map(select(.ipAddresses[0].ipAddress
+ | IN("198.18.33.2", "198.18.34.2", "198.18.35.2") | not))[0] |
+.host == "198.18.4.11" and .ipAddresses[0].ipAddress == "198.18.33.3"' <"$TMP/cluster.json"
+	check "cluster: a new bridge task gets its agent's bridge subnet and a host port" q '
+[.apps[] | select(.id == "/web-bridge")][0].tasks | map(select(.ipAddresses[0].ipAddress | IN("198.18.17.2", "198.18.18.2", "198.18.19.2")
+ | not))[0] | .ports[0] >= 31000 and .ports[0] <= 32000 and
+.host == "198.18.4.11" and .ipAddresses[0].ipAddress == "198.18.17.3"' <"$TMP/cluster.json"
+	check "cluster: /sim/state keeps the subnets (a promoted standby gets them)" q '
+.sim.subnets["198.18.4.12"].container == "198.18.34.0/24"' <<<"$(cget /sim/state)"
+else
+	nok "cluster scenario loads" "$(cat "$TMP/cluster.err")"
+fi
+jq '.sim.subnets["198.18.4.11"].container = "198.18.33.0"' tests/fixtures/sim/cluster.json \
+	>"$TMP/bad-subnets.json"
+"$BIN" --listen 127.0.0.1:0 --scenario "$TMP/bad-subnets.json" >/dev/null 2>"$TMP/bad-subnets.err"
+rc=$?
+check "cluster: a subnet without a prefix length is refused at load" \
+	eval "[ $rc != 0 ] && grep -q 'sim.subnets.198.18.4.11' '$TMP/bad-subnets.err'"
+
 # ---- clean exit ----
 
 kill -TERM "$LEADER_PID"

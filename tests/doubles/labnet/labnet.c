@@ -13,6 +13,8 @@
  * gives an end host's veth an XDP program that passes everything: veth only
  * flushes frames a peer sends back with XDP_TX to a device with XDP, where a
  * physical NIC takes them like any other. Only ever talks to the address given.
+ * A request "peer" is answered with the name and the address the server saw the
+ * client at (`probe --peer`), so a test can tell where a NAT rewrote a source.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -139,8 +141,28 @@ static double wall_ms(void)
 struct conn {
 	int fd;
 	size_t len;
+	char peer[INET6_ADDRSTRLEN];
 	char buf[BUF_LEN];
 };
+
+/* The address of a peer, without the port (for the "peer" request). */
+static void peer_str(const struct sockaddr_storage *ss, char *out, size_t len)
+{
+	const void *a = &((const struct sockaddr_in *)ss)->sin_addr;
+
+	if (ss->ss_family == AF_INET6)
+		a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+	if (!inet_ntop(ss->ss_family, a, out, len))
+		copy_str(out, len, "?");
+}
+
+/* The answer to one request line: the name, and for "peer" the client's address. */
+static int answer(char *out, size_t len, const char *name, const char *line, const char *peer)
+{
+	if (!strncmp(line, "peer", 4) && (line[4] == '\n' || line[4] == '\r' || !line[4]))
+		return snprintf(out, len, "%s %s\n", name, peer);
+	return snprintf(out, len, "%s\n", name);
+}
 
 static int listen_on(const struct sockaddr_storage *ss, socklen_t len, int type)
 {
@@ -182,7 +204,7 @@ static int serve_input(struct conn *c, const char *name)
 	while ((nl = memchr(c->buf, '\n', c->len))) {
 		size_t used = nl - c->buf + 1;
 
-		n = snprintf(out, sizeof(out), "%s\n", name);
+		n = answer(out, sizeof(out), name, c->buf, c->peer);
 		if (write(c->fd, out, n) != n)
 			return 1;
 		memmove(c->buf, c->buf + used, c->len - used);
@@ -214,17 +236,24 @@ static void serve_ready(struct server *sv, int fd)
 	if (is_udp) {
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
-		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (void *)&peer, &plen);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf) - 1, 0, (void *)&peer, &plen);
 
 		if (n >= 0) {
-			int m = snprintf(out, sizeof(out), "%s\n", sv->name);
+			char who[INET6_ADDRSTRLEN];
+			int m;
+
+			buf[n] = '\0';
+			peer_str(&peer, who, sizeof(who));
+			m = answer(out, sizeof(out), sv->name, buf, who);
 
 			sendto(fd, out, m, 0, (void *)&peer, plen);
 		}
 		return;
 	}
 	if (is_tcp) {
-		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		int cfd = accept4(fd, (void *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (cfd < 0)
 			return;
@@ -235,6 +264,7 @@ static void serve_ready(struct server *sv, int fd)
 			return;
 		}
 		sv->conns[k]->fd = cfd;
+		peer_str(&peer, sv->conns[k]->peer, sizeof(sv->conns[k]->peer));
 		return;
 	}
 	for (k = 0; k < MAX_CONNS; k++) {
@@ -430,6 +460,8 @@ static unsigned int local_port(int fd)
 /* --sport and --rst: a chosen source port, reusable at once because closes send a RST. */
 static unsigned int opt_sport;
 static bool opt_rst;
+/* --peer: ask "peer" instead of "hello"; the tally is then of "NAME CLIENT-ADDRESS". */
+static const char *opt_request = "hello\n";
 
 static int bind_sport(int fd, int family)
 {
@@ -522,6 +554,7 @@ static void probe_one(struct tally *t, const struct sockaddr_storage *ss, sockle
 		      bool udp, int timeout_ms, FILE *log, unsigned long idx)
 {
 	double t0 = wall_ms();
+	size_t req_len = strlen(opt_request);
 	unsigned int sport = 0;
 	const char *kind;
 	char name[128];
@@ -530,7 +563,7 @@ static void probe_one(struct tally *t, const struct sockaddr_storage *ss, sockle
 	if (udp) {
 		fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		if (fd < 0 || bind_sport(fd, ss->ss_family) || connect(fd, (void *)ss, len) ||
-		    send(fd, "hello\n", 6, 0) != 6)
+		    send(fd, opt_request, req_len, 0) != (ssize_t)req_len)
 			err = -errno;
 		else
 			err = read_name(fd, name, sizeof(name), timeout_ms);
@@ -539,7 +572,7 @@ static void probe_one(struct tally *t, const struct sockaddr_storage *ss, sockle
 		fd = tcp_connect(ss, len, timeout_ms, &sport);
 		err = fd < 0 ? fd : 0;
 		if (!err)
-			err = write(fd, "hello\n", 6) == 6 ? 0 : -errno;
+			err = write(fd, opt_request, req_len) == (ssize_t)req_len ? 0 : -errno;
 		if (!err)
 			err = read_name(fd, name, sizeof(name), timeout_ms);
 	}
@@ -620,7 +653,8 @@ static long probe_long(struct tally *t, const struct sockaddr_storage *ss, sockl
 
 static const char probe_usage[] =
 	"usage: labnet probe [--udp] [-n COUNT] [--timeout MS] [--interval MS]\n"
-	"                    [--duration S] [--log FILE] [--sport P [--rst]] [-j] ADDR:PORT\n"
+	"                    [--duration S] [--log FILE] [--sport P [--rst]] [--peer] [-j]\n"
+	"                    ADDR:PORT\n"
 	"       labnet probe --long N --duration S [--interval MS] [--log FILE] ADDR:PORT\n"
 	"Short mode: COUNT requests, one every --interval ms (default: back to back),\n"
 	"for at most --duration s. Long mode: N connections held for --duration s\n"
@@ -629,7 +663,9 @@ static const char probe_usage[] =
 	"long-lived connection's fate: WALL_MS conn|dgram|long INDEX SPORT\n"
 	"ok|up|moved|alive|refused|timeout|reset|other BACKEND-OR-ERROR.\n"
 	"--sport: every request from source port P; --rst: close with a RST (no\n"
-	"TIME_WAIT), so the next request can reuse the port and its tuple at once.\n";
+	"TIME_WAIT), so the next request can reuse the port and its tuple at once.\n"
+	"--peer: each answer is \"NAME ADDRESS\", the client's address as the server\n"
+	"saw it (after any NAT), tallied as one name.\n";
 
 static int cmd_probe(int argc, char **argv)
 {
@@ -640,7 +676,7 @@ static int cmd_probe(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },	  { "quiet", no_argument, NULL, 'q' },
 		{ "log", required_argument, NULL, 'o' },	  { "help", no_argument, NULL, 'h' },
 		{ "sport", required_argument, NULL, 's' }, { "rst", no_argument, NULL, 'R' },
-		{},
+		{ "peer", no_argument, NULL, 'P' },	  {},
 	};
 	unsigned long count = 1, nlong = 0, i;
 	int timeout_ms = 2000, interval_ms = -1, c;
@@ -687,6 +723,9 @@ static int cmd_probe(int argc, char **argv)
 			break;
 		case 'R':
 			opt_rst = true;
+			break;
+		case 'P':
+			opt_request = "peer\n";
 			break;
 		default:
 			fprintf(stderr, "%s", probe_usage);

@@ -768,6 +768,7 @@ static enum MHD_Result ctl_promote(struct sim_req *r)
 		sim_model_clear();
 		/* slaveIds are agent indexes: take the old leader's order with its tasks. */
 		json_array_clear(sim.agents);
+		json_object_clear(sim.subnets);
 		rc = sim_scenario_load(root, true, err, sizeof(err));
 		json_decref(root);
 		if (rc)

@@ -266,6 +266,7 @@ static int sim_init(void)
 	sim.wake_fd = -1;
 	sim.rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 	sim.agents = json_array();
+	sim.subnets = json_object();
 	sim.next_container_ip = 0;
 	sim.next_bridge_ip = 0;
 	sim_uuid(uuid);
@@ -279,7 +280,7 @@ static int sim_init(void)
 	pthread_cond_init(&sim.stream_cond, &ca);
 	pthread_cond_init(&sim.timer_cond, &ca);
 	pthread_condattr_destroy(&ca);
-	return sim.agents ? 0 : -ENOMEM;
+	return sim.agents && sim.subnets ? 0 : -ENOMEM;
 }
 
 /* What the command line names beyond the sim's own settings. */
@@ -501,6 +502,7 @@ out:
 	pthread_mutex_lock(&sim.lock);
 	sim_model_clear();
 	json_decref(sim.agents);
+	json_decref(sim.subnets);
 	free(sim.tls_cert);
 	free(sim.tls_key);
 	free(sim.auth_want);

@@ -23,6 +23,7 @@
 #define CONTAINER_NET_BASE 0xc6130000u /* 198.19.0.0/17: container networks */
 #define BRIDGE_NET_BASE 0xc6138000u    /* 198.19.128.0/17: bridge IPs */
 #define NET_POOL_SIZE 0x8000u
+#define SUBNETS_WANT "sim.subnets.%s: want {\"bridge\"|\"container\": \"A.B.C.D/16..30\"}"
 
 static int errf(char *err, size_t errlen, int rc, const char *fmt, const char *arg)
 {
@@ -298,6 +299,65 @@ static bool is_ip_literal(const char *s)
 	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
 }
 
+/* Parses an IPv4 "A.B.C.D/LEN" (LEN 16..30) into a host-order network and size. */
+static int parse_subnet(const char *s, uint32_t *net, uint32_t *size)
+{
+	char buf[32];
+	struct in_addr in;
+	char *slash, *end;
+	long len;
+
+	if (!s || strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "%s", s);
+	slash = strchr(buf, '/');
+	if (!slash)
+		return -EINVAL;
+	*slash = '\0';
+	len = strtol(slash + 1, &end, 10);
+	if (*end || len < 16 || len > 30 || inet_pton(AF_INET, buf, &in) != 1)
+		return -EINVAL;
+	*size = 1u << (32 - len);
+	*net = ntohl(in.s_addr) & ~(*size - 1);
+	return 0;
+}
+
+/*
+ * An agent's own subnet for a mode ("sim": {"subnets": {HOST: {"bridge": CIDR,
+ * "container": CIDR}}}), as Docker's bridge and an overlay's per-agent subnet
+ * give addresses: the first free one past the gateway (.1). Returns false when
+ * HOST has none for the mode, or it is full.
+ */
+static bool alloc_subnet_ip(const char *host, const char *mode, char out[48])
+{
+	const json_t *modes = json_object_get(sim.subnets, host);
+	const char *cidr = json_string_value(json_object_get(modes, mode));
+	uint32_t net, size, i;
+	struct in_addr in;
+
+	if (!cidr || parse_subnet(cidr, &net, &size))
+		return false;
+	for (i = 2; i < size - 1; i++) {
+		in.s_addr = htonl(net + i);
+		inet_ntop(AF_INET, &in, out, 48);
+		if (!ip_in_use(out))
+			return true;
+	}
+	return false;
+}
+
+/* A new bridge or container-network address on HOST: its subnet, else the shared pools. */
+static void alloc_task_ip(enum sim_net_mode mode, const char *host, char out[48])
+{
+	if (mode == SIM_NET_BRIDGE) {
+		/* Real Docker bridge IPs (172.17.x) are not routable; ours stay in 198.18/15. */
+		if (!alloc_subnet_ip(host, "bridge", out))
+			alloc_pool_ip(&sim.next_bridge_ip, BRIDGE_NET_BASE, out);
+	} else if (!alloc_subnet_ip(host, "container", out)) {
+		alloc_pool_ip(&sim.next_container_ip, CONTAINER_NET_BASE, out);
+	}
+}
+
 /* What Mesos reports in network_infos for a new task, per network mode (docs/marathon.md §3.4). */
 static void task_default_ips(const struct sim_app *app, struct sim_task *t)
 {
@@ -308,11 +368,8 @@ static void task_default_ips(const struct sim_app *app, struct sim_task *t)
 			snprintf(t->ips[t->n_ips++], sizeof(t->ips[0]), "%.47s", t->host);
 		break;
 	case SIM_NET_BRIDGE:
-		/* Real Docker bridge IPs (172.17.x) are not routable; ours stay in 198.19/16. */
-		alloc_pool_ip(&sim.next_bridge_ip, BRIDGE_NET_BASE, t->ips[t->n_ips++]);
-		break;
 	case SIM_NET_CONTAINER:
-		alloc_pool_ip(&sim.next_container_ip, CONTAINER_NET_BASE, t->ips[t->n_ips++]);
+		alloc_task_ip(app->mode, t->host, t->ips[t->n_ips++]);
 		break;
 	}
 }
@@ -1024,10 +1081,8 @@ static int pod_create(const json_t *spec, char *err, size_t errlen)
 		s = json_string_value(json_array_get(json_object_get(e, "ipAddresses"), 0));
 		if (s)
 			snprintf(in->ip, sizeof(in->ip), "%s", s);
-		else if (pod->mode == SIM_NET_CONTAINER)
-			alloc_pool_ip(&sim.next_container_ip, CONTAINER_NET_BASE, in->ip);
-		else if (pod->mode == SIM_NET_BRIDGE)
-			alloc_pool_ip(&sim.next_bridge_ip, BRIDGE_NET_BASE, in->ip);
+		else if (pod->mode == SIM_NET_CONTAINER || pod->mode == SIM_NET_BRIDGE)
+			alloc_task_ip(pod->mode, in->host, in->ip);
 		if (pod_alloc_ports(pod, in)) {
 			pod_free(pod);
 			return errf(err, errlen, -E2BIG, "pod %s: too many endpoints", id);
@@ -1179,6 +1234,27 @@ int sim_scenario_load(json_t *root, bool fresh_leader, char *err, size_t errlen)
 		if (!json_is_string(v))
 			return errf(err, errlen, -EINVAL, "agents: not a string%s", NULL);
 		agent_index(json_string_value(v));
+	}
+	v = json_object_get(knobs, "subnets");
+	if (v) {
+		const char *host, *mode;
+		json_t *modes, *cidr;
+		uint32_t net, size;
+
+		if (!json_is_object(v))
+			return errf(err, errlen, -EINVAL, "sim.subnets: not an object%s", NULL);
+		json_object_foreach(v, host, modes)
+		{
+			if (!json_is_object(modes))
+				return errf(err, errlen, -EINVAL, SUBNETS_WANT, host);
+			json_object_foreach(modes, mode, cidr)
+			{
+				if ((strcmp(mode, "bridge") && strcmp(mode, "container")) ||
+				    parse_subnet(json_string_value(cidr), &net, &size))
+					return errf(err, errlen, -EINVAL, SUBNETS_WANT, host);
+			}
+		}
+		json_object_update(sim.subnets, v);
 	}
 	if (jstr(root, "clusterId")) {
 		snprintf(sim.cluster_id, sizeof(sim.cluster_id), "%s", jstr(root, "clusterId"));
@@ -1379,9 +1455,9 @@ json_t *sim_dump(bool internals)
 	int i;
 
 	json_object_set_new(root, "sim",
-			    json_pack("{s:i,s:i,s:i}", "staging_ms", sim.staging_ms,
+			    json_pack("{s:i,s:i,s:i,s:O}", "staging_ms", sim.staging_ms,
 				      "health_delay_ms", sim.health_delay_ms, "kill_grace_ms",
-				      sim.kill_grace_ms));
+				      sim.kill_grace_ms, "subnets", sim.subnets));
 	json_object_set_new(root, "clusterId", json_string(sim.cluster_id));
 	json_object_set(root, "agents", sim.agents);
 	for (a = sim.apps; a; a = a->next) {

@@ -219,6 +219,7 @@ struct sim {
 	int kill_grace_ms; /* -1: taskKillGracePeriodSeconds, else 3 s (Mesos) */
 
 	json_t *agents; /* known agent hosts, index = slaveId suffix */
+	json_t *subnets; /* host -> {"bridge"|"container": CIDR}: its new tasks' addresses */
 	char cluster_id[40];
 	char framework_id[48];
 	uint32_t next_container_ip;

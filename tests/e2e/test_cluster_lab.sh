@@ -208,6 +208,7 @@ for n in 1 2 3; do
 	track_pin "$(pin "$n")"
 	cat >"$TMP/xlbd-$n.json" <<JSON
 { "pin_path": "$(pin "$n")", "log_level": "debug", "metrics": { "listen": null },
+  "cgroup": "$(cl_cg "$n")",
   "interfaces": [], "egress_interfaces": [],
   "marathon": { "urls": [ "http://$CL_MARATHON" ], "named_vip_range": "198.19.0.0/16",
     "connect_timeout_ms": 500, "request_timeout_ms": 2000, "stream_timeout_ms": 3000,

@@ -99,6 +99,14 @@ def main():
                 p = plan(app, t) if t.get("state") in LIVE else None
                 if p:
                     live[t["id"]] = p
+        # Gone tasks first: Marathon may give a new task the address (and container)
+        # of one that just ended, whose server must have let go of it.
+        for tid in [t for t in servers if t not in live]:
+            proc, args, ep = servers.pop(tid)
+            end(proc)
+            if args[0] == "bridge":
+                sh("unmap", args[1], args[2])
+            say("stop", tid, ep)
         for tid, (args, ep) in live.items():
             if tid in servers or tid in failed:
                 continue
@@ -109,12 +117,6 @@ def main():
                 continue
             servers[tid] = (proc, args, ep)
             say("start", tid, ep)
-        for tid in [t for t in servers if t not in live]:
-            proc, args, ep = servers.pop(tid)
-            end(proc)
-            if args[0] == "bridge":
-                sh("unmap", args[1], args[2])
-            say("stop", tid, ep)
         failed &= set(live)
         time.sleep(0.05)
     for proc, _, _ in servers.values():

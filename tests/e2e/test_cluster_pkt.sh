@@ -116,7 +116,7 @@ cl_bridge_ct 1 && cl_overlay_ct 1 # made by the agents' player already; made her
 # ---- each client kind to each task, through its own VIP ----
 
 local_task() { case $1 in 198.18.4.11:* | 198.18.33.*) return 0 ;; esac; return 1; }
-HAIRPIN="the agent's own task (hairpin): the reply never passes a hook where xlb could give it the VIP back (docs/cluster.md, Limits)"
+HAIRPIN="the agent's own tasks (hairpin) do not answer through the per-packet path: a local destination leaves by the uplink, their replies cross no xlb hook, the kernel undoes its DNAT after every hook (docs/cluster.md, Limits)"
 for kind in host bridge overlay; do
 	for proto in tcp udp; do
 		bad= lbad=

@@ -94,7 +94,8 @@ ok "agent 1's xlbd (socket_lb false) programs /minitwit and the 18 static VIPs"
 check "socket balancing is off on agent 1: no socket program linked" \
 	eval "! ls '$PIN' | grep -q '^link_xlb_'"
 check "XDP (or its fallback) on eth0 and TC egress on eth0, nothing on containers' ports" eval \
-	"grep -q 'eth0: attached with' '$TMP/xlbd.log' && grep -q 'eth0: attached TC egress' '$TMP/xlbd.log' &&
+	"grep -q 'eth0: attached with' '$TMP/xlbd.log' &&
+	 grep -q 'eth0: attached TC egress' '$TMP/xlbd.log' &&
 	 [ \$(grep -c ': attached' '$TMP/xlbd.log') = 2 ]"
 MT=$(lbstat_j | jq -r '[.vips[] | select(.name | startswith("minitwit.")) | .address][0]')
 
@@ -116,10 +117,13 @@ cl_bridge_ct 1 && cl_overlay_ct 1 # made by the agents' player already; made her
 # ---- each client kind to each task, through its own VIP ----
 
 local_task() { case $1 in 198.18.4.11:* | 198.18.33.*) return 0 ;; esac; return 1; }
-HAIRPIN="the agent's own tasks (hairpin) do not answer through the per-packet path: a local destination leaves by the uplink, their replies cross no xlb hook, the kernel undoes its DNAT after every hook (docs/cluster.md, Limits)"
+HAIRPIN="the agent's own tasks (hairpin) do not answer through the per-packet path:"
+HAIRPIN+=" a local destination leaves by the uplink, their replies cross no xlb hook,"
+HAIRPIN+=" the kernel undoes its DNAT after every hook (docs/cluster.md, Limits)"
 for kind in host bridge overlay; do
 	for proto in tcp udp; do
-		bad= lbad=
+		bad=''
+		lbad=
 		i=0
 		for ep in "${EPS[@]}"; do
 			out=$(probe "$kind" "$proto" 2 "198.18.0.$((10 + i)):80")
@@ -152,17 +156,23 @@ for kind in host bridge overlay; do
 		if printf '%s' "$out" | jq -e --argjson n "$N" '.ok + .timeout == $n and .ok >= $n / 3 and
 			([.backends | keys[] | select(startswith("198.18.4.11:") or
 				startswith("198.18.33."))] | length) == 0' >/dev/null 2>&1; then
-			ok "agent 1 $kind client, $proto: /minitwit: $okn of $N connections answered, all by tasks on agents 2 and 3" \
-				"($(printf '%s' "$out" | jq -r '.backends | length') tasks)"
+			ntasks=$(printf '%s' "$out" | jq -r '.backends | length')
+			msg="agent 1 $kind client, $proto: /minitwit: $okn of $N connections answered,"
+			ok "$msg all by tasks on agents 2 and 3 ($ntasks tasks)"
 		else
 			nok "agent 1 $kind client, $proto: /minitwit answered by tasks on agents 2 and 3" \
 				"$(printf '%s' "$out" | jq -c '.')"
 		fi
-		[ "$okn" = "$N" ] || skip bug "agent 1 $kind client, $proto: /minitwit: $((N - okn)) of $N connections picked agent 1's own tasks: $HAIRPIN"
+		msg="agent 1 $kind client, $proto: /minitwit: $((N - okn)) of $N connections"
+		[ "$okn" = "$N" ] || skip bug "$msg picked agent 1's own tasks: $HAIRPIN"
 	done
 done
-check "the per-packet path carried it: /minitwit's flows counted by agent 1's xlb" eval \
-	"[ \"\$(lbstat_j | jq '[.vips[] | select(.name | startswith(\"minitwit.\")) | .new_flows // .conns // 0] | add')\" -gt 0 ]"
+mt_flows() {
+	lbstat_j | jq '[.vips[] | select(.name | startswith("minitwit.")) |
+		.new_flows // .conns // 0] | add'
+}
+check "the per-packet path carried it: /minitwit's flows counted by agent 1's xlb" \
+	[ "$(mt_flows)" -gt 0 ]
 
 stop_pid "$XLBD_PID"
 stop_pid "$CL_TASKS_PID"

@@ -135,8 +135,8 @@ EOF
 for b in "${BACKENDS[@]}"; do
 	nginx_up "$b"
 done
-answers() { # answers EP: the client's agent gets a page from http://EP/
-	cl_in "$(cl_ns "$CLIENT")" curl -sf --noproxy '*' --max-time 1 -o /dev/null "http://$1/"
+answers() { # answers EP: a process of the client's agent (its cgroup) gets a page from http://EP/
+	cl_run "$CLIENT" "$(cl_ns "$CLIENT")" curl -sf --noproxy '*' --max-time 1 -o /dev/null "http://$1/"
 }
 for b in "${BACKENDS[@]}"; do
 	wait_for 10 answers "$(backend_ep "$b")" ||

@@ -463,7 +463,9 @@ def sec_eastwest(doc, targets):
         out.append("\nSetups left out: " +
                    ", ".join(f"`{r['setup']}` ({r['error']})" for r in errs))
     t = ew_targets(doc)
-    targets += [x for x in t if x.bound is not None]
+    when = e.get("date", "?")[:10]
+    targets += [Target(x.what, x.value, x.op, x.bound, x.unit, x.fmt,
+                       f"east-west run of {when} (its section)") for x in t if x.bound is not None]
     out.append("\nRatios of the medians (the goal: socket balancing ≥ 0.98× direct):\n")
     out.append(target_table([x for x in t if x.value is not None or x.bound is not None]))
     return "\n".join(out)

@@ -378,7 +378,8 @@ for ROUND in $(seq 1 "$TRIALS"); do
 		LB_KIND=
 		if ! "setup_$s"; then
 			LEFT_OUT[$s]=1
-			jq -nc --arg s "$s" '{bench: "eastwest", setup: $s, error: "the VIP does not answer"}' \
+			jq -nc --arg s "$s" --arg r "$ROUND" \
+				'{bench: "eastwest", setup: $s, error: "the VIP does not answer, round \($r)"}' \
 				>>"$RESULTS"
 			down_xlb
 			continue

@@ -416,7 +416,8 @@ def sec_eastwest(doc, targets):
     present = [(s, d) for s, d in EW_SETUPS if any(r.get("setup") == s for r in res)]
     out = []
     if e:
-        out.append(f"Run: {e.get('date', '?')}, `{doc.get('settings', {}).get('command', '?')}` "
+        cmd = e.get("command") or doc.get("settings", {}).get("command", "?")
+        out.append(f"Run: {e.get('date', '?')}, `{cmd}` "
                    f"at {e.get('git') or '?'}{' (QUICK)' if e.get('quick') else ''}; "
                    f"{e.get('trials')} rounds, each setup once per round, {e.get('duration_s')} s "
                    f"per load; wrk {e.get('wrk')} as a {e.get('client')}, 2 threads with "
@@ -604,6 +605,9 @@ def merge(src, into, names):
     """Replaces INTO's results of benchmarks NAMES (and NAME_settings) with SRC's."""
     a, b = load(src), load(into)
     mine = set(names) | {n + "_settings" for n in names}
+    for r in a["results"]:  # the run's command goes with its settings
+        if r.get("bench") in mine and r["bench"].endswith("_settings"):
+            r.setdefault("command", a.get("settings", {}).get("command"))
     b["results"] = ([r for r in b["results"] if r.get("bench") not in mine] +
                     [r for r in a["results"] if r.get("bench") in mine])
     for n in names:

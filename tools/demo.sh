@@ -81,7 +81,7 @@ done
 
 # ---- the cluster: xlb on every agent, east-west ----
 
-say "8. A cluster: a ToR router and 3 agents; on each, /minitwit tasks of the three networking modes"
+say "8. A cluster: a ToR router and 3 agents, on each /minitwit tasks of the 3 networking modes"
 CL_ID=demo$$
 CL_QUIET=1
 CL_LOGDIR=$WORK
@@ -97,7 +97,8 @@ wait_for 5 grep -q '^control on ' "$WORK/csim.out" ||
 CL_PY=$(command -v /usr/bin/python3 || command -v python3)
 cl_tasks_start "http://$CL_TOR_IP:8081" "$WORK/agents.log"
 started() { [ "$(grep -c ' start ' "$WORK/agents.log")" -ge 9 ]; }
-wait_for 10 started || { echo "the agents did not start the tasks"; tail -3 "$WORK/agents.log"; exit 1; }
+wait_for 10 started ||
+	{ echo "the agents did not start the tasks"; tail -3 "$WORK/agents.log"; exit 1; }
 echo "Marathon at $CL_MARATHON on the ToR; agents 198.18.4.11-13, each in its own cgroup"
 echo "/minitwit's 9 backends, as Marathon reports them (each server answers with its name):"
 echo "  host tasks   198.18.4.1N:3110N   (agent N's address, host port)"
@@ -118,7 +119,8 @@ JSON
 done
 # minitwit_of N: agent N's xlbd has /minitwit (TCP) with its 9 backends; sets MVIP.
 minitwit_of() {
-	MVIP=$("$OUTPUT/lbstat" --pin-path "$(cpin "$1")" --no-rates -j 2>/dev/null | jq -r 'first(.vips[]? |
+	MVIP=$("$OUTPUT/lbstat" --pin-path "$(cpin "$1")" --no-rates -j 2>/dev/null |
+		jq -r 'first(.vips[]? |
 		select((.name // "" | startswith("minitwit.")) and .protocol == "tcp" and
 		.backends_active == 9) | .address) // empty')
 	[ -n "$MVIP" ]

@@ -261,7 +261,7 @@ ports() {
 # spread SETUP: 40 short requests from the client to the VIP reach each of its backends,
 # else the setup is left out (and said so).
 spread() {
-	local body seen= i
+	local body seen='' i
 	for i in $(seq 40); do
 		body=$(cl_run "$CLIENT" "$(cl_ns "$CLIENT")" curl -s --noproxy '*' --max-time 2 \
 			"http://$VIP/")

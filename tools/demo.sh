@@ -48,7 +48,7 @@ track_pid $!
 # vip_ready: the VIP on port 80 with 3 active backends is in the maps; sets VIP.
 vip_ready() {
 	VIP=$("$OUTPUT/lbstat" --pin-path "$PIN" --no-rates -j 2>/dev/null |
-		jq -r 'first(.vips[] | select(.port == 80 and .backends_active == 3) | .address) // empty')
+		jq -r 'first(.vips[]? | select(.port == 80 and .backends_active == 3) | .address) // empty')
 	[ -n "$VIP" ]
 }
 wait_for 10 vip_ready || { echo "xlbd did not program the VIP"; cat "$WORK/xlbd.log"; exit 1; }

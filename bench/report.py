@@ -6,10 +6,16 @@
       file OUT, with the machine, the command and the settings of the run.
   report.py show RESULTS
       prints every table (Markdown) with each ratio beside its target.
-  report.py update RESULTS BENCHMARKS.md
+  report.py update RESULTS BENCHMARKS.md [NAME...]
       rewrites the generated blocks of BENCHMARKS.md (between
       <!-- bench:NAME --> and <!-- /bench:NAME -->) from RESULTS, leaving the
       prose around them alone: BENCHMARKS.md is regenerated from the JSON.
+      With NAMEs (e.g. eastwest), only those blocks: a run of one benchmark
+      updates its own section and leaves the others' figures as they were.
+  report.py merge RESULTS INTO BENCH...
+      replaces the results of BENCH (and BENCH_settings) in the results file
+      INTO (BENCHMARKS.json) with those of RESULTS, keeping everything else, so
+      that INTO still rebuilds every table of BENCHMARKS.md.
 
 The targets live here, next to the code that judges them; a missed target is
 printed as missed, never hidden. Every figure of a repeated measurement is the
@@ -346,6 +352,126 @@ def sec_e2e(doc, targets):
     return "\n".join(out)
 
 
+EW_SETUPS = [
+    ("direct", "no xlb: agent 1 → agent 2's backend directly (the ceiling)"),
+    ("sock_lb", "socket balancing: the VIP, 2 backends (agents 2 and 3)"),
+    ("sock_lb_one", "socket balancing: the VIP, 1 backend (direct's)"),
+    ("pkt_tc", "per-packet NAT: TC egress + TC ingress on agent 1's eth0"),
+    ("pkt_xdp", "per-packet NAT: TC egress + native XDP on agent 1's eth0"),
+]
+EW_LOADS = [("short", "short connections"), ("keepalive", "keep-alive")]
+
+
+def ew_trials(doc, setup, load):
+    return [r for r in by_bench(doc["results"], "eastwest")
+            if r.get("setup") == setup and r.get("load") == load and "rps" in r]
+
+
+def ew_stat(doc, setup, load, f):
+    return stat([f(r) for r in ew_trials(doc, setup, load)])
+
+
+def per_req_us(key):
+    """a per-trial CPU figure in µs per request"""
+    def f(r):
+        return r[key] / r["requests"] * 1e6 if r.get(key) is not None and r["requests"] else None
+    return f
+
+
+def ew_targets(doc):
+    """The east-west goals: socket balancing against direct, and the rest for reference."""
+    def med(s, load, f=lambda r: r["rps"]):
+        st = ew_stat(doc, s, load, f)
+        return st[0] if st else None
+
+    def ratio(a, b):
+        return a / b if a is not None and b else None
+
+    f2 = lambda v: num(v, 2)  # noqa: E731
+    cpu = per_req_us("cpu_busy_s")
+    out = []
+    for load, ldesc in EW_LOADS:
+        out.append(Target(f"east-west: socket balancing / direct, {ldesc} req/s",
+                          ratio(med("sock_lb", load), med("direct", load)), ">=", 0.98, "×", f2))
+    for load, ldesc in EW_LOADS:
+        out.append(Target(f"east-west: socket balancing, one backend / direct, {ldesc} req/s",
+                          ratio(med("sock_lb_one", load), med("direct", load)), ">=", None, "×",
+                          f2, "same backend as direct: the translation alone"))
+    for s, sd in (("pkt_tc", "per-packet NAT (TC)"), ("pkt_xdp", "per-packet NAT (XDP)")):
+        for load, ldesc in EW_LOADS:
+            out.append(Target(f"east-west: {sd} / direct, {ldesc} req/s",
+                              ratio(med(s, load), med("direct", load)), ">=", None, "×", f2))
+    for load, ldesc in EW_LOADS:
+        out.append(Target(f"east-west: whole-machine CPU per request, socket balancing / direct, "
+                          f"{ldesc}", ratio(med("sock_lb", load, cpu), med("direct", load, cpu)),
+                          "<=", None, "×", f2))
+    return out
+
+
+def sec_eastwest(doc, targets):
+    res = by_bench(doc["results"], "eastwest")
+    if not res:
+        return "_not run_"
+    e = next((r for r in doc["results"] if r.get("bench") == "eastwest_settings"), {})
+    present = [(s, d) for s, d in EW_SETUPS if any(r.get("setup") == s for r in res)]
+    out = []
+    if e:
+        cmd = e.get("command") or doc.get("settings", {}).get("command", "?")
+        out.append(f"Run: {e.get('date', '?')}, `{cmd}` "
+                   f"at {e.get('git') or '?'}{' (QUICK)' if e.get('quick') else ''}; "
+                   f"{e.get('trials')} rounds, each setup once per round, {e.get('duration_s')} s "
+                   f"per load; wrk {e.get('wrk')} as a {e.get('client')}, 2 threads with "
+                   f"{e.get('conns_short')} connections (short: `Connection: close`) or "
+                   f"{e.get('conns_keepalive')} (keep-alive); nginx {e.get('nginx')} (2 workers) "
+                   f"on {', '.join(e.get('backends', []))}; VIP {e.get('vip')}.\n")
+    rows = []
+    for s, d in present:
+        rows.append([f"`{s}`: {d}",
+                     cell(ew_stat(doc, s, "short", lambda r: r["rps"]), 0),
+                     cell(ew_stat(doc, s, "keepalive", lambda r: r["rps"]), 0),
+                     sum(r.get("errors", 0) for r in res if r.get("setup") == s)])
+    out.append("Requests/s, median (min–max) of the rounds:\n")
+    out.append(table(["setup", "short req/s", "keep-alive req/s", "errors"], rows))
+
+    rows = []
+    for s, d in present:
+        row = [f"`{s}`"]
+        for load, _ in EW_LOADS:
+            for p in ("lat_p50_us", "lat_p99_us"):
+                ms = lambda r, p=p: r.get(p, 0) / 1e3 if r["requests"] else None  # noqa: E731
+                row.append(cell(ew_stat(doc, s, load, ms), 2))
+        rows.append(row)
+    out.append("\nLatency in ms (wrk), median (min–max):\n")
+    out.append(table(["setup", "short p50", "short p99", "keep-alive p50", "keep-alive p99"],
+                     rows))
+
+    rows = []
+    for s, d in present:
+        for load, ldesc in EW_LOADS:
+            if not ew_trials(doc, s, load):
+                continue
+            lb = ew_stat(doc, s, load, per_req_us("lb_cpu_s"))
+            rows.append([f"`{s}`", ldesc, cell(ew_stat(doc, s, load, per_req_us("cpu_busy_s")), 1),
+                         cell(ew_stat(doc, s, load, per_req_us("cpu_softirq_s")), 1),
+                         cell(lb, 2) if lb else "–"])
+    out.append("\nCPU µs per request. Whole machine: busy and softirq time from /proc/stat over "
+               "the run (client, backends, and anything else on the machine). xlb: the run "
+               "time of its BPF programs (bpf_stats).\n")
+    out.append(table(["setup", "load", "whole machine µs", "of which softirq µs",
+                      "xlb programs µs"], rows, ["l", "l", "r", "r", "r"]))
+    errs = [r for r in res if "error" in r and "rps" not in r]
+    if errs:
+        out.append("\nSetups left out: " +
+                   ", ".join(f"`{r['setup']}` ({r['error']})" for r in errs))
+    t = ew_targets(doc)
+    when = e.get("date", "?")[:10]
+    targets += [Target(x.what, x.value, x.op, x.bound, x.unit, x.fmt,
+                       f"east-west run of {when} (its section)") for x in t if x.bound is not None]
+    out.append("\nRatios of the medians (the goal: socket balancing ≥ 0.98× direct):\n")
+    out.append(target_table([x for x in t if x.value is not None or x.bound is not None]))
+    return "\n".join(out)
+
+
 def sec_xlbd(doc, targets):
     res = doc["results"]
     out = []
@@ -440,13 +566,14 @@ def sections(doc):
     out["maglev"] = sec_maglev(doc, targets)
     out["e2e"] = sec_e2e(doc, targets)
     out["xlbd"] = sec_xlbd(doc, targets)
+    out["eastwest"] = sec_eastwest(doc, targets)
     out["targets"] = target_table(targets)
     return out
 
 
 ORDER = [("run", "Run"), ("targets", "Targets"), ("e2e", "End to end, side by side"),
          ("dp", "Data plane (BPF_PROG_TEST_RUN)"), ("maglev", "Maglev table build"),
-         ("xlbd", "Control plane (xlbd)")]
+         ("xlbd", "Control plane (xlbd)"), ("eastwest", "East-west, in the cluster lab")]
 
 
 def show(path):
@@ -455,11 +582,13 @@ def show(path):
         print(f"## {title}\n\n{s[key]}\n")
 
 
-def update(path, md):
+def update(path, md, only=()):
     s = sections(load(path))
     text = open(md).read()
     missing = []
     for key, _ in ORDER:
+        if only and key not in only:
+            continue
         pat = re.compile(rf"(<!-- bench:{key} -->\n).*?(<!-- /bench:{key} -->)", re.S)
         if not pat.search(text):
             missing.append(key)
@@ -472,6 +601,24 @@ def update(path, md):
     return 0
 
 
+def merge(src, into, names):
+    """Replaces INTO's results of benchmarks NAMES (and NAME_settings) with SRC's."""
+    a, b = load(src), load(into)
+    mine = set(names) | {n + "_settings" for n in names}
+    for r in a["results"]:  # the run's command goes with its settings
+        if r.get("bench") in mine and r["bench"].endswith("_settings"):
+            r.setdefault("command", a.get("settings", {}).get("command"))
+    b["results"] = ([r for r in b["results"] if r.get("bench") not in mine] +
+                    [r for r in a["results"] if r.get("bench") in mine])
+    for n in names:
+        b.setdefault("settings", {})[f"merged_{n}"] = (
+            f"{a.get('date')} {a.get('git')} {a.get('settings', {}).get('command', '')}")
+    with open(into, "w") as f:
+        json.dump(b, f, indent=1)
+        f.write("\n")
+    return 0
+
+
 def main(argv):
     if len(argv) >= 3 and argv[1] == "assemble":
         assemble(argv[2], argv[3], argv[4:])
@@ -479,8 +626,10 @@ def main(argv):
     if len(argv) == 3 and argv[1] == "show":
         show(argv[2])
         return 0
-    if len(argv) == 4 and argv[1] == "update":
-        return update(argv[2], argv[3])
+    if len(argv) >= 4 and argv[1] == "update":
+        return update(argv[2], argv[3], argv[4:])
+    if len(argv) >= 5 and argv[1] == "merge":
+        return merge(argv[2], argv[3], argv[4:])
     print(__doc__, file=sys.stderr)
     return 2
 

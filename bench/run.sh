@@ -6,10 +6,14 @@
 #           latency, full syncs of 1,000 and 10,000 apps (time, RSS, map memory)
 #   e2e     end to end in the netns lab: plain router, xlb XDP, xlb TC,
 #           HAProxy and nftables DNAT side by side (wrk against nginx)
+#   eastwest  in the cluster lab: a host process of an agent to nginx on other
+#           agents through a VIP with socket balancing, with per-packet NAT, and
+#           directly to one backend (wrk against nginx)
 # Each prints its own table as it goes; at the end bench/report.py prints every
 # table again with each ratio beside its target, from $OUTPUT/bench/results.json
 # (one JSON document: machine, settings, and every result line). BENCHMARKS.md is
-# regenerated from that file with `bench/report.py update FILE BENCHMARKS.md`.
+# regenerated from that file with `bench/report.py update FILE BENCHMARKS.md` (or
+# one section of it: `bench/report.py update FILE BENCHMARKS.md eastwest`).
 # QUICK=1: a short run (under 3 minutes on 2 CPUs): fewer iterations, 1,000 apps
 # only, 1 s wrk runs (still 3 trials each). BENCHES="dp e2e" runs a subset.
 # A benchmark that fails is said so and the others still run; the exit status is
@@ -17,7 +21,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 export OUTPUT=${OUTPUT:-.output}
-BENCHES=${BENCHES:-dp maglev xlbd e2e}
+BENCHES=${BENCHES:-dp maglev xlbd e2e eastwest}
 results=$OUTPUT/bench/results.json
 lines=$OUTPUT/bench/results.lines
 mkdir -p "$OUTPUT/bench"
@@ -64,13 +68,14 @@ for b in $BENCHES; do
 	maglev) run maglev "$OUTPUT/bench/maglev" "${quick[@]}" ;;
 	xlbd) script xlbd bench/xlbd/run.sh "$OUTPUT/bench/xlbd.json" ;;
 	e2e) script e2e bench/e2e/run.sh "$OUTPUT/bench/e2e.json" ;;
+	eastwest) script eastwest bench/eastwest/run.sh "$OUTPUT/bench/eastwest.json" ;;
 	*) echo "unknown benchmark $b" >&2 && failed+=("$b (unknown)") ;;
 	esac
 	timings+=("seconds_$b=$(($(date +%s) - t))")
 done
 
 command="make bench${QUICK:+ QUICK=1}"
-[ "$BENCHES" = "dp maglev xlbd e2e" ] || command="$command BENCHES=\"$BENCHES\""
+[ "$BENCHES" = "dp maglev xlbd e2e eastwest" ] || command="$command BENCHES=\"$BENCHES\""
 python3 bench/report.py assemble "$lines" "$results" "command=$command" \
 	"quick=${QUICK:+1}" "wall_s=$(($(date +%s) - start))" "${timings[@]}" &&
 	rm -f "$lines"

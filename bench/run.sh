@@ -14,7 +14,7 @@
 # (one JSON document: machine, settings, and every result line). BENCHMARKS.md is
 # regenerated from that file with `bench/report.py update FILE BENCHMARKS.md` (or
 # one section of it: `bench/report.py update FILE BENCHMARKS.md eastwest`).
-# QUICK=1: a short run (under 3 minutes on 2 CPUs): fewer iterations, 1,000 apps
+# QUICK=1: a short run (about 3 minutes on 2 CPUs with the east-west part): fewer iterations, 1,000 apps
 # only, 1 s wrk runs (still 3 trials each). BENCHES="dp e2e" runs a subset.
 # A benchmark that fails is said so and the others still run; the exit status is
 # then 1. Missed targets are printed, not failed.

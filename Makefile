@@ -11,16 +11,16 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 # Debian packages, by what needs them; each step installs only the missing ones.
 # DEPS: building and running xlb (an agent that builds xlb gets nothing else;
 # ca-certificates so xlbd can trust a Marathon whose certificate a public CA signed).
-# DEMO_DEPS: the demo's lab (namespaces, veths, requests). TEST_DEPS: the test
+# DEMO_DEPS: the demo's labs (namespaces, veths, requests; the cluster lab's
+# container NAT with nftables, its agents' player in Python). TEST_DEPS: the test
 # suites (cmocka, the fuzzers' sanitizer runtime, valgrind, tmux, jq). BENCH_DEPS:
 # the programs compared with xlb and the load generator; on a host with systemd,
 # Debian starts nginx and HAProxy once installed, so only `make bench` brings them.
 DEPS := clang llvm gcc make libbpf-dev libelf-dev zlib1g-dev bpftool libjansson-dev \
 	libcurl4-openssl-dev libmicrohttpd-dev ca-certificates
-DEMO_DEPS := $(DEPS) iproute2 ethtool curl procps jq
-TEST_DEPS := $(DEMO_DEPS) libcmocka-dev libclang-rt-14-dev valgrind tmux util-linux python3 \
-	openssl
-BENCH_DEPS := $(TEST_DEPS) wrk nginx haproxy nftables
+DEMO_DEPS := $(DEPS) iproute2 ethtool curl procps jq nftables python3
+TEST_DEPS := $(DEMO_DEPS) libcmocka-dev libclang-rt-14-dev valgrind tmux util-linux openssl
+BENCH_DEPS := $(TEST_DEPS) wrk nginx haproxy
 
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Iinclude \
 	-Wall -Wextra -Werror -Wno-unused-parameter -Wno-compare-distinct-pointer-types
@@ -101,9 +101,9 @@ help:
 	@echo '  doubles        the test doubles: marathon-sim, labnet, lbstat-testgen'
 	@echo '  testbins       all + doubles + the tests, fuzzers and benchmarks (needs test-deps)'
 	@echo '  deps           apt-get install what building and running xlb needs (DEPS)'
-	@echo '  demo-deps      deps + what the demo lab needs (iproute2, ethtool, curl, jq)'
+	@echo '  demo-deps      deps + what the demo labs need (iproute2, ethtool, curl, jq, nftables, python3)'
 	@echo '  test-deps      demo-deps + what the tests need (cmocka, valgrind, tmux, sanitizers)'
-	@echo '  bench-deps     test-deps + what the benchmarks compare with (nginx, HAProxy, nftables, wrk)'
+	@echo '  bench-deps     test-deps + what the benchmarks compare with (nginx, HAProxy, wrk)'
 	@echo '  test           test-deps + testbins + every test (unit, BPF_PROG_TEST_RUN, CLI, end-to-end)'
 	@echo '  bench          bench-deps + testbins + benchmarks (QUICK=1 for a short run)'
 	@echo '  fuzz           test-deps + testbins + libFuzzer targets (FUZZ_TIME s each) + BPF packet fuzzer (FUZZ_PKTS)'

@@ -457,3 +457,33 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 		;;
 	esac
 fi
+
+# ---- what every cluster scenario starts with ----
+
+# cl_suite_init: in a suite (tests/e2e/lib.sh sourced, TMP set, CL_ID chosen before
+# this file was sourced), checks what a cluster suite needs (binaries, root,
+# tools, a cgroup v2 mount; a missing one ends the suite), sends the lab's logs
+# to $TMP and registers its teardown. Sets E2E_PY and CL_PY.
+cl_suite_init() {
+	need_bins "$E2E_LABNET" "$E2E_XLBD" "$E2E_SIM" "$E2E_LBSTAT" "$E2E_DUMP"
+	need_root
+	need_cmd ip nsenter ethtool nft bridge jq curl python3
+	E2E_PY=$(command -v /usr/bin/python3 || command -v python3)
+	CL_PY=$E2E_PY
+	CL_QUIET=1
+	CL_LOGDIR=$TMP
+	at_exit cl_down
+	[ -n "$(cl_cgroup_root)" ] || skip_suite env "no cgroup v2 mount"
+}
+
+# cl_sim_start FIXTURE: the Marathon stand-in on the ToR with FIXTURE (its control
+# port on 8081), a failed check and the end when it does not start. Sets SIM_PID.
+cl_sim_start() {
+	nsenter --net="/run/netns/$CL_NS_TOR" "$E2E_SIM" --listen "$CL_MARATHON" \
+		--control "$CL_TOR_IP:8081" --scenario "$1" --heartbeat-ms 500 \
+		>"$TMP/sim.out" 2>"$TMP/sim.log" &
+	SIM_PID=$!
+	track_pid $SIM_PID
+	wait_until 5 "marathon-sim starts on the ToR ($CL_MARATHON)" \
+		grep -q '^control on ' "$TMP/sim.out" || finish
+}

@@ -30,16 +30,9 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/e2e/lib.sh
 SUITE=cluster
 t_tmpdir
-need_bins "$E2E_LABNET" "$E2E_XLBD" "$E2E_SIM" "$E2E_LBSTAT" "$E2E_DUMP"
-need_root
-need_cmd ip nsenter ethtool nft bridge jq curl python3
-E2E_PY=$(command -v /usr/bin/python3 || command -v python3)
 CL_ID=${CL_ID:-w$$}
-CL_QUIET=1
-CL_LOGDIR=$TMP
 . tests/e2e/cluster.sh
-at_exit cl_down
-[ -n "$(cl_cgroup_root)" ] || skip_suite env "no cgroup v2 mount"
+cl_suite_init
 # The fixture, with first health results 1.5 s after a task runs: the agents
 # start a server when a task is staged, a real health check would wait for it.
 jq '.sim.health_delay_ms = 1500' tests/fixtures/sim/cluster.json >"$TMP/cluster.json"
@@ -52,13 +45,7 @@ fi
 
 # ---- Marathon, the agents' tasks, one xlbd per agent ----
 
-nsenter --net="/run/netns/$CL_NS_TOR" "$E2E_SIM" --listen "$CL_MARATHON" \
-	--control "$CL_TOR_IP:8081" --scenario "$FIXTURE" --heartbeat-ms 500 \
-	>"$TMP/sim.out" 2>"$TMP/sim.log" &
-track_pid $!
-SIM_PID=$!
-sim_up() { grep -q '^control on ' "$TMP/sim.out"; }
-wait_until 5 "marathon-sim starts on the ToR" sim_up || finish
+cl_sim_start "$FIXTURE"
 CTL=http://$CL_TOR_IP:8081
 tor() { nsenter --net="/run/netns/$CL_NS_TOR" "$@"; }
 sim() { tor "${CURL[@]}" -X POST "$CTL/sim/$1"; }
@@ -69,7 +56,6 @@ tor curl -sN --noproxy '*' -H 'Accept: text/event-stream' "http://$CL_MARATHON/v
 track_pid $!
 events_up() { grep -q event_stream_attached "$TMP/events.txt"; }
 wait_until 5 "the recorder of Marathon's event stream is attached" events_up
-CL_PY=$E2E_PY
 cl_tasks_start "$CTL" "$TMP/agents.log"
 started() { [ "$(grep -c ' start ' "$TMP/agents.log")" -ge "$1" ]; }
 if ! wait_for 10 started 9; then

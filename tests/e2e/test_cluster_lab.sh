@@ -25,16 +25,9 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/e2e/lib.sh
 SUITE=cluster_lab
 t_tmpdir
-need_bins "$E2E_LABNET" "$E2E_XLBD" "$E2E_SIM" "$E2E_LBSTAT" "$E2E_DUMP"
-need_root
-need_cmd ip nsenter ethtool nft bridge jq curl python3
-E2E_PY=$(command -v /usr/bin/python3 || command -v python3)
 CL_ID=${CL_ID:-c$$}
-CL_QUIET=1
-CL_LOGDIR=$TMP
 . tests/e2e/cluster.sh
-at_exit cl_down
-[ -n "$(cl_cgroup_root)" ] || skip_suite env "no cgroup v2 mount"
+cl_suite_init
 FIXTURE=tests/fixtures/sim/cluster.json
 PORT=8080 # every container task's port (the fixture's containerPort)
 
@@ -45,15 +38,8 @@ fi
 ok "the cluster lab comes up (ToR, 3 agents, docker0 and the VXLAN overlay on each)"
 
 # Marathon on the ToR, and the agents' player starting the tasks it runs.
-nsenter --net="/run/netns/$CL_NS_TOR" "$E2E_SIM" --listen "$CL_MARATHON" \
-	--control "$CL_TOR_IP:8081" --scenario "$FIXTURE" --heartbeat-ms 500 \
-	>"$TMP/sim.out" 2>"$TMP/sim.log" &
-SIM_PID=$!
-track_pid $SIM_PID
-sim_up() { grep -q '^control on ' "$TMP/sim.out"; }
-wait_until 5 "marathon-sim starts on the ToR ($CL_MARATHON)" sim_up || finish
+cl_sim_start "$FIXTURE"
 CTL=http://$CL_TOR_IP:8081
-CL_PY=$E2E_PY
 cl_tasks_start "$CTL" "$TMP/agents.log"
 started() { [ "$(grep -c ' start ' "$TMP/agents.log")" -ge "$1" ]; }
 if ! wait_for 10 started 9; then

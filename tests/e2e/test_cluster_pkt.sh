@@ -24,16 +24,9 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/e2e/lib.sh
 SUITE=cluster_pkt
 t_tmpdir
-need_bins "$E2E_LABNET" "$E2E_XLBD" "$E2E_SIM" "$E2E_LBSTAT"
-need_root
-need_cmd ip nsenter ethtool nft bridge jq curl python3
-E2E_PY=$(command -v /usr/bin/python3 || command -v python3)
 CL_ID=${CL_ID:-p$$}
-CL_QUIET=1
-CL_LOGDIR=$TMP
 . tests/e2e/cluster.sh
-at_exit cl_down
-[ -n "$(cl_cgroup_root)" ] || skip_suite env "no cgroup v2 mount"
+cl_suite_init
 FIXTURE=tests/fixtures/sim/cluster.json
 N=${PKT_CONNS:-36} # connections per client kind, protocol and /minitwit
 
@@ -43,14 +36,7 @@ if ! cl_up; then
 fi
 ok "the cluster lab comes up"
 
-nsenter --net="/run/netns/$CL_NS_TOR" "$E2E_SIM" --listen "$CL_MARATHON" \
-	--control "$CL_TOR_IP:8081" --scenario "$FIXTURE" --heartbeat-ms 500 \
-	>"$TMP/sim.out" 2>"$TMP/sim.log" &
-SIM_PID=$!
-track_pid $SIM_PID
-sim_up() { grep -q '^control on ' "$TMP/sim.out"; }
-wait_until 5 "marathon-sim starts on the ToR" sim_up || finish
-CL_PY=$E2E_PY
+cl_sim_start "$FIXTURE"
 cl_tasks_start "http://$CL_TOR_IP:8081" "$TMP/agents.log"
 started() { [ "$(grep -c ' start ' "$TMP/agents.log")" -ge 9 ]; }
 wait_until 10 "the agents start the 9 tasks" started || finish

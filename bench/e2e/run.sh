@@ -44,34 +44,14 @@ LAB_ID=bench$$
 LAB_QUIET=1
 # tests/lib/test.sh: bounded polling, and cleanup on any exit of what is registered here
 . tests/lib/test.sh
+. bench/lib.sh
 . tests/e2e/lab.sh
 at_exit lab_down # kills nginx and anything else left in the namespaces
 PIN=/sys/fs/bpf/xlb-bench-$$
 t_tmpdir /tmp/xlb-bench-e2e.XXXXXX
 track_pin "$PIN"
-STATS_PID=
 HAPROXY_PID=
 LB_KIND=
-
-# stats_on: BPF run-time statistics on while bench/e2e/bpf_stats.py runs (BPF_ENABLE_STATS,
-# the fd-held form of kernel.bpf_stats_enabled=1: nothing another test could switch off).
-stats_on() {
-	"$PY" bench/e2e/bpf_stats.py >"$TMP/stats.out" 2>&1 &
-	STATS_PID=$!
-	track_pid $STATS_PID
-	stats_up() { grep -q enabled "$TMP/stats.out" || ! kill -0 "$STATS_PID" 2>/dev/null; }
-	wait_for 30 stats_up && grep -q enabled "$TMP/stats.out" && return 0
-	echo "  BPF run time is not counted: $(cat "$TMP/stats.out")"
-	stats_off
-	return 1
-}
-
-stats_off() {
-	[ -n "$STATS_PID" ] || return 0
-	kill "$STATS_PID" 2>/dev/null
-	wait "$STATS_PID" 2>/dev/null
-	STATS_PID=
-}
 
 # bench_undo: what the setups leave inside the lab's namespaces (run before lab_down; the
 # processes, haproxy and bpf_stats.py, have ended by then).
@@ -161,26 +141,11 @@ done
 
 # ---- measuring -------------------------------------------------------------------------------
 
-# cpu_now: "busy softirq" jiffies, all CPUs (user nice system idle iowait irq softirq steal;
-# %.0f, as mawk would print a large sum as 1.2e+10).
-cpu_now() {
-	awk '/^cpu / { printf "%.0f %.0f\n", $2 + $3 + $4 + $7 + $8 + $9, $8; exit }' /proc/stat
-}
-
 # xlb_prog_ids: ids of the BPF programs attached on the LB host (XDP and TC).
 xlb_prog_ids() {
 	lab_net "$LAB_NS_LB" bpftool -j net show 2>/dev/null | jq -r '[.. | objects | to_entries[] |
 		select((.key == "id" or .key == "prog_id") and (.value | type) == "number") | .value] |
 		unique | map(tostring) | join(" ")'
-}
-
-# bpf_ns IDS...: sum of run_time_ns of these programs (%.0f: mawk's %d stops at 2^31).
-bpf_ns() {
-	local id
-	for id in "$@"; do
-		bpftool prog show id "$id" 2>/dev/null
-	done | awk '{ for (i = 1; i < NF; i++) if ($i == "run_time_ns") s += $(i + 1) }
-		END { printf "%.0f\n", s }'
 }
 
 # proc_ticks PID: utime+stime of a process, all its threads, in clock ticks.

@@ -45,6 +45,7 @@ PY=$(command -v /usr/bin/python3 || command -v python3)
 VIP=198.18.0.20
 # tests/lib/test.sh: bounded polling, and cleanup on any exit of what is registered here
 . tests/lib/test.sh
+. bench/lib.sh
 t_tmpdir /tmp/xlb-bench-ew.XXXXXX
 CL_ID=bew$$
 CL_QUIET=1
@@ -60,7 +61,6 @@ hostport() { echo $((31100 + $1)); }	   # agent N's nginx: host port 3110N
 backend_ep() { echo "$(cl_ip "$1"):$(hostport "$1")"; }
 DIRECT=$(backend_ep "${BACKENDS[0]}")
 VIP_BACKENDS=("${BACKENDS[@]}") # the VIP's, per setup
-STATS_PID=
 LB_KIND=
 PROG_IDS=
 ROUND=1
@@ -145,20 +145,6 @@ done
 
 # ---- measuring -------------------------------------------------------------------------------
 
-# cpu_now: "busy softirq" jiffies, all CPUs (%.0f: mawk would print a large sum as 1.2e+10).
-cpu_now() {
-	awk '/^cpu / { printf "%.0f %.0f\n", $2 + $3 + $4 + $7 + $8 + $9, $8; exit }' /proc/stat
-}
-
-# bpf_ns IDS...: sum of run_time_ns of these programs.
-bpf_ns() {
-	local id
-	for id in "$@"; do
-		bpftool prog show id "$id" 2>/dev/null
-	done | awk '{ for (i = 1; i < NF; i++) if ($i == "run_time_ns") s += $(i + 1) }
-		END { printf "%.0f\n", s }'
-}
-
 # xlb_prog_ids: ids of xlb's programs on the client's agent: on its cgroup and its interfaces.
 xlb_prog_ids() {
 	{
@@ -167,24 +153,6 @@ xlb_prog_ids() {
 			to_entries[] | select((.key == "id" or .key == "prog_id") and
 			(.value | type) == "number") | .value'
 	} | sort -un | tr '\n' ' '
-}
-
-stats_on() {
-	"$PY" bench/e2e/bpf_stats.py >"$TMP/stats.out" 2>&1 &
-	STATS_PID=$!
-	track_pid $STATS_PID
-	stats_up() { grep -q enabled "$TMP/stats.out" || ! kill -0 "$STATS_PID" 2>/dev/null; }
-	wait_for 30 stats_up && grep -q enabled "$TMP/stats.out" && return 0
-	echo "  BPF run time is not counted: $(cat "$TMP/stats.out")"
-	stats_off
-	return 1
-}
-
-stats_off() {
-	[ -n "$STATS_PID" ] || return 0
-	kill "$STATS_PID" 2>/dev/null
-	wait "$STATS_PID" 2>/dev/null
-	STATS_PID=
 }
 
 HZ=$(getconf CLK_TCK)

@@ -65,19 +65,47 @@ struct {
 	__uint(max_entries, XLB_MAX_BACKENDS_DEFAULT);
 } xlb_backends SEC(".maps");
 
+/* Endpoint -> live backends there and the primary one, whose flows need no reply entry. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, struct xlb_endpoint_key);
-	__type(value, __u32);
+	__type(value, struct xlb_endpoint);
 	__uint(max_entries, XLB_MAX_BACKENDS_DEFAULT);
 } xlb_backend_addrs SEC(".maps");
+
+/* Vip id -> its key: a reply's flow is rebuilt from the VIP its backend serves. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_vip_key);
+	__uint(max_entries, XLB_MAX_VIPS_DEFAULT);
+} xlb_vip_keys SEC(".maps");
+
+/*
+ * Conntrack, one table per family so IPv4 keys stay 16 bytes. The loader may
+ * set BPF_F_NO_COMMON_LRU (an LRU list per CPU) and sizes them.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct xlb_ct4_key);
+	__type(value, struct xlb_ct_entry);
+	__uint(max_entries, XLB_CT_SIZE_DEFAULT);
+} xlb_ct4 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__type(key, struct xlb_flow_key);
 	__type(value, struct xlb_ct_entry);
-	__uint(max_entries, XLB_CT_SIZE_DEFAULT);
-} xlb_ct SEC(".maps");
+	__uint(max_entries, XLB_CT6_SIZE_DEFAULT);
+} xlb_ct6 SEC(".maps");
+
+/* Next hops by destination, per CPU (abi.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_nh_slot);
+	__uint(max_entries, XLB_NH_CACHE_SIZE);
+} xlb_nh_cache SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -86,12 +114,28 @@ struct {
 	__uint(max_entries, 1);
 } xlb_config SEC(".maps");
 
+/* New-flow budgets of the current second: per CPU, and per VIP per CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
-	__type(value, struct xlb_ct_budget);
+	__type(value, struct xlb_budget);
 	__uint(max_entries, 1);
 } xlb_ct_budget SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_budget);
+	__uint(max_entries, XLB_MAX_VIPS_DEFAULT);
+} xlb_vip_budget SEC(".maps");
+
+/* Per VIP, shared by all CPUs: whether replies may belong to stateless flows. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_vip_flood);
+	__uint(max_entries, XLB_MAX_VIPS_DEFAULT);
+} xlb_vip_flood SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

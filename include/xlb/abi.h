@@ -18,7 +18,7 @@
 #endif
 
 /* A plain decimal literal: the pin path below is made of its digits. */
-#define XLB_ABI_VERSION 1
+#define XLB_ABI_VERSION 2
 #define XLB_PIN_ROOT "/sys/fs/bpf/xlb"
 #define XLB_STRINGIFY_(x) #x
 #define XLB_STRINGIFY(x) XLB_STRINGIFY_(x)
@@ -38,7 +38,8 @@
  */
 #define XLB_MAX_VIPS_DEFAULT 16384
 #define XLB_MAX_BACKENDS_DEFAULT 131072
-#define XLB_CT_SIZE_DEFAULT 524288
+#define XLB_CT_SIZE_DEFAULT 524288 /* xlb_ct4 */
+#define XLB_CT6_SIZE_DEFAULT (XLB_CT_SIZE_DEFAULT / 4) /* xlb_ct6: fewer clusters speak IPv6 */
 
 /*
  * Maglev table sizes: the smallest prime above 100 x backends, so each backend
@@ -112,16 +113,25 @@ struct xlb_backend {
 	__u32 gen; /* bumped each time the slot is given to a new backend */
 	__u32 vip_id; /* the VIP this backend serves */
 	__u16 weight; /* Maglev weight; 0 while draining */
-	__u8 flags; /* reserved, 0 */
+	__u8 flags; /* enum xlb_backend_flags */
 	__u8 pad;
+};
+
+enum xlb_backend_flags {
+	/*
+	 * Not the primary backend of its endpoint (another VIP's backend answers
+	 * from the same address, port and protocol): a reply cannot tell which VIP
+	 * it belongs to, so this backend's flows also record a reply entry.
+	 */
+	XLB_BE_F_REPLY_ENTRY = 1 << 0,
 };
 
 
 /*
- * xlb_backend_addrs key: the (address, port, protocol) a backend answers from;
- * the value (__u32) counts the live backends at that endpoint. Replies are only
- * looked up in conntrack when their source is a backend, which keeps non-VIP
- * traffic at two hash lookups and no LRU lookup.
+ * xlb_backend_addrs key: the (address, port, protocol) a backend answers from.
+ * Replies are recognised by it: a reply from an endpoint is checked against
+ * the conntrack entry of its primary backend's flow, rebuilt from the VIP that
+ * backend serves, so most flows need no second entry for their replies.
  */
 struct xlb_endpoint_key {
 	union xlb_addr addr; /* be */
@@ -130,6 +140,15 @@ struct xlb_endpoint_key {
 	__u8 family;
 };
 
+/*
+ * xlb_backend_addrs value. refs counts the live backends at the endpoint; the
+ * primary is one of them (the first, until it is removed). Every other
+ * backend there has XLB_BE_F_REPLY_ENTRY.
+ */
+struct xlb_endpoint {
+	__u32 refs;
+	__u32 backend_id; /* the primary backend */
+};
 
 /*
  * xlb_addr_filter: two bitmaps of XLB_FILTER_BITS-bit address hashes, one of
@@ -170,10 +189,11 @@ enum xlb_ct_dir {
 };
 
 /*
- * xlb_ct key: a flow as seen on the wire in one direction. The destination
- * half comes first and is laid out as struct xlb_vip_key, so the program
- * looks up the VIP, the flow and its reply with the packet's own tuple and
- * copies nothing.
+ * A flow as seen on the wire in one direction, in the form the programs parse
+ * a packet into: the destination half comes first and is laid out as struct
+ * xlb_vip_key, so the VIP lookup takes the packet's own tuple. It is also the
+ * key of xlb_ct6, and the form user space's conntrack iterator gives entries
+ * of both tables in.
  */
 struct xlb_flow_key {
 	union xlb_addr daddr; /* be */
@@ -186,37 +206,97 @@ struct xlb_flow_key {
 	__u8 pad;
 };
 
+/* xlb_ct4 key: an IPv4 flow in 16 bytes instead of 40. */
+struct xlb_ct4_key {
+	__be32 daddr; /* be */
+	__be32 saddr; /* be */
+	__be16 dport; /* be */
+	__be16 sport; /* be */
+	__u8 proto;
+	__u8 dir; /* enum xlb_ct_dir */
+	__u16 pad;
+};
+
 /*
- * Next hop cached in a conntrack entry for its direction: a FIB lookup costs
- * more than the whole rest of the forwarding path, so a flow asks the FIB
- * again only when its answer is older than XLB_NH_TTL_MS (route and neighbour
- * changes reach established flows within that time). Time is in jiffies: in a
- * VM, reading the nanosecond clock costs as much as the rest of the packet.
+ * Conntrack time: CLOCK_MONOTONIC (bpf_ktime_get_coarse_ns()) in units of
+ * 2^20 ns, about a millisecond, in 32 bits (it wraps after 52 days; lifetimes
+ * are compared as signed differences). User space reads the same clock.
+ */
+#define XLB_TICK_SHIFT 20
+#define XLB_TICKS_PER_SEC 954 /* 1e9 / 2^20, rounded */
+
+/* What a flow's packets have shown so far; each state has its lifetime. */
+enum xlb_ct_state {
+	XLB_CTS_SYN = 0, /* opened by a SYN, handshake not seen to complete */
+	XLB_CTS_EST = 1, /* TCP established (or picked up mid-flow) */
+	XLB_CTS_FIN = 2, /* a FIN seen in one direction */
+	XLB_CTS_CLOSED = 3, /* FIN seen both ways, or a RST */
+	XLB_CTS_UDP = 4, /* UDP */
+	XLB_CTS_MAX,
+};
+
+/* Default lifetimes, seconds (idle time after the last packet in that state). */
+#define XLB_CT_TIMEOUT_SYN_DEFAULT 30
+#define XLB_CT_TIMEOUT_EST_DEFAULT 7200
+#define XLB_CT_TIMEOUT_FIN_DEFAULT 60
+#define XLB_CT_TIMEOUT_CLOSED_DEFAULT 10
+#define XLB_CT_TIMEOUT_UDP_DEFAULT 120
+
+enum xlb_ct_flags {
+	XLB_CT_F_FIN_ORIG = 1 << 0, /* the client sent a FIN */
+	XLB_CT_F_FIN_REPLY = 1 << 1, /* the backend sent a FIN */
+	XLB_CT_F_REPLY_ENTRY = 1 << 2, /* the flow also has a reply entry */
+};
+
+/*
+ * xlb_ct4 / xlb_ct6 value, 16 bytes. An ORIG entry names the backend (id and
+ * generation, so a reused slot never inherits flows); its VIP is the one the
+ * key is addressed to. A REPLY entry, recorded only for backends with
+ * XLB_BE_F_REPLY_ENTRY, names the same backend, whose vip_id gives the VIP to
+ * restore. The next hop is not here: it is cached per CPU and destination
+ * (xlb_nh_cache), so flows to one backend share it.
+ */
+struct xlb_ct_entry {
+	__u32 backend_id;
+	__u32 backend_gen;
+	__u32 expires; /* XLB_TICK time after which the entry counts as gone */
+	__u8 state; /* enum xlb_ct_state */
+	__u8 flags; /* enum xlb_ct_flags */
+	__u16 pad;
+};
+
+/* xlb_vip_keys (array by vip id) value: struct xlb_vip_key, to rebuild a reply's flow. */
+
+/*
+ * Next hop: a FIB lookup costs more than the whole rest of the forwarding
+ * path, so its answer is kept per CPU and destination for XLB_NH_TTL_MS (route
+ * and neighbour changes reach established flows within that time).
  */
 #define XLB_NH_TTL_MS 500
 struct xlb_nh {
-	__u64 stamp; /* bpf_jiffies64() of the FIB answer; 0: none */
+	__u32 stamp; /* XLB_TICK time of the FIB answer; 0: none */
 	__u32 ifindex; /* egress interface */
 	__u8 dmac[6];
 	__u8 smac[6];
 	__u16 len_ok; /* largest L3 length the FIB approved (route and device MTU) */
-	__u8 pad[4];
+	__u16 pad;
 };
 
 /*
- * xlb_ct value. An ORIG entry names the backend (id + generation, so a reused
- * slot never inherits flows); a REPLY entry names the VIP to restore. Every
- * recorded flow has both: replies are translated only for flows xlb made, so a
- * client talking to a backend directly is never touched.
+ * xlb_nh_cache (per CPU, direct-mapped): slot = hash of the destination. The
+ * FIB is asked again when the slot holds another destination or input
+ * interface, is older than XLB_NH_TTL_MS, or the packet is bigger than it
+ * approved. Source-based policy routing is looked up once per destination
+ * and interval, not per source.
  */
-struct xlb_ct_entry {
-	union xlb_addr nat_addr; /* be: backend (ORIG) or VIP (REPLY) address */
-	__be16 nat_port; /* be */
-	__u16 pad;
-	__u32 backend_id;
-	__u32 backend_gen;
-	__u32 vip_id;
-	struct xlb_nh nh; /* written by the programs */
+#define XLB_NH_CACHE_BITS 13
+#define XLB_NH_CACHE_SIZE (1u << XLB_NH_CACHE_BITS)
+struct xlb_nh_slot {
+	union xlb_addr dst; /* be */
+	__u32 ifindex_in; /* the interface the packet arrived on */
+	__u8 family;
+	__u8 pad[3];
+	struct xlb_nh nh;
 };
 
 /*
@@ -248,20 +328,35 @@ struct xlb_sock_revnat {
 
 #define XLB_SOCK_REVNAT_SIZE_DEFAULT 262144
 
+/*
+ * Flood protection: budgets of recorded new flows per second, per CPU and per
+ * VIP per CPU (counted per CPU so no counter is shared on the fast path).
+ * Above either, a new flow is forwarded by Maglev without a conntrack entry
+ * (stateless, counted), never dropped. The defaults are xlbd's; 0 in the map
+ * means no limit.
+ */
+#define XLB_NEW_PER_CPU_DEFAULT 125000
+#define XLB_NEW_PER_VIP_DEFAULT 50000
+/* After a stateless flow, replies without an entry are checked against Maglev this long. */
+#define XLB_STATELESS_GRACE_SEC 60
+
 /* Runtime settings, xlb_config[0]; may change while the programs run. */
 struct xlb_config {
-	/*
-	 * New flows per CPU per second; above it new flows are dropped so a flood
-	 * cannot evict established ones from conntrack. 0: no limit.
-	 */
-	__u32 ct_insert_limit;
+	__u32 new_per_cpu; /* recorded new flows per CPU per second; 0: no limit */
+	__u32 new_per_vip; /* the same per VIP (per CPU); 0: no limit */
+	__u32 ct_timeout[XLB_CTS_MAX]; /* lifetime per state, in XLB_TICKs; 0: the default */
 	__u32 flags; /* reserved, 0 */
 };
 
-/* xlb_ct_budget value (per CPU): the new-flow insert budget of the current second. */
-struct xlb_ct_budget {
-	__u64 window_start_ns;
-	__u64 inserts;
+/* xlb_ct_budget (per CPU, one entry) and xlb_vip_budget (per CPU, by vip id) value. */
+struct xlb_budget {
+	__u32 window; /* XLB_TICK time the current second started */
+	__u32 used; /* flows recorded in it */
+};
+
+/* xlb_vip_flood value, by vip id: until when replies may belong to stateless flows. */
+struct xlb_vip_flood {
+	__u32 stateless_until; /* XLB_TICK time */
 };
 
 /*
@@ -281,7 +376,6 @@ enum xlb_vip_drop {
 	XLB_VIP_DROP_NO_TABLE, /* table_id points at no table (writer bug or race) */
 	XLB_VIP_DROP_REJECT_FAILED, /* could not build the RST/ICMP answer */
 	XLB_VIP_DROP_FIB, /* route to the backend is blackhole/unreachable/prohibited */
-	XLB_VIP_DROP_CT_LIMIT, /* new flow over the per-CPU conntrack insert rate */
 	XLB_VIP_DROP_MAX,
 };
 
@@ -291,8 +385,9 @@ struct xlb_vip_stats {
 	__u64 bytes_in;
 	__u64 pkts_out; /* replies translated back to the VIP */
 	__u64 bytes_out;
-	__u64 new_flows;
+	__u64 new_flows; /* recorded or not */
 	__u64 rejected; /* RST or ICMP unreachable sent */
+	__u64 stateless; /* new flows over a budget, forwarded without a conntrack entry */
 	__u64 drops[XLB_VIP_DROP_MAX];
 };
 
@@ -330,7 +425,6 @@ struct xlb_backend_stats {
 	X(DROP_FRAGMENT, DROP, "IP fragment addressed to a VIP")                            \
 	X(DROP_MALFORMED_VIP, DROP, "addressed to a VIP address but not parseable")         \
 	X(DROP_FIB, DROP, "route to the destination is blackhole/unreachable/prohibited")   \
-	X(DROP_CT_LIMIT, DROP, "new flow over the per-CPU conntrack insert rate")           \
 	X(DROP_INTERNAL, DROP, "map lookup that cannot fail failed")
 
 #define XLB_EVENTS(X)                                                                  \
@@ -338,6 +432,12 @@ struct xlb_backend_stats {
 	X(CT_NEW, "new flow recorded in conntrack")                                         \
 	X(CT_REPICK, "flow's backend gone or reused: picked again")                         \
 	X(CT_INSERT_FAILED, "conntrack insert failed")                                      \
+	X(CT_EXPIRED, "conntrack entry past its lifetime: treated as none")                 \
+	X(CT_SYN_RECORDED, "SYN on a recorded tuple (retransmit or reused port)")           \
+	X(CT_REPLY_ENTRY, "flow to a shared endpoint: reply entry recorded too")            \
+	X(CT_STATELESS, "new flow over a budget: forwarded by Maglev, not recorded")        \
+	X(CT_STATELESS_REPLY, "reply with no entry matched Maglev in a flood: translated")  \
+	X(NH_MISS, "next hop not cached (or stale): FIB asked")                             \
 	X(NAT_ORIG, "client -> VIP translated to a backend")                                \
 	X(NAT_REPLY, "backend -> client translated back to the VIP")                        \
 	X(ICMP_ORIG, "ICMP error about a VIP flow sent to its backend")                     \
@@ -379,9 +479,14 @@ struct xlb_stats {
 #define XLB_MAP_TABLES "xlb_tables"
 #define XLB_MAP_BACKENDS "xlb_backends"
 #define XLB_MAP_BACKEND_ADDRS "xlb_backend_addrs"
-#define XLB_MAP_CT "xlb_ct"
+#define XLB_MAP_CT4 "xlb_ct4"
+#define XLB_MAP_CT6 "xlb_ct6"
 #define XLB_MAP_CONFIG "xlb_config"
 #define XLB_MAP_CT_BUDGET "xlb_ct_budget"
+#define XLB_MAP_VIP_BUDGET "xlb_vip_budget"
+#define XLB_MAP_VIP_FLOOD "xlb_vip_flood"
+#define XLB_MAP_VIP_KEYS "xlb_vip_keys"
+#define XLB_MAP_NH_CACHE "xlb_nh_cache"
 #define XLB_MAP_STATS "xlb_stats"
 #define XLB_MAP_VIP_STATS "xlb_vip_stats"
 #define XLB_MAP_BACKEND_STATS "xlb_backend_stats"
@@ -402,7 +507,11 @@ _Static_assert(sizeof(struct xlb_backend) == 32, "xlb_backend layout");
 _Static_assert(sizeof(struct xlb_endpoint_key) == 20, "xlb_endpoint_key layout");
 _Static_assert(sizeof(struct xlb_table_entry) == 64, "xlb_table_entry layout");
 _Static_assert(sizeof(struct xlb_addr_key) == 20, "xlb_addr_key layout");
-_Static_assert(sizeof(struct xlb_ct_budget) == 16, "xlb_ct_budget layout");
+_Static_assert(sizeof(struct xlb_endpoint) == 8, "xlb_endpoint layout");
+_Static_assert(sizeof(struct xlb_budget) == 8, "xlb_budget layout");
+_Static_assert(sizeof(struct xlb_vip_flood) == 4, "xlb_vip_flood layout");
+_Static_assert(sizeof(struct xlb_ct4_key) == 16, "xlb_ct4_key layout");
+_Static_assert(sizeof(struct xlb_nh_slot) == 48, "xlb_nh_slot layout");
 _Static_assert(sizeof(struct xlb_flow_key) == 40, "xlb_flow_key layout");
 _Static_assert(__builtin_offsetof(struct xlb_flow_key, dport) ==
 		       __builtin_offsetof(struct xlb_vip_key, port) &&
@@ -411,12 +520,12 @@ _Static_assert(__builtin_offsetof(struct xlb_flow_key, dport) ==
 	       __builtin_offsetof(struct xlb_flow_key, family) ==
 		       __builtin_offsetof(struct xlb_vip_key, family),
 	       "a flow key must start with a VIP key");
-_Static_assert(sizeof(struct xlb_nh) == 32, "xlb_nh layout");
-_Static_assert(sizeof(struct xlb_ct_entry) == 64, "xlb_ct_entry layout");
-_Static_assert(sizeof(struct xlb_config) == 8, "xlb_config layout");
+_Static_assert(sizeof(struct xlb_nh) == 24, "xlb_nh layout");
+_Static_assert(sizeof(struct xlb_ct_entry) == 16, "xlb_ct_entry layout");
+_Static_assert(sizeof(struct xlb_config) == 12 + 4 * XLB_CTS_MAX, "xlb_config layout");
 _Static_assert(sizeof(struct xlb_sock_key) == 32, "xlb_sock_key layout");
 _Static_assert(sizeof(struct xlb_sock_revnat) == 32, "xlb_sock_revnat layout");
-_Static_assert(sizeof(struct xlb_vip_stats) == 8 * (6 + XLB_VIP_DROP_MAX), "xlb_vip_stats");
+_Static_assert(sizeof(struct xlb_vip_stats) == 8 * (7 + XLB_VIP_DROP_MAX), "xlb_vip_stats");
 _Static_assert(sizeof(struct xlb_backend_stats) == 40, "xlb_backend_stats layout");
 _Static_assert(sizeof(struct xlb_vip_meta) == 256, "xlb_vip_meta layout");
 _Static_assert(sizeof(struct xlb_stats) == 8 * XLB_CNT_MAX, "xlb_stats layout");

@@ -214,9 +214,9 @@ static __always_inline int xlb_to_backend(void *ctx, const int hook, struct xlb_
 /*
  * The flow a backend's packet to a client belongs to. ek is the backend's
  * endpoint (the packet's source), client:cport its destination. Tried in
- * turn: the primary backend's flow, rebuilt from the VIP it serves; the
- * reply entry, where the endpoint is shared; during a flood of the primary's
- * VIP, Maglev's pick for the rebuilt tuple. touch moves the entry's state (a
+ * turn: the reply entry, where the endpoint is shared; the primary backend's
+ * flow, rebuilt from the VIP it serves; during a flood of the primary's VIP,
+ * Maglev's pick for the rebuilt tuple. touch moves the entry's state (a
  * reply, not an ICMP error about one). Returns 1 with the VIP to restore in
  * vk and the backend in bid, else 0.
  */
@@ -237,6 +237,29 @@ static __always_inline int xlb_reply_flow(const struct xlb_endpoint_key *ek,
 	ep = bpf_map_lookup_elem(&xlb_backend_addrs, ek);
 	if (!ep)
 		return 0;
+	/* A reply entry, where there is one, was written by the tuple's latest flow. */
+	if (ep->refs > 1) {
+		struct xlb_flow_key rk = {};
+
+		xlb_addr_copy(&rk.daddr, client);
+		rk.dport = cport;
+		xlb_addr_copy(&rk.saddr, &ek->addr);
+		rk.sport = ek->port;
+		rk.proto = ek->proto;
+		rk.family = ek->family;
+		rk.dir = XLB_DIR_REPLY;
+		ct = xlb_ct_lookup(&rk);
+		if (ct && xlb_ct_backend(ct, now, &rbe) > 0) {
+			vid = rbe->vip_id;
+			k = bpf_map_lookup_elem(&xlb_vip_keys, &vid);
+			if (k && k->family) {
+				if (touch)
+					xlb_ct_touch(ct, cfg, now, p, 1);
+				id = ct->backend_id;
+				goto found;
+			}
+		}
+	}
 	id = ep->backend_id;
 	be = bpf_map_lookup_elem(&xlb_backends, &id);
 	if (!be || be->state == XLB_BE_REMOVED)
@@ -257,29 +280,6 @@ static __always_inline int xlb_reply_flow(const struct xlb_endpoint_key *ek,
 		if (touch)
 			xlb_ct_touch(ct, cfg, now, p, 1);
 		goto found;
-	}
-	if (ep->refs > 1) {
-		struct xlb_flow_key rk = {};
-
-		xlb_addr_copy(&rk.daddr, client);
-		rk.dport = cport;
-		xlb_addr_copy(&rk.saddr, &ek->addr);
-		rk.sport = ek->port;
-		rk.proto = ek->proto;
-		rk.family = ek->family;
-		rk.dir = XLB_DIR_REPLY;
-		ct = xlb_ct_lookup(&rk);
-		if (ct && xlb_ct_backend(ct, now, &rbe) > 0) {
-			__u32 rvid = rbe->vip_id;
-
-			id = ct->backend_id;
-			k = bpf_map_lookup_elem(&xlb_vip_keys, &rvid);
-			if (!k || !k->family)
-				return 0;
-			if (touch)
-				xlb_ct_touch(ct, cfg, now, p, 1);
-			goto found;
-		}
 	}
 	if (!xlb_flooded(vid, now))
 		return 0;

@@ -235,7 +235,7 @@ static __u32 primary_pick(const struct xlb_dp *dp, const struct xlb_ref *ref,
 	return ref->ids[0];
 }
 
-/* After the endpoint names its primary: the primary without the flag, every other with it. */
+/* After the endpoint names its primary: every backend flagged when it is shared, none when not. */
 static int flags_fix(struct xlb_dp *dp, const struct xlb_ref *ref)
 {
 	int fixed = 0;
@@ -247,7 +247,7 @@ static int flags_fix(struct xlb_dp *dp, const struct xlb_ref *ref)
 
 		id = ref->ids[i];
 		be = dp->backends[id];
-		want = id != ref->v.backend_id;
+		want = ref->v.refs > 1;
 		if (!!(be.flags & XLB_BE_F_REPLY_ENTRY) == want)
 			continue;
 		be.flags ^= XLB_BE_F_REPLY_ENTRY;

@@ -9,9 +9,9 @@
  * counts of VIP addresses, backend endpoints with their primary backend, the
  * VIP keys by id, the address filter) change with the primary ones. An
  * endpoint that several VIPs' backends share names one of them as its
- * primary; the others carry XLB_BE_F_REPLY_ENTRY before the endpoint counts
- * them, and a primary that leaves hands over before its successor's flag
- * is cleared (abi.h says why replies need this).
+ * primary; all of them carry XLB_BE_F_REPLY_ENTRY before the endpoint counts
+ * a second one, and the last one keeps it until the count is back at one
+ * (abi.h says why replies need this).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -179,22 +179,37 @@ static int ref_add(struct xlb_refs *r, const void *key, int delta)
 	return bpf_map_update_elem(r->fd, ref->key, &ref->v, BPF_ANY) ? -errno : 0;
 }
 
+/* Writes a backend now, or queues it in wb; the mirror changes at once either way. */
+static int backend_write(struct xlb_dp *dp, __u32 id, const struct xlb_backend *be,
+			 struct xlb_wbatch *wb);
+
 /*
- * Backend id joins its endpoint. The first backend there is its primary;
- * any later one gets XLB_BE_F_REPLY_ENTRY (*reply_entry), which the caller
- * writes with the backend, before the endpoint's new count goes into wb (the
- * caller flushes backends first), so the programs never see a second
- * backend at an endpoint without the flag that makes its flows findable.
+ * Backend id joins its endpoint. The first backend there is its primary.
+ * Once the endpoint is shared, every backend at it has XLB_BE_F_REPLY_ENTRY
+ * (*reply_entry for the new one, which the caller writes with the backend;
+ * the primary's is written here, at once): the caller flushes backends
+ * before the endpoint's new count goes into the map, so the programs never
+ * see a shared endpoint with a backend whose flows leave no reply entry.
+ * The primary records them too because a tuple's latest flow must always
+ * overwrite the reply entry an earlier flow through another VIP left.
  */
 static int endpoint_join(struct xlb_dp *dp, const struct xlb_endpoint_key *ek, __u32 id,
 			 struct xlb_wbatch *wb, bool *reply_entry)
 {
 	struct xlb_ref *ref = ref_get(&dp->be_refs, ek, true);
+	struct xlb_backend be;
 	int err;
 
 	if (!ref)
 		return -ENOMEM;
 	*reply_entry = ref->v.refs > 0;
+	if (ref->v.refs == 1 && !(dp->backends[ref->v.backend_id].flags & XLB_BE_F_REPLY_ENTRY)) {
+		be = dp->backends[ref->v.backend_id];
+		be.flags |= XLB_BE_F_REPLY_ENTRY;
+		err = backend_write(dp, ref->v.backend_id, &be, NULL);
+		if (err)
+			return err;
+	}
 	err = xlb_dp_ref_ids_add(ref, id);
 	if (err)
 		return err;
@@ -203,16 +218,12 @@ static int endpoint_join(struct xlb_dp *dp, const struct xlb_endpoint_key *ek, _
 	return wb_add(wb, ref->key, &ref->v);
 }
 
-/* Writes a backend now, or queues it in wb; the mirror changes at once either way. */
-static int backend_write(struct xlb_dp *dp, __u32 id, const struct xlb_backend *be,
-			 struct xlb_wbatch *wb);
-
 /*
  * Backend id leaves its endpoint (it is already removed). When it was the
- * primary and others remain, the oldest of them is promoted: the endpoint
- * names it first, and only then is its XLB_BE_F_REPLY_ENTRY cleared, so its
- * new flows never go without a reply entry while replies still look for
- * another backend's flow.
+ * primary and others remain, the oldest of them is promoted. When one
+ * backend is left, the endpoint's count says so first and only then is the
+ * flag cleared, so its new flows never go without a reply entry while
+ * replies still look for one.
  */
 static int endpoint_leave(struct xlb_dp *dp, const struct xlb_endpoint_key *ek, __u32 id)
 {
@@ -236,7 +247,7 @@ static int endpoint_leave(struct xlb_dp *dp, const struct xlb_endpoint_key *ek, 
 	if (bpf_map_update_elem(dp->be_refs.fd, ref->key, &ref->v, BPF_ANY))
 		return -errno;
 	be = dp->backends[ref->v.backend_id];
-	if (!(be.flags & XLB_BE_F_REPLY_ENTRY))
+	if (n > 1 || !(be.flags & XLB_BE_F_REPLY_ENTRY))
 		return 0;
 	be.flags &= ~XLB_BE_F_REPLY_ENTRY;
 	return backend_write(dp, ref->v.backend_id, &be, NULL);

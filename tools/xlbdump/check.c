@@ -6,7 +6,10 @@
  * packet could trip over: a VIP whose table is missing or of the wrong size,
  * a table slot naming a backend that is free, draining, or another VIP's, a
  * VIP or a backend in a table whose address the fast-path filter or the
- * address maps do not know. Leftovers are what an interrupted write leaves
+ * address maps do not know, a VIP whose id does not give its key back in
+ * xlb_vip_keys, an endpoint several backends share where one of them lacks
+ * the reply-entry flag (or whose primary is gone with no reply entries to
+ * fall back on). Leftovers are what an interrupted write leaves
  * that no packet reaches (a backend of no VIP, a reference count too high)
  * and that the next xlbd repairs when it adopts the maps; --strict counts
  * them as errors too. Tables no VIP points at are only counted. The maps are
@@ -204,34 +207,131 @@ static void vips_check(struct ck *c)
 	}
 }
 
-/* A backend's endpoint is counted in xlb_backend_addrs once per live backend that has it. */
-static void backend_refs_check(struct ck *c, __u32 id, const char *es)
+/* A live backend by the endpoint it answers from: the order endpoints are checked in. */
+struct ep_item {
+	struct xlb_endpoint_key key;
+	__u32 id;
+};
+
+static int ep_cmp(const void *a, const void *b)
 {
-	const struct xlb_backend *b = &c->bes[id];
-	const struct xlb_vip_key *vk = &c->vips[c->owner[b->vip_id] - 1].key;
-	struct xlb_endpoint_key ek = {
-		.addr = b->addr, .port = b->port, .proto = vk->proto, .family = b->family
-	};
-	__u32 l, want = 0, count;
-	char ks[128];
+	const struct ep_item *x = a, *y = b;
+	int d = memcmp(&x->key, &y->key, sizeof(x->key));
 
-	for (l = 0; l < c->nlive; l++) {
-		const struct xlb_backend *o = &c->bes[c->live[l]];
+	return d ?: (x->id > y->id) - (x->id < y->id);
+}
 
-		if (c->vips[c->owner[o->vip_id] - 1].key.proto != ek.proto)
-			continue;
-		want += o->family == ek.family && o->port == ek.port &&
-			!memcmp(&o->addr, &ek.addr, sizeof(ek.addr));
+/*
+ * One endpoint and its n live backends: xlb_backend_addrs counts them and
+ * names one of them as primary. When n > 1 every one carries
+ * XLB_BE_F_REPLY_ENTRY, or replies of its flows may be taken for another
+ * VIP's. A write that died half-way may leave a primary that is gone or a
+ * lone backend still flagged: replies still find their flows, and xlbd
+ * repairs it when it adopts the maps.
+ */
+static void endpoint_check(struct ck *c, const struct ep_item *it, __u32 n)
+{
+	struct xlb_endpoint ep = {};
+	bool in_table = false, primary_ok = false, have;
+	char es[96], ks[128];
+	size_t l;
+	__u32 i;
+
+	for (i = 0; i < n; i++)
+		in_table |= c->in_table[it[i].id];
+	xlb_endpoint_str(&it->key.addr, it->key.port, it->key.family, es, sizeof(es));
+	l = strlen(es);
+	snprintf(es + l, sizeof(es) - l, "/%s", it->key.proto == XLB_PROTO_UDP ? "udp" : "tcp");
+	have = !xlb_reader_endpoint(c->r, &it->key, &ep);
+	if (!have)
+		ep.refs = 0;
+	if (ep.refs < n && in_table)
+		bad(c, "endpoint %s: counted %u times in %s, %u backends have it", es, ep.refs,
+		    XLB_MAP_BACKEND_ADDRS, n);
+	else if (ep.refs != n)
+		left(c, "endpoint %s: counted %u times in %s, %u backends have it", es, ep.refs,
+		     XLB_MAP_BACKEND_ADDRS, n);
+	if (!have)
+		return;
+	for (i = 0; i < n; i++)
+		primary_ok |= it[i].id == ep.backend_id;
+	if (!primary_ok && ep.refs <= 1)
+		bad(c, "endpoint %s: primary backend %u is not one of its backends, and with a "
+		       "count of %u replies look for no reply entry", es, ep.backend_id, ep.refs);
+	else if (!primary_ok)
+		left(c, "endpoint %s: primary backend %u is not one of its backends", es,
+		     ep.backend_id);
+	for (i = 0; i < n; i++) {
+		const struct xlb_backend *b = &c->bes[it[i].id];
+		bool flagged = b->flags & XLB_BE_F_REPLY_ENTRY;
+
+		xlb_vip_key_str(&c->vips[c->owner[b->vip_id] - 1].key, ks, sizeof(ks));
+		if (n == 1 && flagged)
+			left(c, "backend %u (%s) of vip %s: alone at its endpoint, yet flagged to "
+				"record reply entries", it[i].id, es, ks);
+		else if (n > 1 && !flagged)
+			bad(c, "backend %u (%s) of vip %s: shares its endpoint with %u other "
+			       "backends but lacks the reply-entry flag: replies of its flows may "
+			       "be taken for another VIP's", it[i].id, es, ks, n - 1);
 	}
-	if (xlb_reader_endpoint_refs(c->r, &ek, &count))
-		count = 0;
-	if (count < want && c->in_table[id])
-		bad(c, "backend %u (%s) of vip %s: endpoint counted %u times in %s, %u backends "
-		       "have it", id, es, xlb_vip_key_str(vk, ks, sizeof(ks)), count,
-		    XLB_MAP_BACKEND_ADDRS, want);
-	else if (count != want)
-		left(c, "backend %u (%s): endpoint counted %u times in %s, %u backends have it", id,
-		     es, count, XLB_MAP_BACKEND_ADDRS, want);
+}
+
+/* Every endpoint of the live backends, once. */
+static int endpoints_check(struct ck *c)
+{
+	struct ep_item *items = calloc(c->nlive ? c->nlive : 1, sizeof(*items));
+	__u32 i, j;
+
+	if (!items)
+		return -ENOMEM;
+	for (i = 0; i < c->nlive; i++) {
+		const struct xlb_backend *b = &c->bes[c->live[i]];
+
+		items[i].key.addr = b->addr;
+		items[i].key.port = b->port;
+		items[i].key.proto = c->vips[c->owner[b->vip_id] - 1].key.proto;
+		items[i].key.family = b->family;
+		items[i].id = c->live[i];
+	}
+	qsort(items, c->nlive, sizeof(*items), ep_cmp);
+	for (i = 0; i < c->nlive; i = j) {
+		for (j = i + 1;
+		     j < c->nlive && !memcmp(&items[i].key, &items[j].key, sizeof(items[i].key)); j++)
+			;
+		endpoint_check(c, &items[i], j - i);
+	}
+	free(items);
+	return 0;
+}
+
+/*
+ * xlb_vip_keys: a live VIP's id holds its key (a reply's flow is rebuilt
+ * from it); an id no VIP has should be zero, though no packet reaches it.
+ */
+static void vip_keys_check(struct ck *c)
+{
+	struct xlb_vip_key k, zero = {};
+	char ks[128], hs[128];
+	__u32 id;
+
+	for (id = 1; id < c->max_vips; id++) {
+		if (xlb_reader_vip_key(c->r, id, &k)) {
+			bad(c, "vip id %u: %s unreadable", id, XLB_MAP_VIP_KEYS);
+			continue;
+		}
+		if (c->owner[id]) {
+			const struct xlb_vip_key *want = &c->vips[c->owner[id] - 1].key;
+
+			if (memcmp(&k, want, sizeof(k)))
+				bad(c, "vip %s: %s[%u] holds %s", xlb_vip_key_str(want, ks, sizeof(ks)),
+				    XLB_MAP_VIP_KEYS, id,
+				    memcmp(&k, &zero, sizeof(k)) ? xlb_vip_key_str(&k, hs, sizeof(hs))
+								 : "nothing");
+		} else if (memcmp(&k, &zero, sizeof(k))) {
+			left(c, "vip id %u: no VIP has it, %s holds %s", id, XLB_MAP_VIP_KEYS,
+			     xlb_vip_key_str(&k, hs, sizeof(hs)));
+		}
+	}
 }
 
 /* Backends: each belongs to a live VIP; those in a table must be known by address. */
@@ -255,7 +355,6 @@ static void backends_check(struct ck *c)
 			continue;
 		}
 		c->nbe++;
-		backend_refs_check(c, id, es);
 		if (!filter_has(c->filter, XLB_FILTER_BACKEND, &b->addr, b->family)) {
 			if (c->in_table[id])
 				bad(c, "backend %u (%s): address not in %s", id, es,
@@ -346,7 +445,12 @@ int xlbdump_check(const struct xlbdump_opts *o)
 	if (check_read(&c))
 		goto out;
 	vips_check(&c);
+	vip_keys_check(&c);
 	backends_check(&c);
+	if (endpoints_check(&c)) {
+		xlbdump_error(o, "out of memory");
+		goto out;
+	}
 	xlb_reader_table_walk(r, unused_table, &c);
 	check_report(&c);
 	ret = c.errors || (o->strict && c.leftovers) ? 1 : 0;

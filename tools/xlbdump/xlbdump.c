@@ -7,7 +7,9 @@
  * default everything local to one node (ids, generations, table slots) is
  * left out and a table is shown as a hash of the backend addresses in its
  * slots: two xlb nodes given the same state print the same lines. --raw adds
- * the local ids and the kernel ids of the live table maps, so two dumps of
+ * the local ids, generations and backend flags (which of the backends
+ * sharing an endpoint record reply entries depends on the order they came
+ * in) and the kernel ids of the live table maps, so two dumps of
  * one node differ if anything at all was rewritten. -j prints the same as
  * one JSON object.
  */
@@ -142,7 +144,8 @@ static size_t vip_backends(const struct dump *d, __u32 vip_id, struct be_line *l
 			     xlb_endpoint_str(&b->addr, b->port, b->family, es, sizeof(es)),
 			     state_name(b->state), b->weight);
 		if (d->o->raw && o > 0 && (size_t)o < sizeof(l->text))
-			snprintf(l->text + o, sizeof(l->text) - o, " id %u gen %u", l->id, b->gen);
+			snprintf(l->text + o, sizeof(l->text) - o, " id %u gen %u flags %u", l->id,
+				 b->gen, b->flags);
 	}
 	qsort(lines, n, sizeof(*lines), line_cmp);
 	return n;
@@ -166,6 +169,7 @@ static json_t *backends_json(const struct dump *d, const struct be_line *lines, 
 		if (d->o->raw) {
 			json_object_set_new(o, "id", json_integer(lines[i].id));
 			json_object_set_new(o, "gen", json_integer(b->gen));
+			json_object_set_new(o, "flags", json_integer(b->flags));
 		}
 		json_array_append_new(a, o);
 	}
@@ -344,7 +348,8 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: xlbdump [-p PIN_PATH] [--raw] [--slots] [-j] | --check [--strict] [-j]\n"
 		   "Prints the VIPs, backends and Maglev tables in the pinned maps, sorted.\n"
 		   "  -p, --pin-path P  default " XLB_PIN_PATH_DEFAULT "\n"
-		   "      --raw         also local ids, generations and table map ids\n"
+		   "      --raw         also local ids, generations, backend flags and table\n"
+		   "                    map ids\n"
 		   "      --slots       every table slot, as the backend address in it\n"
 		   "      --check       verify the maps are consistent for the programs;\n"
 		   "                    exit 0 (consistent), 1 (errors), 2 (cannot read)\n"

@@ -30,6 +30,7 @@
 
 #include "cases.h"
 #include "dp.h"
+#include "dp_read.h"
 #include "log.h"
 
 #define FLOWS_PER_PORT 250
@@ -227,10 +228,11 @@ static const char *verdict_name(__u32 v)
 
 /* Finds the backend conntrack gave flow i, for its reply. */
 static int flow_backend(const struct gen *g, const struct xlb_vip_key *k, __be32 caddr,
-			__be16 cport, struct xlb_ct_entry *e)
+			__be16 cport, struct xlb_backend *be)
 {
 	struct xlb_flow_key fk = {};
-	int fd = xlb_dp_map_fd(g->dp, XLB_MAP_CT);
+	struct xlb_ct_entry e;
+	int err;
 
 	fk.saddr.v4 = caddr;
 	fk.daddr = k->addr;
@@ -239,7 +241,8 @@ static int flow_backend(const struct gen *g, const struct xlb_vip_key *k, __be32
 	fk.proto = k->proto;
 	fk.family = k->family;
 	fk.dir = XLB_DIR_ORIG;
-	return fd < 0 ? fd : bpf_map_lookup_elem(fd, &fk, e) ? -errno : 0;
+	err = xlb_reader_ct_lookup(xlb_dp_reader(g->dp), &fk, &e);
+	return err ?: xlb_backend_get(g->dp, e.backend_id, be);
 }
 
 static int cmd_push(struct gen *g, enum push_kind kind, const char *key, const char *from_s,
@@ -250,7 +253,7 @@ static int cmd_push(struct gen *g, enum push_kind kind, const char *key, const c
 	const struct xlb_case *row;
 	static struct t_frame f;
 	struct t_case_env env;
-	struct xlb_ct_entry ct;
+	struct xlb_backend be;
 	struct xlb_vip_key k;
 	__u32 rv = 0;
 	char err[128];
@@ -276,14 +279,14 @@ static int cmd_push(struct gen *g, enum push_kind kind, const char *key, const c
 		flow_client(i, &caddr, &cport);
 		env.client.v4 = caddr;
 		if (kind == PUSH_REPLY) {
-			e = flow_backend(g, &k, caddr, cport, &ct);
+			e = flow_backend(g, &k, caddr, cport, &be);
 			if (e) {
 				fprintf(stderr, "lbstat-testgen: flow %lu: no conntrack entry\n",
 					i);
 				return e;
 			}
-			env.be_addr = ct.nat_addr;
-			env.be_port = ntohs(ct.nat_port);
+			env.be_addr = be.addr;
+			env.be_port = ntohs(be.port);
 		}
 		memset(&f, 0, sizeof(f));
 		e = t_case_frame(row, &env, ntohs(cport), &f);

@@ -68,7 +68,6 @@ const char *xlb_vip_drop_name(unsigned int id)
 		[XLB_VIP_DROP_NO_TABLE] = "no_table",
 		[XLB_VIP_DROP_REJECT_FAILED] = "reject_failed",
 		[XLB_VIP_DROP_FIB] = "fib",
-		[XLB_VIP_DROP_CT_LIMIT] = "ct_limit",
 	};
 
 	return id < XLB_VIP_DROP_MAX ? names[id] : "unknown";

@@ -286,8 +286,7 @@ static void test_fields(void **state)
 	expect_eq("flood.new_per_cpu 0 (no limit)", cfg.new_per_cpu, 0);
 	expect_eq("flood.new_per_vip", cfg.new_per_vip, 7);
 	expect_eq("ct_timeouts.tcp_syn (the least)", cfg.ct_timeout_s[XLB_CTS_SYN], 1);
-	expect_eq("ct_timeouts.tcp_established (the most)", cfg.ct_timeout_s[XLB_CTS_EST],
-		  2251031);
+	expect_eq("ct_timeouts.tcp_established (the most)", cfg.ct_timeout_s[XLB_CTS_EST], 2251031);
 	expect_eq("ct_timeouts.tcp_fin", cfg.ct_timeout_s[XLB_CTS_FIN], 5);
 	expect_eq("ct_timeouts.tcp_closed", cfg.ct_timeout_s[XLB_CTS_CLOSED], 2);
 	expect_eq("ct_timeouts.udp", cfg.ct_timeout_s[XLB_CTS_UDP], 300);
@@ -377,8 +376,8 @@ static const struct {
     {"{\"datapath\": {\"flood\": 5}}", "$.datapath.flood", "expected an object, got 5"},
     {"{\"datapath\": {\"flood\": {\"new_per_cpu\": -1}}}", "$.datapath.flood.new_per_cpu",
      "integer 0-4294967295, got -1"},
-    {"{\"datapath\": {\"flood\": {\"new_per_vip\": 4294967296}}}",
-     "$.datapath.flood.new_per_vip", "got 4294967296"},
+    {"{\"datapath\": {\"flood\": {\"new_per_vip\": 4294967296}}}", "$.datapath.flood.new_per_vip",
+     "got 4294967296"},
     {"{\"datapath\": {\"flood\": {\"new_per_vip\": 1.5}}}", "$.datapath.flood.new_per_vip",
      "got 1.5"},
     {"{\"datapath\": {\"flood\": {\"new_percpu\": 1}}}", "$.datapath.flood.new_percpu",
@@ -631,8 +630,7 @@ static void test_ct_ticks(void **state)
 	expect_cmp("the longest timeout stays a positive s32 difference",
 		   xlb_cfg_ct_ticks(XLB_CFG_CT_TIMEOUT_MAX), <, 1u << 31);
 	expect_eq("XLB_CFG_CT_TIMEOUT_MAX", XLB_CFG_CT_TIMEOUT_MAX, 2251031);
-	expect_str_eq("key of XLB_CTS_EST", xlb_cfg_ct_timeout_key(XLB_CTS_EST),
-		      "tcp_established");
+	expect_str_eq("key of XLB_CTS_EST", xlb_cfg_ct_timeout_key(XLB_CTS_EST), "tcp_established");
 	expect_str_eq("name of XLB_CFG_CT_LRU_SHARED", xlb_cfg_ct_lru_name(XLB_CFG_CT_LRU_SHARED),
 		      "shared");
 }

@@ -834,8 +834,8 @@ const char *xlb_cfg_ct_lru_name(enum xlb_cfg_ct_lru lru)
 
 static void parse_maps(struct ctx *c, const json_t *root)
 {
-	static const char *const keys[] = {"max_vips", "max_backends", "ct_size", "ct6_size",
-					   "ct_lru", NULL};
+	static const char *const keys[] = {"max_vips", "max_backends", "ct_size",
+					   "ct6_size", "ct_lru",       NULL};
 	const json_t *o = get_object(c, root, "$", "maps");
 	char *lru = NULL;
 
@@ -860,9 +860,9 @@ static void parse_maps(struct ctx *c, const json_t *root)
 
 /* The keys of datapath.ct_timeouts, indexed by enum xlb_ct_state. */
 static const char *const ct_timeout_keys[XLB_CTS_MAX + 1] = {
-    [XLB_CTS_SYN] = "tcp_syn",	       [XLB_CTS_EST] = "tcp_established",
-    [XLB_CTS_FIN] = "tcp_fin",	       [XLB_CTS_CLOSED] = "tcp_closed",
-    [XLB_CTS_UDP] = "udp",	       [XLB_CTS_MAX] = NULL,
+    [XLB_CTS_SYN] = "tcp_syn", [XLB_CTS_EST] = "tcp_established",
+    [XLB_CTS_FIN] = "tcp_fin", [XLB_CTS_CLOSED] = "tcp_closed",
+    [XLB_CTS_UDP] = "udp",     [XLB_CTS_MAX] = NULL,
 };
 
 const char *xlb_cfg_ct_timeout_key(unsigned int state)
@@ -913,10 +913,11 @@ static void parse_datapath(struct ctx *c, const json_t *root)
 	check_keys(c, o, "$.datapath", keys);
 	/* Refused, not ignored: the old key dropped new flows, its replacement forwards them. */
 	if (json_object_get(o, "ct_insert_limit"))
-		xlb_cfg_error(c->errs, "$.datapath.ct_insert_limit",
-			      "no longer supported: use datapath.flood.new_per_cpu (new flows "
-			      "recorded per CPU per second; above it flows are forwarded without "
-			      "a conntrack entry instead of dropped) and datapath.flood.new_per_vip");
+		xlb_cfg_error(
+		    c->errs, "$.datapath.ct_insert_limit",
+		    "no longer supported: use datapath.flood.new_per_cpu (new flows "
+		    "recorded per CPU per second; above it flows are forwarded without "
+		    "a conntrack entry instead of dropped) and datapath.flood.new_per_vip");
 	parse_flood(c, o);
 	parse_ct_timeouts(c, o);
 }

@@ -96,6 +96,12 @@ struct xlbd_stats {
 	__u64 lat_count;
 	__u64 health_cache_entries;
 	__u64 health_cache_used; /* tasks whose health came from the cache in the last sync */
+	/* conntrack sweep (ct_gc.c) */
+	__u64 ct_gc_runs_total;
+	__u64 ct_gc_errors_total;
+	__u64 ct_gc_expired_total; /* entries past their lifetime deleted */
+	__u64 ct_gc_scanned_last;  /* entries the last sweep looked at */
+	double ct_gc_last_duration_s;
 };
 
 extern const double xlbd_lat_bounds[XLBD_LAT_BUCKETS];
@@ -127,6 +133,9 @@ struct xlbd {
 	struct xlb_plan_guard guard;
 	bool first_reconcile_done;
 	struct xlbd_timer full_check; /* periodic read-back of the maps */
+
+	/* ct_gc.c */
+	struct xlbd_timer ct_gc;
 
 	struct xlbd_marathon *marathon;
 	struct xlbd_metrics *metrics;
@@ -177,6 +186,14 @@ void xlbd_health_begin(struct xlbd_health *h, __u64 now_ms);
 /* Ends a pass: forgets entries older than the hold time; returns the earliest expiry of an entry
  * used. */
 __u64 xlbd_health_end(struct xlbd_health *h, __u64 *used, __u64 *entries);
+
+/* ---- ct_gc.c: the conntrack sweep ---- */
+
+/* How often expired conntrack entries are deleted. */
+#define XLBD_CT_GC_MS 5000
+
+/* Registers the sweep's timer; the first sweep runs XLBD_CT_GC_MS after start. */
+int xlbd_ct_gc_start(struct xlbd *d);
 
 /* ---- metrics.c ---- */
 

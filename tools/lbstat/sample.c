@@ -328,17 +328,19 @@ static double bytes_per_flow(const struct lbs_ct *ct)
 int lbs_ct_count(const struct xlb_reader *r, struct lbs_ct *ct, __u64 budget_ns, char *err,
 		 size_t errlen)
 {
-	static const enum xlb_map maps[LBS_FAMILIES] = { [LBS_IPV4] = XLB_M_CT4,
-							 [LBS_IPV6] = XLB_M_CT6 };
+	static const __u8 af[LBS_FAMILIES] = { [LBS_IPV4] = XLB_AF_INET,
+					       [LBS_IPV6] = XLB_AF_INET6 };
+	struct xlb_ct_table_info info;
 	__u64 t0 = lbs_now_ns(CLOCK_MONOTONIC);
 	size_t f;
 	int e;
 
 	memset(ct, 0, sizeof(*ct));
 	for (f = 0; f < LBS_FAMILIES; f++) {
-		ct->t[f].max_entries = xlb_reader_max_entries(r, maps[f]);
-		if (xlb_reader_map_memlock(r, maps[f], &ct->t[f].memlock))
-			ct->t[f].memlock = 0;
+		if (xlb_reader_ct_info(r, af[f], &info))
+			continue;
+		ct->t[f].max_entries = info.max_entries;
+		ct->t[f].memlock = info.memlock;
 	}
 	e = xlb_reader_ct_walk(r, ct_add, ct, budget_ns ? t0 + budget_ns : 0);
 	if (e < 0) {

@@ -5,9 +5,9 @@
  * reads the maps through the data plane's reader (VIPs, names, backends,
  * per-CPU counters summed), which never changes after open, and copies xlbd's
  * stats block under its lock, so it never touches the main thread's data
- * structures and never delays a map write. Conntrack occupancy costs a walk
- * of both tables, so it is counted at most every XLBD_CT_COUNT_MS and within
- * a time budget; scrapes in between reuse the last count.
+ * structures and never delays a map write. Conntrack fill is what the
+ * daemon's last finished sweep counted (ct_gc.c), so a scrape never walks the
+ * tables itself.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,21 +30,7 @@
 #define XLB_VERSION "unknown"
 #endif
 
-/* Recount conntrack at most this often, and stop a count after XLBD_CT_COUNT_BUDGET_MS. */
-#define XLBD_CT_COUNT_MS 10000
-#define XLBD_CT_COUNT_BUDGET_MS 250
-
 enum { CT_V4, CT_V6, CT_FAMILIES };
-
-/* One count of both conntrack tables, for the gauges. */
-struct ct_count {
-	__u64 at_ms;   /* xlbd_now_ms() of the count; 0: never counted */
-	bool complete; /* false: the walk hit its budget, the numbers are lower bounds */
-	__u64 entries[CT_FAMILIES]; /* orig and reply entries */
-	__u64 flows[CT_FAMILIES];   /* orig entries: one per flow */
-	__u32 max_entries[CT_FAMILIES];
-	__u64 memlock[CT_FAMILIES]; /* the table's kernel memory, bytes; 0: unknown */
-};
 
 struct xlbd_metrics {
 	struct xlbd *d;
@@ -52,8 +38,6 @@ struct xlbd_metrics {
 	int lfd;
 	char *token; /* bearer token or NULL; never logged */
 	double start_ts;
-	/* Only libmicrohttpd's one thread answers, so the cache needs no lock. */
-	struct ct_count ct;
 };
 
 const double xlbd_lat_bounds[XLBD_LAT_BUCKETS] = {
@@ -399,78 +383,40 @@ static void render_global(struct xlbd *d, struct sb *b)
 			  (unsigned long long)st.c[i]);
 }
 
-static int ct_count_add(void *ctx, const struct xlb_flow_key *key, const struct xlb_ct_entry *entry)
-{
-	struct ct_count *c = ctx;
-	int f = key->family == XLB_AF_INET6 ? CT_V6 : CT_V4;
-
-	(void)entry;
-	c->entries[f]++;
-	if (key->dir == XLB_DIR_ORIG)
-		c->flows[f]++;
-	return 0;
-}
-
-/* Counts both tables unless the last count is recent enough. */
-static void ct_count_refresh(struct xlbd_metrics *mx)
-{
-	static const enum xlb_map maps[CT_FAMILIES] = {[CT_V4] = XLB_M_CT4, [CT_V6] = XLB_M_CT6};
-	const struct xlb_reader *r = xlb_dp_reader(mx->d->dp);
-	struct ct_count c = {};
-	__u64 now = xlbd_now_ms();
-	int f, e;
-
-	if (mx->ct.at_ms && now - mx->ct.at_ms < XLBD_CT_COUNT_MS)
-		return;
-	for (f = 0; f < CT_FAMILIES; f++) {
-		c.max_entries[f] = xlb_reader_max_entries(r, maps[f]);
-		if (xlb_reader_map_memlock(r, maps[f], &c.memlock[f]))
-			c.memlock[f] = 0;
-	}
-	e = xlb_reader_ct_walk(r, ct_count_add, &c,
-			       xlbd_now_us() * 1000 + XLBD_CT_COUNT_BUDGET_MS * 1000000ull);
-	if (e < 0) {
-		pr_debug("metrics: conntrack count: %s", strerror(-e));
-		return;
-	}
-	/* A walk restarted by evictions may count an entry twice; never more than fits. */
-	for (f = 0; f < CT_FAMILIES; f++)
-		if (c.entries[f] > c.max_entries[f])
-			c.entries[f] = c.max_entries[f];
-	c.complete = e == 0;
-	c.at_ms = now;
-	mx->ct = c;
-}
-
 /*
  * Kernel memory per flow: each table's memory per slot (memlock over
  * max_entries: the kernel allocates every slot up front), times the entries in
  * use, over the flows they hold; a flow with a reply entry costs two entries.
- * With no flow yet, one entry of the IPv4 table.
+ * With no flow yet, one slot of the IPv4 table.
  */
-static double ct_bytes_per_flow(const struct ct_count *c)
+static double ct_bytes_per_flow(const struct xlb_ct_table_info *t, const __u64 *live,
+				const __u64 *reply)
 {
 	double bytes = 0;
 	__u64 flows = 0;
 	int f;
 
 	for (f = 0; f < CT_FAMILIES; f++) {
-		if (!c->max_entries[f])
+		if (!t[f].max_entries)
 			continue;
-		bytes += (double)c->memlock[f] / c->max_entries[f] * c->entries[f];
-		flows += c->flows[f];
+		bytes += (double)t[f].memlock / t[f].max_entries * live[f];
+		flows += live[f] - (reply[f] < live[f] ? reply[f] : live[f]);
 	}
 	if (flows)
 		return bytes / flows;
-	return c->max_entries[CT_V4] ? (double)c->memlock[CT_V4] / c->max_entries[CT_V4] : 0;
+	return t[CT_V4].max_entries ? (double)t[CT_V4].memlock / t[CT_V4].max_entries : 0;
 }
 
+/* The flood budgets and the conntrack tables: sizes, and the last sweep's fill. */
 static void render_ct(struct xlbd_metrics *mx, struct sb *b)
 {
 	static const char *const fam[CT_FAMILIES] = {[CT_V4] = "ipv4", [CT_V6] = "ipv6"};
+	static const __u8 af[CT_FAMILIES] = {[CT_V4] = XLB_AF_INET, [CT_V6] = XLB_AF_INET6};
 	const struct xlb_reader *r = xlb_dp_reader(mx->d->dp);
+	struct xlb_ct_table_info t[CT_FAMILIES] = {};
+	__u64 live[CT_FAMILIES], reply[CT_FAMILIES];
 	struct xlb_config cfg;
-	const struct ct_count *c = &mx->ct;
+	bool counted;
 	int f;
 
 	if (!xlb_reader_config(r, &cfg)) {
@@ -480,24 +426,29 @@ static void render_ct(struct xlbd_metrics *mx, struct sb *b)
 		sb_printf(b, "xlb_flood_budget{scope=\"cpu\"} %u\n", cfg.new_per_cpu);
 		sb_printf(b, "xlb_flood_budget{scope=\"vip\"} %u\n", cfg.new_per_vip);
 	}
-	ct_count_refresh(mx);
-	if (c->at_ms) {
-		help(b, "xlb_ct_entries", "gauge",
-		     "Conntrack entries (a flow's, and the reply entries of flows to shared "
-		     "endpoints), counted at most every 10 s; expired ones count until swept.");
-		for (f = 0; f < CT_FAMILIES; f++)
-			sb_printf(b, "xlb_ct_entries{family=\"%s\"} %llu\n", fam[f],
-				  (unsigned long long)c->entries[f]);
-		help(b, "xlb_ct_max_entries", "gauge",
-		     "Conntrack table sizes (LRU: full is normal).");
-		for (f = 0; f < CT_FAMILIES; f++)
-			sb_printf(b, "xlb_ct_max_entries{family=\"%s\"} %u\n", fam[f],
-				  c->max_entries[f]);
-		help(b, "xlb_ct_bytes_per_flow", "gauge",
-		     "Kernel memory of the conntrack tables per flow in them (reply entries "
-		     "included).");
-		sb_printf(b, "xlb_ct_bytes_per_flow %.1f\n", ct_bytes_per_flow(c));
-	}
+	for (f = 0; f < CT_FAMILIES; f++)
+		if (xlb_reader_ct_info(r, af[f], &t[f]))
+			memset(&t[f], 0, sizeof(t[f]));
+	help(b, "xlb_ct_max_entries", "gauge", "Conntrack table sizes (an LRU: full is normal).");
+	for (f = 0; f < CT_FAMILIES; f++)
+		sb_printf(b, "xlb_ct_max_entries{family=\"%s\"} %u\n", fam[f], t[f].max_entries);
+	pthread_mutex_lock(&mx->d->stats.lock);
+	counted = mx->d->stats.ct_counted;
+	memcpy(live, mx->d->stats.ct_live, sizeof(live));
+	memcpy(reply, mx->d->stats.ct_reply, sizeof(reply));
+	pthread_mutex_unlock(&mx->d->stats.lock);
+	/* Until the first sweep has finished (seconds after start) there is no count to show. */
+	if (!counted)
+		return;
+	help(b, "xlb_ct_entries", "gauge",
+	     "Live conntrack entries (one per flow, plus a reply entry for flows to a shared "
+	     "endpoint), as of the last sweep.");
+	for (f = 0; f < CT_FAMILIES; f++)
+		sb_printf(b, "xlb_ct_entries{family=\"%s\"} %llu\n", fam[f],
+			  (unsigned long long)live[f]);
+	help(b, "xlb_ct_bytes_per_flow", "gauge",
+	     "Kernel memory of the conntrack tables per flow in them (reply entries included).");
+	sb_printf(b, "xlb_ct_bytes_per_flow %.1f\n", ct_bytes_per_flow(t, live, reply));
 }
 
 static void render_daemon(struct xlbd_metrics *mx, struct sb *b)
@@ -525,12 +476,14 @@ static void render_daemon(struct xlbd_metrics *mx, struct sb *b)
 	help(b, "xlb_ct_gc_expired_total", "counter",
 	     "Conntrack entries past their lifetime deleted by xlbd's sweep.");
 	sb_printf(b, "xlb_ct_gc_expired_total %llu\n", (unsigned long long)s.ct_gc_expired_total);
-	help(b, "xlbd_ct_gc_runs_total", "counter", "Conntrack sweeps (every 5 s).");
-	sb_printf(b, "xlbd_ct_gc_runs_total %llu\n", (unsigned long long)s.ct_gc_runs_total);
-	help(b, "xlbd_ct_gc_errors_total", "counter", "Conntrack sweeps that failed (retried).");
+	help(b, "xlbd_ct_gc_passes_total", "counter",
+	     "Sweeps of both conntrack tables finished (one starts 5 s after the last).");
+	sb_printf(b, "xlbd_ct_gc_passes_total %llu\n", (unsigned long long)s.ct_gc_passes_total);
+	help(b, "xlbd_ct_gc_errors_total", "counter", "Sweep calls that failed (retried).");
 	sb_printf(b, "xlbd_ct_gc_errors_total %llu\n", (unsigned long long)s.ct_gc_errors_total);
-	help(b, "xlbd_ct_gc_duration_seconds", "gauge", "How long the last conntrack sweep took.");
-	sb_printf(b, "xlbd_ct_gc_duration_seconds %.6f\n", s.ct_gc_last_duration_s);
+	help(b, "xlbd_ct_gc_busy_seconds", "gauge",
+	     "Time the last finished sweep spent deleting and counting (in the main thread).");
+	sb_printf(b, "xlbd_ct_gc_busy_seconds %.6f\n", s.ct_gc_pass_busy_s);
 	help(b, "xlbd_vips", "gauge", "Desired VIPs by source.");
 	sb_printf(b, "xlbd_vips{source=\"static\"} %llu\n", (unsigned long long)s.vips_static);
 	sb_printf(b, "xlbd_vips{source=\"marathon\"} %llu\n", (unsigned long long)s.vips_marathon);

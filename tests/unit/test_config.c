@@ -81,6 +81,20 @@ static void test_defaults(void **state)
 	expect_eq("default interface count", cfg.nr_ifaces, 0);
 	expect_eq("default static VIP count", cfg.vips.nr_vips, 0);
 	expect_eq("default log level", cfg.log_level, 2);
+	expect_eq("default maps.ct6_size (0: the ABI default)", cfg.ct6_size, 0);
+	expect_eq("default maps.ct_lru", cfg.ct_lru, XLB_CFG_CT_LRU_PER_CPU);
+	expect_eq("default flood.new_per_cpu", cfg.new_per_cpu, XLB_NEW_PER_CPU_DEFAULT);
+	expect_eq("default flood.new_per_vip", cfg.new_per_vip, XLB_NEW_PER_VIP_DEFAULT);
+	expect_eq("default ct_timeouts.tcp_syn", cfg.ct_timeout_s[XLB_CTS_SYN],
+		  XLB_CT_TIMEOUT_SYN_DEFAULT);
+	expect_eq("default ct_timeouts.tcp_established", cfg.ct_timeout_s[XLB_CTS_EST],
+		  XLB_CT_TIMEOUT_EST_DEFAULT);
+	expect_eq("default ct_timeouts.tcp_fin", cfg.ct_timeout_s[XLB_CTS_FIN],
+		  XLB_CT_TIMEOUT_FIN_DEFAULT);
+	expect_eq("default ct_timeouts.tcp_closed", cfg.ct_timeout_s[XLB_CTS_CLOSED],
+		  XLB_CT_TIMEOUT_CLOSED_DEFAULT);
+	expect_eq("default ct_timeouts.udp", cfg.ct_timeout_s[XLB_CTS_UDP],
+		  XLB_CT_TIMEOUT_UDP_DEFAULT);
 	xlb_cfg_free(&cfg);
 }
 
@@ -89,7 +103,8 @@ static void test_etc_default(void **state)
 {
 	struct xlb_cfg cfg, def;
 	struct xlb_cfg_errors errs = {};
-	char p[512];
+	char p[512], what[96];
+	unsigned int i;
 
 	(void)state;
 	expect_ok("xlb_cfg_init", xlb_cfg_init(&cfg));
@@ -145,6 +160,18 @@ static void test_etc_default(void **state)
 		  XLB_MAX_BACKENDS_DEFAULT);
 	expect_eq("etc/xlbd.json maps.ct_size against the default", cfg.ct_size,
 		  XLB_CT_SIZE_DEFAULT);
+	expect_eq("etc/xlbd.json maps.ct6_size against the default", cfg.ct6_size,
+		  XLB_CT6_SIZE_DEFAULT);
+	expect_eq("etc/xlbd.json maps.ct_lru against the default", cfg.ct_lru, def.ct_lru);
+	expect_eq("etc/xlbd.json flood.new_per_cpu against the default", cfg.new_per_cpu,
+		  def.new_per_cpu);
+	expect_eq("etc/xlbd.json flood.new_per_vip against the default", cfg.new_per_vip,
+		  def.new_per_vip);
+	for (i = 0; i < XLB_CTS_MAX; i++) {
+		snprintf(what, sizeof(what), "etc/xlbd.json ct_timeouts.%s against the default",
+			 xlb_cfg_ct_timeout_key(i));
+		expect_eq(what, cfg.ct_timeout_s[i], def.ct_timeout_s[i]);
+	}
 	xlb_cfg_free(&cfg);
 	xlb_cfg_free(&def);
 	xlb_cfg_errors_free(&errs);
@@ -200,6 +227,11 @@ static void test_example(void **state)
 	expect_eq("example 198.18.0.11:53/udp backend 0 weight", v->backends[0].weight, 1);
 	expect_eq("example 198.18.0.11:53/udp backend 0 state", v->backends[0].state,
 		  XLB_BE_ACTIVE);
+	expect_eq("example maps.ct6_size", cfg.ct6_size, 524288);
+	expect_eq("example flood.new_per_cpu", cfg.new_per_cpu, 200000);
+	expect_eq("example ct_timeouts.tcp_established", cfg.ct_timeout_s[XLB_CTS_EST], 3600);
+	expect_eq("example ct_timeouts.tcp_syn (not set: the default)",
+		  cfg.ct_timeout_s[XLB_CTS_SYN], XLB_CT_TIMEOUT_SYN_DEFAULT);
 	xlb_cfg_free(&cfg);
 	xlb_cfg_errors_free(&errs);
 }
@@ -215,8 +247,11 @@ static void test_fields(void **state)
 	    "marathon\"], \"node_address\": \"2001:db8::1\", \"haproxy_group\": null,"
 	    " \"no_backend_policy\": \"drop\", \"max_body_bytes\": 1048576,"
 	    " \"safety\": {\"max_remove_fraction\": 0, \"confirm_syncs\": 1}},"
-	    " \"maps\": {\"max_vips\": 64, \"max_backends\": 256, \"ct_size\": 4096},"
-	    " \"datapath\": {\"ct_insert_limit\": 1000},"
+	    " \"maps\": {\"max_vips\": 64, \"max_backends\": 256, \"ct_size\": 4096,"
+	    " \"ct6_size\": 2048, \"ct_lru\": \"shared\"},"
+	    " \"datapath\": {\"flood\": {\"new_per_cpu\": 0, \"new_per_vip\": 7, \"_c\": 1},"
+	    " \"ct_timeouts\": {\"tcp_syn\": 1, \"tcp_established\": 2251031, \"tcp_fin\": 5,"
+	    " \"tcp_closed\": 2, \"udp\": 300}},"
 	    " \"vips\": [{\"vip\": \"[2001:db8::10]:443\", \"backends\": [\"[2001:db8::2]:8443\","
 	    " {\"address\": \"[2001:db8::1]:8443\", \"weight\": 0}]}]}";
 	struct xlb_cfg cfg;
@@ -246,7 +281,15 @@ static void test_fields(void **state)
 	expect_eq("marathon max_body_bytes", cfg.marathon.max_body_bytes, 1048576);
 	expect_true("safety max_remove_fraction is 0", cfg.marathon.max_remove_fraction == 0);
 	expect_eq("maps.max_vips", cfg.max_vips, 64);
-	expect_eq("datapath ct_insert_limit", cfg.ct_insert_limit, 1000);
+	expect_eq("maps.ct6_size", cfg.ct6_size, 2048);
+	expect_eq("maps.ct_lru \"shared\"", cfg.ct_lru, XLB_CFG_CT_LRU_SHARED);
+	expect_eq("flood.new_per_cpu 0 (no limit)", cfg.new_per_cpu, 0);
+	expect_eq("flood.new_per_vip", cfg.new_per_vip, 7);
+	expect_eq("ct_timeouts.tcp_syn (the least)", cfg.ct_timeout_s[XLB_CTS_SYN], 1);
+	expect_eq("ct_timeouts.tcp_established (the most)", cfg.ct_timeout_s[XLB_CTS_EST], 2251031);
+	expect_eq("ct_timeouts.tcp_fin", cfg.ct_timeout_s[XLB_CTS_FIN], 5);
+	expect_eq("ct_timeouts.tcp_closed", cfg.ct_timeout_s[XLB_CTS_CLOSED], 2);
+	expect_eq("ct_timeouts.udp", cfg.ct_timeout_s[XLB_CTS_UDP], 300);
 	expect_eq("static VIP count", cfg.vips.nr_vips, 1);
 	v = &cfg.vips.vips[0];
 	expect_eq("IPv6 VIP family", v->key.family, XLB_AF_INET6);
@@ -322,8 +365,34 @@ static const struct {
     {"{\"marathon\": {\"url\": []}}", "$.marathon.url", "did you mean \"urls\""},
     {"{\"maps\": {\"max_vips\": 1}}", "$.maps.max_vips", "integer 2-"},
     {"{\"maps\": {\"ct_size\": -1}}", "$.maps.ct_size", "got -1"},
+    {"{\"maps\": {\"ct6_size\": 512}}", "$.maps.ct6_size", "integer 1024-268435456, got 512"},
+    {"{\"maps\": {\"ct_lru\": \"percpu\"}}", "$.maps.ct_lru",
+     "expected \"per_cpu\" or \"shared\", got \"percpu\""},
+    {"{\"maps\": {\"ct_lru\": 1}}", "$.maps.ct_lru", "expected a string, got 1"},
+    {"{\"datapath\": {\"ct_insert_limit\": 1000}}", "$.datapath.ct_insert_limit",
+     "use datapath.flood.new_per_cpu"},
     {"{\"datapath\": {\"ct_insert_limit\": \"many\"}}", "$.datapath.ct_insert_limit",
-     "expected an integer"},
+     "no longer supported"},
+    {"{\"datapath\": {\"flood\": 5}}", "$.datapath.flood", "expected an object, got 5"},
+    {"{\"datapath\": {\"flood\": {\"new_per_cpu\": -1}}}", "$.datapath.flood.new_per_cpu",
+     "integer 0-4294967295, got -1"},
+    {"{\"datapath\": {\"flood\": {\"new_per_vip\": 4294967296}}}", "$.datapath.flood.new_per_vip",
+     "got 4294967296"},
+    {"{\"datapath\": {\"flood\": {\"new_per_vip\": 1.5}}}", "$.datapath.flood.new_per_vip",
+     "got 1.5"},
+    {"{\"datapath\": {\"flood\": {\"new_percpu\": 1}}}", "$.datapath.flood.new_percpu",
+     "did you mean \"new_per_cpu\""},
+    {"{\"datapath\": {\"ct_timeouts\": []}}", "$.datapath.ct_timeouts", "expected an object"},
+    {"{\"datapath\": {\"ct_timeouts\": {\"tcp_syn\": 0}}}", "$.datapath.ct_timeouts.tcp_syn",
+     "integer 1-2251031, got 0"},
+    {"{\"datapath\": {\"ct_timeouts\": {\"udp\": 2251032}}}", "$.datapath.ct_timeouts.udp",
+     "integer 1-2251031, got 2251032"},
+    {"{\"datapath\": {\"ct_timeouts\": {\"tcp_established\": \"2h\"}}}",
+     "$.datapath.ct_timeouts.tcp_established", "got \"2h\""},
+    {"{\"datapath\": {\"ct_timeouts\": {\"tcp_est\": 60}}}", "$.datapath.ct_timeouts.tcp_est",
+     "did you mean \"tcp_established\""},
+    {"{\"datapath\": {\"ct_timeout\": {}}}", "$.datapath.ct_timeout",
+     "did you mean \"ct_timeouts\""},
     {"{\"vips\": {}}", "$.vips", "expected an array of VIPs"},
     {"{\"vips\": [3]}", "$.vips[0]", "expected a VIP object"},
     {"{\"vips\": [{}]}", "$.vips[0].vip", "got nothing"},
@@ -549,13 +618,30 @@ static void test_load_missing(void **state)
 	xlb_cfg_free(&cfg);
 }
 
+/* xlb_config.ct_timeout[] in ticks of 2^20 ns, exact: never the rounded 954 per second. */
+static void test_ct_ticks(void **state)
+{
+	(void)state;
+	expect_eq("1 s in ticks (1e9 >> 20)", xlb_cfg_ct_ticks(1), 953);
+	expect_eq("30 s in ticks", xlb_cfg_ct_ticks(30), 28610);
+	expect_eq("7200 s in ticks", xlb_cfg_ct_ticks(7200), 6866455);
+	expect_eq("the longest timeout in ticks", xlb_cfg_ct_ticks(XLB_CFG_CT_TIMEOUT_MAX),
+		  (__u32)((2251031ull * 1000000000ull) >> 20));
+	expect_cmp("the longest timeout stays a positive s32 difference",
+		   xlb_cfg_ct_ticks(XLB_CFG_CT_TIMEOUT_MAX), <, 1u << 31);
+	expect_eq("XLB_CFG_CT_TIMEOUT_MAX", XLB_CFG_CT_TIMEOUT_MAX, 2251031);
+	expect_str_eq("key of XLB_CTS_EST", xlb_cfg_ct_timeout_key(XLB_CTS_EST), "tcp_established");
+	expect_str_eq("name of XLB_CFG_CT_LRU_SHARED", xlb_cfg_ct_lru_name(XLB_CFG_CT_LRU_SHARED),
+		      "shared");
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_defaults),	 cmocka_unit_test(test_etc_default),
     cmocka_unit_test(test_example),	 cmocka_unit_test(test_fields),
     cmocka_unit_test(test_bad),		 cmocka_unit_test(test_all_errors),
     cmocka_unit_test(test_iface_parse),	 cmocka_unit_test(test_urls),
     cmocka_unit_test(test_endpoints),	 cmocka_unit_test(test_secret),
-    cmocka_unit_test(test_load_missing),
+    cmocka_unit_test(test_load_missing), cmocka_unit_test(test_ct_ticks),
 };
 
 XLB_TEST_MAIN("config", tests)

@@ -148,13 +148,38 @@ static void add_global(json_t *root, const struct lbs_sample *s)
 	}
 	if (s->ct.counted) {
 		ct = json_object();
+		for (i = 0; i < LBS_FAMILIES; i++) {
+			const struct lbs_ct_table *t = &s->ct.t[i];
+			json_t *tj = json_object();
+
+			set_u64(tj, "entries", t->entries);
+			set_u64(tj, "flows", t->flows);
+			set_u64(tj, "max_entries", t->max_entries);
+			set_u64(tj, "memory_bytes", t->memlock);
+			json_object_set_new(ct, lbs_family_key[i], tj);
+		}
 		set_u64(ct, "entries", s->ct.entries);
 		set_u64(ct, "flows", s->ct.flows);
 		set_u64(ct, "max_entries", s->ct.max_entries);
+		/* Rounded to a byte: a size, not a rate, so an integer like the others. */
+		set_u64(ct, "bytes_per_flow", (__u64)llround(s->ct.bytes_per_flow));
 		json_object_set_new(ct, "complete", json_boolean(s->ct.complete));
 		set_u64(ct, "walk_ns", s->ct.walk_ns);
 		json_object_set_new(root, "conntrack", ct);
 	}
+}
+
+/* The budgets the programs use now (0: no limit), in every view: one array read. */
+static void add_flood(json_t *root, const struct lbs_sample *s)
+{
+	json_t *fl;
+
+	if (!s->have_config)
+		return;
+	fl = json_object();
+	set_u64(fl, "new_per_cpu", s->config.new_per_cpu);
+	set_u64(fl, "new_per_vip", s->config.new_per_vip);
+	json_object_set_new(root, "flood", fl);
 }
 
 int lbs_json_print(FILE *f, const struct lbs_sample *s, const struct lbs_opts *o)
@@ -169,6 +194,7 @@ int lbs_json_print(FILE *f, const struct lbs_sample *s, const struct lbs_opts *o
 	set_str(root, "view", lbs_view_name(o->view));
 	set_u64(root, "vips_total", s->nvips);
 	set_u64(root, "backends_total", s->nbes);
+	add_flood(root, s);
 	if (o->view == LBS_VIEW_GLOBAL) {
 		add_global(root, s);
 	} else {

@@ -63,6 +63,7 @@ enum lbs_ctr {
 	LBS_C_NEW_FLOWS,
 	LBS_C_BACKEND_MAX,
 	LBS_C_REJECTED = LBS_C_BACKEND_MAX,
+	LBS_C_STATELESS, /* new flows over a flood budget, forwarded without conntrack */
 	LBS_C_DROPS,
 	LBS_C_VIP_MAX = LBS_C_DROPS + XLB_VIP_DROP_MAX,
 };
@@ -90,12 +91,26 @@ struct lbs_be {
 	const struct lbs_be *prev;
 };
 
+enum lbs_family {
+	LBS_IPV4, /* xlb_ct4 */
+	LBS_IPV6, /* xlb_ct6 */
+	LBS_FAMILIES,
+};
+
+/* One conntrack table. */
+struct lbs_ct_table {
+	__u64 entries; /* a flow's entry, and reply entries of flows to shared endpoints */
+	__u64 flows; /* client -> VIP entries: one per flow */
+	__u32 max_entries;
+	__u64 memlock; /* the table's kernel memory, bytes; 0: unknown */
+};
+
 struct lbs_ct {
 	bool counted;
 	bool complete; /* false: the walk hit its time budget, entries is a lower bound */
-	__u64 entries; /* both directions of every flow */
-	__u64 flows; /* entries of the client -> VIP direction */
-	__u32 max_entries;
+	struct lbs_ct_table t[LBS_FAMILIES];
+	__u64 entries, flows, max_entries; /* both tables */
+	double bytes_per_flow; /* kernel memory per flow, reply entries included */
 	__u64 walk_ns;
 };
 
@@ -108,6 +123,8 @@ struct lbs_sample {
 	size_t nbes;
 	size_t *be_by_vip; /* storage behind every lbs_vip.be */
 	struct xlb_stats global;
+	struct xlb_config config; /* flood budgets and lifetimes the programs use */
+	bool have_config;
 	bool have_meta;
 	struct lbs_ct ct;
 	const struct lbs_sample *prev; /* NULL: totals only */
@@ -138,10 +155,11 @@ struct lbs_opts {
 };
 
 /* sample.c: samples read through libxlb's read side (dp_read.h). */
+extern const char *const lbs_family_key[LBS_FAMILIES]; /* "ipv4", "ipv6" */
 /* Opens and checks every map; on failure err says which map and what was expected. */
 int lbs_maps_open(struct xlb_reader **r, const char *pin_path, char *err, size_t errlen);
 int lbs_sample_read(const struct xlb_reader *r, struct lbs_sample *s, char *err, size_t errlen);
-/* Counts conntrack entries, stopping after budget_ns. */
+/* Counts conntrack entries of both tables, stopping after budget_ns. */
 int lbs_ct_count(const struct xlb_reader *r, struct lbs_ct *ct, __u64 budget_ns, char *err,
 		 size_t errlen);
 /* Matches cur's VIPs and backends with prev's, so rates can be computed. */

@@ -21,6 +21,7 @@ _Static_assert(sizeof(struct xlb_backend_stats) == LBS_C_BACKEND_MAX * sizeof(__
 	       "backend stats");
 _Static_assert(offsetof(struct xlb_vip_stats, new_flows) == LBS_C_NEW_FLOWS * 8, "vip new_flows");
 _Static_assert(offsetof(struct xlb_vip_stats, rejected) == LBS_C_REJECTED * 8, "vip rejected");
+_Static_assert(offsetof(struct xlb_vip_stats, stateless) == LBS_C_STATELESS * 8, "vip stateless");
 _Static_assert(offsetof(struct xlb_vip_stats, drops) == LBS_C_DROPS * 8, "vip drops");
 _Static_assert(offsetof(struct xlb_backend_stats, new_flows) == LBS_C_NEW_FLOWS * 8,
 	       "backend new_flows");
@@ -29,7 +30,10 @@ const char *const lbs_ctr_key[LBS_C_DROPS] = {
 	[LBS_C_PKTS_IN] = "packets_in",	  [LBS_C_BYTES_IN] = "bytes_in",
 	[LBS_C_PKTS_OUT] = "packets_out", [LBS_C_BYTES_OUT] = "bytes_out",
 	[LBS_C_NEW_FLOWS] = "new_flows",  [LBS_C_REJECTED] = "rejected",
+	[LBS_C_STATELESS] = "stateless",
 };
+
+const char *const lbs_family_key[LBS_FAMILIES] = { [LBS_IPV4] = "ipv4", [LBS_IPV6] = "ipv6" };
 
 __u64 lbs_now_ns(int clock)
 {
@@ -281,6 +285,7 @@ int lbs_sample_read(const struct xlb_reader *r, struct lbs_sample *s, char *err,
 	s->mono_ns = lbs_now_ns(CLOCK_MONOTONIC);
 	s->real_ns = lbs_now_ns(CLOCK_REALTIME);
 	s->have_meta = xlb_reader_map_fd(r, XLB_M_VIP_META) >= 0;
+	s->have_config = !xlb_reader_config(r, &s->config);
 	e = vips_read(r, s, err, errlen) ?: backends_read(r, s, err, errlen) ?:
 	    counters_read(r, s, err, errlen);
 	if (e)
@@ -291,31 +296,71 @@ int lbs_sample_read(const struct xlb_reader *r, struct lbs_sample *s, char *err,
 static int ct_add(void *ctx, const struct xlb_flow_key *fk, const struct xlb_ct_entry *entry)
 {
 	struct lbs_ct *ct = ctx;
+	struct lbs_ct_table *t = &ct->t[fk->family == XLB_AF_INET6 ? LBS_IPV6 : LBS_IPV4];
 
 	(void)entry;
-	ct->entries++;
+	t->entries++;
 	if (fk->dir == XLB_DIR_ORIG)
-		ct->flows++;
+		t->flows++;
 	return 0;
+}
+
+/*
+ * Kernel memory per flow: each table's memory per slot (memlock over
+ * max_entries: the kernel allocates every slot up front), times the entries in
+ * use, over the flows they hold; a flow with a reply entry costs two entries.
+ * With no flow yet, one slot of the IPv4 table.
+ */
+static double bytes_per_flow(const struct lbs_ct *ct)
+{
+	const struct lbs_ct_table *v4 = &ct->t[LBS_IPV4];
+	double bytes = 0;
+	size_t f;
+
+	for (f = 0; f < LBS_FAMILIES; f++)
+		if (ct->t[f].max_entries)
+			bytes += (double)ct->t[f].memlock / ct->t[f].max_entries * ct->t[f].entries;
+	if (ct->flows)
+		return bytes / ct->flows;
+	return v4->max_entries ? (double)v4->memlock / v4->max_entries : 0;
 }
 
 int lbs_ct_count(const struct xlb_reader *r, struct lbs_ct *ct, __u64 budget_ns, char *err,
 		 size_t errlen)
 {
+	static const __u8 af[LBS_FAMILIES] = { [LBS_IPV4] = XLB_AF_INET,
+					       [LBS_IPV6] = XLB_AF_INET6 };
+	struct xlb_ct_table_info info;
 	__u64 t0 = lbs_now_ns(CLOCK_MONOTONIC);
+	size_t f;
 	int e;
 
 	memset(ct, 0, sizeof(*ct));
-	ct->max_entries = xlb_reader_max_entries(r, XLB_M_CT);
+	for (f = 0; f < LBS_FAMILIES; f++) {
+		if (xlb_reader_ct_info(r, af[f], &info))
+			continue;
+		ct->t[f].max_entries = info.max_entries;
+		ct->t[f].memlock = info.memlock;
+	}
 	e = xlb_reader_ct_walk(r, ct_add, ct, budget_ns ? t0 + budget_ns : 0);
 	if (e < 0) {
-		snprintf(err, errlen, "map %s/%s: read: %s", xlb_reader_pin_path(r), XLB_MAP_CT,
+		snprintf(err, errlen, "map %s/%s: read: %s", xlb_reader_pin_path(r), XLB_MAP_CT4,
 			 strerror(-e));
 		return e;
 	}
-	/* A walk restarted by concurrent evictions can count twice; never claim more than fits. */
-	if (ct->entries > ct->max_entries)
-		ct->entries = ct->max_entries;
+	for (f = 0; f < LBS_FAMILIES; f++) {
+		struct lbs_ct_table *t = &ct->t[f];
+
+		/* A walk restarted by concurrent evictions counts twice; never more than fits. */
+		if (t->entries > t->max_entries)
+			t->entries = t->max_entries;
+		if (t->flows > t->entries)
+			t->flows = t->entries;
+		ct->entries += t->entries;
+		ct->flows += t->flows;
+		ct->max_entries += t->max_entries;
+	}
+	ct->bytes_per_flow = bytes_per_flow(ct);
 	ct->counted = true;
 	ct->complete = e == 0;
 	ct->walk_ns = lbs_now_ns(CLOCK_MONOTONIC) - t0;

@@ -43,6 +43,25 @@ static char *fmt_scaled(char *buf, double v)
 	return buf;
 }
 
+/* Memory in binary units, as free(1) and the kernel's own figures are read. */
+static char *fmt_bytes(char *buf, __u64 v)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double x = v;
+	int i = 0;
+
+	if (!v) {
+		snprintf(buf, CELL, "unknown");
+		return buf;
+	}
+	while (x >= 1024 && i < 4) {
+		x /= 1024;
+		i++;
+	}
+	snprintf(buf, CELL, i ? "%.1f %s" : "%.0f %s", x, unit[i]);
+	return buf;
+}
+
 static char *fmt_count(char *buf, __u64 v, bool exact)
 {
 	if (exact || v < 100000)
@@ -230,39 +249,54 @@ static bool no_vips(FILE *f, const struct lbs_sample *s, size_t shown)
 	return false;
 }
 
-/* Rejections and drops by reason, on a line under the VIP, only when there are any. */
+/* " NAME COUNT (RATE/s)" for a VIP counter, the rate only when known. */
+static size_t detail_ctr(char *line, size_t len, size_t off, const char *name,
+			 const struct lbs_sample *s, const struct lbs_vip *v, unsigned int ctr,
+			 const struct lbs_opts *o)
+{
+	char a[CELL], b[CELL];
+	double r = lbs_vip_rate(s, v, ctr);
+
+	if (off >= len)
+		return off;
+	off += snprintf(line + off, len - off, "%s %s", name, fmt_count(a, v->c[ctr], o->exact));
+	if (r >= 0 && off < len)
+		off += snprintf(line + off, len - off, " (%s/s)", fmt_rate(b, r, o->exact));
+	return off;
+}
+
+/*
+ * Stateless flows (over a flood budget), rejections and drops by reason, on a
+ * line under the VIP, only when there are any.
+ */
 static void vip_detail(struct tbl *t, const struct lbs_sample *s, const struct lbs_vip *v,
 		       const struct lbs_opts *o)
 {
-	char line[1024], a[CELL], b[CELL];
+	char line[1024];
+	const char *sep = "";
 	size_t len = 0, i;
-	double r;
 
-	if (!v->c[LBS_C_REJECTED] && !v->drops)
+	if (!v->c[LBS_C_STATELESS] && !v->c[LBS_C_REJECTED] && !v->drops)
 		return;
 	len += snprintf(line + len, sizeof(line) - len, "    ");
-	if (v->c[LBS_C_REJECTED]) {
-		r = lbs_vip_rate(s, v, LBS_C_REJECTED);
-		len += snprintf(line + len, sizeof(line) - len, "rejected %s",
-				fmt_count(a, v->c[LBS_C_REJECTED], o->exact));
-		if (r >= 0)
-			len += snprintf(line + len, sizeof(line) - len, " (%s/s)",
-					fmt_rate(b, r, o->exact));
-		len += snprintf(line + len, sizeof(line) - len, "%s", v->drops ? "  " : "");
+	if (v->c[LBS_C_STATELESS]) {
+		len = detail_ctr(line, sizeof(line), len, "stateless", s, v, LBS_C_STATELESS, o);
+		sep = "  ";
 	}
-	if (v->drops) {
-		const char *sep = "dropped ";
-
+	if (v->c[LBS_C_REJECTED] && len < sizeof(line)) {
+		len += snprintf(line + len, sizeof(line) - len, "%s", sep);
+		len = detail_ctr(line, sizeof(line), len, "rejected", s, v, LBS_C_REJECTED, o);
+		sep = "  ";
+	}
+	if (v->drops && len < sizeof(line)) {
+		len += snprintf(line + len, sizeof(line) - len, "%sdropped ", sep);
+		sep = "";
 		for (i = 0; i < XLB_VIP_DROP_MAX && len < sizeof(line); i++) {
 			if (!v->c[LBS_C_DROPS + i])
 				continue;
-			r = lbs_vip_rate(s, v, LBS_C_DROPS + i);
-			len += snprintf(line + len, sizeof(line) - len, "%s%s %s", sep,
-					xlb_vip_drop_name(i),
-					fmt_count(a, v->c[LBS_C_DROPS + i], o->exact));
-			if (r >= 0 && len < sizeof(line))
-				len += snprintf(line + len, sizeof(line) - len, " (%s/s)",
-						fmt_rate(b, r, o->exact));
+			len += snprintf(line + len, sizeof(line) - len, "%s", sep);
+			len = detail_ctr(line, sizeof(line), len, xlb_vip_drop_name(i), s, v,
+					 LBS_C_DROPS + i, o);
 			sep = ", ";
 		}
 	}
@@ -390,6 +424,62 @@ static void view_backends(FILE *f, const struct lbs_sample *s, const struct lbs_
 	free(bo);
 }
 
+/* A budget of new flows per second; 0 is no limit. */
+static char *fmt_budget(char *buf, __u32 v, bool exact)
+{
+	if (!v)
+		snprintf(buf, CELL, "no limit");
+	else
+		fmt_count(buf, v, exact);
+	return buf;
+}
+
+static void flood_line(FILE *f, const struct lbs_sample *s)
+{
+	char a[CELL], b[CELL];
+
+	if (!s->have_config) {
+		fprintf(f, "flood budgets: unknown (no xlb_config)\n");
+		return;
+	}
+	/* Every digit: an operator compares these with the configuration. */
+	fprintf(f, "flood budgets: %s new flows/s per CPU, %s per VIP per CPU",
+		fmt_budget(a, s->config.new_per_cpu, true),
+		fmt_budget(b, s->config.new_per_vip, true));
+	fprintf(f, " (above them new flows are forwarded stateless)\n");
+}
+
+/* Conntrack fill per table, and what a flow costs in kernel memory. */
+static void ct_lines(FILE *f, const struct lbs_sample *s, const struct lbs_opts *o)
+{
+	const struct lbs_ct *ct = &s->ct;
+	char a[CELL], b[CELL];
+	size_t i;
+
+	if (!ct->counted) {
+		fprintf(f, "conntrack: not counted\n");
+		return;
+	}
+	fprintf(f, "conntrack: %s%s entries of %llu, %s flows, %.0f bytes per flow; ",
+		ct->complete ? "" : "at least ", fmt_count(a, ct->entries, o->exact),
+		(unsigned long long)ct->max_entries, fmt_count(b, ct->flows, o->exact),
+		ct->bytes_per_flow);
+	if (ct->complete)
+		fprintf(f, "counted in %.1f ms\n", (double)ct->walk_ns / 1e6);
+	else
+		fprintf(f, "count stopped after %.0f ms\n", (double)ct->walk_ns / 1e6);
+	for (i = 0; i < LBS_FAMILIES; i++) {
+		const struct lbs_ct_table *t = &ct->t[i];
+
+		fprintf(f, "  %s: %s entries of %u", lbs_family_key[i],
+			fmt_count(a, t->entries, o->exact), t->max_entries);
+		if (t->max_entries)
+			fprintf(f, " (%.1f%%)", 100.0 * t->entries / t->max_entries);
+		fprintf(f, ", %s flows, %s of kernel memory\n", fmt_count(b, t->flows, o->exact),
+			fmt_bytes(a, t->memlock));
+	}
+}
+
 static void view_global(FILE *f, const struct lbs_sample *s, const struct lbs_opts *o)
 {
 	static const char *const head[] = { "Counter", "Total", "Rate/s", "Meaning" };
@@ -402,28 +492,15 @@ static void view_global(FILE *f, const struct lbs_sample *s, const struct lbs_op
 		  XLB_CNT_FIRST_EVENT },
 		{ "events (what happened on the way)", XLB_CNT_FIRST_EVENT, XLB_CNT_MAX },
 	};
-	char cells[4][CELL], a[CELL];
-	const struct lbs_ct *ct = &s->ct;
+	char cells[4][CELL];
 	struct tbl t;
 	size_t g;
 	unsigned int i;
 
 	header(f, s, o, s->nvips);
 	/* Occupancy first: on a short terminal the end of the counter list is what gets cut. */
-	if (!ct->counted) {
-		fprintf(f, "conntrack: not counted\n");
-	} else {
-		fprintf(f, "conntrack: %s%s entries of %u", ct->complete ? "" : "at least ",
-			fmt_count(a, ct->entries, o->exact), ct->max_entries);
-		if (ct->max_entries)
-			fprintf(f, " (%.1f%%)", 100.0 * ct->entries / ct->max_entries);
-		fprintf(f, ", %s flows (an entry per direction); ",
-			fmt_count(a, ct->flows, o->exact));
-		if (ct->complete)
-			fprintf(f, "counted in %.1f ms\n", (double)ct->walk_ns / 1e6);
-		else
-			fprintf(f, "count stopped after %.0f ms\n", (double)ct->walk_ns / 1e6);
-	}
+	flood_line(f, s);
+	ct_lines(f, s, o);
 	fputc('\n', f);
 	tbl_init(&t, head, 4, "LWWL");
 	for (g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {

@@ -515,6 +515,14 @@ int xlb_cfg_init(struct xlb_cfg *cfg)
 	cfg->metrics_listen = strdup("127.0.0.1:9100");
 	cfg->metrics_per_backend = true;
 	cfg->socket_lb = true;
+	cfg->ct_lru = XLB_CFG_CT_LRU_PER_CPU;
+	cfg->new_per_cpu = XLB_NEW_PER_CPU_DEFAULT;
+	cfg->new_per_vip = XLB_NEW_PER_VIP_DEFAULT;
+	cfg->ct_timeout_s[XLB_CTS_SYN] = XLB_CT_TIMEOUT_SYN_DEFAULT;
+	cfg->ct_timeout_s[XLB_CTS_EST] = XLB_CT_TIMEOUT_EST_DEFAULT;
+	cfg->ct_timeout_s[XLB_CTS_FIN] = XLB_CT_TIMEOUT_FIN_DEFAULT;
+	cfg->ct_timeout_s[XLB_CTS_CLOSED] = XLB_CT_TIMEOUT_CLOSED_DEFAULT;
+	cfg->ct_timeout_s[XLB_CTS_UDP] = XLB_CT_TIMEOUT_UDP_DEFAULT;
 	m->framework = strdup(XLB_FRAMEWORK_DEFAULT);
 	m->named_vip_range = strdup(XLB_NAMED_POOL_DEFAULT);
 	m->haproxy_group = strdup("external");
@@ -819,10 +827,17 @@ static void parse_marathon(struct ctx *c, const json_t *root)
 	parse_safety(c, o);
 }
 
+const char *xlb_cfg_ct_lru_name(enum xlb_cfg_ct_lru lru)
+{
+	return lru == XLB_CFG_CT_LRU_SHARED ? "shared" : "per_cpu";
+}
+
 static void parse_maps(struct ctx *c, const json_t *root)
 {
-	static const char *const keys[] = {"max_vips", "max_backends", "ct_size", NULL};
+	static const char *const keys[] = {"max_vips", "max_backends", "ct_size",
+					   "ct6_size", "ct_lru",       NULL};
 	const json_t *o = get_object(c, root, "$", "maps");
+	char *lru = NULL;
 
 	if (!o)
 		return;
@@ -830,17 +845,81 @@ static void parse_maps(struct ctx *c, const json_t *root)
 	get_u32(c, o, "$.maps", "max_vips", 2, 1u << 24, &c->cfg->max_vips);
 	get_u32(c, o, "$.maps", "max_backends", 2, 1u << 26, &c->cfg->max_backends);
 	get_u32(c, o, "$.maps", "ct_size", 1024, 1u << 28, &c->cfg->ct_size);
+	get_u32(c, o, "$.maps", "ct6_size", 1024, 1u << 28, &c->cfg->ct6_size);
+	if (get_str(c, o, "$.maps", "ct_lru", false, &lru)) {
+		if (!strcmp(lru, "per_cpu"))
+			c->cfg->ct_lru = XLB_CFG_CT_LRU_PER_CPU;
+		else if (!strcmp(lru, "shared"))
+			c->cfg->ct_lru = XLB_CFG_CT_LRU_SHARED;
+		else
+			xlb_cfg_error(c->errs, "$.maps.ct_lru",
+				      "expected \"per_cpu\" or \"shared\", got \"%s\"", lru);
+	}
+	free(lru);
+}
+
+/* The keys of datapath.ct_timeouts, indexed by enum xlb_ct_state. */
+static const char *const ct_timeout_keys[XLB_CTS_MAX + 1] = {
+    [XLB_CTS_SYN] = "tcp_syn", [XLB_CTS_EST] = "tcp_established",
+    [XLB_CTS_FIN] = "tcp_fin", [XLB_CTS_CLOSED] = "tcp_closed",
+    [XLB_CTS_UDP] = "udp",     [XLB_CTS_MAX] = NULL,
+};
+
+const char *xlb_cfg_ct_timeout_key(unsigned int state)
+{
+	return state < XLB_CTS_MAX ? ct_timeout_keys[state] : "unknown";
+}
+
+/* Exact: 2251031 s * 1e9 is below 2^52, far inside 64 bits. */
+__u32 xlb_cfg_ct_ticks(__u32 seconds)
+{
+	return (__u32)(((__u64)seconds * 1000000000ull) >> XLB_TICK_SHIFT);
+}
+
+static void parse_flood(struct ctx *c, const json_t *dp)
+{
+	static const char *const keys[] = {"new_per_cpu", "new_per_vip", NULL};
+	const char *p = "$.datapath.flood";
+	const json_t *o = get_object(c, dp, "$.datapath", "flood");
+
+	if (!o)
+		return;
+	check_keys(c, o, p, keys);
+	get_u32(c, o, p, "new_per_cpu", 0, 0xffffffffu, &c->cfg->new_per_cpu);
+	get_u32(c, o, p, "new_per_vip", 0, 0xffffffffu, &c->cfg->new_per_vip);
+}
+
+static void parse_ct_timeouts(struct ctx *c, const json_t *dp)
+{
+	const char *p = "$.datapath.ct_timeouts";
+	const json_t *o = get_object(c, dp, "$.datapath", "ct_timeouts");
+	unsigned int i;
+
+	if (!o)
+		return;
+	check_keys(c, o, p, ct_timeout_keys);
+	for (i = 0; i < XLB_CTS_MAX; i++)
+		get_u32(c, o, p, ct_timeout_keys[i], 1, XLB_CFG_CT_TIMEOUT_MAX,
+			&c->cfg->ct_timeout_s[i]);
 }
 
 static void parse_datapath(struct ctx *c, const json_t *root)
 {
-	static const char *const keys[] = {"ct_insert_limit", NULL};
+	static const char *const keys[] = {"flood", "ct_timeouts", "ct_insert_limit", NULL};
 	const json_t *o = get_object(c, root, "$", "datapath");
 
 	if (!o)
 		return;
 	check_keys(c, o, "$.datapath", keys);
-	get_u32(c, o, "$.datapath", "ct_insert_limit", 0, 0xffffffffu, &c->cfg->ct_insert_limit);
+	/* Refused, not ignored: the old key dropped new flows, its replacement forwards them. */
+	if (json_object_get(o, "ct_insert_limit"))
+		xlb_cfg_error(
+		    c->errs, "$.datapath.ct_insert_limit",
+		    "no longer supported: use datapath.flood.new_per_cpu (new flows "
+		    "recorded per CPU per second; above it flows are forwarded without "
+		    "a conntrack entry instead of dropped) and datapath.flood.new_per_vip");
+	parse_flood(c, o);
+	parse_ct_timeouts(c, o);
 }
 
 static int vip_key_parse(const char *s, struct xlb_vip_key *key)

@@ -2,10 +2,11 @@
 /*
  * xlbd's configuration: one JSON document with the daemon's settings (pin
  * path, interfaces, /metrics, the Marathon source and its safety limits, map
- * sizes) and static VIPs. Parsing never stops at the first problem: every
- * error is collected with the JSON path it is about and what was expected
- * ("$.vips[1].backends[0].weight: expected an integer 0-65535, got 70000"), so
- * `xlbd --check` shows an operator everything to fix in one go. Keys that
+ * sizes, conntrack lifetimes, flood budgets) and static VIPs. Parsing never
+ * stops at the first problem: every error is collected with the JSON path it
+ * is about and what was expected ("$.vips[1].backends[0].weight: expected an
+ * integer 0-65535, got 70000"), so `xlbd --check` shows an operator
+ * everything to fix in one go. Keys that
  * start with "_" are comments and ignored; any other unknown key is an error
  * (a typo must never silently fall back to a default). docs/operations.md
  * documents every key; etc/xlbd.json holds the defaults.
@@ -27,6 +28,15 @@ enum xlb_cfg_attach {
 	XLB_CFG_ATTACH_XDP_GENERIC = 1,
 	XLB_CFG_ATTACH_TC = 2,
 };
+
+/* maps.ct_lru: how the kernel evicts conntrack entries when a table is full. */
+enum xlb_cfg_ct_lru {
+	XLB_CFG_CT_LRU_PER_CPU = 0, /* "per_cpu": a free list per CPU, no shared lock */
+	XLB_CFG_CT_LRU_SHARED = 1,  /* "shared": one LRU, every entry usable by every CPU */
+};
+
+/* Conntrack lifetimes: 1 s up to what a signed 32-bit XLB_TICK difference can hold. */
+#define XLB_CFG_CT_TIMEOUT_MAX ((1u << 31) / XLB_TICKS_PER_SEC)
 
 struct xlb_cfg_iface {
 	char name[XLB_CFG_IFNAMSIZ];
@@ -73,8 +83,11 @@ struct xlb_cfg {
 	char *metrics_token_file; /* bearer token; NULL: no authentication */
 	bool metrics_per_backend; /* per-backend series (6 per backend) */
 	struct xlb_cfg_marathon marathon;
-	__u32 max_vips, max_backends, ct_size; /* 0: the ABI defaults */
-	__u32 ct_insert_limit;
+	__u32 max_vips, max_backends, ct_size, ct6_size; /* 0: the ABI defaults */
+	enum xlb_cfg_ct_lru ct_lru;
+	/* Flood budgets: new flows recorded per second, per CPU and per VIP per CPU; 0: none. */
+	__u32 new_per_cpu, new_per_vip;
+	__u32 ct_timeout_s[XLB_CTS_MAX]; /* lifetime per enum xlb_ct_state, seconds */
 	bool socket_lb; /* the cgroup socket programs attached (default true) */
 	char *cgroup; /* cgroup v2 directory they go on; NULL: the hierarchy's root */
 	struct xlb_plan_state vips; /* static VIPs, finished (sorted, unique) */
@@ -111,6 +124,16 @@ int xlb_cfg_load_file(struct xlb_cfg *cfg, const char *path, struct xlb_cfg_erro
  * after the command line overrides; adds errors like the parser.
  */
 int xlb_cfg_check_host(const struct xlb_cfg *cfg, struct xlb_cfg_errors *errs);
+
+/*
+ * Seconds as XLB_TICKs (2^20 ns), exact in 64 bits and rounded down: what
+ * xlb_config.ct_timeout[] holds. Seconds up to XLB_CFG_CT_TIMEOUT_MAX fit.
+ */
+__u32 xlb_cfg_ct_ticks(__u32 seconds);
+/* "per_cpu" or "shared". */
+const char *xlb_cfg_ct_lru_name(enum xlb_cfg_ct_lru lru);
+/* The config key of a conntrack state's timeout ("tcp_syn", ..., "udp"). */
+const char *xlb_cfg_ct_timeout_key(unsigned int state);
 
 /* "eth0", "eth0:xdp", "eth0:xdp-generic", "eth0:tc" (command line form). */
 int xlb_cfg_iface_parse(const char *s, struct xlb_cfg_iface *out, char *err, size_t errlen);

@@ -455,20 +455,35 @@ static int sock_lb(struct xlbd *d)
 	return xlb_dp_sock_attach(d->dp, cg);
 }
 
-/* Writes xlb_config only when it differs, so a restart changes nothing. */
+/*
+ * Writes xlb_config only when it differs, so a restart changes nothing. The
+ * lifetimes go in as ticks of the data plane's clock, never 0 (which would
+ * mean "the built-in default" there, not what the configuration says).
+ */
 static int datapath_config(struct xlbd *d)
 {
-	struct xlb_config want = {.ct_insert_limit = d->cfg.ct_insert_limit}, have = {};
+	struct xlb_config want = {}, have = {};
+	unsigned int i;
 	int err;
 
+	want.new_per_cpu = d->cfg.new_per_cpu;
+	want.new_per_vip = d->cfg.new_per_vip;
+	for (i = 0; i < XLB_CTS_MAX; i++)
+		want.ct_timeout[i] = xlb_cfg_ct_ticks(d->cfg.ct_timeout_s[i]);
 	if (!xlb_reader_config(xlb_dp_reader(d->dp), &have) && !memcmp(&have, &want, sizeof(want)))
 		return 0;
 	err = xlb_config_set(d->dp, &want);
-	if (err)
+	if (err) {
 		pr_err("write xlb_config: %s", strerror(-err));
-	else
-		pr_info("datapath: ct_insert_limit %u", want.ct_insert_limit);
-	return err;
+		return err;
+	}
+	pr_info("datapath: flood budgets %u new flows/s per CPU, %u per VIP per CPU (0: no limit); "
+		"conntrack lifetimes tcp_syn %u s, tcp_established %u s, tcp_fin %u s, tcp_closed "
+		"%u s, udp %u s",
+		want.new_per_cpu, want.new_per_vip, d->cfg.ct_timeout_s[XLB_CTS_SYN],
+		d->cfg.ct_timeout_s[XLB_CTS_EST], d->cfg.ct_timeout_s[XLB_CTS_FIN],
+		d->cfg.ct_timeout_s[XLB_CTS_CLOSED], d->cfg.ct_timeout_s[XLB_CTS_UDP]);
+	return 0;
 }
 
 /*
@@ -503,6 +518,9 @@ static int run(struct xlbd *d)
 	    .max_vips = d->cfg.max_vips,
 	    .max_backends = d->cfg.max_backends,
 	    .ct_size = d->cfg.ct_size,
+	    .ct6_size = d->cfg.ct6_size,
+	    .ct_lru = d->cfg.ct_lru == XLB_CFG_CT_LRU_SHARED ? XLB_CT_LRU_SHARED
+							      : XLB_CT_LRU_PER_CPU,
 	    .no_sock_progs = !d->cfg.socket_lb,
 	};
 	struct rusage ru;
@@ -529,6 +547,8 @@ static int run(struct xlbd *d)
 		return XLBD_EXIT_FAIL;
 	err = xlbd_reconcile_start(d);
 	if (err)
+		return XLBD_EXIT_FAIL;
+	if (!d->once && xlbd_ct_gc_start(d))
 		return XLBD_EXIT_FAIL;
 	if (d->cfg.marathon.nr_urls && xlbd_marathon_start(d))
 		return XLBD_EXIT_FAIL;

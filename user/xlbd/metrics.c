@@ -5,7 +5,9 @@
  * reads the maps through the data plane's reader (VIPs, names, backends,
  * per-CPU counters summed), which never changes after open, and copies xlbd's
  * stats block under its lock, so it never touches the main thread's data
- * structures and never delays a map write.
+ * structures and never delays a map write. Conntrack fill is what the
+ * daemon's last finished sweep counted (ct_gc.c), so a scrape never walks the
+ * tables itself.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,6 +29,8 @@
 #ifndef XLB_VERSION
 #define XLB_VERSION "unknown"
 #endif
+
+enum { CT_V4, CT_V6, CT_FAMILIES };
 
 struct xlbd_metrics {
 	struct xlbd *d;
@@ -273,6 +277,10 @@ static void render_vip_families(const struct scrape *sc, struct sb *b)
 	FAMILY(b, "xlb_vip_new_flows_total", "counter", "Flows a VIP gave to a backend.", n,
 	       "xlb_vip_new_flows_total{%s} %llu\n", rows[_i].labels,
 	       (unsigned long long)rows[_i].st.new_flows);
+	FAMILY(b, "xlb_vip_stateless_total", "counter",
+	       "New flows over a flood budget: forwarded by Maglev without a conntrack entry.", n,
+	       "xlb_vip_stateless_total{%s} %llu\n", rows[_i].labels,
+	       (unsigned long long)rows[_i].st.stateless);
 	FAMILY(b, "xlb_vip_rejected_total", "counter",
 	       "New flows answered with RST or ICMP unreachable: no backend could take them.", n,
 	       "xlb_vip_rejected_total{%s} %llu\n", rows[_i].labels,
@@ -375,6 +383,74 @@ static void render_global(struct xlbd *d, struct sb *b)
 			  (unsigned long long)st.c[i]);
 }
 
+/*
+ * Kernel memory per flow: each table's memory per slot (memlock over
+ * max_entries: the kernel allocates every slot up front), times the entries in
+ * use, over the flows they hold; a flow with a reply entry costs two entries.
+ * With no flow yet, one slot of the IPv4 table.
+ */
+static double ct_bytes_per_flow(const struct xlb_ct_table_info *t, const __u64 *live,
+				const __u64 *reply)
+{
+	double bytes = 0;
+	__u64 flows = 0;
+	int f;
+
+	for (f = 0; f < CT_FAMILIES; f++) {
+		if (!t[f].max_entries)
+			continue;
+		bytes += (double)t[f].memlock / t[f].max_entries * live[f];
+		flows += live[f] - (reply[f] < live[f] ? reply[f] : live[f]);
+	}
+	if (flows)
+		return bytes / flows;
+	return t[CT_V4].max_entries ? (double)t[CT_V4].memlock / t[CT_V4].max_entries : 0;
+}
+
+/* The flood budgets and the conntrack tables: sizes, and the last sweep's fill. */
+static void render_ct(struct xlbd_metrics *mx, struct sb *b)
+{
+	static const char *const fam[CT_FAMILIES] = {[CT_V4] = "ipv4", [CT_V6] = "ipv6"};
+	static const __u8 af[CT_FAMILIES] = {[CT_V4] = XLB_AF_INET, [CT_V6] = XLB_AF_INET6};
+	const struct xlb_reader *r = xlb_dp_reader(mx->d->dp);
+	struct xlb_ct_table_info t[CT_FAMILIES] = {};
+	__u64 live[CT_FAMILIES], reply[CT_FAMILIES];
+	struct xlb_config cfg;
+	bool counted;
+	int f;
+
+	if (!xlb_reader_config(r, &cfg)) {
+		help(b, "xlb_flood_budget", "gauge",
+		     "New flows recorded in conntrack per second before the rest go stateless: "
+		     "per CPU (cpu), per VIP on each CPU (vip); 0: no limit.");
+		sb_printf(b, "xlb_flood_budget{scope=\"cpu\"} %u\n", cfg.new_per_cpu);
+		sb_printf(b, "xlb_flood_budget{scope=\"vip\"} %u\n", cfg.new_per_vip);
+	}
+	for (f = 0; f < CT_FAMILIES; f++)
+		if (xlb_reader_ct_info(r, af[f], &t[f]))
+			memset(&t[f], 0, sizeof(t[f]));
+	help(b, "xlb_ct_max_entries", "gauge", "Conntrack table sizes (an LRU: full is normal).");
+	for (f = 0; f < CT_FAMILIES; f++)
+		sb_printf(b, "xlb_ct_max_entries{family=\"%s\"} %u\n", fam[f], t[f].max_entries);
+	pthread_mutex_lock(&mx->d->stats.lock);
+	counted = mx->d->stats.ct_counted;
+	memcpy(live, mx->d->stats.ct_live, sizeof(live));
+	memcpy(reply, mx->d->stats.ct_reply, sizeof(reply));
+	pthread_mutex_unlock(&mx->d->stats.lock);
+	/* Until the first sweep has finished (seconds after start) there is no count to show. */
+	if (!counted)
+		return;
+	help(b, "xlb_ct_entries", "gauge",
+	     "Live conntrack entries (one per flow, plus a reply entry for flows to a shared "
+	     "endpoint), as of the last sweep.");
+	for (f = 0; f < CT_FAMILIES; f++)
+		sb_printf(b, "xlb_ct_entries{family=\"%s\"} %llu\n", fam[f],
+			  (unsigned long long)live[f]);
+	help(b, "xlb_ct_bytes_per_flow", "gauge",
+	     "Kernel memory of the conntrack tables per flow in them (reply entries included).");
+	sb_printf(b, "xlb_ct_bytes_per_flow %.1f\n", ct_bytes_per_flow(t, live, reply));
+}
+
 static void render_daemon(struct xlbd_metrics *mx, struct sb *b)
 {
 	struct xlbd_stats s;
@@ -397,6 +473,17 @@ static void render_daemon(struct xlbd_metrics *mx, struct sb *b)
 	help(b, "xlbd_map_write_failures_total", "counter", "Map writes that failed (retried).");
 	sb_printf(b, "xlbd_map_write_failures_total %llu\n",
 		  (unsigned long long)s.apply_failures_total);
+	help(b, "xlb_ct_gc_expired_total", "counter",
+	     "Conntrack entries past their lifetime deleted by xlbd's sweep.");
+	sb_printf(b, "xlb_ct_gc_expired_total %llu\n", (unsigned long long)s.ct_gc_expired_total);
+	help(b, "xlbd_ct_gc_passes_total", "counter",
+	     "Sweeps of both conntrack tables finished (one starts 5 s after the last).");
+	sb_printf(b, "xlbd_ct_gc_passes_total %llu\n", (unsigned long long)s.ct_gc_passes_total);
+	help(b, "xlbd_ct_gc_errors_total", "counter", "Sweep calls that failed (retried).");
+	sb_printf(b, "xlbd_ct_gc_errors_total %llu\n", (unsigned long long)s.ct_gc_errors_total);
+	help(b, "xlbd_ct_gc_busy_seconds", "gauge",
+	     "Time the last finished sweep spent deleting and counting (in the main thread).");
+	sb_printf(b, "xlbd_ct_gc_busy_seconds %.6f\n", s.ct_gc_pass_busy_s);
 	help(b, "xlbd_vips", "gauge", "Desired VIPs by source.");
 	sb_printf(b, "xlbd_vips{source=\"static\"} %llu\n", (unsigned long long)s.vips_static);
 	sb_printf(b, "xlbd_vips{source=\"marathon\"} %llu\n", (unsigned long long)s.vips_marathon);
@@ -524,6 +611,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 			     false);
 	render_daemon(mx, &b);
 	render_global(mx->d, &b);
+	render_ct(mx, &b);
 	render_vips(mx->d, &b);
 	if (b.oom) {
 		free(b.p);

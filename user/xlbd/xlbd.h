@@ -96,6 +96,16 @@ struct xlbd_stats {
 	__u64 lat_count;
 	__u64 health_cache_entries;
 	__u64 health_cache_used; /* tasks whose health came from the cache in the last sync */
+	/* conntrack sweep (ct_gc.c) */
+	__u64 ct_gc_calls_total;
+	__u64 ct_gc_passes_total; /* sweeps of both tables finished */
+	__u64 ct_gc_errors_total;
+	__u64 ct_gc_expired_total; /* entries past their lifetime deleted */
+	double ct_gc_pass_busy_s;  /* time the last finished sweep spent in its calls */
+	/* What the last finished sweep found, [0] xlb_ct4, [1] xlb_ct6; ct_counted: one has. */
+	bool ct_counted;
+	__u64 ct_live[2];  /* entries alive */
+	__u64 ct_reply[2]; /* of those, reply entries (flows to a shared endpoint) */
 };
 
 extern const double xlbd_lat_bounds[XLBD_LAT_BUCKETS];
@@ -127,6 +137,14 @@ struct xlbd {
 	struct xlb_plan_guard guard;
 	bool first_reconcile_done;
 	struct xlbd_timer full_check; /* periodic read-back of the maps */
+
+	/* ct_gc.c */
+	struct xlbd_ct_gc_state {
+		struct xlbd_timer timer;
+		__u64 pass_start_us; /* 0: no sweep under way */
+		__u64 pass_busy_us;
+		__u64 pass_expired;
+	} ct_gc;
 
 	struct xlbd_marathon *marathon;
 	struct xlbd_metrics *metrics;
@@ -177,6 +195,15 @@ void xlbd_health_begin(struct xlbd_health *h, __u64 now_ms);
 /* Ends a pass: forgets entries older than the hold time; returns the earliest expiry of an entry
  * used. */
 __u64 xlbd_health_end(struct xlbd_health *h, __u64 *used, __u64 *entries);
+
+/* ---- ct_gc.c: the conntrack sweep ---- */
+
+/* A sweep of both tables every XLBD_CT_GC_MS, in calls XLBD_CT_GC_CHUNK_MS apart. */
+#define XLBD_CT_GC_MS 5000
+#define XLBD_CT_GC_CHUNK_MS 20
+
+/* Registers the sweep's timer; the first sweep starts at once. */
+int xlbd_ct_gc_start(struct xlbd *d);
 
 /* ---- metrics.c ---- */
 

@@ -2,11 +2,16 @@
 /*
  * Loading the data plane (see dp.h): the BPF object with its maps pinned
  * under a versioned path, adopting maps already pinned there (never flushing
- * them) after checking their layout. On open the writer's mirror is rebuilt
- * from the pinned maps, and derived maps (reference counts of VIP addresses
- * and backend endpoints, the address filter) are recomputed from the primary
- * ones, so a daemon killed half-way through a write converges on its next
- * start. Attaching is in dp_attach.c, writes in dp_write.c, reads in dp_read.c.
+ * them) after checking their layout; the conntrack tables are sized (and
+ * their LRU mode set) as the options say, rounded as the kernel rounds them,
+ * so a pinned table of that shape is adopted and one of another is made
+ * again. On open the writer's mirror is rebuilt from the pinned maps, and
+ * derived maps (reference counts of VIP addresses, backend endpoints with
+ * their primaries and the backends' reply-entry flags, the VIP keys by id,
+ * the address filter) are recomputed from the primary ones, so a daemon
+ * killed half-way through a write converges on its next start. The
+ * conntrack sweep (xlb_dp_ct_gc) is here too. Attaching is in dp_attach.c,
+ * writes in dp_write.c, reads in dp_read.c.
  */
 #include <errno.h>
 #include <limits.h>
@@ -45,35 +50,91 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
+__u32 xlb_ct_map_entries(__u32 want, __u32 ncpus, bool per_cpu_lru)
+{
+	__u32 up;
+
+	if (!per_cpu_lru || !ncpus)
+		return want;
+	/* The kernel's roundup() in 32 bits: the sum may wrap, which is how overflow shows. */
+	up = (__u32)(want + (ncpus - 1)) / ncpus * ncpus;
+	if (up < want)
+		up = want - want % ncpus;
+	return up;
+}
+
+static bool is_ct_map(const char *name)
+{
+	return !strcmp(name, XLB_MAP_CT4) || !strcmp(name, XLB_MAP_CT6);
+}
+
 static __u32 map_default_size(const char *name, const struct xlb_dp_opts *o)
 {
 	__u32 vips = o->max_vips ? o->max_vips : XLB_MAX_VIPS_DEFAULT;
 	__u32 bes = o->max_backends ? o->max_backends : XLB_MAX_BACKENDS_DEFAULT;
 
 	if (!strcmp(name, XLB_MAP_VIPS) || !strcmp(name, XLB_MAP_VIP_ADDRS) ||
-	    !strcmp(name, XLB_MAP_VIP_STATS) || !strcmp(name, XLB_MAP_VIP_META))
+	    !strcmp(name, XLB_MAP_VIP_STATS) || !strcmp(name, XLB_MAP_VIP_META) ||
+	    !strcmp(name, XLB_MAP_VIP_KEYS) || !strcmp(name, XLB_MAP_VIP_BUDGET) ||
+	    !strcmp(name, XLB_MAP_VIP_FLOOD))
 		return vips;
 	if (!strcmp(name, XLB_MAP_TABLES))
 		return 2 * vips;
 	if (!strcmp(name, XLB_MAP_BACKENDS) || !strcmp(name, XLB_MAP_BACKEND_ADDRS) ||
 	    !strcmp(name, XLB_MAP_BACKEND_STATS))
 		return bes;
-	if (!strcmp(name, XLB_MAP_CT))
+	if (!strcmp(name, XLB_MAP_CT4))
 		return o->ct_size ? o->ct_size : XLB_CT_SIZE_DEFAULT;
+	if (!strcmp(name, XLB_MAP_CT6))
+		return o->ct6_size ? o->ct6_size : XLB_CT6_SIZE_DEFAULT;
 	if (!strcmp(name, XLB_MAP_SOCK_REVNAT))
 		return o->ct_size ? o->ct_size : XLB_SOCK_REVNAT_SIZE_DEFAULT;
 	return 0;
 }
 
 /*
+ * A conntrack table is made as the options say: size (as the kernel will
+ * round it) and LRU mode. libbpf reuses a pinned map only when its size and
+ * flags equal what it would create, which is why the size asked for is the
+ * kernel's rounded one: a pinned table of the wanted shape is adopted, flows
+ * and all, on every start. One of another shape (the configuration
+ * changed) is unpinned here so that libbpf makes the new one; its flows are
+ * lost, and said so.
+ */
+static int prepare_ct_map(struct xlb_dp *dp, struct bpf_map *map, const struct xlb_dp_opts *o,
+			  const char *path, const struct bpf_map_info *pinned)
+{
+	bool per_cpu = o->ct_lru == XLB_CT_LRU_PER_CPU;
+	__u32 flags = bpf_map__map_flags(map) & ~BPF_F_NO_COMMON_LRU;
+	__u32 size;
+	int err;
+
+	if (per_cpu)
+		flags |= BPF_F_NO_COMMON_LRU;
+	size = xlb_ct_map_entries(map_default_size(bpf_map__name(map), o), dp->ncpus, per_cpu);
+	err = bpf_map__set_map_flags(map, flags) ?: bpf_map__set_max_entries(map, size);
+	if (err || !pinned || (pinned->max_entries == size && pinned->map_flags == flags))
+		return err;
+	pr_warn("map %s: pinned with %u entries (%s LRU), the options ask for %u (%s): made "
+		"again, the flows it held are forgotten", path, pinned->max_entries,
+		pinned->map_flags & BPF_F_NO_COMMON_LRU ? "per-CPU" : "shared", size,
+		per_cpu ? "per-CPU" : "shared");
+	if (unlink(path) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+/*
  * Sizes a map before load: a pinned map keeps its size (libbpf only reuses an
  * identical one), and a pinned map of another layout is refused by name.
+ * The conntrack tables are the exception (prepare_ct_map).
  */
 static int prepare_map(struct xlb_dp *dp, struct bpf_map *map, const struct xlb_dp_opts *o)
 {
 	const char *name = bpf_map__name(map);
 	struct bpf_map_info info = {};
 	__u32 info_len = sizeof(info);
+	bool pinned = false;
 	char path[PATH_MAX];
 	__u32 size;
 	int fd, err = 0;
@@ -93,29 +154,45 @@ static int prepare_map(struct xlb_dp *dp, struct bpf_map *map, const struct xlb_
 			       path, info.type, info.key_size, info.value_size, bpf_map__type(map),
 			       bpf_map__key_size(map), bpf_map__value_size(map));
 			err = -EPROTO;
-		} else {
+		} else if (!is_ct_map(name)) {
 			err = bpf_map__set_max_entries(map, info.max_entries);
 		}
+		pinned = !err;
 		close(fd);
-	} else {
+	} else if (!is_ct_map(name)) {
 		size = map_default_size(name, o);
 		if (size)
 			err = bpf_map__set_max_entries(map, size);
 	}
+	if (!err && is_ct_map(name))
+		err = prepare_ct_map(dp, map, o, path, pinned ? &info : NULL);
 	if (!err)
 		err = bpf_map__set_pin_path(map, path);
 	return err;
 }
 
 /*
- * Recomputes a reference-count map from the keys it should count (sorted in
+ * Recomputes a reference-count map from what it should count (sorted in
  * place), fixing every difference, and rebuilds its mirror. Both sides are
  * sorted, so 100,000 backends cost a few sorts and one pass, not the
  * pairwise comparison (minutes) an unsorted check would.
  */
+struct ref_item {
+	__u8 key[XLB_REF_KEY];
+	__u32 id; /* endpoints: a live backend there */
+};
+
+static int item_cmp(const void *a, const void *b)
+{
+	const struct ref_item *x = a, *y = b;
+	int c = memcmp(x->key, y->key, XLB_REF_KEY);
+
+	return c ?: (x->id > y->id) - (x->id < y->id);
+}
+
 struct ref_list {
 	struct xlb_ref *v;
-	size_t n, cap;
+	size_t n, cap, vsz;
 };
 
 static int ref_collect(void *ctx, const void *key, const void *value)
@@ -131,67 +208,159 @@ static int ref_collect(void *ctx, const void *key, const void *value)
 		l->v = v;
 		l->cap = c;
 	}
+	memset(&l->v[l->n], 0, sizeof(l->v[l->n]));
 	memcpy(l->v[l->n].key, key, XLB_REF_KEY);
-	memcpy(&l->v[l->n].cnt, value, sizeof(__u32));
+	memcpy(&l->v[l->n].v, value, l->vsz);
 	l->n++;
 	return 0;
 }
 
-static int refs_reconcile(struct xlb_dp *dp, enum xlb_map m, struct xlb_refs *r, void *keys,
-			  size_t n)
+/*
+ * The primary an adopted endpoint keeps: the one the map names if it is
+ * still there; else the backend without XLB_BE_F_REPLY_ENTRY (it was
+ * primary and its flows have no reply entries: a write died before the
+ * endpoint named it); else the oldest.
+ */
+static __u32 primary_pick(const struct xlb_dp *dp, const struct xlb_ref *ref,
+			  const struct xlb_ref *have)
 {
-	struct ref_list l = {};
-	struct xlb_ref *have, *h, *ref;
-	__u8 *k = keys;
-	size_t nh, i, j;
+	__u32 i;
+
+	for (i = 0; have && i < ref->v.refs; i++)
+		if (ref->ids[i] == have->v.backend_id)
+			return have->v.backend_id;
+	for (i = 0; i < ref->v.refs; i++)
+		if (!(dp->backends[ref->ids[i]].flags & XLB_BE_F_REPLY_ENTRY))
+			return ref->ids[i];
+	return ref->ids[0];
+}
+
+/* After the endpoint names its primary: the primary without the flag, every other with it. */
+static int flags_fix(struct xlb_dp *dp, const struct xlb_ref *ref)
+{
+	int fixed = 0;
+	__u32 i, id;
+
+	for (i = 0; i < ref->v.refs; i++) {
+		struct xlb_backend be;
+		bool want;
+
+		id = ref->ids[i];
+		be = dp->backends[id];
+		want = id != ref->v.backend_id;
+		if (!!(be.flags & XLB_BE_F_REPLY_ENTRY) == want)
+			continue;
+		be.flags ^= XLB_BE_F_REPLY_ENTRY;
+		if (bpf_map_update_elem(dp->fd_backends, &id, &be, BPF_ANY))
+			return -errno;
+		dp->backends[id] = be;
+		fixed++;
+	}
+	return fixed;
+}
+
+/* One run of equal keys in items: its mirror entry, written when the map differs. */
+static int ref_rebuild(struct xlb_dp *dp, struct xlb_refs *r, const struct ref_list *have,
+		       const struct ref_item *items, size_t n, bool endpoints)
+{
+	struct xlb_ref *ref, *h;
+	int err = 0, fixed = 0;
+	size_t i;
+
+	ref = calloc(1, sizeof(*ref));
+	if (!ref)
+		return -ENOMEM;
+	memcpy(ref->key, items[0].key, XLB_REF_KEY);
+	for (i = 0; i < n && !err; i++)
+		err = endpoints ? xlb_dp_ref_ids_add(ref, items[i].id) : (ref->v.refs++, 0);
+	if (err || !tsearch(ref, &r->root, xlb_dp_ref_cmp)) {
+		free(ref->ids);
+		free(ref);
+		return -ENOMEM;
+	}
+	h = have->n ? bsearch(ref, have->v, have->n, sizeof(*have->v), xlb_dp_ref_cmp) : NULL;
+	if (endpoints)
+		ref->v.backend_id = primary_pick(dp, ref, h);
+	if (!h || memcmp(&h->v, &ref->v, have->vsz)) {
+		if (bpf_map_update_elem(r->fd, ref->key, &ref->v, BPF_ANY))
+			return -errno;
+		fixed++;
+	}
+	if (!endpoints)
+		return fixed;
+	err = flags_fix(dp, ref);
+	return err < 0 ? err : fixed + err;
+}
+
+static int refs_reconcile(struct xlb_dp *dp, enum xlb_map m, struct xlb_refs *r,
+			  struct ref_item *items, size_t n, bool endpoints)
+{
+	struct ref_list l = { .vsz = xlb_map_spec(m)->value_size };
+	size_t i, j;
 	int fixed = 0, err;
 
 	xlb_dp_refs_clear(r);
 	/* What the map holds now. */
 	err = xlb_reader_map_walk(&dp->rd, m, ref_collect, &l);
-	have = l.v;
-	nh = l.n;
 	if (err < 0)
 		goto cleanup;
 	err = 0;
-	if (nh)
-		qsort(have, nh, sizeof(*have), xlb_dp_ref_cmp);
+	if (l.n)
+		qsort(l.v, l.n, sizeof(*l.v), xlb_dp_ref_cmp);
 	if (n)
-		qsort(k, n, XLB_REF_KEY, xlb_dp_ref_cmp);
-	/* Keys nothing counts any more. */
-	for (i = 0; i < nh; i++)
-		if ((!n || !bsearch(have[i].key, k, n, XLB_REF_KEY, xlb_dp_ref_cmp)) &&
-		    !bpf_map_delete_elem(r->fd, have[i].key))
+		qsort(items, n, sizeof(*items), item_cmp);
+	/* Keys nothing counts any more (the key leads both structs). */
+	for (i = 0; i < l.n; i++)
+		if ((!n || !bsearch(l.v[i].key, items, n, sizeof(*items), xlb_dp_ref_cmp)) &&
+		    !bpf_map_delete_elem(r->fd, l.v[i].key))
 			fixed++;
 	/* Each run of equal keys is one entry whose count is the run's length. */
 	for (i = 0; i < n; i = j) {
-		for (j = i + 1;
-		     j < n && !xlb_dp_ref_cmp(k + i * XLB_REF_KEY, k + j * XLB_REF_KEY); j++)
+		for (j = i + 1; j < n && !xlb_dp_ref_cmp(&items[i], &items[j]); j++)
 			;
-		ref = calloc(1, sizeof(*ref));
-		if (!ref) {
-			err = -ENOMEM;
+		err = ref_rebuild(dp, r, &l, &items[i], j - i, endpoints);
+		if (err < 0)
 			goto cleanup;
-		}
-		memcpy(ref->key, k + i * XLB_REF_KEY, XLB_REF_KEY);
-		ref->cnt = j - i;
-		if (!tsearch(ref, &r->root, xlb_dp_ref_cmp)) {
-			free(ref);
-			err = -ENOMEM;
-			goto cleanup;
-		}
-		h = nh ? bsearch(ref, have, nh, sizeof(*have), xlb_dp_ref_cmp) : NULL;
-		if (h && h->cnt == ref->cnt)
-			continue;
-		if (bpf_map_update_elem(r->fd, ref->key, &ref->cnt, BPF_ANY)) {
-			err = -errno;
-			goto cleanup;
-		}
-		fixed++;
+		fixed += err;
+		err = 0;
 	}
 cleanup:
-	free(have);
+	free(l.v);
 	return err ?: fixed;
+}
+
+/* xlb_vip_keys: each used id holds its VIP's key, every other id zero. */
+struct vip_keys_fix {
+	struct xlb_dp *dp;
+	int fixed, err;
+};
+
+static int vip_key_check(void *ctx, const void *key, const void *value)
+{
+	struct vip_keys_fix *f = ctx;
+	struct xlb_dp *dp = f->dp;
+	struct xlb_vip_key want = {};
+	__u32 id;
+
+	memcpy(&id, key, sizeof(id));
+	if (id < dp->max_vips && dp->vips[id].used)
+		want = dp->vips[id].key;
+	if (!memcmp(&want, value, sizeof(want)))
+		return 0;
+	if (bpf_map_update_elem(dp->fd_vip_keys, &id, &want, BPF_ANY)) {
+		f->err = -errno;
+		return f->err;
+	}
+	f->fixed++;
+	return 0;
+}
+
+static int vip_keys_reconcile(struct xlb_dp *dp)
+{
+	struct vip_keys_fix f = { .dp = dp };
+	int err = xlb_reader_map_walk(&dp->rd, XLB_M_VIP_KEYS, vip_key_check, &f);
+
+	return err < 0 ? err : f.fixed;
 }
 
 /* Reads the whole backend array into the mirror, in one batch where the kernel has them. */
@@ -281,8 +450,9 @@ static int adopt_vip(void *ctx, const struct xlb_vip_key *key, const struct xlb_
 
 static int adopt(struct xlb_dp *dp)
 {
-	struct xlb_endpoint_key *eks = NULL;
-	struct xlb_addr_key *aks = NULL;
+	struct ref_item *eks = NULL, *aks = NULL;
+	struct xlb_endpoint_key ek;
+	struct xlb_addr_key ak;
 	size_t neks = 0, naks = 0;
 	__u32 i, nvips = 0, nbes = 0;
 	int err, fixed;
@@ -298,9 +468,12 @@ static int adopt(struct xlb_dp *dp)
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	for (i = 1; i < dp->max_vips; i++)
-		if (dp->vips[i].used)
-			xlb_dp_addr_key(&aks[naks++], &dp->vips[i].key);
+	for (i = 1; i < dp->max_vips; i++) {
+		if (!dp->vips[i].used)
+			continue;
+		xlb_dp_addr_key(&ak, &dp->vips[i].key);
+		memcpy(aks[naks++].key, &ak, XLB_REF_KEY);
+	}
 
 	err = backends_read(dp);
 	if (err)
@@ -313,13 +486,16 @@ static int adopt(struct xlb_dp *dp)
 		if (be->vip_id >= dp->max_vips || !dp->vips[be->vip_id].used) {
 			/* Its VIP is gone (a write interrupted): free the slot. */
 			be->state = XLB_BE_REMOVED;
+			be->flags = 0;
 			bpf_map_update_elem(dp->fd_backends, &i, be, BPF_ANY);
 			continue;
 		}
 		err = xlb_dp_vip_state_add(&dp->vips[be->vip_id], i);
 		if (err)
 			goto cleanup;
-		xlb_dp_endpoint_key(&eks[neks++], be, dp->vips[be->vip_id].key.proto);
+		xlb_dp_endpoint_key(&ek, be, dp->vips[be->vip_id].key.proto);
+		memcpy(eks[neks].key, &ek, XLB_REF_KEY);
+		eks[neks++].id = i;
 		nbes++;
 	}
 	for (i = 1; i < dp->max_vips; i++)
@@ -335,12 +511,17 @@ static int adopt(struct xlb_dp *dp)
 		if (err)
 			goto cleanup;
 	}
-	fixed = refs_reconcile(dp, XLB_M_VIP_ADDRS, &dp->vip_refs, aks, naks);
+	fixed = refs_reconcile(dp, XLB_M_VIP_ADDRS, &dp->vip_refs, aks, naks, false);
 	if (fixed < 0) {
 		err = fixed;
 		goto cleanup;
 	}
-	err = refs_reconcile(dp, XLB_M_BACKEND_ADDRS, &dp->be_refs, eks, neks);
+	/* Endpoints with their primaries, and the backends' flags to match. */
+	err = refs_reconcile(dp, XLB_M_BACKEND_ADDRS, &dp->be_refs, eks, neks, true);
+	if (err < 0)
+		goto cleanup;
+	fixed += err;
+	err = vip_keys_reconcile(dp);
 	if (err < 0)
 		goto cleanup;
 	fixed += err;
@@ -361,6 +542,8 @@ cleanup:
 static int reader_init(struct xlb_dp *dp)
 {
 	struct xlb_reader *r = &dp->rd;
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
 	const struct bpf_map *map;
 	int i;
 
@@ -374,6 +557,10 @@ static int reader_init(struct xlb_dp *dp)
 			return -ENOENT;
 		}
 		r->max_entries[i] = bpf_map__max_entries(map);
+		/* What the kernel made (a conntrack table's size is rounded), not what was asked. */
+		if (!bpf_obj_get_info_by_fd(r->fd[i], &info, &len))
+			r->max_entries[i] = info.max_entries;
+		len = sizeof(info);
 	}
 	dp->fd_vips = r->fd[XLB_M_VIPS];
 	dp->fd_vip_addrs = r->fd[XLB_M_VIP_ADDRS];
@@ -386,6 +573,9 @@ static int reader_init(struct xlb_dp *dp)
 	dp->fd_backend_stats = r->fd[XLB_M_BACKEND_STATS];
 	dp->fd_vip_meta = r->fd[XLB_M_VIP_META];
 	dp->fd_addr_filter = r->fd[XLB_M_ADDR_FILTER];
+	dp->fd_vip_keys = r->fd[XLB_M_VIP_KEYS];
+	dp->fd_ct4 = r->fd[XLB_M_CT4];
+	dp->fd_ct6 = r->fd[XLB_M_CT6];
 	return 0;
 }
 
@@ -406,6 +596,12 @@ int xlb_dp_open(struct xlb_dp **dpp, const struct xlb_dp_opts *opts)
 	err = mkdir_p(dp->pin_path, 0700);
 	if (err) {
 		pr_err("pin path %s: %s", dp->pin_path, strerror(-err));
+		goto cleanup;
+	}
+	/* Before the maps are sized: a per-CPU LRU table's size depends on it. */
+	dp->ncpus = libbpf_num_possible_cpus();
+	if (dp->ncpus <= 0) {
+		err = dp->ncpus ? dp->ncpus : -EINVAL;
 		goto cleanup;
 	}
 	dp->skel = xlb_bpf__open();
@@ -435,11 +631,6 @@ int xlb_dp_open(struct xlb_dp **dpp, const struct xlb_dp_opts *opts)
 	err = xlb_bpf__load(dp->skel);
 	if (err) {
 		pr_err("load BPF programs (pin path %s): %s", dp->pin_path, strerror(-err));
-		goto cleanup;
-	}
-	dp->ncpus = libbpf_num_possible_cpus();
-	if (dp->ncpus <= 0) {
-		err = dp->ncpus ? dp->ncpus : -EINVAL;
 		goto cleanup;
 	}
 	err = reader_init(dp);
@@ -491,6 +682,8 @@ void xlb_dp_close(struct xlb_dp *dp)
 	free(dp->zeros);
 	xlb_dp_refs_clear(&dp->vip_refs);
 	xlb_dp_refs_clear(&dp->be_refs);
+	free(dp->gc.keys);
+	free(dp->gc.vals);
 	xlb_bpf__destroy(dp->skel);
 	free(dp);
 }
@@ -625,4 +818,220 @@ int xlb_backend_stats_read(const struct xlb_dp *dp, __u32 backend_id,
 			   struct xlb_backend_stats *out)
 {
 	return xlb_reader_backend_stats(&dp->rd, backend_id, out);
+}
+
+/*
+ * The conntrack sweep (dp.h). Batch lookups walk a hash table by bucket, and
+ * the position between two batches is a bucket index, which deletes in
+ * between leave valid: so a sweep can stop after XLB_CT_GC_PER_CALL entries
+ * and go on at the next call. An entry refreshed by a packet between its
+ * lookup here and its delete is lost; the programs then take that packet for
+ * a new flow, which Maglev sends to the same backend unless its set changed.
+ */
+#define XLB_GC_BATCH 4096
+/* The kernel's internal ENOTSUPP: no batch ops for this map type. */
+#define XLB_GC_ENOTSUPP 524
+
+static bool ct_expired(const struct xlb_ct_entry *e, __u32 now)
+{
+	return (__s32)(now - e->expires) > 0;
+}
+
+static void ct_count(struct xlb_ct_gc_count *c, const void *key, bool v6,
+		     const struct xlb_ct_entry *e, bool expired)
+{
+	__u8 dir = v6 ? ((const struct xlb_flow_key *)key)->dir
+		      : ((const struct xlb_ct4_key *)key)->dir;
+
+	c->scanned++;
+	if (expired) {
+		c->expired++;
+		return;
+	}
+	c->live++;
+	c->reply += dir == XLB_DIR_REPLY;
+}
+
+/* Deletes n keys: in one batch, else one by one (an entry evicted meanwhile is no error). */
+static int ct_delete(int fd, __u8 *keys, __u32 ksz, __u32 n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 done = n, i;
+
+	if (!n || !bpf_map_delete_batch(fd, keys, &done, &opts))
+		return 0;
+	if (done > n)
+		done = 0;
+	for (i = done; i < n; i++)
+		if (bpf_map_delete_elem(fd, keys + (size_t)i * ksz) && errno != ENOENT)
+			return -errno;
+	return 0;
+}
+
+/* One batch of table t from the cursor; *end at the table's end. -EOPNOTSUPP: no batch ops. */
+static int gc_step(struct xlb_dp *dp, int t, __u32 now, struct xlb_ct_gc_count *c, bool *end)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	struct xlb_ct_gc_cursor *g = &dp->gc;
+	int fd = t ? dp->fd_ct6 : dp->fd_ct4;
+	__u32 ksz = t ? sizeof(struct xlb_flow_key) : sizeof(struct xlb_ct4_key);
+	const struct xlb_ct_entry *vals = g->vals;
+	__u8 *keys = g->keys;
+	__u32 count = XLB_GC_BATCH, i, ndel = 0;
+	int rc;
+
+	rc = bpf_map_lookup_batch(fd, g->started ? g->token : NULL, g->token, keys, g->vals,
+				  &count, &opts);
+	if (rc && errno != ENOENT) {
+		if (!g->started && (errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP ||
+				    errno == XLB_GC_ENOTSUPP))
+			return -EOPNOTSUPP;
+		return -errno;
+	}
+	g->started = true;
+	*end = rc != 0;
+	if (count > XLB_GC_BATCH)
+		count = 0;
+	for (i = 0; i < count; i++) {
+		bool expired = ct_expired(&vals[i], now);
+
+		ct_count(c, keys + (size_t)i * ksz, t, &vals[i], expired);
+		/* The expired keys, packed at the front for one delete. */
+		if (expired && ndel++ != i)
+			memmove(keys + (size_t)(ndel - 1) * ksz, keys + (size_t)i * ksz, ksz);
+	}
+	return ct_delete(fd, keys, ksz, ndel);
+}
+
+/* Kernels without batch ops for LRU maps: a whole sweep per call, one element at a time. */
+struct gc_slow {
+	__u32 now, ksz, n, cap;
+	bool v6;
+	__u8 *dead;
+	struct xlb_ct_gc_count *c;
+};
+
+static int gc_slow_elem(void *ctx, const void *key, const void *value)
+{
+	struct gc_slow *s = ctx;
+	bool expired = ct_expired(value, s->now);
+
+	ct_count(s->c, key, s->v6, value, expired);
+	if (!expired)
+		return 0;
+	if (s->n == s->cap) {
+		__u32 cap = s->cap ? 2 * s->cap : 1024;
+		__u8 *d = realloc(s->dead, (size_t)cap * s->ksz);
+
+		if (!d)
+			return -ENOMEM;
+		s->dead = d;
+		s->cap = cap;
+	}
+	memcpy(s->dead + (size_t)s->n++ * s->ksz, key, s->ksz);
+	return 0;
+}
+
+static int gc_slow(struct xlb_dp *dp, __u32 now, struct xlb_ct_gc *res)
+{
+	struct gc_slow s = { .now = now };
+	__u32 i;
+	int t, err = 0;
+
+	for (t = 0; t < 2 && !err; t++) {
+		s.v6 = t;
+		s.ksz = t ? sizeof(struct xlb_flow_key) : sizeof(struct xlb_ct4_key);
+		s.c = t ? &res->v6 : &res->v4;
+		s.n = 0;
+		err = xlb_reader_map_walk(&dp->rd, t ? XLB_M_CT6 : XLB_M_CT4, gc_slow_elem, &s);
+		if (err > 0)
+			err = 0; /* stopped by the restart bound: the rest next time */
+		for (i = 0; i < s.n && !err; i++)
+			if (bpf_map_delete_elem(t ? dp->fd_ct6 : dp->fd_ct4,
+						s.dead + (size_t)i * s.ksz) &&
+			    errno != ENOENT)
+				err = -errno;
+	}
+	free(s.dead);
+	return err;
+}
+
+static void gc_add(struct xlb_ct_gc_count *to, const struct xlb_ct_gc_count *c)
+{
+	to->scanned += c->scanned;
+	to->expired += c->expired;
+	to->live += c->live;
+	to->reply += c->reply;
+}
+
+/* Batches from the cursor until the budget is spent or a sweep ends; *done: it ended. */
+static int gc_batches(struct xlb_dp *dp, __u32 now, struct xlb_ct_gc *res, bool *done)
+{
+	struct xlb_ct_gc_cursor *g = &dp->gc;
+	int err = 0;
+
+	*done = false;
+	while (res->v4.scanned + res->v6.scanned < XLB_CT_GC_PER_CALL) {
+		bool end = false;
+
+		err = gc_step(dp, g->table, now, g->table ? &res->v6 : &res->v4, &end);
+		if (err)
+			break;
+		if (!end)
+			continue;
+		g->started = false;
+		if (!g->table) {
+			g->table = 1;
+			continue;
+		}
+		/* One sweep per call at most: a small table is not swept again at once. */
+		g->table = 0;
+		*done = true;
+		break;
+	}
+	return err;
+}
+
+int xlb_dp_ct_gc(struct xlb_dp *dp, __u32 now, struct xlb_ct_gc *out)
+{
+	struct xlb_ct_gc_cursor *g = &dp->gc;
+	struct xlb_ct_gc res = {};
+	bool done = false;
+	int err;
+
+	if (!g->keys)
+		g->keys = malloc((size_t)XLB_GC_BATCH * sizeof(struct xlb_flow_key));
+	if (!g->vals)
+		g->vals = malloc((size_t)XLB_GC_BATCH * sizeof(struct xlb_ct_entry));
+	if (!g->keys || !g->vals)
+		return -ENOMEM;
+	err = g->one_by_one ? -EOPNOTSUPP : gc_batches(dp, now, &res, &done);
+	if (err == -EOPNOTSUPP) {
+		/* From the start, whatever a first batch counted: the slow sweep sees it all. */
+		memset(&res, 0, sizeof(res));
+		memset(g->sweep, 0, sizeof(g->sweep));
+		g->one_by_one = true;
+		g->table = 0;
+		err = gc_slow(dp, now, &res);
+		done = !err;
+	}
+	if (err) {
+		/* The next call starts a fresh sweep. */
+		g->started = false;
+		g->table = 0;
+		memset(g->sweep, 0, sizeof(g->sweep));
+		return err;
+	}
+	gc_add(&g->sweep[0], &res.v4);
+	gc_add(&g->sweep[1], &res.v6);
+	if (done) {
+		memcpy(g->last, g->sweep, sizeof(g->last));
+		memset(g->sweep, 0, sizeof(g->sweep));
+	}
+	res.pass_done = done;
+	res.pass_v4 = g->last[0];
+	res.pass_v6 = g->last[1];
+	if (out)
+		*out = res;
+	return 0;
 }

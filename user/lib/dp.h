@@ -22,15 +22,40 @@
 
 struct xlb_dp;
 
+/* How the conntrack tables keep their LRU lists (xlb_dp_opts.ct_lru). */
+enum xlb_ct_lru {
+	/*
+	 * One list per CPU (BPF_F_NO_COMMON_LRU): no lock shared by all CPUs on
+	 * every new flow. The kernel rounds the size to a multiple of the CPU
+	 * count, and a CPU evicts from its own share only.
+	 */
+	XLB_CT_LRU_PER_CPU = 0,
+	XLB_CT_LRU_SHARED = 1, /* one list for the whole table */
+};
+
 struct xlb_dp_opts {
 	const char *pin_path; /* NULL: XLB_PIN_PATH_DEFAULT */
-	/* Map sizes used when the maps are created; 0: the ABI defaults. Pinned maps keep theirs. */
+	/*
+	 * Map sizes used when the maps are created; 0: the ABI defaults. Pinned
+	 * maps keep theirs, except the conntrack tables: one pinned with another
+	 * size or LRU mode than these ask for is made again (its flows are lost).
+	 */
 	__u32 max_vips;
 	__u32 max_backends;
-	__u32 ct_size;
+	__u32 ct_size; /* xlb_ct4 (and xlb_sock_revnat) */
+	__u32 ct6_size; /* xlb_ct6; 0: XLB_CT6_SIZE_DEFAULT */
+	__u8 ct_lru; /* enum xlb_ct_lru */
 	/* Leave the cgroup socket programs unloaded (socket balancing off; old kernels). */
 	bool no_sock_progs;
 };
+
+/*
+ * The size the kernel gives a conntrack table asked for want entries: with a
+ * per-CPU LRU, htab_map_alloc() rounds it up to a multiple of ncpus (the
+ * possible CPUs), or down when that overflows 32 bits. The loader asks for
+ * exactly this, so a pinned table of the right size is recognised as such.
+ */
+__u32 xlb_ct_map_entries(__u32 want, __u32 ncpus, bool per_cpu_lru);
 
 enum xlb_dp_prog {
 	XLB_PROG_XDP,
@@ -136,6 +161,33 @@ int xlb_vip_meta_set(struct xlb_dp *dp, __u32 vip_id, const char *name, const ch
 int xlb_vip_meta_get(const struct xlb_dp *dp, __u32 vip_id, struct xlb_vip_meta *out);
 
 int xlb_config_set(struct xlb_dp *dp, const struct xlb_config *cfg);
+
+/*
+ * Conntrack garbage collection. The programs treat an entry whose expiry has
+ * passed as absent, but only a delete frees it: xlbd calls xlb_dp_ct_gc on a
+ * timer with now = xlb_tick_now(). Each call scans at most
+ * XLB_CT_GC_PER_CALL entries, going on where the last call stopped (xlb_ct4,
+ * then xlb_ct6, then xlb_ct4 again), and deletes those with
+ * (__s32)(now - expires) > 0.
+ */
+#define XLB_CT_GC_PER_CALL 65536
+
+struct xlb_ct_gc_count {
+	__u64 scanned; /* entries looked at */
+	__u64 expired; /* of those, past their lifetime and deleted */
+	__u64 live; /* of those, still alive */
+	__u64 reply; /* of the live ones, reply entries (flows to a shared endpoint) */
+};
+
+struct xlb_ct_gc {
+	struct xlb_ct_gc_count v4, v6; /* this call's */
+	bool pass_done; /* this call finished a sweep of both tables */
+	/* The last finished sweep, whole (zero before the first): how full the tables are. */
+	struct xlb_ct_gc_count pass_v4, pass_v6;
+};
+
+/* Returns 0 (out filled) or -errno; out may be NULL. */
+int xlb_dp_ct_gc(struct xlb_dp *dp, __u32 now, struct xlb_ct_gc *out);
 
 /* Counters, summed over CPUs (xlb_reader_stats and friends on xlb_dp_reader(dp)). */
 int xlb_stats_read(const struct xlb_dp *dp, struct xlb_stats *out);

@@ -3,7 +3,7 @@
  * What the data plane library's files share and nobody else sees: the data
  * plane handle with its mirror of what was written (and its reader, whose
  * layout is dp_read_internal.h's), and the helpers that more than one concern
- * needs. dp.c loads, pins and adopts;
+ * needs. dp.c loads, pins, adopts and sweeps conntrack;
  * dp_attach.c attaches; dp_write.c writes VIPs, backends and tables;
  * dp_read.c reads. Not installed, not for the tools: they use dp.h and
  * dp_read.h.
@@ -63,9 +63,31 @@ struct xlb_refs {
 	void *root; /* tsearch() tree of struct xlb_ref */
 };
 
+/*
+ * One key of a reference-count map. v is the value as the map holds it: an
+ * endpoint's {refs, primary backend} (xlb_backend_addrs), or for a VIP
+ * address its count alone, v.refs, which is the first field so &v is the
+ * value of either map. Endpoints also keep their live backends, oldest
+ * first, so a primary that leaves has a successor without a scan.
+ */
 struct xlb_ref {
 	__u8 key[XLB_REF_KEY];
-	__u32 cnt;
+	struct xlb_endpoint v;
+	__u32 *ids; /* endpoints only: the v.refs live backends there */
+	__u32 cap;
+};
+
+/*
+ * Where the conntrack sweep (xlb_dp_ct_gc) goes on from: a table and the
+ * batch lookup's position in it, and the counts of the sweep so far.
+ */
+struct xlb_ct_gc_cursor {
+	int table; /* 0: xlb_ct4, 1: xlb_ct6 */
+	bool started; /* token holds a position in that table */
+	__u8 token[8]; /* a hash map's batch position is a bucket index (u32) */
+	bool one_by_one; /* the kernel has no batch ops for LRU maps: whole passes */
+	struct xlb_ct_gc_count sweep[2], last[2];
+	void *keys, *vals; /* batch buffers, kept between calls */
 };
 
 /*
@@ -84,6 +106,7 @@ struct xlb_dp {
 	struct xlb_reader rd; /* the same maps, for the read side (xlb_dp_reader) */
 	int fd_vips, fd_vip_addrs, fd_tables, fd_backends, fd_backend_addrs, fd_config;
 	int fd_stats, fd_vip_stats, fd_backend_stats, fd_vip_meta, fd_addr_filter;
+	int fd_vip_keys, fd_ct4, fd_ct6;
 	__u32 max_vips, max_backends;
 	int ncpus;
 	struct xlb_vip_state *vips; /* indexed by vip id */
@@ -96,12 +119,14 @@ struct xlb_dp {
 	bool batching; /* between xlb_dp_batch_begin and _end */
 	struct xlb_pending *pend;
 	size_t npend, cappend;
+	struct xlb_ct_gc_cursor gc;
 };
 
 /* dp_write.c, for adopting pinned maps (dp.c) and closing (tables still waiting). */
 int xlb_dp_percpu_size(const struct xlb_dp *dp, size_t value_size);
 int xlb_dp_ref_cmp(const void *a, const void *b);
 void xlb_dp_refs_clear(struct xlb_refs *r);
+int xlb_dp_ref_ids_add(struct xlb_ref *ref, __u32 id);
 int xlb_dp_filter_write(struct xlb_dp *dp, __u32 word, bool force);
 void xlb_dp_endpoint_key(struct xlb_endpoint_key *ek, const struct xlb_backend *be, __u8 proto);
 void xlb_dp_addr_key(struct xlb_addr_key *ak, const struct xlb_vip_key *vk);

@@ -2,8 +2,10 @@
 /*
  * The read side of the data plane library (see dp_read.h): the ABI's table of
  * what each pinned map must be, the read-only open that holds the pins to it,
- * walks over VIPs, backends, tables and conntrack (batch lookups with a
- * one-element fallback), and per-CPU sums. The dp.h read calls (xlb_vip_get,
+ * walks over VIPs, backends, tables and both conntrack tables (batch lookups
+ * with a one-element fallback; IPv4 entries widened to the one flow key
+ * form), what a conntrack table costs the kernel, per-CPU sums, and the
+ * data plane's clock (XLB_TICK). The dp.h read calls (xlb_vip_get,
  * xlb_stats_read, ...) are here too, as the same reads through the data
  * plane's own reader.
  */
@@ -39,14 +41,26 @@ static const struct xlb_map_spec map_specs[XLB_M_MAX] = {
 	[XLB_M_BACKENDS] = SPEC(XLB_MAP_BACKENDS, BPF_MAP_TYPE_ARRAY, sizeof(__u32),
 				sizeof(struct xlb_backend), false),
 	[XLB_M_BACKEND_ADDRS] = SPEC(XLB_MAP_BACKEND_ADDRS, BPF_MAP_TYPE_HASH,
-				     sizeof(struct xlb_endpoint_key), sizeof(__u32), false),
-	[XLB_M_CT] = SPEC(XLB_MAP_CT, BPF_MAP_TYPE_LRU_HASH, sizeof(struct xlb_flow_key),
-			  sizeof(struct xlb_ct_entry), false),
+				     sizeof(struct xlb_endpoint_key), sizeof(struct xlb_endpoint),
+				     false),
+	[XLB_M_CT4] = SPEC(XLB_MAP_CT4, BPF_MAP_TYPE_LRU_HASH, sizeof(struct xlb_ct4_key),
+			   sizeof(struct xlb_ct_entry), false),
+	[XLB_M_CT6] = SPEC(XLB_MAP_CT6, BPF_MAP_TYPE_LRU_HASH, sizeof(struct xlb_flow_key),
+			   sizeof(struct xlb_ct_entry), false),
 	[XLB_M_CONFIG] = SPEC(XLB_MAP_CONFIG, BPF_MAP_TYPE_ARRAY, sizeof(__u32),
 			      sizeof(struct xlb_config), false),
-	/* No reader needs it: checked when present, never required. */
+	/* The programs' own scratch (budgets, next hops): checked when present, never required. */
 	[XLB_M_CT_BUDGET] = SPEC(XLB_MAP_CT_BUDGET, BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
-				 sizeof(struct xlb_ct_budget), true),
+				 sizeof(struct xlb_budget), true),
+	[XLB_M_VIP_BUDGET] = SPEC(XLB_MAP_VIP_BUDGET, BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
+				  sizeof(struct xlb_budget), true),
+	[XLB_M_VIP_FLOOD] = SPEC(XLB_MAP_VIP_FLOOD, BPF_MAP_TYPE_ARRAY, sizeof(__u32),
+				 sizeof(struct xlb_vip_flood), true),
+	/* Replies are rebuilt from it: as much the ABI as xlb_vips. */
+	[XLB_M_VIP_KEYS] = SPEC(XLB_MAP_VIP_KEYS, BPF_MAP_TYPE_ARRAY, sizeof(__u32),
+				sizeof(struct xlb_vip_key), false),
+	[XLB_M_NH_CACHE] = SPEC(XLB_MAP_NH_CACHE, BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
+				sizeof(struct xlb_nh_slot), true),
 	[XLB_M_STATS] = SPEC(XLB_MAP_STATS, BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
 			     sizeof(struct xlb_stats), false),
 	[XLB_M_VIP_STATS] = SPEC(XLB_MAP_VIP_STATS, BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
@@ -76,6 +90,12 @@ static __u64 mono_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* bpf_ktime_get_coarse_ns() reads the same clock as CLOCK_MONOTONIC, at tick resolution. */
+__u32 xlb_tick_now(void)
+{
+	return (__u32)(mono_ns() >> XLB_TICK_SHIFT);
 }
 
 static const char *map_type_str(__u32 t)
@@ -705,10 +725,43 @@ int xlb_reader_vip_addr_refs(const struct xlb_reader *r, const struct xlb_addr_k
 	return lookup(r, XLB_M_VIP_ADDRS, key, count);
 }
 
-int xlb_reader_endpoint_refs(const struct xlb_reader *r, const struct xlb_endpoint_key *key,
-			     __u32 *count)
+int xlb_reader_endpoint(const struct xlb_reader *r, const struct xlb_endpoint_key *key,
+			struct xlb_endpoint *out)
 {
-	return lookup(r, XLB_M_BACKEND_ADDRS, key, count);
+	return lookup(r, XLB_M_BACKEND_ADDRS, key, out);
+}
+
+int xlb_reader_vip_key(const struct xlb_reader *r, __u32 vip_id, struct xlb_vip_key *out)
+{
+	return lookup(r, XLB_M_VIP_KEYS, &vip_id, out);
+}
+
+int xlb_reader_vip_flood(const struct xlb_reader *r, __u32 vip_id, struct xlb_vip_flood *out)
+{
+	return lookup(r, XLB_M_VIP_FLOOD, &vip_id, out);
+}
+
+void xlb_ct4_key_narrow(struct xlb_ct4_key *k4, const struct xlb_flow_key *fk)
+{
+	memset(k4, 0, sizeof(*k4));
+	k4->daddr = fk->daddr.v4;
+	k4->saddr = fk->saddr.v4;
+	k4->dport = fk->dport;
+	k4->sport = fk->sport;
+	k4->proto = fk->proto;
+	k4->dir = fk->dir;
+}
+
+void xlb_ct4_key_widen(struct xlb_flow_key *fk, const struct xlb_ct4_key *k4)
+{
+	memset(fk, 0, sizeof(*fk));
+	fk->daddr.v4 = k4->daddr;
+	fk->saddr.v4 = k4->saddr;
+	fk->dport = k4->dport;
+	fk->sport = k4->sport;
+	fk->proto = k4->proto;
+	fk->family = XLB_AF_INET;
+	fk->dir = k4->dir;
 }
 
 struct ct_walk {
@@ -716,7 +769,18 @@ struct ct_walk {
 	void *ctx;
 };
 
-static int ct_elem(void *ctx, const void *key, const void *value)
+static int ct4_elem(void *ctx, const void *key, const void *value)
+{
+	struct ct_walk *w = ctx;
+	struct xlb_ct4_key k4;
+	struct xlb_flow_key fk;
+
+	memcpy(&k4, key, sizeof(k4));
+	xlb_ct4_key_widen(&fk, &k4);
+	return w->fn(w->ctx, &fk, value);
+}
+
+static int ct6_elem(void *ctx, const void *key, const void *value)
 {
 	struct ct_walk *w = ctx;
 
@@ -726,6 +790,66 @@ static int ct_elem(void *ctx, const void *key, const void *value)
 int xlb_reader_ct_walk(const struct xlb_reader *r, xlb_ct_fn fn, void *ctx, __u64 deadline_ns)
 {
 	struct ct_walk w = { fn, ctx };
+	int err;
 
-	return map_walk(r, XLB_M_CT, ct_elem, &w, deadline_ns);
+	err = map_walk(r, XLB_M_CT4, ct4_elem, &w, deadline_ns);
+	if (err)
+		return err;
+	return map_walk(r, XLB_M_CT6, ct6_elem, &w, deadline_ns);
+}
+
+int xlb_reader_ct_lookup(const struct xlb_reader *r, const struct xlb_flow_key *key,
+			 struct xlb_ct_entry *out)
+{
+	struct xlb_ct4_key k4;
+
+	if (key->family == XLB_AF_INET6)
+		return lookup(r, XLB_M_CT6, key, out);
+	if (key->family != XLB_AF_INET)
+		return -EINVAL;
+	xlb_ct4_key_narrow(&k4, key);
+	return lookup(r, XLB_M_CT4, &k4, out);
+}
+
+/* A "name:\tvalue" line of /proc/self/fdinfo/FD; 0 when there is none. */
+static __u64 fdinfo_u64(int fd, const char *name)
+{
+	char path[64], line[256];
+	size_t len = strlen(name);
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, name, len) && line[len] == ':' &&
+		    sscanf(line + len + 1, "%llu", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+int xlb_reader_ct_info(const struct xlb_reader *r, __u8 family, struct xlb_ct_table_info *out)
+{
+	enum xlb_map m = family == XLB_AF_INET6 ? XLB_M_CT6 : XLB_M_CT4;
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	memset(out, 0, sizeof(*out));
+	if (family != XLB_AF_INET && family != XLB_AF_INET6)
+		return -EINVAL;
+	if (r->fd[m] < 0)
+		return -ENOENT;
+	if (bpf_obj_get_info_by_fd(r->fd[m], &info, &len))
+		return -errno;
+	out->max_entries = info.max_entries;
+	out->map_flags = info.map_flags;
+	out->per_cpu_lru = info.map_flags & BPF_F_NO_COMMON_LRU;
+	out->key_size = info.key_size;
+	out->value_size = info.value_size;
+	/* "memlock" is what bpftool reports as bytes_memlock. */
+	out->memlock = fdinfo_u64(r->fd[m], "memlock");
+	return 0;
 }

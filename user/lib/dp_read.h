@@ -28,9 +28,14 @@ enum xlb_map {
 	XLB_M_TABLES,
 	XLB_M_BACKENDS,
 	XLB_M_BACKEND_ADDRS,
-	XLB_M_CT,
+	XLB_M_CT4,
+	XLB_M_CT6,
 	XLB_M_CONFIG,
 	XLB_M_CT_BUDGET,
+	XLB_M_VIP_BUDGET,
+	XLB_M_VIP_FLOOD,
+	XLB_M_VIP_KEYS,
+	XLB_M_NH_CACHE,
 	XLB_M_STATS,
 	XLB_M_VIP_STATS,
 	XLB_M_BACKEND_STATS,
@@ -79,6 +84,13 @@ const char *xlb_reader_pin_path(const struct xlb_reader *r);
 int xlb_reader_map_fd(const struct xlb_reader *r, enum xlb_map m);
 __u32 xlb_reader_max_entries(const struct xlb_reader *r, enum xlb_map m);
 int xlb_reader_ncpus(const struct xlb_reader *r);
+
+/*
+ * The data plane's clock: CLOCK_MONOTONIC in XLB_TICKs (2^20 ns), 32 bits,
+ * the time conntrack expiries and flood windows are written in. Compare
+ * with (__s32)(a - b), never with < (it wraps every 52 days).
+ */
+__u32 xlb_tick_now(void);
 
 /*
  * Walks call fn for each element; a non-zero return from fn stops the walk and
@@ -141,13 +153,43 @@ int xlb_reader_backend_stats(const struct xlb_reader *r, __u32 backend_id,
 int xlb_reader_addr_filter(const struct xlb_reader *r, __u64 *words);
 int xlb_reader_vip_addr_refs(const struct xlb_reader *r, const struct xlb_addr_key *key,
 			     __u32 *count);
-int xlb_reader_endpoint_refs(const struct xlb_reader *r, const struct xlb_endpoint_key *key,
-			     __u32 *count);
+/* An endpoint's entry in xlb_backend_addrs: its live backends and the primary one. */
+int xlb_reader_endpoint(const struct xlb_reader *r, const struct xlb_endpoint_key *key,
+			struct xlb_endpoint *out);
+/* xlb_vip_keys[vip_id]: the key of the VIP that has the id (zero when none has). */
+int xlb_reader_vip_key(const struct xlb_reader *r, __u32 vip_id, struct xlb_vip_key *out);
+/* xlb_vip_flood[vip_id]; -ENOENT when that optional map is absent. */
+int xlb_reader_vip_flood(const struct xlb_reader *r, __u32 vip_id, struct xlb_vip_flood *out);
 
 /*
- * Conntrack entries, until deadline_ns on CLOCK_MONOTONIC (0: none): returns 1
+ * Conntrack entries of both tables (xlb_ct4, then xlb_ct6), each given as a
+ * struct xlb_flow_key (IPv4 keys widened: the address in v4, family
+ * XLB_AF_INET), until deadline_ns on CLOCK_MONOTONIC (0: none): returns 1
  * when it stopped early (time, or a walk restarted too often by evictions).
  */
 int xlb_reader_ct_walk(const struct xlb_reader *r, xlb_ct_fn fn, void *ctx, __u64 deadline_ns);
+/* One flow's entry, from the table of its family; -ENOENT when there is none. */
+int xlb_reader_ct_lookup(const struct xlb_reader *r, const struct xlb_flow_key *key,
+			 struct xlb_ct_entry *out);
+/* An IPv4 flow key in xlb_ct4's form and back (the widened form is zero-padded). */
+void xlb_ct4_key_narrow(struct xlb_ct4_key *k4, const struct xlb_flow_key *fk);
+void xlb_ct4_key_widen(struct xlb_flow_key *fk, const struct xlb_ct4_key *k4);
+
+/* What a conntrack table is: size, LRU mode, layout and what the kernel charges for it. */
+struct xlb_ct_table_info {
+	__u32 max_entries;
+	__u32 map_flags; /* as the kernel reports them */
+	bool per_cpu_lru; /* BPF_F_NO_COMMON_LRU */
+	__u32 key_size, value_size;
+	/*
+	 * Kernel memory of the whole table (preallocated: the same empty or full),
+	 * bytes_memlock of /proc/self/fdinfo as bpftool shows it; 0 when unknown.
+	 * memlock / max_entries is what one entry costs.
+	 */
+	__u64 memlock;
+};
+
+/* family: XLB_AF_INET (xlb_ct4) or XLB_AF_INET6 (xlb_ct6). */
+int xlb_reader_ct_info(const struct xlb_reader *r, __u8 family, struct xlb_ct_table_info *out);
 
 #endif /* XLB_DP_READ_H */

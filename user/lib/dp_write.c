@@ -6,8 +6,12 @@
  * writes in an order that keeps every packet consistent: backends exist
  * before a table names them, a table is complete before a VIP points at it,
  * a VIP is gone before its backends are freed. Derived maps (reference
- * counts of VIP addresses and backend endpoints, the address filter) change
- * with the primary ones.
+ * counts of VIP addresses, backend endpoints with their primary backend, the
+ * VIP keys by id, the address filter) change with the primary ones. An
+ * endpoint that several VIPs' backends share names one of them as its
+ * primary; the others carry XLB_BE_F_REPLY_ENTRY before the endpoint counts
+ * them, and a primary that leaves hands over before its successor's flag
+ * is cleared (abi.h says why replies need this).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -99,48 +103,143 @@ int xlb_dp_ref_cmp(const void *a, const void *b)
 	return memcmp(a, b, XLB_REF_KEY);
 }
 
+static void ref_free(void *p)
+{
+	struct xlb_ref *ref = p;
+
+	free(ref->ids);
+	free(ref);
+}
+
 void xlb_dp_refs_clear(struct xlb_refs *r)
 {
-	tdestroy(r->root, free);
+	tdestroy(r->root, ref_free);
 	r->root = NULL;
 }
 
-/*
- * Adds delta to a reference count, deleting the entry at zero. A new count goes
- * into wb when given (the caller flushes it before the key matters), else
- * straight to the map.
- */
-static int ref_add(struct xlb_refs *r, const void *key, int delta, struct xlb_wbatch *wb)
+int xlb_dp_ref_ids_add(struct xlb_ref *ref, __u32 id)
+{
+	__u32 n = ref->v.refs, *ids;
+
+	if (n == ref->cap) {
+		ids = realloc(ref->ids, (n ? 2 * n : 2) * sizeof(*ids));
+		if (!ids)
+			return -ENOMEM;
+		ref->ids = ids;
+		ref->cap = n ? 2 * n : 2;
+	}
+	ref->ids[n] = id;
+	ref->v.refs = n + 1;
+	return 0;
+}
+
+/* The entry of key in a mirror, made (empty) when create says so; NULL: none, or no memory. */
+static struct xlb_ref *ref_get(struct xlb_refs *r, const void *key, bool create)
 {
 	struct xlb_ref probe, *ref, **slot;
 
 	memcpy(probe.key, key, XLB_REF_KEY);
 	slot = tfind(&probe, &r->root, xlb_dp_ref_cmp);
+	if (slot || !create)
+		return slot ? *slot : NULL;
+	ref = calloc(1, sizeof(*ref));
+	if (!ref)
+		return NULL;
+	memcpy(ref->key, key, XLB_REF_KEY);
+	slot = tsearch(ref, &r->root, xlb_dp_ref_cmp);
 	if (!slot) {
-		if (delta <= 0)
-			return 0;
-		ref = calloc(1, sizeof(*ref));
-		if (!ref)
-			return -ENOMEM;
-		memcpy(ref->key, key, XLB_REF_KEY);
-		slot = tsearch(ref, &r->root, xlb_dp_ref_cmp);
-		if (!slot) {
-			free(ref);
-			return -ENOMEM;
-		}
-	}
-	ref = *slot;
-	if (delta < 0 && ref->cnt <= (__u32)-delta) {
-		tdelete(ref, &r->root, xlb_dp_ref_cmp);
 		free(ref);
-		if (bpf_map_delete_elem(r->fd, key) && errno != ENOENT)
-			return -errno;
-		return 0;
+		return NULL;
 	}
-	ref->cnt += delta;
-	if (wb)
-		return wb_add(wb, ref->key, &ref->cnt);
-	return bpf_map_update_elem(r->fd, ref->key, &ref->cnt, BPF_ANY) ? -errno : 0;
+	return *slot;
+}
+
+static int ref_drop(struct xlb_refs *r, struct xlb_ref *ref)
+{
+	__u8 key[XLB_REF_KEY];
+
+	memcpy(key, ref->key, XLB_REF_KEY);
+	tdelete(ref, &r->root, xlb_dp_ref_cmp);
+	ref_free(ref);
+	if (bpf_map_delete_elem(r->fd, key) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+/* Adds delta to a VIP address's count (xlb_vip_addrs), deleting the entry at zero. */
+static int ref_add(struct xlb_refs *r, const void *key, int delta)
+{
+	struct xlb_ref *ref = ref_get(r, key, delta > 0);
+
+	if (!ref)
+		return delta > 0 ? -ENOMEM : 0;
+	if (delta < 0 && ref->v.refs <= (__u32)-delta)
+		return ref_drop(r, ref);
+	ref->v.refs += delta;
+	return bpf_map_update_elem(r->fd, ref->key, &ref->v, BPF_ANY) ? -errno : 0;
+}
+
+/*
+ * Backend id joins its endpoint. The first backend there is its primary;
+ * any later one gets XLB_BE_F_REPLY_ENTRY (*reply_entry), which the caller
+ * writes with the backend, before the endpoint's new count goes into wb (the
+ * caller flushes backends first), so the programs never see a second
+ * backend at an endpoint without the flag that makes its flows findable.
+ */
+static int endpoint_join(struct xlb_dp *dp, const struct xlb_endpoint_key *ek, __u32 id,
+			 struct xlb_wbatch *wb, bool *reply_entry)
+{
+	struct xlb_ref *ref = ref_get(&dp->be_refs, ek, true);
+	int err;
+
+	if (!ref)
+		return -ENOMEM;
+	*reply_entry = ref->v.refs > 0;
+	err = xlb_dp_ref_ids_add(ref, id);
+	if (err)
+		return err;
+	if (!*reply_entry)
+		ref->v.backend_id = id;
+	return wb_add(wb, ref->key, &ref->v);
+}
+
+/* Writes a backend now, or queues it in wb; the mirror changes at once either way. */
+static int backend_write(struct xlb_dp *dp, __u32 id, const struct xlb_backend *be,
+			 struct xlb_wbatch *wb);
+
+/*
+ * Backend id leaves its endpoint (it is already removed). When it was the
+ * primary and others remain, the oldest of them is promoted: the endpoint
+ * names it first, and only then is its XLB_BE_F_REPLY_ENTRY cleared, so its
+ * new flows never go without a reply entry while replies still look for
+ * another backend's flow.
+ */
+static int endpoint_leave(struct xlb_dp *dp, const struct xlb_endpoint_key *ek, __u32 id)
+{
+	struct xlb_ref *ref = ref_get(&dp->be_refs, ek, false);
+	struct xlb_backend be;
+	__u32 i, n;
+
+	if (!ref)
+		return 0;
+	n = ref->v.refs;
+	for (i = 0; i < n && ref->ids[i] != id; i++)
+		;
+	if (i == n)
+		return 0;
+	memmove(&ref->ids[i], &ref->ids[i + 1], (n - i - 1) * sizeof(*ref->ids));
+	ref->v.refs = --n;
+	if (!n)
+		return ref_drop(&dp->be_refs, ref);
+	if (ref->v.backend_id == id)
+		ref->v.backend_id = ref->ids[0];
+	if (bpf_map_update_elem(dp->be_refs.fd, ref->key, &ref->v, BPF_ANY))
+		return -errno;
+	be = dp->backends[ref->v.backend_id];
+	if (!(be.flags & XLB_BE_F_REPLY_ENTRY))
+		return 0;
+	be.flags &= ~XLB_BE_F_REPLY_ENTRY;
+	return backend_write(dp, ref->v.backend_id, &be, NULL);
 }
 
 int xlb_dp_filter_write(struct xlb_dp *dp, __u32 word, bool force)
@@ -248,6 +347,14 @@ static int alloc_backend_id(struct xlb_dp *dp, __u32 *id)
 	return -ENOSPC;
 }
 
+/* xlb_vip_keys[id]: the VIP's key, or zero (key NULL) once the id is free. */
+static int vip_key_write(struct xlb_dp *dp, __u32 id, const struct xlb_vip_key *key)
+{
+	struct xlb_vip_key zero = {};
+
+	return bpf_map_update_elem(dp->fd_vip_keys, &id, key ? key : &zero, BPF_ANY) ? -errno : 0;
+}
+
 int xlb_vip_put(struct xlb_dp *dp, const struct xlb_vip_key *key, __u16 flags, __u32 *vip_id)
 {
 	struct xlb_vip vip = {};
@@ -278,7 +385,9 @@ int xlb_vip_put(struct xlb_dp *dp, const struct xlb_vip_key *key, __u16 flags, _
 		pr_err("vip %s: no free VIP id (max %u)", name, dp->max_vips - 1);
 		return err;
 	}
-	err = zero_percpu(dp, dp->fd_vip_stats, id) ?: xlb_vip_meta_set(dp, id, NULL, NULL);
+	/* Its key before the VIP exists: a reply to it is rebuilt from xlb_vip_keys. */
+	err = zero_percpu(dp, dp->fd_vip_stats, id) ?: xlb_vip_meta_set(dp, id, NULL, NULL) ?:
+	      vip_key_write(dp, id, key);
 	if (err)
 		goto fail;
 	vip.vip_id = id;
@@ -286,19 +395,19 @@ int xlb_vip_put(struct xlb_dp *dp, const struct xlb_vip_key *key, __u16 flags, _
 	vip.flags = flags;
 	vip.mode = XLB_MODE_NAT;
 	xlb_dp_addr_key(&ak, key);
-	err = ref_add(&dp->vip_refs, &ak, 1, NULL);
+	err = ref_add(&dp->vip_refs, &ak, 1);
 	if (err)
-		goto fail;
+		goto fail_key;
 	err = filter_ref(dp, XLB_FILTER_VIP, &key->addr, key->family, 1);
 	if (err) {
-		ref_add(&dp->vip_refs, &ak, -1, NULL);
-		goto fail;
+		ref_add(&dp->vip_refs, &ak, -1);
+		goto fail_key;
 	}
 	if (bpf_map_update_elem(dp->fd_vips, key, &vip, BPF_NOEXIST)) {
 		err = -errno;
-		ref_add(&dp->vip_refs, &ak, -1, NULL);
+		ref_add(&dp->vip_refs, &ak, -1);
 		filter_ref(dp, XLB_FILTER_VIP, &key->addr, key->family, -1);
-		goto fail;
+		goto fail_key;
 	}
 	dp->vips[id].used = true;
 	dp->vips[id].key = *key;
@@ -306,12 +415,13 @@ int xlb_vip_put(struct xlb_dp *dp, const struct xlb_vip_key *key, __u16 flags, _
 	if (vip_id)
 		*vip_id = id;
 	return 0;
+fail_key:
+	vip_key_write(dp, id, NULL);
 fail:
 	pr_err("vip %s: create: %s", name, strerror(-err));
 	return err;
 }
 
-/* Writes a backend now, or queues it in wb; the mirror changes at once either way. */
 static int backend_write(struct xlb_dp *dp, __u32 id, const struct xlb_backend *be,
 			 struct xlb_wbatch *wb)
 {
@@ -349,11 +459,12 @@ static int backend_remove(struct xlb_dp *dp, __u32 id, __u8 proto)
 	xlb_dp_endpoint_key(&ek, &be, proto);
 	be.state = XLB_BE_REMOVED;
 	be.weight = 0;
+	be.flags = 0;
 	err = backend_write(dp, id, &be, NULL);
 	if (err)
 		return err;
 	err = filter_ref(dp, XLB_FILTER_BACKEND, &be.addr, be.family, -1);
-	return ref_add(&dp->be_refs, &ek, -1, NULL) ?: err;
+	return endpoint_leave(dp, &ek, id) ?: err;
 }
 
 /* A new table map holding table[] (slot -> backend id); returns its fd or -errno. */
@@ -667,6 +778,7 @@ static int backend_create(struct be_change *c, size_t i, __u8 state)
 	const struct xlb_backend_spec *sp = &c->specs[i];
 	struct xlb_backend be = {};
 	struct xlb_endpoint_key ek;
+	bool reply_entry;
 	__u32 id;
 	int err;
 
@@ -688,11 +800,13 @@ static int backend_create(struct be_change *c, size_t i, __u8 state)
 	err = filter_ref(dp, XLB_FILTER_BACKEND, &be.addr, be.family, 1);
 	if (err)
 		return err;
-	err = backend_write(dp, id, &be, &c->wb_be);
+	xlb_dp_endpoint_key(&ek, &be, c->key->proto);
+	err = endpoint_join(dp, &ek, id, &c->wb_refs, &reply_entry);
 	if (err)
 		return err;
-	xlb_dp_endpoint_key(&ek, &be, c->key->proto);
-	err = ref_add(&dp->be_refs, &ek, 1, &c->wb_refs);
+	if (reply_entry)
+		be.flags |= XLB_BE_F_REPLY_ENTRY;
+	err = backend_write(dp, id, &be, &c->wb_be);
 	if (err)
 		return err;
 	c->ids[i] = id;
@@ -827,7 +941,7 @@ int xlb_vip_set_backends(struct xlb_dp *dp, const struct xlb_vip_key *key,
 	wb_init(&c.wb_stats, dp->fd_backend_stats, sizeof(__u32),
 		xlb_dp_percpu_size(dp, sizeof(struct xlb_backend_stats)));
 	wb_init(&c.wb_be, dp->fd_backends, sizeof(__u32), sizeof(struct xlb_backend));
-	wb_init(&c.wb_refs, dp->fd_backend_addrs, XLB_REF_KEY, sizeof(__u32));
+	wb_init(&c.wb_refs, dp->fd_backend_addrs, XLB_REF_KEY, sizeof(struct xlb_endpoint));
 	xlb_vip_key_str(key, c.name, sizeof(c.name));
 	if (vip_lookup(dp, key, &c.vip)) {
 		pr_err("vip %s: set backends: no such VIP", c.name);
@@ -900,8 +1014,12 @@ int xlb_vip_delete(struct xlb_dp *dp, const struct xlb_vip_key *key)
 		tid = XLB_TABLE_ID(vip.vip_id, i);
 		bpf_map_delete_elem(dp->fd_tables, &tid);
 	}
+	if (vip.vip_id < dp->max_vips) {
+		e = vip_key_write(dp, vip.vip_id, NULL);
+		err = err ?: e;
+	}
 	xlb_dp_addr_key(&ak, key);
-	e = ref_add(&dp->vip_refs, &ak, -1, NULL);
+	e = ref_add(&dp->vip_refs, &ak, -1);
 	err = err ?: e;
 	e = filter_ref(dp, XLB_FILTER_VIP, &key->addr, key->family, -1);
 	err = err ?: e;

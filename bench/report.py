@@ -177,36 +177,115 @@ def by_bench(results, name):
     return [r for r in results if r.get("bench") == name]
 
 
-KATRAN = {"tcp_established_1flow": 5.8, "tcp_new_flow": 13, "non_vip": 3.2}
-DP_TARGETS = {"tcp_established_1flow": 4.5, "tcp_new_flow": 10, "non_vip": 1.6}
+# Katran measured with the method of issue 2 (one CPU, wrapper, × floor); no full-table figure.
+KATRAN = {"tcp_established_1flow": 5.8, "non_vip": 3.2}
+DP_TARGETS = {"tcp_established_1flow": 4.5, "tcp_new_flow_full": 10, "non_vip": 1.6}
 DP_NAMES = {
     "floor": "floor (wrapper + XDP_TX)",
     "tcp_established_1flow": "established TCP, one flow",
-    "tcp_established_1m": "established TCP, 1M flows",
-    "tcp_new_flow": "new TCP flow (SYN + conntrack insert), every packet a new flow",
+    "tcp_established_1m": "established TCP (ACK), 1M flows",
+    "tcp_syn_1flow": "SYN on one flow, again and again (recorded tuple)",
+    "tcp_new_flow_full": "new TCP flow into a full table (every packet a new flow)",
+    "tcp_new_flow_stateless": "new TCP flow over the flood budget (forwarded statelessly)",
+    "tcp_new_flow_full_shared": "new TCP flow into a full table, shared LRU",
     "udp_1flow": "UDP, one flow",
     "udp_1m": "UDP, 1M flows",
     "reply_1flow": "reply translation, one flow",
     "reply_1m": "reply translation, 1M flows",
     "non_vip": "non-VIP TCP packet",
+    "floor_2cpu": "floor, two CPUs at once",
+    "tcp_new_flow_full_2cpu_percpu": "new flows into a full table, per-CPU LRU",
+    "tcp_new_flow_full_2cpu_shared": "new flows into a full table, shared LRU",
 }
+# Issue 14's goals, in ns above the floor (the floor differs several-fold between machines).
+DP_GOALS = [("tcp_new_flow_full", 5, "new flow into a full table / established one flow"),
+            ("tcp_established_1m", 3, "ACK across 1M flows / established one flow")]
+# The data plane before issue 14, measured on this machine kind by this benchmark
+# (bench/dp/before.json). It had one LRU kind, shared, and no stateless forwarding.
+DP_BEFORE_ALIAS = {"tcp_new_flow_full": "tcp_new_flow_full_shared",
+                   "tcp_new_flow_full_2cpu_percpu": "tcp_new_flow_full_2cpu_shared"}
+DP_BEFORE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dp", "before.json")
+
+
+def dp_before():
+    try:
+        doc = load(DP_BEFORE)
+    except OSError:
+        return {}, None
+    return {r["case"]: r for r in by_bench(doc["results"], "dp")}, doc
+
+
+def above(r):
+    if r is None:
+        return None
+    if "above_floor_ns" in r:
+        return r["above_floor_ns"]
+    return r["ns_per_pkt"] - r["floor_ns"] if "floor_ns" in r else None
 
 
 def sec_dp(doc, targets):
-    rows = []
-    for r in by_bench(doc["results"], "dp"):
-        c = r.get("case")
+    res = {r.get("case"): r for r in by_bench(doc["results"], "dp")}
+    if not res:
+        return "_not run_"
+    before, bdoc = dp_before()
+    rows, rows2, slower = [], [], []
+
+    def was(c):
+        return before.get(c) or before.get(DP_BEFORE_ALIAS.get(c, ""))
+
+    for c, r in res.items():
+        b = was(c)
+        ab, bb = above(r), above(b)
+        vs = num(ab / bb, 2) + "×" if ab is not None and bb and c not in ("floor", "floor_2cpu") \
+            else ""
+        if vs and c != "floor_2cpu":
+            slower.append((ab / bb, c))
+        if r.get("cpus") == 2:
+            nc = r.get("ns_cpu") or []
+            rows2.append([DP_NAMES.get(c, c), " / ".join(num(v, 0) for v in nc),
+                          num(ab, 0) if c != "floor_2cpu" else "",
+                          num(r.get("pps_total", 0) / 1e6, 2), num(b and b.get("ns_per_pkt"), 0),
+                          num(b and b.get("pps_total", 0) / 1e6, 2) if b else "–"])
+            continue
         ratio = r.get("ratio", 1.0 if c == "floor" else None)
-        rows.append([DP_NAMES.get(c, c), num(r.get("ns_per_pkt"), 0), num(r.get("min"), 0),
+        rows.append([DP_NAMES.get(c, c), num(r.get("ns_per_pkt"), 0),
+                     num(ab, 0) if c != "floor" else "", num(r.get("min"), 0),
                      num(r.get("max"), 0), num(ratio, 1),
-                     f"≤ {DP_TARGETS[c]}" if c in DP_TARGETS else "", KATRAN.get(c, "")])
+                     num(bb, 0) if b and c != "floor" else (num(b["ns_per_pkt"], 0) if b else "–"),
+                     vs, f"≤ {DP_TARGETS[c]}" if c in DP_TARGETS else "", KATRAN.get(c, "")])
         if c in DP_TARGETS:
             targets.append(Target(f"data plane: {DP_NAMES[c]} (× floor)", ratio, "<=",
                                   DP_TARGETS[c], fmt=lambda v: num(v, 1)))
-    if not rows:
-        return "_not run_"
-    return table(["case", "ns/pkt", "min", "max", "× floor", "target (× floor)",
-                  "Katran, same method (× floor)"], rows)
+    out = [table(["case", "ns/pkt", "above floor", "min", "max", "× floor",
+                  "before, above floor", "now / before", "target (× floor)",
+                  "Katran, same method (× floor)"], rows)]
+    if rows2:
+        out.append("\nTwo CPUs at once, each on its own flows (ns/packet on each CPU; the floor "
+                   "measured the same way):\n")
+        out.append(table(["two CPUs at once", "ns/pkt, CPU 0 / CPU 1", "above floor",
+                          "both CPUs, Mpps", "before: ns/pkt", "before: Mpps"], rows2))
+    goals = []
+    est = above(res.get("tcp_established_1flow"))
+    for c, bound, what in DP_GOALS:
+        v = above(res.get(c) or res.get(DP_BEFORE_ALIAS.get(c, "")))
+        goals.append(Target(f"data plane: {what} (ns above floor)",
+                            v / est if v is not None and est else None, "<=", bound, "×",
+                            lambda v: num(v, 1)))
+    if slower:
+        worst, wc = max(slower)
+        goals.append(Target("data plane: slowest case against the data plane before issue 14 "
+                            "(ns above floor)", worst, "<=", 1.0, "×", lambda v: num(v, 2),
+                            f"{DP_NAMES.get(wc, wc)}; before: {DP_BEFORE_NAME(bdoc)}"))
+    targets += goals
+    out.append("\nIssue 14's goals, from the figures above:\n")
+    out.append(target_table(goals))
+    return "\n".join(out)
+
+
+def DP_BEFORE_NAME(bdoc):  # noqa: N802
+    if not bdoc:
+        return "–"
+    return f"{bdoc.get('git') or '?'}, run of {(bdoc.get('date') or '?')[:10]}"
 
 
 def sec_maglev(doc, targets):

@@ -4,7 +4,8 @@
  * repeat > 1 runs a program again on the frame the previous run rewrote, so a
  * NAT rewrite would turn the second packet into non-VIP traffic. This wrapper
  * restores the frame from a template before every run, optionally varies the
- * client address and port to spread packets over many flows, and tail-calls
+ * client address and port to spread packets over many flows (each CPU its own
+ * flows, so CPUs running it at once never meet on one), and tail-calls
  * the program under test: xlb_xdp, or a bare "return XDP_TX" as the floor, so
  * both pay the same restore cost and the ratio between them is the load
  * balancer's own price.
@@ -39,7 +40,7 @@ struct {
 SEC("xdp")
 int bench_wrap(struct xdp_md *ctx)
 {
-	__u32 zero = 0, len, n;
+	__u32 zero = 0, len, n, cpus;
 	struct xlb_bench_cfg *cfg = bpf_map_lookup_elem(&bench_cfg, &zero);
 	__u64 *seq = bpf_map_lookup_elem(&bench_seq, &zero);
 	__be16 port;
@@ -56,6 +57,10 @@ int bench_wrap(struct xdp_md *ctx)
 		/* Flow n as xlb_bench.h numbers them. */
 		n = *seq % cfg->nflows;
 		(*seq)++;
+		cpus = cfg->cpus;
+		if (cpus > 1)
+			n = n * cpus + bpf_get_smp_processor_id() % cpus;
+		n += cfg->base;
 		low[0] = 128 + ((n >> 8) & 0x3f);
 		low[1] = n & 0xff;
 		port = bpf_htons(1024 + (n >> 14));

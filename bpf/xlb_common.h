@@ -53,6 +53,7 @@ enum xlb_hook {
 #define TC_ACT_OK_ 0
 #define TC_ACT_SHOT_ 2
 #define BPF_F_INGRESS_ 1
+#define EEXIST_ 17 /* vmlinux.h has no errno values */
 
 /* Longest L2 header we accept: Ethernet plus one 802.1Q tag. */
 #define XLB_L2_MAX (ETH_HLEN + VLAN_HLEN)

@@ -144,10 +144,12 @@ static __always_inline int xlb_icmp(void *ctx, const int hook, struct xlb_pkt *p
 	struct xlb_ct_entry *ct;
 	struct xlb_vip *vip;
 	union xlb_addr na;
+	__u32 bid = 0, now;
 	__be16 np;
 
 	if (!xlb_icmp_is_error(ctx, hook, p) || xlb_icmp_inner(ctx, hook, p, &in))
 		return XLB_CNT_PASS_ICMP;
+	now = xlb_now();
 
 	/* A reply we sent as the VIP, quoted back to the VIP: the flow's backend must hear it. */
 	xlb_addr_copy(&vk.addr, &in.saddr);
@@ -157,7 +159,6 @@ static __always_inline int xlb_icmp(void *ctx, const int hook, struct xlb_pkt *p
 	vip = bpf_map_lookup_elem(&xlb_vips, &vk);
 	if (vip) {
 		struct xlb_backend *be = NULL;
-		__u32 bid = 0;
 
 		xlb_addr_copy(&fk.saddr, &in.daddr);
 		xlb_addr_copy(&fk.daddr, &in.saddr);
@@ -165,9 +166,9 @@ static __always_inline int xlb_icmp(void *ctx, const int hook, struct xlb_pkt *p
 		fk.dport = in.sport;
 		fk.proto = in.proto;
 		fk.family = p->family;
-		ct = bpf_map_lookup_elem(&xlb_ct, &fk);
-		if (ct)
-			be = xlb_ct_backend(ct, vip->vip_id);
+		ct = xlb_ct_lookup(&fk);
+		if (!ct || xlb_ct_backend(ct, now, &be) <= 0)
+			be = NULL;
 		if (!be && xlb_select(vip, &fk, &bid, &be))
 			return XLB_CNT_PASS_ICMP;
 		xlb_addr_copy(&na, &be->addr);
@@ -176,7 +177,7 @@ static __always_inline int xlb_icmp(void *ctx, const int hook, struct xlb_pkt *p
 				     xlb_addr_eq(&p->daddr, &in.saddr) ? &na : NULL, 0, &na, np))
 			return XLB_CNT_DROP_INTERNAL;
 		st->c[XLB_CNT_ICMP_ORIG]++;
-		return xlb_forward(ctx, hook, p, NULL);
+		return xlb_forward(ctx, hook, p, now, st);
 	}
 
 	/* A packet we sent to a backend, quoted back to its client: restore the VIP. */
@@ -184,25 +185,15 @@ static __always_inline int xlb_icmp(void *ctx, const int hook, struct xlb_pkt *p
 	ek.port = in.dport;
 	ek.proto = in.proto;
 	ek.family = p->family;
-	if (!bpf_map_lookup_elem(&xlb_backend_addrs, &ek))
+	if (!xlb_reply_flow(&ek, &in.saddr, in.sport, now, p, 0, &vk, &bid, st))
 		return XLB_CNT_PASS_ICMP;
-	xlb_addr_copy(&fk.saddr, &in.daddr);
-	xlb_addr_copy(&fk.daddr, &in.saddr);
-	fk.sport = in.dport;
-	fk.dport = in.sport;
-	fk.proto = in.proto;
-	fk.family = p->family;
-	fk.dir = XLB_DIR_REPLY;
-	ct = bpf_map_lookup_elem(&xlb_ct, &fk);
-	if (!ct)
-		return XLB_CNT_PASS_ICMP;
-	xlb_addr_copy(&na, &ct->nat_addr);
-	np = ct->nat_port;
+	xlb_addr_copy(&na, &vk.addr);
+	np = vk.port;
 	if (xlb_icmp_rewrite(ctx, hook, p, &in, 0,
 			     xlb_addr_eq(&p->saddr, &in.daddr) ? &na : NULL, 1, &na, np))
 		return XLB_CNT_DROP_INTERNAL;
 	st->c[XLB_CNT_ICMP_REPLY]++;
-	return xlb_forward(ctx, hook, p, NULL);
+	return xlb_forward(ctx, hook, p, now, st);
 }
 
 #endif /* XLB_ICMP_H */

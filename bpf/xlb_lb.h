@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Load balancing proper: conntrack lookups and inserts, the Maglev pick for a
- * new flow, and the two directions of NAT mode. A flow keeps its backend while
- * that backend is active or draining and still has the generation the flow
- * was recorded with; otherwise it is picked again, so flows of a removed
- * backend never reach whatever later takes over its slot.
+ * Load balancing proper: the Maglev pick for a new flow and the two
+ * directions of NAT mode, on top of conntrack (xlb_ct.h). A flow keeps its
+ * backend while that backend is active or draining and still has the
+ * generation the flow was recorded with; otherwise it is picked again, so
+ * flows of a removed backend never reach whatever later takes over its slot.
  */
 #ifndef XLB_LB_H
 #define XLB_LB_H
@@ -12,23 +12,9 @@
 #include "xlb_common.h"
 #include "xlb_maps.h"
 #include "xlb_hash.h"
+#include "xlb_ct.h"
 #include "xlb_nat.h"
 #include "xlb_reject.h"
-
-#define XLB_NSEC_PER_SEC 1000000000ULL
-
-/* The backend a recorded flow is pinned to, if it may still carry the flow. */
-static __always_inline struct xlb_backend *xlb_ct_backend(const struct xlb_ct_entry *ct,
-							   __u32 vip_id)
-{
-	__u32 id = ct->backend_id;
-	struct xlb_backend *be = bpf_map_lookup_elem(&xlb_backends, &id);
-
-	if (!be || be->gen != ct->backend_gen || be->state == XLB_BE_REMOVED ||
-	    be->vip_id != vip_id)
-		return NULL;
-	return be;
-}
 
 /*
  * Maglev pick for a flow without a usable conntrack entry. Returns 0, or
@@ -60,65 +46,6 @@ static __always_inline int xlb_select(const struct xlb_vip *vip, const struct xl
 		return XLB_CNT_DROP_NO_TABLE;
 	*bep = be;
 	return 0;
-}
-
-/* Per-CPU new-flow budget: a flood of new flows must not evict established ones. */
-static __always_inline int xlb_ct_may_insert(void)
-{
-	__u32 zero = 0;
-	struct xlb_config *cfg = bpf_map_lookup_elem(&xlb_config, &zero);
-	struct xlb_ct_budget *b;
-	__u64 now;
-
-	if (!cfg || !cfg->ct_insert_limit)
-		return 1;
-	b = bpf_map_lookup_elem(&xlb_ct_budget, &zero);
-	if (!b)
-		return 1;
-	now = bpf_ktime_get_ns();
-	if (now - b->window_start_ns >= XLB_NSEC_PER_SEC) {
-		b->window_start_ns = now;
-		b->inserts = 0;
-	}
-	if (b->inserts >= cfg->ct_insert_limit)
-		return 0;
-	b->inserts++;
-	return 1;
-}
-
-/* Records both directions of a new flow; nh is the next hop towards the backend. */
-static __always_inline void xlb_ct_record(const struct xlb_flow_key *fk, __u32 bid,
-					  const struct xlb_backend *be, __u32 vip_id,
-					  const struct xlb_nh *nh, struct xlb_stats *st)
-{
-	struct xlb_ct_entry e = {};
-	struct xlb_flow_key rk = {};
-
-	xlb_addr_copy(&e.nat_addr, &be->addr);
-	e.nat_port = be->port;
-	e.backend_id = bid;
-	e.backend_gen = be->gen;
-	e.vip_id = vip_id;
-	e.nh = *nh;
-	if (bpf_map_update_elem(&xlb_ct, fk, &e, BPF_ANY)) {
-		st->c[XLB_CNT_CT_INSERT_FAILED]++;
-		return;
-	}
-	xlb_addr_copy(&rk.saddr, &be->addr);
-	xlb_addr_copy(&rk.daddr, &fk->saddr);
-	rk.sport = be->port;
-	rk.dport = fk->sport;
-	rk.proto = fk->proto;
-	rk.family = fk->family;
-	rk.dir = XLB_DIR_REPLY;
-	xlb_addr_copy(&e.nat_addr, &fk->daddr);
-	e.nat_port = fk->dport;
-	e.nh.stamp = 0; /* the way back to the client is learnt from the first reply */
-	if (bpf_map_update_elem(&xlb_ct, &rk, &e, BPF_ANY)) {
-		st->c[XLB_CNT_CT_INSERT_FAILED]++;
-		return;
-	}
-	st->c[XLB_CNT_CT_NEW]++;
 }
 
 static __always_inline int xlb_no_backend(void *ctx, const int hook, struct xlb_pkt *p,
@@ -173,65 +100,89 @@ static __always_inline void xlb_count_fib_drop(__u32 vip_id, int r)
 		vs->drops[XLB_VIP_DROP_FIB]++;
 }
 
+/* NATs a client's packet to its backend, counts it and sends it on. */
+static __always_inline int xlb_send_to(void *ctx, const int hook, struct xlb_pkt *p,
+				       struct xlb_stats *st, const struct xlb_backend *be, __u32 bid,
+				       int new_flow, __u32 now)
+{
+	__u32 vip_id = be->vip_id, len = p->frame_len;
+	union xlb_addr baddr;
+	int r;
+
+	xlb_addr_copy(&baddr, &be->addr);
+	if (xlb_nat(ctx, hook, p, XLB_NAT_DST, &baddr, be->port))
+		return XLB_CNT_DROP_INTERNAL;
+	st->c[XLB_CNT_NAT_ORIG]++;
+	xlb_count_in(vip_id, bid, len, new_flow);
+	r = xlb_forward(ctx, hook, p, now, st);
+	xlb_count_fib_drop(vip_id, r);
+	return r;
+}
+
 /*
- * Client -> VIP. Conntrack first: an established flow needs neither the VIP
- * lookup nor Maglev, and carries its next hop. The packet's own tuple is the
- * key of both lookups. Returns 0 when the packet is not for a VIP after all
- * (the address filter only says "maybe").
+ * A SYN whose tuple is recorded: a retransmit, or a client that reused its
+ * port. The recorded backend keeps it while it is active (a draining one takes
+ * no new connection, and a closed flow is over), else the new pick does. The
+ * entry is written again either way: another VIP sharing the backend may have
+ * taken the reply entry since, and its replies must leave as this VIP.
+ */
+static __always_inline void xlb_syn_recorded(const struct xlb_flow_key *t, __u32 *bid,
+					     struct xlb_backend **bep, __u32 now,
+					     const struct xlb_config *cfg, struct xlb_stats *st)
+{
+	struct xlb_ct_entry *ct = xlb_ct_lookup(t);
+	struct xlb_backend *old = NULL;
+
+	st->c[XLB_CNT_CT_SYN_RECORDED]++;
+	if (ct && ct->state != XLB_CTS_CLOSED && xlb_ct_backend(ct, now, &old) > 0 &&
+	    old->state == XLB_BE_ACTIVE) {
+		*bid = ct->backend_id;
+		*bep = old;
+	}
+	xlb_ct_record(t, *bid, *bep, XLB_CTS_SYN, now, cfg, BPF_ANY, st);
+}
+
+/*
+ * Client -> VIP. Any packet but a SYN looks up conntrack first: an
+ * established flow needs neither the VIP lookup nor Maglev. A SYN goes
+ * straight to the pick, and its insert tells whether the tuple was recorded.
+ * Returns 0 when the packet is not for a VIP after all (the address filter
+ * only says "maybe").
  */
 static __always_inline int xlb_to_backend(void *ctx, const int hook, struct xlb_pkt *p,
 					  struct xlb_stats *st)
 {
-	__u32 vip_id, bid = 0, len = p->frame_len;
+	const struct xlb_config *cfg = xlb_cfg();
 	struct xlb_backend *be = NULL;
 	struct xlb_vip_stats *vs;
-	struct xlb_flow_key fk;
 	struct xlb_ct_entry *ct;
-	struct xlb_nh nh = {};
 	struct xlb_vip *vip;
-	union xlb_addr baddr;
-	__be16 bport;
-	int r;
-
-	/*
-	 * A SYN on a recorded tuple opens a new connection (the client reused its
-	 * port): a draining backend takes none, so it is picked again; and another
-	 * VIP sharing the backend may have taken the reply entry since (the backend
-	 * sees one tuple), so the flow is recorded again and its replies leave as
-	 * this VIP.
-	 */
+	__u32 vip_id, bid = 0, now = xlb_now();
+	int r, repick = 0;
 	int syn = p->proto == XLB_PROTO_TCP &&
 		  (p->tcp_flags & (TCP_F_SYN | TCP_F_ACK)) == TCP_F_SYN;
 
-	ct = bpf_map_lookup_elem(&xlb_ct, &p->t);
-	if (ct) {
-		vip_id = ct->vip_id;
-		be = xlb_ct_backend(ct, vip_id);
-		if (be && syn && be->state != XLB_BE_ACTIVE)
-			be = NULL;
-		if (be) {
-			st->c[XLB_CNT_CT_HIT]++;
-			bid = ct->backend_id;
-			fk = p->t;
-			xlb_addr_copy(&baddr, &be->addr);
-			if (xlb_nat(ctx, hook, p, XLB_NAT_DST, &baddr, be->port))
-				return XLB_CNT_DROP_INTERNAL;
-			st->c[XLB_CNT_NAT_ORIG]++;
-			xlb_count_in(vip_id, bid, len, syn);
-			r = xlb_forward(ctx, hook, p, &ct->nh);
-			if (syn) {
-				nh = ct->nh;
-				xlb_ct_record(&fk, bid, be, vip_id, &nh, st);
+	if (!syn) {
+		ct = xlb_ct_lookup(&p->t);
+		if (ct) {
+			r = xlb_ct_backend(ct, now, &be);
+			if (r > 0) {
+				st->c[XLB_CNT_CT_HIT]++;
+				bid = ct->backend_id;
+				xlb_ct_touch(ct, cfg, now, p, 0);
+				return xlb_send_to(ctx, hook, p, st, be, bid, 0, now);
 			}
-			xlb_count_fib_drop(vip_id, r);
-			return r;
+			if (r < 0)
+				st->c[XLB_CNT_CT_EXPIRED]++;
+			else
+				repick = 1;
 		}
 	}
 
 	vip = bpf_map_lookup_elem(&xlb_vips, &p->t);
 	if (!vip)
 		return 0;
-	if (ct)
+	if (repick)
 		st->c[XLB_CNT_CT_REPICK]++;
 	vip_id = vip->vip_id;
 	vs = bpf_map_lookup_elem(&xlb_vip_stats, &vip_id);
@@ -243,46 +194,127 @@ static __always_inline int xlb_to_backend(void *ctx, const int hook, struct xlb_
 			vs->drops[XLB_VIP_DROP_NO_TABLE]++;
 		return r;
 	}
-	if (!xlb_ct_may_insert()) {
+	/*
+	 * Over a budget the flow goes unrecorded. Not a backend that shares its
+	 * endpoint: only a reply entry tells its replies' VIP.
+	 */
+	if (!(be->flags & XLB_BE_F_REPLY_ENTRY) && !xlb_may_record(cfg, vip_id, now)) {
+		st->c[XLB_CNT_CT_STATELESS]++;
 		if (vs)
-			vs->drops[XLB_VIP_DROP_CT_LIMIT]++;
-		return XLB_CNT_DROP_CT_LIMIT;
+			vs->stateless++;
+		xlb_flood_mark(vip_id, now);
+		return xlb_send_to(ctx, hook, p, st, be, bid, 1, now);
 	}
-	fk = p->t; /* the NAT below rewrites the tuple */
-	xlb_addr_copy(&baddr, &be->addr);
-	bport = be->port;
-	if (xlb_nat(ctx, hook, p, XLB_NAT_DST, &baddr, bport))
-		return XLB_CNT_DROP_INTERNAL;
-	st->c[XLB_CNT_NAT_ORIG]++;
-	xlb_count_in(vip_id, bid, len, 1);
-	r = xlb_forward(ctx, hook, p, &nh);
-	xlb_ct_record(&fk, bid, be, vip_id, &nh, st);
-	xlb_count_fib_drop(vip_id, r);
-	return r;
+	if (xlb_ct_record(&p->t, bid, be, xlb_ct_state_of(p), now, cfg,
+			  syn ? BPF_NOEXIST : BPF_ANY, st) == -EEXIST_)
+		xlb_syn_recorded(&p->t, &bid, &be, now, cfg, st);
+	return xlb_send_to(ctx, hook, p, st, be, bid, 1, now);
 }
 
-/* Backend -> client of a flow xlb recorded: SNAT back to the VIP, forward. */
+/*
+ * The flow a backend's packet to a client belongs to. ek is the backend's
+ * endpoint (the packet's source), client:cport its destination. Tried in
+ * turn: the reply entry, where the endpoint is shared; the primary backend's
+ * flow, rebuilt from the VIP it serves; during a flood of the primary's VIP,
+ * Maglev's pick for the rebuilt tuple. touch moves the entry's state (a
+ * reply, not an ICMP error about one). Returns 1 with the VIP to restore in
+ * vk and the backend in bid, else 0.
+ */
+static __always_inline int xlb_reply_flow(const struct xlb_endpoint_key *ek,
+					  const union xlb_addr *client, __be16 cport, __u32 now,
+					  const struct xlb_pkt *p, int touch,
+					  struct xlb_vip_key *vk, __u32 *bid, struct xlb_stats *st)
+{
+	const struct xlb_config *cfg = xlb_cfg();
+	struct xlb_backend *be, *rbe = NULL;
+	struct xlb_flow_key fk = {};
+	struct xlb_endpoint *ep;
+	struct xlb_ct_entry *ct;
+	struct xlb_vip_key *k;
+	struct xlb_vip *vip;
+	__u32 id, vid, sbid = 0;
+
+	ep = bpf_map_lookup_elem(&xlb_backend_addrs, ek);
+	if (!ep)
+		return 0;
+	/* A reply entry, where there is one, was written by the tuple's latest flow. */
+	if (ep->refs > 1) {
+		struct xlb_flow_key rk = {};
+
+		xlb_addr_copy(&rk.daddr, client);
+		rk.dport = cport;
+		xlb_addr_copy(&rk.saddr, &ek->addr);
+		rk.sport = ek->port;
+		rk.proto = ek->proto;
+		rk.family = ek->family;
+		rk.dir = XLB_DIR_REPLY;
+		ct = xlb_ct_lookup(&rk);
+		if (ct && xlb_ct_backend(ct, now, &rbe) > 0) {
+			vid = rbe->vip_id;
+			k = bpf_map_lookup_elem(&xlb_vip_keys, &vid);
+			if (k && k->family) {
+				if (touch)
+					xlb_ct_touch(ct, cfg, now, p, 1);
+				id = ct->backend_id;
+				goto found;
+			}
+		}
+	}
+	id = ep->backend_id;
+	be = bpf_map_lookup_elem(&xlb_backends, &id);
+	if (!be || be->state == XLB_BE_REMOVED)
+		return 0;
+	vid = be->vip_id;
+	k = bpf_map_lookup_elem(&xlb_vip_keys, &vid);
+	if (!k || !k->family)
+		return 0;
+	xlb_addr_copy(&fk.daddr, &k->addr);
+	fk.dport = k->port;
+	fk.proto = ek->proto;
+	fk.family = ek->family;
+	xlb_addr_copy(&fk.saddr, client);
+	fk.sport = cport;
+	ct = xlb_ct_lookup(&fk);
+	if (ct && ct->backend_id == id && ct->backend_gen == be->gen &&
+	    !xlb_tick_after(now, ct->expires)) {
+		if (touch)
+			xlb_ct_touch(ct, cfg, now, p, 1);
+		goto found;
+	}
+	if (!xlb_flooded(vid, now))
+		return 0;
+	vip = bpf_map_lookup_elem(&xlb_vips, k);
+	if (!vip || xlb_select(vip, &fk, &sbid, &rbe) || sbid != id)
+		return 0;
+	st->c[XLB_CNT_CT_STATELESS_REPLY]++;
+found:
+	__builtin_memcpy(vk, k, sizeof(*vk));
+	*bid = id;
+	return 1;
+}
+
+/* Backend -> client of a flow xlb made: SNAT back to the VIP, forward. */
 static __always_inline int xlb_to_client(void *ctx, const int hook, struct xlb_pkt *p,
 					 struct xlb_stats *st)
 {
+	struct xlb_endpoint_key ek = {};
 	struct xlb_backend_stats *bs;
 	struct xlb_vip_stats *vs;
-	struct xlb_ct_entry *ct;
+	struct xlb_backend *be;
+	struct xlb_vip_key vk;
 	union xlb_addr vaddr;
-	__u32 vip_id, bid, len = p->frame_len;
-	__be16 vport;
+	__u32 vip_id, bid, len = p->frame_len, now = xlb_now();
 
-	/* A reply's own tuple is the REPLY key its flow recorded. */
-	p->dir = XLB_DIR_REPLY;
-	ct = bpf_map_lookup_elem(&xlb_ct, &p->t);
-	p->dir = XLB_DIR_ORIG;
-	if (!ct)
+	xlb_addr_copy(&ek.addr, &p->saddr);
+	ek.port = p->sport;
+	ek.proto = p->proto;
+	ek.family = p->family;
+	if (!xlb_reply_flow(&ek, &p->daddr, p->dport, now, p, 1, &vk, &bid, st))
 		return XLB_CNT_PASS_NOT_VIP;
-	xlb_addr_copy(&vaddr, &ct->nat_addr);
-	vport = ct->nat_port;
-	vip_id = ct->vip_id;
-	bid = ct->backend_id;
-	if (xlb_nat(ctx, hook, p, XLB_NAT_SRC, &vaddr, vport))
+	be = bpf_map_lookup_elem(&xlb_backends, &bid);
+	vip_id = be ? be->vip_id : 0;
+	xlb_addr_copy(&vaddr, &vk.addr);
+	if (xlb_nat(ctx, hook, p, XLB_NAT_SRC, &vaddr, vk.port))
 		return XLB_CNT_DROP_INTERNAL;
 	st->c[XLB_CNT_NAT_REPLY]++;
 	vs = bpf_map_lookup_elem(&xlb_vip_stats, &vip_id);
@@ -295,7 +327,7 @@ static __always_inline int xlb_to_client(void *ctx, const int hook, struct xlb_p
 		bs->pkts_out++;
 		bs->bytes_out += len;
 	}
-	return xlb_forward(ctx, hook, p, &ct->nh);
+	return xlb_forward(ctx, hook, p, now, st);
 }
 
 #endif /* XLB_LB_H */

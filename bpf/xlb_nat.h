@@ -5,13 +5,15 @@
  * checksums are always complete; TC writes through helpers, which keep
  * skb->csum right and know CHECKSUM_PARTIAL (locally sent TCP/UDP carries only
  * the pseudo-header sum), and which never force a copy of a cloned skb the
- * way a direct write would. Forwarding asks the kernel's FIB for the next hop.
+ * way a direct write would. Forwarding asks the kernel's FIB for the next hop
+ * and keeps its answer per CPU and destination (xlb_nh_cache).
  */
 #ifndef XLB_NAT_H
 #define XLB_NAT_H
 
 #include "xlb_common.h"
 #include "xlb_csum.h"
+#include "xlb_maps.h"
 
 #define XLB_L4_OFF_MAX (XLB_L2_MAX + 40 + 2 * 2048)
 
@@ -212,18 +214,17 @@ static __always_inline int xlb_fwd_rewrite(void *ctx, const int hook, const stru
 	return xlb_ttl_dec_tc(ctx, p);
 }
 
-extern unsigned long CONFIG_HZ __kconfig __weak;
-
-static __always_inline __u64 xlb_nh_ttl_jiffies(void)
+/* Conntrack and next-hop time (abi.h): the coarse clock costs a load, not a clock read. */
+static __always_inline __u32 xlb_now(void)
 {
-	/* Without a readable kernel config, assume the smallest common HZ: a longer TTL. */
-	__u64 hz = CONFIG_HZ ? CONFIG_HZ : 100;
-
-	return hz * XLB_NH_TTL_MS / 1000;
+	return bpf_ktime_get_coarse_ns() >> XLB_TICK_SHIFT;
 }
 
+#define XLB_NH_TTL_TICKS ((__u32)((XLB_NH_TTL_MS * 1000000ULL) >> XLB_TICK_SHIFT))
+
 /* Asks the FIB for the next hop; on success fills nh. Returns 0 or the reason to stop. */
-static __always_inline int xlb_fib(void *ctx, const int hook, struct xlb_pkt *p, struct xlb_nh *nh)
+static __always_inline int xlb_fib(void *ctx, const int hook, struct xlb_pkt *p, struct xlb_nh *nh,
+				   __u32 now)
 {
 	struct bpf_fib_lookup fib = {};
 	long rc;
@@ -245,7 +246,7 @@ static __always_inline int xlb_fib(void *ctx, const int hook, struct xlb_pkt *p,
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
 	switch (rc) {
 	case BPF_FIB_LKUP_RET_SUCCESS:
-		nh->stamp = bpf_jiffies64();
+		nh->stamp = now ? now : 1; /* 0 means "none" */
 		nh->ifindex = fib.ifindex;
 		/* tot_len was checked against the route's MTU (the device's without one). */
 		nh->len_ok = p->l3_len;
@@ -276,40 +277,62 @@ static __always_inline int xlb_fib(void *ctx, const int hook, struct xlb_pkt *p,
 }
 
 /*
- * A cached next hop was approved by the FIB for an earlier, perhaps smaller,
- * packet of the flow. A bigger one goes back to the FIB, which checks it
- * against the route's MTU (the device's when the route has none): approved, it
- * raises len_ok; too big, FRAG_NEEDED leaves it to the kernel (fragment, or
- * "fragmentation needed" to the sender), where redirected it would be dropped
- * without a word. A comparison, not a helper call, on the established path.
+ * The cache slot of a destination: a multiplicative hash of its address, so
+ * flows to one backend (or replies to one client) share their slot.
  */
-static __always_inline bool xlb_nh_too_big(const struct xlb_pkt *p, const struct xlb_nh *nh)
+static __always_inline struct xlb_nh_slot *xlb_nh_slot_of(const struct xlb_pkt *p)
 {
-	return p->l3_len > nh->len_ok;
+	__u32 x = p->daddr.v6[0], key;
+
+	if (p->family == XLB_AF_INET6)
+		x ^= p->daddr.v6[1] ^ p->daddr.v6[2] ^ p->daddr.v6[3];
+	key = (x * 0x9e3779b1u) >> (32 - XLB_NH_CACHE_BITS);
+	return bpf_map_lookup_elem(&xlb_nh_cache, &key);
 }
 
 /*
- * Sends a translated packet towards its (new) destination. nh is the flow's
- * cached next hop (NULL: none to keep); it is used while fresh and refreshed
- * from the FIB otherwise. Returns the reason; p->act holds the return value
+ * A cached next hop is used while it is for this destination and input
+ * interface, younger than XLB_NH_TTL_MS, and approved for a packet this big:
+ * the FIB checked an earlier, perhaps smaller, packet against the route's MTU
+ * (the device's when the route has none). A bigger one goes back to the FIB,
+ * whose FRAG_NEEDED leaves it to the kernel (fragment, or "fragmentation
+ * needed" to the sender), where redirected it would be dropped without a word.
+ */
+static __always_inline bool xlb_nh_fresh(const struct xlb_nh_slot *s, const struct xlb_pkt *p,
+					 __u32 ifindex, __u32 now)
+{
+	return s->nh.stamp && s->family == p->family && s->ifindex_in == ifindex &&
+	       xlb_addr_eq(&s->dst, &p->daddr) && now - s->nh.stamp <= XLB_NH_TTL_TICKS &&
+	       p->l3_len <= s->nh.len_ok;
+}
+
+/*
+ * Sends a translated packet towards its (new) destination, through the
+ * per-CPU next-hop cache. Returns the reason; p->act holds the return value
  * for TX/REDIRECT.
  */
-static __always_inline int xlb_forward(void *ctx, const int hook, struct xlb_pkt *p,
-				       struct xlb_nh *nh)
+static __always_inline int xlb_forward(void *ctx, const int hook, struct xlb_pkt *p, __u32 now,
+				       struct xlb_stats *st)
 {
 	__u32 ifindex = xlb_ifindex(ctx, hook);
-	struct xlb_nh fresh;
+	struct xlb_nh_slot *s = xlb_nh_slot_of(p);
+	struct xlb_nh fresh, *nh;
 	int r;
 
-	if (!nh || !nh->stamp || bpf_jiffies64() - nh->stamp > xlb_nh_ttl_jiffies() ||
-	    xlb_nh_too_big(p, nh)) {
-		r = xlb_fib(ctx, hook, p, &fresh);
+	if (s && xlb_nh_fresh(s, p, ifindex, now)) {
+		nh = &s->nh;
+	} else {
+		st->c[XLB_CNT_NH_MISS]++;
+		r = xlb_fib(ctx, hook, p, &fresh, now);
 		if (r)
 			return r;
-		if (nh)
-			*nh = fresh;
-		else
-			nh = &fresh;
+		nh = &fresh;
+		if (s) {
+			xlb_addr_copy(&s->dst, &p->daddr);
+			s->family = p->family;
+			s->ifindex_in = ifindex;
+			s->nh = fresh;
+		}
 	}
 	if (xlb_fwd_rewrite(ctx, hook, p, nh))
 		return XLB_CNT_PASS_FIB;

@@ -119,9 +119,10 @@ struct xlb_backend {
 
 enum xlb_backend_flags {
 	/*
-	 * Not the primary backend of its endpoint (another VIP's backend answers
-	 * from the same address, port and protocol): a reply cannot tell which VIP
-	 * it belongs to, so this backend's flows also record a reply entry.
+	 * Its endpoint (address, port, protocol) is shared with another VIP's
+	 * backend, so a reply cannot tell which VIP it belongs to: this backend's
+	 * flows also record a reply entry. Set on every backend of an endpoint
+	 * with refs > 1 (the primary too), cleared when refs falls back to 1.
 	 */
 	XLB_BE_F_REPLY_ENTRY = 1 << 0,
 };
@@ -142,8 +143,10 @@ struct xlb_endpoint_key {
 
 /*
  * xlb_backend_addrs value. refs counts the live backends at the endpoint; the
- * primary is one of them (the first, until it is removed). Every other
- * backend there has XLB_BE_F_REPLY_ENTRY.
+ * primary is one of them (the first, until it is removed). While refs > 1
+ * every backend there has XLB_BE_F_REPLY_ENTRY, and replies try the reply
+ * entry before the primary's flow (which covers flows recorded while the
+ * endpoint was not shared).
  */
 struct xlb_endpoint {
 	__u32 refs;

@@ -23,6 +23,7 @@ cd "$(dirname "$0")/../.." || exit 1
 e2e_init flood
 E2E_FLOOD=$(realpath -m "$OUTPUT/synflood")
 need_bins "$E2E_FLOOD"
+need_cmd bpftool
 
 VA=198.18.0.40 # flooded
 VB=198.18.0.41 # the other one
@@ -98,7 +99,10 @@ if ! wait_for 15 both_ready; then
 	nok "xlbd programs both VIPs with 3 active backends" "$(tail -5 "$TMP/xlbd.log")"
 	finish
 fi
-ok "xlbd programs both VIPs with 3 active backends (ct_size $CT_SIZE, new_per_vip $NEW_PER_VIP, new_per_cpu $NEW_PER_CPU, $NCPU CPUs)"
+ok "xlbd programs both VIPs with 3 active backends ($NCPU CPUs)"
+budgets=$(lbstat | jq -r '.flood | "\(.new_per_cpu) \(.new_per_vip)"')
+check "the programs use the configured budgets: new_per_cpu new_per_vip = $budgets" \
+	[ "$budgets" = "$NEW_PER_CPU $NEW_PER_VIP" ]
 
 out=$(lab_in "$LAB_NS_C" "$E2E_LABNET" probe -j -n 30 "$VA:80")
 check "VIP A $VA:80 answers before the flood ($(jq -c .backends <<<"$out"))" \
@@ -111,6 +115,18 @@ check "VIP B $VB:80 answers before the flood ($(jq -c .backends <<<"$out"))" \
 ct_fill() {
 	"$E2E_LBSTAT" --pin-path "$PIN" --no-rates -j -g --ct-budget 2000 2>/dev/null |
 		jq -r '(.conntrack.ipv4 // .conntrack) | "\(.entries) \(.max_entries)"'
+}
+ip_bytes() { printf '["%02x","%02x","%02x","%02x"]' ${1//./ }; } # as bpftool -j prints a key
+# long_entries: how many of the long-lived connections' flows (client host ->
+# VIP A, their source ports from the load's log) have their conntrack entry.
+long_entries() {
+	awk '$5 == "up" {print $4}' "$TMP/long.log" | sort -u >"$TMP/long.ports"
+	bpftool -j map dump pinned "$PIN/xlb_ct4" 2>/dev/null |
+		jq -r --argjson vip "$(ip_bytes "$VA")" --argjson cl "$(ip_bytes 198.18.1.2)" '.[] |
+		.key | map(ltrimstr("0x")) | select(.[0:4] == $vip and .[4:8] == $cl and
+		.[8:10] == ["00", "50"]) |
+		(.[10] + .[11]) | explode | map(if . >= 97 then . - 87 else . - 48 end) |
+		reduce .[] as $d (0; . * 16 + $d)' | sort -u | comm -12 - "$TMP/long.ports" | wc -l
 }
 metric_stateless() { # metric_stateless VIP: xlb_vip_stateless_total of the VIP, from /metrics
 	lab_net "$LAB_NS_LB" "${CURL[@]}" "http://$METRICS/metrics" |
@@ -126,6 +142,9 @@ if ! wait_for 5 long_up long "$N_LONG"; then
 	finish
 fi
 read -r ct0 ct_max <<<"$(ct_fill)"
+long0=$(long_entries)
+check "the $N_LONG long-lived connections' flows are in conntrack before the flood ($long0)" \
+	[ "$long0" = "$N_LONG" ]
 a_new0=$(vip_field "$VA:80/tcp" new_flows)
 a_sl0=$(vip_field "$VA:80/tcp" stateless)
 b_sl0=$(vip_field "$VB:80/tcp" stateless)
@@ -141,6 +160,7 @@ timeout $((FLOOD_S + 10)) ip netns exec "$LAB_NS_CT" "$E2E_FLOOD" --to "$VA:80" 
 	--count "$FLOOD_N" --duration "$FLOOD_S" --rate "$FLOOD_RATE" -j >"$TMP/flood.json" 2>"$TMP/flood.err"
 flood_rc=$?
 read -r ct1 _ <<<"$(ct_fill)"
+long1=$(long_entries)
 gone() { ! kill -0 "$1" 2>/dev/null; }
 wait_until 10 "the new connections to VIP B end with the flood" gone "$SHORT_PID"
 load_stop "$SHORT_PID"
@@ -183,6 +203,8 @@ long_alive=$(jq -r '.long_alive // 0' "$TMP/long.out" 2>/dev/null)
 check "every long-lived connection to VIP A survived the flood on its backend: $long_alive of $N_LONG alive, none failed or moved" \
 	[ -z "$(failures long)" -a "$long_alive" = "$N_LONG" ]
 
+check "no long-lived connection's conntrack entry was evicted by the flood ($long1 of $N_LONG still there)" \
+	[ "$long1" = "$N_LONG" ]
 # What the budgets let in: VIP A's cap and each of VIP B's connections.
 ct_within() { [ -n "$ct1" ] && [ "$ct1" != null ] && [ $((ct1 - ct0)) -le $((a_cap + b_all)) ]; }
 check "conntrack grew by the budgets only: $ct0 entries before the flood, $ct1 after (at most $((ct0 + a_cap + b_all))), of $ct_max" \

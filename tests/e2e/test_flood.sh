@@ -212,5 +212,7 @@ check "conntrack grew by the budgets only: $ct0 entries before the flood, $ct1 a
 check "the backends' answers to spoofed sources stayed in the lab: $((sink1 - sink0)) dropped in the sink" \
 	[ $((sink1 - sink0)) -gt 0 ]
 
+note "data plane counters: $("$E2E_LBSTAT" --pin-path "$PIN" --no-rates -j -g --ct-budget 1 2>/dev/null |
+	jq -c '.counters | with_entries(select(.key | test("stateless|ct_new|insert")))')"
 note "figures: flood $sent SYNs in $secs s ($rate/s) from $SPOOF; VIP A $a_new new flows, $a_rec recorded, $a_sl stateless; VIP B $b_ok/$b_all connections answered, $b_sl stateless; $long_alive/$N_LONG long-lived alive; conntrack $ct0 -> $ct1 of $ct_max entries (an unprotected flood would have tried to record $a_new); sink $((sink1 - sink0)) packets"
 finish

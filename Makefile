@@ -88,7 +88,7 @@ DAEMON_BIN := $(if $(DAEMON_SRCS),$(OUTPUT)/xlbd)
 	bpffs
 
 # all: what ships (xlbd, the tools) and needs only DEPS; doubles: the test doubles
-# the demo and the tests run (the Marathon stand-in, labnet, lbstat-testgen);
+# the demo and the tests run (the Marathon stand-in, labnet, lbstat-testgen, synflood);
 # testbins: those, the tests, fuzzers and benchmarks, which need TEST_DEPS
 # (cmocka, clang's sanitizer runtime).
 all: $(SKELS) $(LIB) $(DAEMON_BIN) $(TOOL_BINS)
@@ -98,7 +98,7 @@ testbins: all doubles $(UNIT_BINS) $(BPFT_BIN) $(BENCH_BINS)
 help:
 	@echo 'xlb targets:'
 	@echo '  all (default)  build the BPF objects, libxlb, xlbd and the tools into $(OUTPUT)/ (needs deps)'
-	@echo '  doubles        the test doubles: marathon-sim, labnet, lbstat-testgen'
+	@echo '  doubles        the test doubles: marathon-sim, labnet, lbstat-testgen, synflood'
 	@echo '  testbins       all + doubles + the tests, fuzzers and benchmarks (needs test-deps)'
 	@echo '  deps           apt-get install what building and running xlb needs (DEPS)'
 	@echo '  demo-deps      deps + what the demo labs need (iproute2, ethtool, curl, jq, nftables, python3)'

@@ -2,9 +2,9 @@
 /*
  * Multi-step scenarios that a single table row cannot express: flows that
  * must keep their backend while the Maglev table changes under them, draining,
- * a removed backend whose slot id is given to another, the per-CPU conntrack
- * insert budget, weights over thousands of flows, and a VIP whose table is
- * missing. Each predicts Maglev picks from the live table and the data plane's
+ * a removed backend whose slot id is given to another, the flood budgets and
+ * stateless forwarding, an endpoint shared by two VIPs, conntrack lifetimes,
+ * weights over thousands of flows, and a VIP whose table is missing. Each predicts Maglev picks from the live table and the data plane's
  * flow hash, so "the flow went elsewhere" and "the flow stayed" are both shown
  * to be possible before the test relies on one of them.
  */
@@ -17,6 +17,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
 
+#include "dp_read.h"
 #include "maglev.h"
 #include "suite.h"
 
@@ -396,16 +397,29 @@ void t_slot_reuse(void **state)
 	t_pin_release(pin);
 }
 
-/* Empties the per-CPU insert budget, so the window starts with this test. */
+/*
+ * Empties both insert budgets (per CPU, per VIP) and every flood mark, so a
+ * budget second starts with the test and no VIP counts as flooded.
+ */
 static void t_budget_reset(void)
 {
-	int fd = xlb_dp_map_fd(t_env.dp, XLB_MAP_CT_BUDGET);
-	int n = xlb_dp_ncpus(t_env.dp);
-	void *zero = calloc((size_t)n, sizeof(struct xlb_ct_budget));
-	__u32 key = 0;
+	struct xlb_dp *dp = t_env.dp;
+	int fc = xlb_dp_map_fd(dp, XLB_MAP_CT_BUDGET), fv = xlb_dp_map_fd(dp, XLB_MAP_VIP_BUDGET);
+	int ff = xlb_dp_map_fd(dp, XLB_MAP_VIP_FLOOD), n = xlb_dp_ncpus(dp);
+	void *zero = calloc((size_t)n, sizeof(struct xlb_budget));
+	struct xlb_vip_flood none = {};
+	__u32 key;
 
-	if (fd < 0 || !zero || bpf_map_update_elem(fd, &key, zero, BPF_ANY))
-		t_err("reset xlb_ct_budget");
+	if (fc < 0 || fv < 0 || ff < 0 || !zero) {
+		t_err("budget maps missing");
+		free(zero);
+		return;
+	}
+	for (key = 0; key < T_MAX_VIPS; key++)
+		if ((key == 0 && bpf_map_update_elem(fc, &key, zero, BPF_ANY)) ||
+		    bpf_map_update_elem(fv, &key, zero, BPF_ANY) ||
+		    bpf_map_update_elem(ff, &key, &none, BPF_ANY))
+			t_err("reset budget %u: %s", key, strerror(errno));
 	free(zero);
 }
 
@@ -424,53 +438,6 @@ static void t_run_delta(const struct xlb_pkt_spec *s, const struct t_delta *d, _
 	t_eq("program return value", ret, want_ret);
 	t_check_delta(&b, &a, d);
 	t_done(what);
-}
-
-/*
- * Per-CPU conntrack insert limit 1/s: the first new flow passes, the second in
- * the same second is dropped (and counted per VIP), established flows go on.
- */
-void t_ct_insert_limit(void **state)
-{
-	const struct t_svc_state *svc = &t_env.svc[T_SVC_TCP4];
-	struct xlb_config cfg = { .ct_insert_limit = 1 };
-	struct xlb_pkt_spec s;
-	struct t_delta d;
-	__u16 p1 = t_port(), p2 = t_port();
-	__u32 len;
-
-	t_budget_reset();
-	t_done("resetting the budget");
-	assert_int_equal(xlb_config_set(t_env.dp, &cfg), 0);
-
-	t_spec(&s, &svc->key, p1, XLB_PKT_TCP_SYN);
-	len = 14 + 20 + 20;
-	d = (struct t_delta){ .reason = XLB_CNT_FWD_REDIRECT, .events = T_E_NEW,
-			      .vip_id = svc->vip_id, .be_id = { svc->be_id } };
-	d.vip.pkts_in = d.vip.new_flows = d.be[0].pkts_in = d.be[0].new_flows = 1;
-	d.vip.bytes_in = d.be[0].bytes_in = len;
-	t_run_delta(&s, &d, XDP_REDIRECT, "first new flow within the limit");
-
-	t_spec(&s, &svc->key, p2, XLB_PKT_TCP_SYN);
-	d = (struct t_delta){ .reason = XLB_CNT_DROP_CT_LIMIT, .vip_id = svc->vip_id };
-	d.vip.drops[XLB_VIP_DROP_CT_LIMIT] = 1;
-	t_run_delta(&s, &d, XDP_DROP, "second new flow in the same second");
-
-	t_spec(&s, &svc->key, p1, XLB_PKT_TCP_ACK);
-	d = (struct t_delta){ .reason = XLB_CNT_FWD_REDIRECT, .events = T_E_HIT,
-			      .vip_id = svc->vip_id, .be_id = { svc->be_id } };
-	d.vip.pkts_in = d.be[0].pkts_in = 1;
-	d.vip.bytes_in = d.be[0].bytes_in = len;
-	t_run_delta(&s, &d, XDP_REDIRECT, "established flow over the limit");
-
-	cfg.ct_insert_limit = 0;
-	assert_int_equal(xlb_config_set(t_env.dp, &cfg), 0);
-	t_spec(&s, &svc->key, p2, XLB_PKT_TCP_SYN);
-	d = (struct t_delta){ .reason = XLB_CNT_FWD_REDIRECT, .events = T_E_NEW,
-			      .vip_id = svc->vip_id, .be_id = { svc->be_id } };
-	d.vip.pkts_in = d.vip.new_flows = d.be[0].pkts_in = d.be[0].new_flows = 1;
-	d.vip.bytes_in = d.be[0].bytes_in = len;
-	t_run_delta(&s, &d, XDP_REDIRECT, "the dropped flow once the limit is lifted");
 }
 
 /* Weights 3:1 over 4000 distinct flows: 75% +-5% to the heavy backend, each on its Maglev pick. */
@@ -607,4 +574,498 @@ void t_batch_first_tables(void **state)
 	t_done("tables live after the batch");
 	xlb_vip_delete(dp, &ka);
 	xlb_vip_delete(dp, &kb);
+}
+
+/* A backend's packet to the client's port cport: a reply of the flow (client, cport) -> k. */
+static void t_reply_spec(struct xlb_pkt_spec *s, const struct xlb_vip_key *k,
+			 const struct xlb_backend_spec *b, __u16 cport, __u8 flags)
+{
+	t_spec(s, k, cport, flags);
+	s->saddr = b->addr;
+	s->sport = ntohs(b->port);
+	xlb_pkt_addr(T_CLIENT4, &s->daddr);
+	s->dport = cport;
+}
+
+/* The reply left translated, as VIP k: the source (and any ICMP quote's destination) is k. */
+static void t_reply_as(const char *what, const struct t_shot *r, const struct xlb_vip_key *k,
+		       int icmp)
+{
+	struct xlb_pkt_info pi;
+	char a[64], want[64];
+	const struct xlb_pkt_ip *ip;
+
+	if (t_moved(&r->before, &r->after, icmp ? XLB_CNT_ICMP_REPLY : XLB_CNT_NAT_REPLY) != 1) {
+		t_err("%s: not translated (reason %d)", what, r->reason);
+		return;
+	}
+	if (xlb_pkt_parse(r->out, r->out_len, &pi) || (icmp && !pi.has_quote)) {
+		t_err("%s: the frame sent does not parse", what);
+		return;
+	}
+	ip = icmp ? &pi.quote : &pi.ip;
+	if (memcmp(icmp ? &ip->daddr : &ip->saddr, &k->addr, sizeof(k->addr)) ||
+	    (icmp ? ip->dport : ip->sport) != ntohs(k->port) ||
+	    (icmp && memcmp(&pi.ip.saddr, &k->addr, sizeof(k->addr))))
+		t_err("%s: leaves as %s:%u, want the VIP %s:%u", what,
+		      xlb_pkt_addr_str(AF_INET, icmp ? &ip->daddr : &ip->saddr, a, sizeof(a)),
+		      icmp ? ip->dport : ip->sport, xlb_pkt_addr_str(AF_INET, &k->addr, want,
+								      sizeof(want)),
+		      ntohs(k->port));
+}
+
+/* The configuration the suite runs with, to put back after a test changed it. */
+static void t_config_saved(struct xlb_config *cfg)
+{
+	if (xlb_reader_config(xlb_dp_reader(t_env.dp), cfg))
+		t_err("read xlb_config");
+}
+
+/*
+ * Two new flows (k1, then k2) in one second of the budgets: the first is
+ * recorded and the second is not. A second that ends between them (a loaded
+ * machine) makes the attempt void, and it is made again with fresh budgets.
+ */
+static void t_budget_pair(const struct xlb_vip_key *k1, const struct xlb_vip_key *k2,
+			  __u16 *p1, __u16 *p2, struct t_shot *r1, struct t_shot *r2)
+{
+	struct xlb_pkt_spec s;
+	int attempt;
+
+	for (attempt = 0; attempt < 5; attempt++) {
+		__u32 t0;
+
+		t_budget_reset();
+		t0 = xlb_tick_now();
+		*p1 = t_port();
+		t_spec(&s, k1, *p1, XLB_PKT_TCP_SYN);
+		t_send(t_env.dp, &s, r1);
+		*p2 = t_port();
+		t_spec(&s, k2, *p2, XLB_PKT_TCP_SYN);
+		t_send(t_env.dp, &s, r2);
+		if (xlb_tick_now() - t0 < XLB_TICKS_PER_SEC / 2)
+			return;
+		print_message("    two SYNs took over half a second: trying again\n");
+	}
+	t_err("five attempts at two SYNs within half a second: none made it");
+}
+
+/*
+ * Flood budgets. Per VIP: with room for one new flow a second, the second
+ * SYN to VIP A goes out unrecorded (Maglev's pick, counted stateless), its
+ * next packets too, and its replies are translated by Maglev's verdict while
+ * A counts as flooded, but only from the backend Maglev names; VIP B keeps
+ * its own budget. Per CPU: one new flow a second in all, whichever VIP.
+ * Flows recorded before go on as before.
+ */
+void t_flood_budget(void **state)
+{
+	struct xlb_backend_spec be[3] = {
+		t_be("198.18.2.14", 8081, XLB_BE_ACTIVE, 1),
+		t_be("198.18.2.15", 8081, XLB_BE_ACTIVE, 1),
+		t_be("198.18.2.16", 8081, XLB_BE_ACTIVE, 1),
+	};
+	struct xlb_dp *dp = t_env.dp;
+	struct xlb_config saved, cfg = {};
+	struct xlb_vip_stats vb, va;
+	struct xlb_vip_key ka, kb;
+	struct xlb_pkt_spec s;
+	struct t_shot r1, r2, r;
+	__u32 ida, idb, ids[2];
+	__u16 p1, p2, q = 0;
+	int j, i;
+
+	(void)state;
+	t_config_saved(&saved);
+	t_vip_new(dp, "198.18.0.47:80/tcp", &ka, &ida);
+	t_vip_new(dp, "198.18.0.50:80/tcp", &kb, &idb);
+	assert_int_equal(xlb_vip_set_backends(dp, &ka, be, 2), 0);
+	assert_int_equal(xlb_vip_set_backends(dp, &kb, &be[2], 1), 0);
+	for (j = 0; j < 2; j++)
+		ids[j] = t_be_id(dp, ida, &be[j]);
+
+	cfg = saved;
+	cfg.new_per_cpu = 0;
+	cfg.new_per_vip = 1;
+	assert_int_equal(xlb_config_set(dp, &cfg), 0);
+	xlb_vip_stats_read(dp, ida, &vb);
+	t_budget_pair(&ka, &ka, &p1, &p2, &r1, &r2);
+	xlb_vip_stats_read(dp, ida, &va);
+	t_eq("first SYN to A: event ct_new", t_moved(&r1.before, &r1.after, XLB_CNT_CT_NEW), 1);
+	t_eq("first SYN to A: event ct_stateless",
+	     t_moved(&r1.before, &r1.after, XLB_CNT_CT_STATELESS), 0);
+	t_eq("second SYN to A: reason", r2.reason, XLB_CNT_FWD_REDIRECT);
+	t_eq("second SYN to A: event ct_new", t_moved(&r2.before, &r2.after, XLB_CNT_CT_NEW), 0);
+	t_eq("second SYN to A: event ct_stateless",
+	     t_moved(&r2.before, &r2.after, XLB_CNT_CT_STATELESS), 1);
+	j = t_which(&r2, be, 2);
+	t_eq("second SYN to A: backend id (Maglev's pick)", j >= 0 ? ids[j] : 0,
+	     t_predict(dp, &ka, p2));
+	t_eq("VIP A: stateless counted", va.stateless - vb.stateless, 1);
+	t_eq("VIP A: new flows counted (both)", va.new_flows - vb.new_flows, 2);
+	t_done("the per-VIP budget");
+
+	/* The unrecorded flow goes on to the same backend, still unrecorded. */
+	t_spec(&s, &ka, p2, XLB_PKT_TCP_ACK);
+	t_send(dp, &s, &r);
+	t_eq("ACK of the stateless flow: backend", t_which(&r, be, 2), j);
+	t_eq("ACK of the stateless flow: event ct_stateless",
+	     t_moved(&r.before, &r.after, XLB_CNT_CT_STATELESS), 1);
+	t_eq("ACK of the stateless flow: event ct_hit", t_moved(&r.before, &r.after, XLB_CNT_CT_HIT),
+	     0);
+	t_done("a stateless flow's next packet");
+
+	/* Its reply, from Maglev's backend: translated as A, on Maglev's word. */
+	if (j >= 0) {
+		t_reply_spec(&s, &ka, &be[j], p2, XLB_PKT_TCP_SYN | XLB_PKT_TCP_ACK);
+		t_send(dp, &s, &r);
+		t_reply_as("reply of the stateless flow", &r, &ka, 0);
+		t_eq("reply of the stateless flow: event ct_stateless_reply",
+		     t_moved(&r.before, &r.after, XLB_CNT_CT_STATELESS_REPLY), 1);
+		/* A port Maglev gives the other backend: this backend's packet to it is not ours. */
+		for (i = 0; i < 200 && !q; i++) {
+			__u16 c = t_port();
+
+			if (t_predict(dp, &ka, c) == ids[1 - j])
+				q = c;
+		}
+		assert_true(q != 0);
+		t_reply_spec(&s, &ka, &be[j], q, XLB_PKT_TCP_ACK);
+		t_send(dp, &s, &r);
+		t_eq("packet to a port Maglev gives the other backend: reason", r.reason,
+		     XLB_CNT_PASS_NOT_VIP);
+	}
+	/* The recorded flow's reply: from conntrack, not Maglev. */
+	i = t_predict(dp, &ka, p1) == ids[0] ? 0 : 1;
+	t_reply_spec(&s, &ka, &be[i], p1, XLB_PKT_TCP_SYN | XLB_PKT_TCP_ACK);
+	t_send(dp, &s, &r);
+	t_reply_as("reply of the recorded flow", &r, &ka, 0);
+	t_eq("reply of the recorded flow: event ct_stateless_reply",
+	     t_moved(&r.before, &r.after, XLB_CNT_CT_STATELESS_REPLY), 0);
+	t_done("replies while A is flooded");
+
+	/* VIP B has its own budget: recorded although A's is spent. */
+	t_spec(&s, &kb, t_port(), XLB_PKT_TCP_SYN);
+	t_send(dp, &s, &r);
+	t_eq("SYN to B while A's budget is spent: event ct_new",
+	     t_moved(&r.before, &r.after, XLB_CNT_CT_NEW), 1);
+	t_eq("SYN to B: reached its backend", t_which(&r, &be[2], 1), 0);
+	t_done("another VIP's budget");
+
+	/* Per CPU: one new flow a second in all, so B's SYN after A's goes unrecorded. */
+	cfg.new_per_cpu = 1;
+	cfg.new_per_vip = 0;
+	assert_int_equal(xlb_config_set(dp, &cfg), 0);
+	xlb_vip_stats_read(dp, idb, &vb);
+	t_budget_pair(&ka, &kb, &p1, &p2, &r1, &r2);
+	xlb_vip_stats_read(dp, idb, &va);
+	t_eq("SYN to A: event ct_new", t_moved(&r1.before, &r1.after, XLB_CNT_CT_NEW), 1);
+	t_eq("SYN to B after it: event ct_stateless",
+	     t_moved(&r2.before, &r2.after, XLB_CNT_CT_STATELESS), 1);
+	t_eq("SYN to B after it: reached its backend", t_which(&r2, &be[2], 1), 0);
+	t_eq("VIP B: stateless counted", va.stateless - vb.stateless, 1);
+	t_done("the per-CPU budget");
+
+	/* Limits lifted: the next new flow is recorded. */
+	cfg.new_per_cpu = 0;
+	assert_int_equal(xlb_config_set(dp, &cfg), 0);
+	t_spec(&s, &kb, t_port(), XLB_PKT_TCP_SYN);
+	t_send(dp, &s, &r);
+	t_eq("SYN to B without limits: event ct_new", t_moved(&r.before, &r.after, XLB_CNT_CT_NEW),
+	     1);
+	t_done("budgets lifted");
+
+	assert_int_equal(xlb_config_set(dp, &saved), 0);
+	t_budget_reset();
+	xlb_vip_delete(dp, &ka);
+	xlb_vip_delete(dp, &kb);
+}
+
+static int t_be_flagged(struct xlb_dp *dp, __u32 id)
+{
+	struct xlb_backend b = {};
+
+	if (xlb_backend_get(dp, id, &b))
+		t_err("read backend %u", id);
+	return !!(b.flags & XLB_BE_F_REPLY_ENTRY);
+}
+
+/*
+ * One endpoint behind two VIPs. Alone at its endpoint a backend's flows have
+ * one entry, and replies are told from the primary's flow; once a second VIP
+ * shares it, every backend there records reply entries, the latest flow of a
+ * tuple decides which VIP its replies (and ICMP errors) leave as, a client
+ * port reused across the VIPs follows the reuse, a draining backend keeps
+ * its replies, and when the second VIP goes the primary's flows are found
+ * again without reply entries.
+ */
+void t_shared_endpoint(void **state)
+{
+	struct xlb_backend_spec be = t_be("198.18.2.17", 8080, XLB_BE_ACTIVE, 1);
+	struct xlb_dp *dp = t_env.dp;
+	struct xlb_pkt_spec s, qs;
+	struct xlb_vip_key ka, kb;
+	struct t_shot r;
+	__u32 ida, idb, bea, beb;
+	__u16 p1 = t_port(), p2 = t_port();
+
+	(void)state;
+	t_vip_new(dp, "198.18.0.48:80/tcp", &ka, &ida);
+	assert_int_equal(xlb_vip_set_backends(dp, &ka, &be, 1), 0);
+	bea = t_be_id(dp, ida, &be);
+	t_eq("alone at its endpoint: backend flagged for reply entries", t_be_flagged(dp, bea), 0);
+	t_spec(&s, &ka, p1, XLB_PKT_TCP_SYN);
+	t_send(dp, &s, &r);
+	t_eq("SYN to A: event ct_new", t_moved(&r.before, &r.after, XLB_CNT_CT_NEW), 1);
+	t_eq("SYN to A: event ct_reply_entry", t_moved(&r.before, &r.after, XLB_CNT_CT_REPLY_ENTRY),
+	     0);
+	t_done("a flow to an endpoint of one VIP");
+
+	t_vip_new(dp, "198.18.0.49:80/tcp", &kb, &idb);
+	assert_int_equal(xlb_vip_set_backends(dp, &kb, &be, 1), 0);
+	beb = t_be_id(dp, idb, &be);
+	t_eq("shared: A's backend flagged", t_be_flagged(dp, bea), 1);
+	t_eq("shared: B's backend flagged", t_be_flagged(dp, beb), 1);
+	/* Recorded before the sharing: no reply entry, the primary's flow tells. */
+	t_reply_spec(&s, &ka, &be, p1, XLB_PKT_TCP_SYN | XLB_PKT_TCP_ACK);
+	t_send(dp, &s, &r);
+	t_reply_as("reply of A's flow from before the sharing", &r, &ka, 0);
+
+	t_spec(&s, &kb, p2, XLB_PKT_TCP_SYN);
+	t_send(dp, &s, &r);
+	t_eq("SYN to B: event ct_reply_entry", t_moved(&r.before, &r.after, XLB_CNT_CT_REPLY_ENTRY),
+	     1);
+	t_reply_spec(&s, &kb, &be, p2, XLB_PKT_TCP_SYN | XLB_PKT_TCP_ACK);
+	t_send(dp, &s, &r);
+	t_reply_as("reply of B's flow", &r, &kb, 0);
+	t_done("both VIPs' flows at the shared endpoint");
+
+	/* The client reuses p2 for A: the backend sees the same tuple, now A's. */
+	t_spec(&s, &ka, p2, XLB_PKT_TCP_SYN);
+	t_send(dp, &s, &r);
+	t_eq("SYN to A on B's client port: event ct_reply_entry",
+	     t_moved(&r.before, &r.after, XLB_CNT_CT_REPLY_ENTRY), 1);
+	t_reply_spec(&s, &ka, &be, p2, XLB_PKT_TCP_SYN | XLB_PKT_TCP_ACK);
+	t_send(dp, &s, &r);
+	t_reply_as("reply after the port went to A", &r, &ka, 0);
+	/* And back to B, whose entry is still there: the SYN rewrites the reply entry. */
+	t_spec(&s, &kb, p2, XLB_PKT_TCP_SYN);
+	t_send(dp, &s, &r);
+	t_eq("SYN to B again: event ct_syn_recorded",
+	     t_moved(&r.before, &r.after, XLB_CNT_CT_SYN_RECORDED), 1);
+	t_reply_spec(&s, &kb, &be, p2, XLB_PKT_TCP_SYN | XLB_PKT_TCP_ACK);
+	t_send(dp, &s, &r);
+	t_reply_as("reply after the port went back to B", &r, &kb, 0);
+	t_done("a client port reused across the VIPs");
+
+	/* ICMP errors, both ways, about the tuple B has now. */
+	t_spec(&qs, &kb, p2, XLB_PKT_TCP_SYN);
+	qs.daddr = be.addr;
+	qs.dport = ntohs(be.port);
+	qs.ttl = 63;
+	t_reply_spec(&s, &kb, &be, p2, 0);
+	s.l4 = XLB_PKT_L4_ICMP;
+	s.icmp_type = 3;
+	s.icmp_code = 3; /* port unreachable */
+	s.payload = NULL;
+	s.payload_len = 0;
+	s.quote = &qs;
+	t_send(dp, &s, &r);
+	t_reply_as("port unreachable from the backend", &r, &kb, 1);
+
+	t_spec(&qs, &kb, p2, XLB_PKT_TCP_SYN | XLB_PKT_TCP_ACK);
+	qs.saddr = kb.addr;
+	qs.sport = ntohs(kb.port);
+	xlb_pkt_addr(T_CLIENT4, &qs.daddr);
+	qs.dport = p2;
+	t_spec(&s, &kb, 0, 0);
+	xlb_pkt_addr(T_ROUTER_C4, &s.saddr);
+	s.l4 = XLB_PKT_L4_ICMP;
+	s.icmp_type = 3;
+	s.icmp_code = 4; /* fragmentation needed */
+	s.icmp_data = 1400;
+	s.payload = NULL;
+	s.payload_len = 0;
+	s.quote = &qs;
+	t_send(dp, &s, &r);
+	t_eq("fragmentation needed to B: event icmp_orig",
+	     t_moved(&r.before, &r.after, XLB_CNT_ICMP_ORIG), 1);
+	t_eq("fragmentation needed to B: sent to the backend's address",
+	     !memcmp(&r.dst, &be.addr, sizeof(be.addr)), 1);
+	t_done("ICMP errors at the shared endpoint");
+
+	/* B's backend drains: its flow's replies still leave as B. */
+	be.state = XLB_BE_DRAINING;
+	assert_int_equal(xlb_vip_set_backends(dp, &kb, &be, 1), 0);
+	be.state = XLB_BE_ACTIVE;
+	t_reply_spec(&s, &kb, &be, p2, XLB_PKT_TCP_ACK);
+	t_send(dp, &s, &r);
+	t_reply_as("reply of B's flow while its backend drains", &r, &kb, 0);
+	t_done("draining at the shared endpoint");
+
+	/* B goes: alone again, A's backend loses the flag and its flows are found by the primary. */
+	assert_int_equal(xlb_vip_delete(dp, &kb), 0);
+	t_eq("alone again: A's backend flagged", t_be_flagged(dp, bea), 0);
+	t_reply_spec(&s, &ka, &be, p2, XLB_PKT_TCP_ACK);
+	t_send(dp, &s, &r);
+	t_reply_as("reply on the port A had last, after B went", &r, &ka, 0);
+	t_reply_spec(&s, &ka, &be, p1, XLB_PKT_TCP_ACK);
+	t_send(dp, &s, &r);
+	t_reply_as("reply of A's first flow, after B went", &r, &ka, 0);
+	t_spec(&s, &ka, t_port(), XLB_PKT_TCP_SYN);
+	t_send(dp, &s, &r);
+	t_eq("SYN to A alone again: event ct_reply_entry",
+	     t_moved(&r.before, &r.after, XLB_CNT_CT_REPLY_ENTRY), 0);
+	t_done("the endpoint alone again");
+	xlb_vip_delete(dp, &ka);
+}
+
+/* The flow (client, cport) -> k's entry in xlb_ct4; 0, or -errno when there is none. */
+static int t_ct4_get(const struct xlb_vip_key *k, __u16 cport, struct xlb_ct_entry *e)
+{
+	int fd = xlb_dp_map_fd(t_env.dp, XLB_MAP_CT4);
+	struct xlb_ct4_key ck = {};
+	union xlb_addr client;
+
+	xlb_pkt_addr(T_CLIENT4, &client);
+	ck.daddr = k->addr.v4;
+	ck.saddr = client.v4;
+	ck.dport = k->port;
+	ck.sport = htons(cport);
+	ck.proto = k->proto;
+	ck.dir = XLB_DIR_ORIG;
+	return fd < 0 ? -EBADF : bpf_map_lookup_elem(fd, &ck, e) ? -errno : 0;
+}
+
+/* The flow's entry is in state, and expires about ttl ticks after t0 (no sooner, no much later). */
+static void t_ct_state_is(const char *what, const struct xlb_vip_key *k, __u16 cport, __u8 state,
+			  __u32 ttl, __u32 t0)
+{
+	struct xlb_ct_entry e;
+	__u32 t1 = xlb_tick_now();
+	char w[128];
+
+	if (t_ct4_get(k, cport, &e)) {
+		t_err("%s: no conntrack entry", what);
+		return;
+	}
+	snprintf(w, sizeof(w), "%s: state", what);
+	t_eq(w, e.state, state);
+	/* The programs' clock is the coarse one: up to a few ticks behind ours. */
+	if ((__s32)(e.expires - (t0 + ttl)) < -20 || (__s32)(e.expires - (t1 + ttl)) > 0)
+		t_err("%s: expires %d ticks from now, want about %u", what, (__s32)(e.expires - t1),
+		      ttl);
+}
+
+/*
+ * TCP-aware lifetimes, read from the entries themselves: a SYN's flow has the
+ * handshake's lifetime, the client's ACK establishes it, a FIN each way
+ * closes it, a RST closes it at once; a UDP flow has its own. An entry past
+ * its lifetime counts as gone (the next packet re-records it), a SYN on a
+ * closed tuple picks again, and the sweep deletes what expired.
+ */
+void t_ct_lifetimes(void **state)
+{
+	struct xlb_backend_spec be = t_be("198.18.2.18", 8080, XLB_BE_ACTIVE, 1);
+	const struct t_svc_state *udp = &t_env.svc[T_SVC_UDP4];
+	struct xlb_dp *dp = t_env.dp;
+	struct xlb_config saved, cfg;
+	struct xlb_ct_entry e;
+	struct xlb_pkt_spec s;
+	struct xlb_vip_key k;
+	struct xlb_ct_gc gc;
+	struct t_shot r;
+	__u32 vip_id, t0, T[XLB_CTS_MAX] = { 0 };
+	__u16 p = t_port(), q = t_port(), x = t_port();
+	int i;
+
+	(void)state;
+	t_config_saved(&saved);
+	cfg = saved;
+	T[XLB_CTS_SYN] = 5000;
+	T[XLB_CTS_EST] = 60000;
+	T[XLB_CTS_FIN] = 3000;
+	T[XLB_CTS_CLOSED] = 2000;
+	T[XLB_CTS_UDP] = 7000;
+	memcpy(cfg.ct_timeout, T, sizeof(T));
+	assert_int_equal(xlb_config_set(dp, &cfg), 0);
+	t_vip_new(dp, "198.18.0.51:80/tcp", &k, &vip_id);
+	assert_int_equal(xlb_vip_set_backends(dp, &k, &be, 1), 0);
+
+	t0 = xlb_tick_now();
+	t_spec(&s, &k, p, XLB_PKT_TCP_SYN);
+	t_send(dp, &s, &r);
+	t_ct_state_is("after the SYN", &k, p, XLB_CTS_SYN, T[XLB_CTS_SYN], t0);
+	t0 = xlb_tick_now();
+	t_spec(&s, &k, p, XLB_PKT_TCP_ACK);
+	t_send(dp, &s, &r);
+	t_ct_state_is("after the client's ACK", &k, p, XLB_CTS_EST, T[XLB_CTS_EST], t0);
+	t0 = xlb_tick_now();
+	t_spec(&s, &k, p, XLB_PKT_TCP_FIN | XLB_PKT_TCP_ACK);
+	t_send(dp, &s, &r);
+	t_ct_state_is("after the client's FIN", &k, p, XLB_CTS_FIN, T[XLB_CTS_FIN], t0);
+	t0 = xlb_tick_now();
+	t_reply_spec(&s, &k, &be, p, XLB_PKT_TCP_FIN | XLB_PKT_TCP_ACK);
+	t_send(dp, &s, &r);
+	t_reply_as("the backend's FIN", &r, &k, 0);
+	t_ct_state_is("after a FIN each way", &k, p, XLB_CTS_CLOSED, T[XLB_CTS_CLOSED], t0);
+	if (!t_ct4_get(&k, p, &e))
+		t_eq("after a FIN each way: both FIN flags", e.flags & (XLB_CT_F_FIN_ORIG |
+									XLB_CT_F_FIN_REPLY),
+		     XLB_CT_F_FIN_ORIG | XLB_CT_F_FIN_REPLY);
+	t_done("a connection's life");
+
+	t_spec(&s, &k, q, XLB_PKT_TCP_SYN);
+	t_send(dp, &s, &r);
+	t0 = xlb_tick_now();
+	t_reply_spec(&s, &k, &be, q, XLB_PKT_TCP_RST | XLB_PKT_TCP_ACK);
+	t_send(dp, &s, &r);
+	t_ct_state_is("after the backend's RST", &k, q, XLB_CTS_CLOSED, T[XLB_CTS_CLOSED], t0);
+	t0 = xlb_tick_now();
+	t_spec(&s, &udp->key, x, 0);
+	t_send(dp, &s, &r);
+	t_ct_state_is("a UDP flow", &udp->key, x, XLB_CTS_UDP, T[XLB_CTS_UDP], t0);
+	t_done("a reset and a datagram");
+
+	/* A SYN on the closed tuple: a new connection, recorded again from the handshake. */
+	t0 = xlb_tick_now();
+	t_spec(&s, &k, q, XLB_PKT_TCP_SYN);
+	t_send(dp, &s, &r);
+	t_eq("SYN on a closed tuple: event ct_syn_recorded",
+	     t_moved(&r.before, &r.after, XLB_CNT_CT_SYN_RECORDED), 1);
+	t_ct_state_is("SYN on a closed tuple", &k, q, XLB_CTS_SYN, T[XLB_CTS_SYN], t0);
+	t_done("a closed tuple reused");
+
+	/* Closed flows live one tick: past it the entry is gone for the programs and the sweep. */
+	T[XLB_CTS_CLOSED] = 1;
+	memcpy(cfg.ct_timeout, T, sizeof(T));
+	assert_int_equal(xlb_config_set(dp, &cfg), 0);
+	t_spec(&s, &k, q, XLB_PKT_TCP_RST);
+	t_send(dp, &s, &r);
+	t0 = xlb_tick_now();
+	while (xlb_tick_now() - t0 < 50)
+		usleep(10000);
+	t_spec(&s, &k, q, XLB_PKT_TCP_ACK);
+	t_send(dp, &s, &r);
+	t_eq("ACK after the closed flow expired: event ct_expired",
+	     t_moved(&r.before, &r.after, XLB_CNT_CT_EXPIRED), 1);
+	t_eq("ACK after the closed flow expired: event ct_new",
+	     t_moved(&r.before, &r.after, XLB_CNT_CT_NEW), 1);
+	t_eq("ACK after the closed flow expired: reached the backend", t_which(&r, &be, 1), 0);
+	t_ct_state_is("picked up again mid-flow", &k, q, XLB_CTS_EST, T[XLB_CTS_EST], t0);
+	t_spec(&s, &k, q, XLB_PKT_TCP_RST);
+	t_send(dp, &s, &r);
+	t0 = xlb_tick_now();
+	while (xlb_tick_now() - t0 < 50)
+		usleep(10000);
+	memset(&gc, 0, sizeof(gc));
+	for (i = 0; i < 16 && !gc.pass_done; i++)
+		assert_int_equal(xlb_dp_ct_gc(dp, xlb_tick_now(), &gc), 0);
+	t_eq("the sweep finished a pass", gc.pass_done, 1);
+	t_eq("the expired entry after the sweep: gone", t_ct4_get(&k, q, &e), -ENOENT);
+	t_eq("the live entry after the sweep: kept", t_ct4_get(&k, p, &e), 0);
+	t_done("expiry and the sweep");
+
+	assert_int_equal(xlb_config_set(dp, &saved), 0);
+	xlb_vip_delete(dp, &k);
 }

@@ -113,17 +113,24 @@ static void test_specs(void **state)
 			assert_string_not_equal(s->name, xlb_map_spec(j)->name);
 	}
 	/*
-	 * Only the names, the insert budget and socket balancing's reverse entries
-	 * (no reader needs them) may be missing; everything else is the ABI.
+	 * Only the names, the programs' scratch (budgets, flood marks, next hops)
+	 * and socket balancing's reverse entries (no reader needs them) may be
+	 * missing; everything else is the ABI.
 	 */
-	assert_int_equal(optional, 3);
+	assert_int_equal(optional, 6);
 	assert_true(xlb_map_spec(XLB_M_VIP_META)->optional);
 	assert_true(xlb_map_spec(XLB_M_CT_BUDGET)->optional);
+	assert_true(xlb_map_spec(XLB_M_VIP_BUDGET)->optional);
+	assert_true(xlb_map_spec(XLB_M_VIP_FLOOD)->optional);
+	assert_true(xlb_map_spec(XLB_M_NH_CACHE)->optional);
+	assert_false(xlb_map_spec(XLB_M_VIP_KEYS)->optional);
 	assert_true(xlb_map_spec(XLB_M_SOCK_REVNAT)->optional);
 	assert_int_equal(xlb_map_spec(XLB_M_SOCK_REVNAT)->key_size, sizeof(struct xlb_sock_key));
 	assert_int_equal(xlb_map_spec(XLB_M_VIPS)->key_size, sizeof(struct xlb_vip_key));
 	assert_int_equal(xlb_map_spec(XLB_M_VIPS)->value_size, sizeof(struct xlb_vip));
-	assert_int_equal(xlb_map_spec(XLB_M_CT)->key_size, sizeof(struct xlb_flow_key));
+	assert_int_equal(xlb_map_spec(XLB_M_CT4)->key_size, sizeof(struct xlb_ct4_key));
+	assert_int_equal(xlb_map_spec(XLB_M_CT6)->key_size, sizeof(struct xlb_flow_key));
+	assert_int_equal(xlb_map_spec(XLB_M_CT4)->value_size, sizeof(struct xlb_ct_entry));
 	assert_int_equal(xlb_map_spec(XLB_M_CONFIG)->value_size, sizeof(struct xlb_config));
 	assert_int_equal(xlb_map_spec(XLB_M_TABLES)->type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 }
@@ -252,7 +259,7 @@ static void fill(struct xlb_dp *dp)
 {
 	struct xlb_backend_spec s[3] = {};
 	struct xlb_vip_key k;
-	struct xlb_config cfg = { .ct_insert_limit = 1234 };
+	struct xlb_config cfg = { .new_per_cpu = 1234, .new_per_vip = 567 };
 	__u32 id, i;
 
 	for (i = 0; i < 3; i++) {
@@ -380,7 +387,8 @@ static void check_reader(const struct xlb_reader *r, struct xlb_dp *dp)
 	assert_string_equal(meta.name, "web.example");
 	assert_string_equal(meta.app, "/prod/web");
 	assert_int_equal(xlb_reader_config(r, &cfg), 0);
-	assert_int_equal(cfg.ct_insert_limit, 1234);
+	assert_int_equal(cfg.new_per_cpu, 1234);
+	assert_int_equal(cfg.new_per_vip, 567);
 	free(v);
 	free(bes);
 }

@@ -576,6 +576,8 @@ static int reader_init(struct xlb_dp *dp)
 	dp->fd_vip_keys = r->fd[XLB_M_VIP_KEYS];
 	dp->fd_ct4 = r->fd[XLB_M_CT4];
 	dp->fd_ct6 = r->fd[XLB_M_CT6];
+	dp->fd_vip_budget = r->fd[XLB_M_VIP_BUDGET];
+	dp->fd_vip_flood = r->fd[XLB_M_VIP_FLOOD];
 	return 0;
 }
 

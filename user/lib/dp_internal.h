@@ -107,6 +107,7 @@ struct xlb_dp {
 	int fd_vips, fd_vip_addrs, fd_tables, fd_backends, fd_backend_addrs, fd_config;
 	int fd_stats, fd_vip_stats, fd_backend_stats, fd_vip_meta, fd_addr_filter;
 	int fd_vip_keys, fd_ct4, fd_ct6;
+	int fd_vip_budget, fd_vip_flood; /* -1 when absent (optional) */
 	__u32 max_vips, max_backends;
 	int ncpus;
 	struct xlb_vip_state *vips; /* indexed by vip id */

@@ -40,6 +40,18 @@ static int zero_percpu(struct xlb_dp *dp, int fd, __u32 id)
 	return bpf_map_update_elem(fd, &id, dp->zeros, BPF_ANY) ? -errno : 0;
 }
 
+static int vip_flood_clear(struct xlb_dp *dp, __u32 id)
+{
+	struct xlb_vip_flood none = {};
+	int err = dp->fd_vip_budget >= 0 ? zero_percpu(dp, dp->fd_vip_budget, id) : 0;
+
+	if (err)
+		return err;
+	if (dp->fd_vip_flood >= 0 && bpf_map_update_elem(dp->fd_vip_flood, &id, &none, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
 static void wb_init(struct xlb_wbatch *b, int fd, __u32 ksz, __u32 vsz)
 {
 	memset(b, 0, sizeof(*b));
@@ -396,9 +408,13 @@ int xlb_vip_put(struct xlb_dp *dp, const struct xlb_vip_key *key, __u16 flags, _
 		pr_err("vip %s: no free VIP id (max %u)", name, dp->max_vips - 1);
 		return err;
 	}
-	/* Its key before the VIP exists: a reply to it is rebuilt from xlb_vip_keys. */
+	/*
+	 * Its key before the VIP exists: a reply to it is rebuilt from xlb_vip_keys.
+	 * A reused id starts with no flood mark and a fresh budget, so replies are
+	 * never matched statelessly on the strength of an earlier VIP's flood.
+	 */
 	err = zero_percpu(dp, dp->fd_vip_stats, id) ?: xlb_vip_meta_set(dp, id, NULL, NULL) ?:
-	      vip_key_write(dp, id, key);
+	      vip_key_write(dp, id, key) ?: vip_flood_clear(dp, id);
 	if (err)
 		goto fail;
 	vip.vip_id = id;

@@ -76,6 +76,8 @@ field() {
 		h && $1 == vip { print $c; exit }' "$1"
 }
 
+# The ABI this tree builds, as --version must name it.
+ABI=$(sed -n 's/^#define XLB_ABI_VERSION \([0-9]*\).*/\1/p' include/xlb/abi.h)
 need_root # BPF maps and BPF_PROG_TEST_RUN
 need_cmd jq bpftool
 need_bins "$LB" "$GEN"
@@ -87,9 +89,9 @@ check "--help exits 0 and lists the options" \
 	eval '[ $r = 0 ] && grep -q -- "--pin-path" "$TMP/help" && grep -q -- "--interval" "$TMP/help"'
 "$LB" --version >"$TMP/ver" 2>&1
 r=$?
-check "--version exits 0 and names the ABI" eval '[ $r = 0 ] && grep -q "^lbstat .*ABI 1" "$TMP/ver"'
+check "--version exits 0 and names the ABI" eval '[ $r = 0 ] && grep -q "^lbstat .*ABI $ABI)" "$TMP/ver"'
 "$LB" -j --version >"$TMP/ver.json" 2>&1
-check "-j --version is JSON" jq_ok "$TMP/ver.json" '.abi_version == 1 and (.version | type == "string")'
+check "-j --version is JSON" jq_ok "$TMP/ver.json" ".abi_version == $ABI"' and (.version | type == "string")'
 
 usage_cases=(
 	"--bogus|unknown option '--bogus'"
@@ -218,8 +220,11 @@ check "global JSON: verdicts, reasons, events and conntrack" jq_ok "$TMP/g.json"
 	.counters.nat_orig == 47 and .counters.nat_reply == 10 and .counters.ct_new == 37 and
 	.counters.ct_hit == 10 and .counters.drop_no_backend == 4 and .counters.verdict_drop == 4 and
 	(.counters | [.verdict_pass, .verdict_drop, .verdict_tx, .verdict_redirect] | add) == 61 and
-	.conntrack.entries == 74 and .conntrack.flows == 37 and .conntrack.complete == true and
-	.conntrack.max_entries == 65536'
+	.conntrack.entries == 37 and .conntrack.flows == 37 and .conntrack.complete == true and
+	.conntrack.ipv4.entries == 37 and .conntrack.ipv6.entries == 0 and
+	(.conntrack.ipv4.max_entries - 65536) >= 0 and (.conntrack.ipv4.max_entries - 65536) < 4096 and
+	.conntrack.bytes_per_flow > 32 and .conntrack.bytes_per_flow < 200 and
+	.conntrack.ipv4.memory_bytes > 65536 * 32 and .flood.new_per_cpu == 0'
 lb "$TMP/g.txt" --no-rates global
 check "global: text and JSON list the same counters, every kind" eval \
 	'[ "$(grep -cE "^  [a-z_]+ +[0-9]+ +- " "$TMP/g.txt")" = "$(jq ".counters | length" "$TMP/g.json")" ] &&
@@ -227,13 +232,15 @@ check "global: text and JSON list the same counters, every kind" eval \
 		has(\"drop_internal\") and has(\"vlan\")"'
 check "global text: counters with their meaning, conntrack occupancy" eval \
 	'[ $rc = 0 ] && grep -Eq "^  nat_orig +47 +- +client -> VIP translated to a backend$" "$TMP/g.txt" &&
-	 grep -q "^conntrack: 74 entries of 65536 (0.1%), 37 flows" "$TMP/g.txt"'
+	 grep -Eq "^conntrack: 37 entries of [0-9]+, 37 flows, [0-9]+ bytes per flow; counted" "$TMP/g.txt" &&
+	 grep -Eq "^  ipv4: 37 entries of 655[0-9][0-9] \(0\.1%\), 37 flows, [0-9.]+ MiB of kernel memory$" "$TMP/g.txt" &&
+	 grep -q "^flood budgets: new flows recorded per second: no limit per CPU, no limit per VIP per CPU$" "$TMP/g.txt"'
 
 LBSTAT_NO_BATCH=1 "$LB" --pin-path "$P" --no-rates -j -b >"$TMP/nb.json" 2>/dev/null
 LBSTAT_NO_BATCH=1 "$LB" --pin-path "$P" --no-rates -j -g >"$TMP/nbg.json" 2>/dev/null
 check "one-by-one reads (no batch ops) give the same sample" eval \
 	'[ "$(jq -S .vips "$TMP/nb.json")" = "$(jq -S .vips "$TMP/b.json")" ] &&
-	 jq_ok "$TMP/nbg.json" ".conntrack.entries == 74 and .conntrack.flows == 37"'
+	 jq_ok "$TMP/nbg.json" ".conntrack.entries == 37 and .conntrack.flows == 37"'
 
 lb "$TMP/one.txt"
 check "one-shot run: waits one interval and shows rates" eval \

@@ -425,12 +425,14 @@ static void view_backends(FILE *f, const struct lbs_sample *s, const struct lbs_
 }
 
 /* A budget of new flows per second; 0 is no limit. */
-static char *fmt_budget(char *buf, __u32 v, bool exact)
+static char *fmt_budget(char *buf, __u32 v, const char *scope, bool exact)
 {
+	char n[CELL];
+
 	if (!v)
-		snprintf(buf, CELL, "no limit");
+		snprintf(buf, CELL, "no limit %s", scope);
 	else
-		fmt_count(buf, v, exact);
+		snprintf(buf, CELL, "%s %s", fmt_count(n, v, exact), scope);
 	return buf;
 }
 
@@ -443,10 +445,12 @@ static void flood_line(FILE *f, const struct lbs_sample *s)
 		return;
 	}
 	/* Every digit: an operator compares these with the configuration. */
-	fprintf(f, "flood budgets: %s new flows/s per CPU, %s per VIP per CPU",
-		fmt_budget(a, s->config.new_per_cpu, true),
-		fmt_budget(b, s->config.new_per_vip, true));
-	fprintf(f, " (above them new flows are forwarded stateless)\n");
+	fprintf(f, "flood budgets: new flows recorded per second: %s, %s",
+		fmt_budget(a, s->config.new_per_cpu, "per CPU", true),
+		fmt_budget(b, s->config.new_per_vip, "per VIP per CPU", true));
+	if (s->config.new_per_cpu || s->config.new_per_vip)
+		fprintf(f, " (above them new flows are forwarded stateless)");
+	fputc('\n', f);
 }
 
 /* Conntrack fill per table, and what a flow costs in kernel memory. */

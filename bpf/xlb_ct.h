@@ -162,6 +162,30 @@ static __always_inline int xlb_ct_backend(const struct xlb_ct_entry *ct, __u32 n
 }
 
 /*
+ * The reply-direction entry of flow t (backend -> client), for a backend
+ * that shares its endpoint: the same value as the flow's own entry.
+ */
+static __always_inline void xlb_ct_reply_record(const struct xlb_flow_key *t,
+						const struct xlb_backend *be,
+						const struct xlb_ct_entry *e, struct xlb_stats *st)
+{
+	struct xlb_flow_key rk = {};
+
+	xlb_addr_copy(&rk.daddr, &t->saddr);
+	xlb_addr_copy(&rk.saddr, &be->addr);
+	rk.dport = t->sport;
+	rk.sport = be->port;
+	rk.proto = t->proto;
+	rk.family = t->family;
+	rk.dir = XLB_DIR_REPLY;
+	if (xlb_ct_update(&rk, e, BPF_ANY)) {
+		st->c[XLB_CNT_CT_INSERT_FAILED]++;
+		return;
+	}
+	st->c[XLB_CNT_CT_REPLY_ENTRY]++;
+}
+
+/*
  * Records a new flow (t is its client -> VIP tuple). flags is BPF_NOEXIST for
  * a SYN, whose tuple is seldom recorded: the insert then doubles as the
  * lookup, and -EEXIST_ comes back when it was. A backend that shares its
@@ -173,7 +197,6 @@ static __always_inline long xlb_ct_record(const struct xlb_flow_key *t, __u32 bi
 					  struct xlb_stats *st)
 {
 	struct xlb_ct_entry e = {};
-	struct xlb_flow_key rk = {};
 	int rep = be->flags & XLB_BE_F_REPLY_ENTRY;
 	long err;
 
@@ -189,20 +212,8 @@ static __always_inline long xlb_ct_record(const struct xlb_flow_key *t, __u32 bi
 		return err;
 	}
 	st->c[XLB_CNT_CT_NEW]++;
-	if (!rep)
-		return 0;
-	xlb_addr_copy(&rk.daddr, &t->saddr);
-	xlb_addr_copy(&rk.saddr, &be->addr);
-	rk.dport = t->sport;
-	rk.sport = be->port;
-	rk.proto = t->proto;
-	rk.family = t->family;
-	rk.dir = XLB_DIR_REPLY;
-	if (xlb_ct_update(&rk, &e, BPF_ANY)) {
-		st->c[XLB_CNT_CT_INSERT_FAILED]++;
-		return 0;
-	}
-	st->c[XLB_CNT_CT_REPLY_ENTRY]++;
+	if (rep)
+		xlb_ct_reply_record(t, be, &e, st);
 	return 0;
 }
 

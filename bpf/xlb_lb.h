@@ -123,8 +123,10 @@ static __always_inline int xlb_send_to(void *ctx, const int hook, struct xlb_pkt
  * A SYN whose tuple is recorded: a retransmit, or a client that reused its
  * port. The recorded backend keeps it while it is active (a draining one takes
  * no new connection, and a closed flow is over), else the new pick does. The
- * entry is written again either way: another VIP sharing the backend may have
- * taken the reply entry since, and its replies must leave as this VIP.
+ * entry is rewritten in place (an update would take a fresh LRU node only to
+ * free the old one), and the reply entry again where the backend has one:
+ * another VIP sharing the backend may have taken it since, and its replies
+ * must leave as this VIP.
  */
 static __always_inline void xlb_syn_recorded(const struct xlb_flow_key *t, __u32 *bid,
 					     struct xlb_backend **bep, __u32 now,
@@ -134,12 +136,23 @@ static __always_inline void xlb_syn_recorded(const struct xlb_flow_key *t, __u32
 	struct xlb_backend *old = NULL;
 
 	st->c[XLB_CNT_CT_SYN_RECORDED]++;
-	if (ct && ct->state != XLB_CTS_CLOSED && xlb_ct_backend(ct, now, &old) > 0 &&
+	if (!ct) {
+		/* Evicted since the insert failed: record it afresh. */
+		xlb_ct_record(t, *bid, *bep, XLB_CTS_SYN, now, cfg, BPF_ANY, st);
+		return;
+	}
+	if (ct->state != XLB_CTS_CLOSED && xlb_ct_backend(ct, now, &old) > 0 &&
 	    old->state == XLB_BE_ACTIVE) {
 		*bid = ct->backend_id;
 		*bep = old;
 	}
-	xlb_ct_record(t, *bid, *bep, XLB_CTS_SYN, now, cfg, BPF_ANY, st);
+	ct->backend_id = *bid;
+	ct->backend_gen = (*bep)->gen;
+	ct->expires = now + xlb_ct_lifetime(cfg, XLB_CTS_SYN);
+	ct->state = XLB_CTS_SYN;
+	ct->flags = (*bep)->flags & XLB_BE_F_REPLY_ENTRY ? XLB_CT_F_REPLY_ENTRY : 0;
+	if (ct->flags)
+		xlb_ct_reply_record(t, *bep, ct, st);
 }
 
 /*

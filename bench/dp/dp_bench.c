@@ -69,14 +69,6 @@ static const struct bench_case cases[] = {
 	  .row = "tcp4_ack_not_vip", .vip = "198.18.0.10:80/tcp" },
 };
 
-/*
- * Until the suite has its row for the SYN on a recorded tuple, that case sends
- * the bare SYN row's frame after one opening SYN: the same packet.
- */
-static const char *const row_fallback[][2] = {
-	{ "nat_tcp4_syn_recorded", "nat_tcp4_syn_no_options" },
-};
-
 /* The services: key, backend port, how many of the backends. */
 static const struct {
 	const char *key;
@@ -156,24 +148,40 @@ static int bench_template(const struct t_frame *f, int reply, struct xlb_bench_c
 	return 0;
 }
 
-/* The row a case sends (or its stand-in, said once), or NULL. */
+/* The row a case sends, or NULL (said). */
 static const struct xlb_case *bench_row(const struct bench_case *bc)
 {
 	const struct xlb_case *row = t_case_find(bc->row);
-	size_t i;
 
-	for (i = 0; !row && i < sizeof(row_fallback) / sizeof(row_fallback[0]); i++) {
-		if (strcmp(row_fallback[i][0], bc->row))
-			continue;
-		row = t_case_find(row_fallback[i][1]);
-		if (row)
-			fprintf(stderr, "dp_bench: %s: no row %s in the suite yet, sending %s\n",
-				bc->name, bc->row, row_fallback[i][1]);
-	}
 	if (!row)
 		fprintf(stderr, "dp_bench: %s: no case %s in tests/bpf/cases_*.c\n", bc->name,
 			bc->row);
 	return row;
+}
+
+/*
+ * Empties xlb_ct4 before a many-flow case warms its flows. The cases share one
+ * table, and with per-CPU LRU lists the benchmark's CPU owns only its share
+ * of it: earlier cases' flows (looked up, so marked referenced) would
+ * otherwise make the LRU evict the new case's own unreferenced flows.
+ */
+static int ct_clear(const struct bench *b)
+{
+	static struct xlb_ct4_key keys[4096];
+	static struct xlb_ct_entry vals[4096];
+	int fd = xlb_dp_map_fd(b->dp, XLB_MAP_CT4), err;
+	__u32 batch, n;
+	bool first = true;
+
+	if (fd < 0)
+		return fd;
+	do {
+		n = 4096;
+		err = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &batch, &batch, keys, vals,
+						      &n, NULL);
+		first = false;
+	} while (!err);
+	return err == -ENOENT ? 0 : err;
 }
 
 /* Row's frame for case bc as the wrapper's template, for one flow (the caller sets nflows). */
@@ -359,6 +367,10 @@ static int bench_warm(const struct bench *b, const struct bench_case *bc, int pr
 	int err;
 
 	memset(&f, 0, sizeof(f));
+	if (bc->nflows > 1 && (err = ct_clear(b))) {
+		fprintf(stderr, "dp_bench: %s: empty xlb_ct4: %s\n", bc->name, strerror(-err));
+		return err;
+	}
 	err = bench_env(bc, b->ifindex, &e);
 	if (err || (err = t_case_opening(&e, CLIENT_PORT, &f)) ||
 	    (err = bench_template(&f, 0, &w)))

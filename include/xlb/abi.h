@@ -292,7 +292,7 @@ struct xlb_nh {
  * approved. Source-based policy routing is looked up once per destination
  * and interval, not per source.
  */
-#define XLB_NH_CACHE_BITS 13
+#define XLB_NH_CACHE_BITS 14
 #define XLB_NH_CACHE_SIZE (1u << XLB_NH_CACHE_BITS)
 struct xlb_nh_slot {
 	union xlb_addr dst; /* be */

@@ -31,6 +31,14 @@ const struct xlb_case t_cases_nat[] = {
 	/* Established flows: conntrack hit, no new flow counted. */
 	{ "nat_tcp4_ack", T_ALL, T_SVC_TCP4, T_F_TO_VIP, XLB_PKT_TCP_ACK, .prime = true,
 	  .reason = FWD, .out = T_O_DNAT, .events = T_E_HIT, .stats = T_S_IN },
+	/*
+	 * A SYN on a recorded, established tuple (a retransmit, a reused port): the
+	 * failed insert says so, the entry is rewritten in place, not inserted.
+	 */
+	{ "nat_tcp4_syn_recorded", T_ALL, T_SVC_TCP4, T_F_TO_VIP, XLB_PKT_TCP_SYN, T_M_NOOPT,
+	  .prime = true, .reason = FWD, .out = T_O_DNAT,
+	  .events = T_EV(XLB_CNT_CT_SYN_RECORDED) | T_EV(XLB_CNT_NAT_ORIG),
+	  .stats = T_S_IN | T_S_NEW },
 	{ "nat_tcp4_established", T_ALL, T_SVC_TCP4, T_F_TO_VIP, PSH_ACK, T_M_PAYLOAD,
 	  .prime = true, .reason = FWD, .out = T_O_DNAT, .events = T_E_HIT, .stats = T_S_IN },
 	{ "nat_tcp6_established", T_ALL, T_SVC_TCP6, T_F_TO_VIP, PSH_ACK, T_M_PAYLOAD,

@@ -106,17 +106,6 @@ static __always_inline void xlb_ct_touch(struct xlb_ct_entry *e, const struct xl
 	}
 }
 
-static __always_inline void xlb_ct4_key_of(struct xlb_ct4_key *k, const struct xlb_flow_key *t)
-{
-	k->daddr = t->daddr.v4;
-	k->saddr = t->saddr.v4;
-	k->dport = t->dport;
-	k->sport = t->sport;
-	k->proto = t->proto;
-	k->dir = t->dir;
-	k->pad = 0;
-}
-
 /* The entry of a flow direction (t->dir), from the table of its family. */
 static __always_inline struct xlb_ct_entry *xlb_ct_lookup(const struct xlb_flow_key *t)
 {

@@ -220,6 +220,18 @@ struct xlb_ct4_key {
 	__u16 pad;
 };
 
+/* The xlb_ct4 key of an IPv4 flow key: the programs' and the readers' one conversion. */
+static inline void xlb_ct4_key_of(struct xlb_ct4_key *k, const struct xlb_flow_key *t)
+{
+	k->daddr = t->daddr.v4;
+	k->saddr = t->saddr.v4;
+	k->dport = t->dport;
+	k->sport = t->sport;
+	k->proto = t->proto;
+	k->dir = t->dir;
+	k->pad = 0;
+}
+
 /*
  * Conntrack time: CLOCK_MONOTONIC (bpf_ktime_get_coarse_ns()) in units of
  * 2^20 ns, about a millisecond, in 32 bits (it wraps after 52 days; lifetimes

@@ -743,13 +743,7 @@ int xlb_reader_vip_flood(const struct xlb_reader *r, __u32 vip_id, struct xlb_vi
 
 void xlb_ct4_key_narrow(struct xlb_ct4_key *k4, const struct xlb_flow_key *fk)
 {
-	memset(k4, 0, sizeof(*k4));
-	k4->daddr = fk->daddr.v4;
-	k4->saddr = fk->saddr.v4;
-	k4->dport = fk->dport;
-	k4->sport = fk->sport;
-	k4->proto = fk->proto;
-	k4->dir = fk->dir;
+	xlb_ct4_key_of(k4, fk);
 }
 
 void xlb_ct4_key_widen(struct xlb_flow_key *fk, const struct xlb_ct4_key *k4)

@@ -571,9 +571,52 @@ static int unpin_all(void **state)
 	return 0;
 }
 
+/*
+ * Conntrack sizes as the kernel makes them: with per-CPU LRU lists it rounds
+ * max_entries up to a multiple of the possible CPUs, and a pinned table is
+ * adopted only when the size asked for is the rounded one. Odd CPU counts
+ * and the 32-bit edge by the arithmetic; this machine's count by the kernel.
+ */
+static void test_ct_sizing(void **state)
+{
+	static const struct {
+		__u32 want, ncpus;
+		bool per_cpu;
+		__u32 got;
+	} rows[] = {
+		{ 1000, 3, true, 1002 },	  { 1000, 3, false, 1000 },
+		{ 524288, 7, true, 524293 },	  { 524288, 2, true, 524288 },
+		{ 131072, 6, true, 131076 },	  { 65536, 1, true, 65536 },
+		{ 5, 8, true, 8 },		  { 4096, 0, true, 4096 },
+		{ 0xffffffffu, 3, true, 0xffffffffu }, { 0xfffffffeu, 4, true, 0xfffffffcu },
+	};
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), want = 1001, n;
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_COMMON_LRU);
+	size_t i;
+	int fd, cpus = libbpf_num_possible_cpus();
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		n = xlb_ct_map_entries(rows[i].want, rows[i].ncpus, rows[i].per_cpu);
+		if (n != rows[i].got)
+			fail_msg("xlb_ct_map_entries(%u, %u CPUs, %s): %u, want %u", rows[i].want,
+				 rows[i].ncpus, rows[i].per_cpu ? "per-CPU" : "shared", n,
+				 rows[i].got);
+	}
+	assert_true(cpus > 0);
+	/* An odd size, so a machine with an even CPU count shows the rounding too. */
+	fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "xlb_t_size", 16, 16, want, &o);
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	close(fd);
+	assert_int_equal(info.max_entries, xlb_ct_map_entries(want, (__u32)cpus, true));
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_pin_path_from_abi),
 	cmocka_unit_test(test_specs),
+	cmocka_unit_test(test_ct_sizing),
 	cmocka_unit_test_teardown(test_open_checks, unpin_all),
 	cmocka_unit_test_teardown(test_iterators, unpin_all),
 	cmocka_unit_test_teardown(test_percpu_sums, unpin_all),

@@ -150,6 +150,18 @@ static __always_inline int xlb_ct_backend(const struct xlb_ct_entry *ct, __u32 n
 	return 1;
 }
 
+/* A flow's entry as recorded now: its backend, the state's lifetime, the reply-entry flag. */
+static __always_inline void xlb_ct_fill(struct xlb_ct_entry *e, __u32 bid,
+					const struct xlb_backend *be, __u8 state, __u32 now,
+					const struct xlb_config *cfg)
+{
+	e->backend_id = bid;
+	e->backend_gen = be->gen;
+	e->expires = now + xlb_ct_lifetime(cfg, state);
+	e->state = state;
+	e->flags = be->flags & XLB_BE_F_REPLY_ENTRY ? XLB_CT_F_REPLY_ENTRY : 0;
+}
+
 /*
  * The reply-direction entry of flow t (backend -> client), for a backend
  * that shares its endpoint: the same value as the flow's own entry.
@@ -186,14 +198,9 @@ static __always_inline long xlb_ct_record(const struct xlb_flow_key *t, __u32 bi
 					  struct xlb_stats *st)
 {
 	struct xlb_ct_entry e = {};
-	int rep = be->flags & XLB_BE_F_REPLY_ENTRY;
 	long err;
 
-	e.backend_id = bid;
-	e.backend_gen = be->gen;
-	e.expires = now + xlb_ct_lifetime(cfg, state);
-	e.state = state;
-	e.flags = rep ? XLB_CT_F_REPLY_ENTRY : 0;
+	xlb_ct_fill(&e, bid, be, state, now, cfg);
 	err = xlb_ct_update(t, &e, flags);
 	if (err) {
 		if (err != -EEXIST_)
@@ -201,7 +208,7 @@ static __always_inline long xlb_ct_record(const struct xlb_flow_key *t, __u32 bi
 		return err;
 	}
 	st->c[XLB_CNT_CT_NEW]++;
-	if (rep)
+	if (e.flags & XLB_CT_F_REPLY_ENTRY)
 		xlb_ct_reply_record(t, be, &e, st);
 	return 0;
 }

@@ -146,12 +146,8 @@ static __always_inline void xlb_syn_recorded(const struct xlb_flow_key *t, __u32
 		*bid = ct->backend_id;
 		*bep = old;
 	}
-	ct->backend_id = *bid;
-	ct->backend_gen = (*bep)->gen;
-	ct->expires = now + xlb_ct_lifetime(cfg, XLB_CTS_SYN);
-	ct->state = XLB_CTS_SYN;
-	ct->flags = (*bep)->flags & XLB_BE_F_REPLY_ENTRY ? XLB_CT_F_REPLY_ENTRY : 0;
-	if (ct->flags)
+	xlb_ct_fill(ct, *bid, *bep, XLB_CTS_SYN, now, cfg);
+	if (ct->flags & XLB_CT_F_REPLY_ENTRY)
 		xlb_ct_reply_record(t, *bep, ct, st);
 }
 

@@ -116,4 +116,18 @@ int xlb_tc_egress(struct __sk_buff *skb)
 	return xlb_process(skb, XLB_HOOK_TC_EGRESS);
 }
 
+/*
+ * The clock's calibration sample (xlb_clock.h), run by user space with
+ * BPF_PROG_TEST_RUN: jiffies and CLOCK_MONOTONIC read together, and the
+ * kernel's HZ where libbpf found its config (0 where it did not).
+ */
+SEC("syscall")
+int xlb_clock_read(struct xlb_clock_sample *s)
+{
+	s->jiffies = bpf_jiffies64();
+	s->ns = bpf_ktime_get_ns();
+	s->hz = CONFIG_HZ;
+	return 0;
+}
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

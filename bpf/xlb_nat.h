@@ -14,6 +14,7 @@
 #include "xlb_common.h"
 #include "xlb_csum.h"
 #include "xlb_maps.h"
+#include "xlb_clock.h"
 
 #define XLB_L4_OFF_MAX (XLB_L2_MAX + 40 + 2 * 2048)
 
@@ -212,12 +213,6 @@ static __always_inline int xlb_fwd_rewrite(void *ctx, const int hook, const stru
 	if (hook == XLB_HOOK_TC_EGRESS)
 		return 0;
 	return xlb_ttl_dec_tc(ctx, p);
-}
-
-/* Conntrack and next-hop time (abi.h): the coarse clock costs a load, not a clock read. */
-static __always_inline __u32 xlb_now(void)
-{
-	return bpf_ktime_get_coarse_ns() >> XLB_TICK_SHIFT;
 }
 
 #define XLB_NH_TTL_TICKS ((__u32)((XLB_NH_TTL_MS * 1000000ULL) >> XLB_TICK_SHIFT))

@@ -233,12 +233,21 @@ static inline void xlb_ct4_key_of(struct xlb_ct4_key *k, const struct xlb_flow_k
 }
 
 /*
- * Conntrack time: CLOCK_MONOTONIC (bpf_ktime_get_coarse_ns()) in units of
- * 2^20 ns, about a millisecond, in 32 bits (it wraps after 52 days; lifetimes
- * are compared as signed differences). User space reads the same clock.
+ * Conntrack time: CLOCK_MONOTONIC in units of 2^20 ns, about a millisecond,
+ * in 32 bits (it wraps after 52 days; lifetimes are compared as signed
+ * differences). User space reads CLOCK_MONOTONIC; the programs derive it from
+ * jiffies as calibrated by user space (bpf/xlb_clock.h), and lag it by less
+ * than two jiffies.
  */
 #define XLB_TICK_SHIFT 20
 #define XLB_TICKS_PER_SEC 954 /* 1e9 / 2^20, rounded */
+
+/* ctx of the xlb_clock_read program: one calibration sample. */
+struct xlb_clock_sample {
+	__u64 jiffies; /* bpf_jiffies64() */
+	__u64 ns; /* bpf_ktime_get_ns(), CLOCK_MONOTONIC, read right after */
+	__u64 hz; /* the kernel's CONFIG_HZ as libbpf read it; 0: unknown */
+};
 
 /* What a flow's packets have shown so far; each state has its lifetime. */
 enum xlb_ct_state {

@@ -33,6 +33,7 @@ static const struct {
 	{ "scenario_flood_budget", t_flood_budget },
 	{ "scenario_shared_endpoint", t_shared_endpoint },
 	{ "scenario_ct_lifetimes", t_ct_lifetimes },
+	{ "scenario_clock", t_clock },
 	{ "scenario_weights_3_to_1", t_weights },
 	{ "scenario_vip_without_table", t_no_table },
 	{ "scenario_batch_first_tables", t_batch_first_tables },

@@ -937,6 +937,8 @@ static int t_ct4_get(const struct xlb_vip_key *k, __u16 cport, struct xlb_ct_ent
 	return fd < 0 ? -EBADF : bpf_map_lookup_elem(fd, &ck, e) ? -errno : 0;
 }
 
+static void t_expires_near(const char *what, __u32 expires, __u32 ttl, __u32 t0, __u32 t1);
+
 /* The flow's entry is in state, and expires about ttl ticks after t0 (no sooner, no much later). */
 static void t_ct_state_is(const char *what, const struct xlb_vip_key *k, __u16 cport, __u8 state,
 			  __u32 ttl, __u32 t0)
@@ -951,10 +953,22 @@ static void t_ct_state_is(const char *what, const struct xlb_vip_key *k, __u16 c
 	}
 	snprintf(w, sizeof(w), "%s: state", what);
 	t_eq(w, e.state, state);
-	/* The programs' clock is the coarse one: up to a few ticks behind ours. */
-	if ((__s32)(e.expires - (t0 + ttl)) < -20 || (__s32)(e.expires - (t1 + ttl)) > 0)
-		t_err("%s: expires %d ticks from now, want about %u", what, (__s32)(e.expires - t1),
-		      ttl);
+	t_expires_near(what, e.expires, ttl, t0, t1);
+}
+
+/*
+ * An expiry of ttl ticks written between t0 and t1 (user space's ticks): the
+ * programs' clock lags ours by less than two jiffies (the coarse clock by less
+ * than one, of up to 10 ms), and never runs ahead.
+ */
+static void t_expires_near(const char *what, __u32 expires, __u32 ttl, __u32 t0, __u32 t1)
+{
+	__u64 jns = xlb_dp_clock_jiffy_ns(t_env.dp);
+	__s32 lag = (__s32)(((jns ? 2 * jns : 10000000ull) >> XLB_TICK_SHIFT) + 2);
+
+	if ((__s32)(expires - (t0 + ttl)) < -lag || (__s32)(expires - (t1 + ttl)) > 0)
+		t_err("%s: expires %d ticks from now, want %u (at most %d less)", what,
+		      (__s32)(expires - t1), ttl, lag);
 }
 
 /*
@@ -1068,4 +1082,58 @@ void t_ct_lifetimes(void **state)
 
 	assert_int_equal(xlb_config_set(dp, &saved), 0);
 	xlb_vip_delete(dp, &k);
+}
+
+/*
+ * The programs' clock: calibrated from jiffies at a HZ Linux builds with (the
+ * measured HZ agrees with the kernel config's), recording expiries on user
+ * space's clock; and the coarse clock helper, where calibration is off, on the
+ * same clock.
+ */
+void t_clock(void **state)
+{
+	const struct t_svc_state *udp = &t_env.svc[T_SVC_UDP4];
+	struct xlb_dp *dp = t_env.dp;
+	__u64 jns = xlb_dp_clock_jiffy_ns(dp);
+	struct xlb_config cfg;
+	struct xlb_ct_entry e;
+	struct xlb_pkt_spec s;
+	struct t_shot r;
+	__u32 ttl, t0;
+	long hz;
+	int i;
+
+	(void)state;
+	t_config_saved(&cfg);
+	ttl = cfg.ct_timeout[XLB_CTS_UDP] ? cfg.ct_timeout[XLB_CTS_UDP]
+					  : XLB_CT_TIMEOUT_UDP_DEFAULT * XLB_TICKS_PER_SEC;
+	if (!jns) {
+		t_err("the clock is not calibrated (syscall programs are in this kernel)");
+		return;
+	}
+	hz = (long)((1000000000ull + jns / 2) / jns);
+	if (hz != 100 && hz != 250 && hz != 300 && hz != 1000)
+		t_err("calibrated at %llu ns per jiffy, HZ %ld: not one Linux builds with",
+		      (unsigned long long)jns, hz);
+	t_eq("measured HZ", xlb_dp_clock_measure_hz(dp), hz);
+	t_done("calibrated from jiffies");
+
+	for (i = 0; i < 2; i++) {
+		__u16 port = t_port();
+
+		assert_int_equal(xlb_dp_clock_calibrate(dp, i == 1), 0);
+		t_eq(i ? "coarse: jiffy ns" : "calibrated: jiffy ns", xlb_dp_clock_jiffy_ns(dp) != 0,
+		     i == 0);
+		t0 = xlb_tick_now();
+		t_spec(&s, &udp->key, port, 0);
+		t_send(dp, &s, &r);
+		if (t_ct4_get(&udp->key, port, &e)) {
+			t_err("%s: no conntrack entry", i ? "coarse" : "calibrated");
+			continue;
+		}
+		t_expires_near(i ? "coarse clock" : "calibrated clock", e.expires, ttl, t0,
+			       xlb_tick_now());
+	}
+	assert_int_equal(xlb_dp_clock_calibrate(dp, false), 0);
+	t_done("a UDP flow's expiry on either clock");
 }

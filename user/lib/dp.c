@@ -626,6 +626,9 @@ int xlb_dp_open(struct xlb_dp **dpp, const struct xlb_dp_opts *opts)
 			if (bpf_program__type(prog) == BPF_PROG_TYPE_CGROUP_SOCK_ADDR)
 				bpf_program__set_autoload(prog, false);
 	}
+	/* Kernels before 5.14 have no syscall programs: their clock stays the coarse one. */
+	if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SYSCALL, NULL) != 1)
+		bpf_program__set_autoload(dp->skel->progs.xlb_clock_read, false);
 	/* Before the load: the verifier would only say "Permission denied" about it. */
 	err = tables_layout_check(dp);
 	if (err)
@@ -635,6 +638,11 @@ int xlb_dp_open(struct xlb_dp **dpp, const struct xlb_dp_opts *opts)
 		pr_err("load BPF programs (pin path %s): %s", dp->pin_path, strerror(-err));
 		goto cleanup;
 	}
+	err = xlb_dp_clock_calibrate(dp, false);
+	if (err)
+		pr_warn("data plane clock not calibrated (%s): the programs read the coarse clock, "
+			"about 10 ns more per packet",
+			strerror(-err));
 	err = reader_init(dp);
 	if (err)
 		goto cleanup;

@@ -90,6 +90,19 @@ int xlb_dp_prog_fd(const struct xlb_dp *dp, enum xlb_dp_prog prog);
 int xlb_dp_map_fd(const struct xlb_dp *dp, const char *name);
 const char *xlb_dp_pin_path(const struct xlb_dp *dp);
 int xlb_dp_ncpus(const struct xlb_dp *dp);
+/*
+ * Nanoseconds per jiffy of the programs' calibrated clock (bpf/xlb_clock.h),
+ * which lags xlb_tick_now() by less than two of them; 0 when the programs read
+ * the coarse clock helper instead (the same time, a little slower).
+ */
+__u64 xlb_dp_clock_jiffy_ns(const struct xlb_dp *dp);
+/*
+ * Calibrates that clock again (xlb_dp_open does it once), or with coarse puts
+ * the programs on the coarse clock helper. 0 or -errno (then the coarse one).
+ */
+int xlb_dp_clock_calibrate(struct xlb_dp *dp, bool coarse);
+/* The kernel's HZ measured over about 0.1 s, as calibrating does without a kernel config. */
+long xlb_dp_clock_measure_hz(struct xlb_dp *dp);
 
 /*
  * Attaches ingress processing to ifindex in the wanted mode, falling back from

@@ -5,7 +5,7 @@
  * layout is dp_read_internal.h's), and the helpers that more than one concern
  * needs. dp.c loads, pins, adopts and sweeps conntrack;
  * dp_attach.c attaches; dp_write.c writes VIPs, backends and tables;
- * dp_read.c reads. Not installed, not for the tools: they use dp.h and
+ * dp_read.c reads; dp_clock.c calibrates the programs' clock. Not installed, not for the tools: they use dp.h and
  * dp_read.h.
  */
 #ifndef XLB_DP_INTERNAL_H
@@ -121,6 +121,7 @@ struct xlb_dp {
 	struct xlb_pending *pend;
 	size_t npend, cappend;
 	struct xlb_ct_gc_cursor gc;
+	__u64 jiffy_ns; /* the programs' clock calibration (dp_clock.c); 0: the coarse clock */
 };
 
 /* dp_write.c, for adopting pinned maps (dp.c) and closing (tables still waiting). */

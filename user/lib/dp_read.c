@@ -92,7 +92,7 @@ static __u64 mono_ns(void)
 	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-/* bpf_ktime_get_coarse_ns() reads the same clock as CLOCK_MONOTONIC, at tick resolution. */
+/* The programs derive the same clock from jiffies (bpf/xlb_clock.h), a jiffy or two behind. */
 __u32 xlb_tick_now(void)
 {
 	return (__u32)(mono_ns() >> XLB_TICK_SHIFT);

@@ -34,12 +34,15 @@ static __always_inline const struct xlb_config *xlb_cfg(void)
 /* Lifetime of a state in ticks: the configured one, or abi.h's default. */
 static __always_inline __u32 xlb_ct_lifetime(const struct xlb_config *cfg, __u8 state)
 {
-	__u32 sec;
+	__u32 sec, i = state;
 
-	if (state >= XLB_CTS_MAX)
-		state = XLB_CTS_EST;
-	if (cfg && cfg->ct_timeout[state])
-		return cfg->ct_timeout[state];
+	/* The check on the very register that indexes: the verifier bounds the access by it. */
+	asm volatile("" : "+r"(i));
+	if (i >= XLB_CTS_MAX)
+		i = XLB_CTS_EST;
+	if (cfg && cfg->ct_timeout[i])
+		return cfg->ct_timeout[i];
+	state = i;
 	switch (state) {
 	case XLB_CTS_SYN:
 		sec = XLB_CT_TIMEOUT_SYN_DEFAULT;
@@ -74,16 +77,22 @@ static __always_inline __u8 xlb_ct_state_of(const struct xlb_pkt *p)
 /*
  * A packet of a recorded flow moves its state (a RST or the second FIN close
  * it; the client's first ACK ends the handshake) and pushes its expiry out.
- * The entry is written only when that changes something or moves the expiry
- * by more than a second, so an established flow writes about once a second.
+ * The entry is written only when that changes something or a new
+ * XLB_CT_TOUCH_SHIFT second has begun since its last write, so an established
+ * flow writes about once a second, and its other packets stop at the first
+ * test.
  */
 static __always_inline void xlb_ct_touch(struct xlb_ct_entry *e, const struct xlb_config *cfg,
 					 __u32 now, const struct xlb_pkt *p, int reply)
 {
 	__u8 state = e->state, flags = e->flags;
-	__u32 exp;
+	__u16 stamp = now >> XLB_CT_TOUCH_SHIFT;
+	int tcp = p->proto == XLB_PROTO_TCP;
 
-	if (p->proto == XLB_PROTO_TCP) {
+	if (stamp == e->touched && state != XLB_CTS_SYN &&
+	    !(tcp && (p->tcp_flags & (TCP_F_FIN | TCP_F_RST))))
+		return;
+	if (tcp) {
 		if (p->tcp_flags & TCP_F_RST) {
 			state = XLB_CTS_CLOSED;
 		} else if (p->tcp_flags & TCP_F_FIN) {
@@ -97,12 +106,11 @@ static __always_inline void xlb_ct_touch(struct xlb_ct_entry *e, const struct xl
 			state = XLB_CTS_EST;
 		}
 	}
-	exp = now + xlb_ct_lifetime(cfg, state);
-	if (state != e->state || flags != e->flags ||
-	    (__s32)(exp - e->expires) > (__s32)XLB_TICKS_PER_SEC) {
+	if (state != e->state || flags != e->flags || stamp != e->touched) {
 		e->state = state;
 		e->flags = flags;
-		e->expires = exp;
+		e->expires = now + xlb_ct_lifetime(cfg, state);
+		e->touched = stamp;
 	}
 }
 
@@ -172,6 +180,7 @@ static __always_inline void xlb_ct_fill(struct xlb_ct_entry *e, __u32 bid,
 	e->expires = now + xlb_ct_lifetime(cfg, state);
 	e->state = state;
 	e->flags = be->flags & XLB_BE_F_REPLY_ENTRY ? XLB_CT_F_REPLY_ENTRY : 0;
+	e->touched = now >> XLB_CT_TOUCH_SHIFT;
 }
 
 /*

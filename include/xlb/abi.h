@@ -286,8 +286,15 @@ struct xlb_ct_entry {
 	__u32 expires; /* XLB_TICK time after which the entry counts as gone */
 	__u8 state; /* enum xlb_ct_state */
 	__u8 flags; /* enum xlb_ct_flags */
-	__u16 pad;
+	__u16 touched; /* XLB_TICK time >> XLB_CT_TOUCH_SHIFT of the last write */
 };
+
+/*
+ * A packet that changes no state writes its entry only when this coarser
+ * clock (about a second) has moved since the last write, so an established
+ * flow writes about once a second and reads nothing else to decide it.
+ */
+#define XLB_CT_TOUCH_SHIFT 10
 
 /* xlb_vip_keys (array by vip id) value: struct xlb_vip_key, to rebuild a reply's flow. */
 

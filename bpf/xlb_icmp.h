@@ -144,7 +144,7 @@ static __always_inline int xlb_icmp(void *ctx, const int hook, struct xlb_pkt *p
 	struct xlb_ct_entry *ct;
 	struct xlb_vip *vip;
 	union xlb_addr na;
-	__u32 bid = 0, now;
+	__u32 bid = 0, vid = 0, now;
 	__be16 np;
 
 	if (!xlb_icmp_is_error(ctx, hook, p) || xlb_icmp_inner(ctx, hook, p, &in))
@@ -185,7 +185,7 @@ static __always_inline int xlb_icmp(void *ctx, const int hook, struct xlb_pkt *p
 	ek.port = in.dport;
 	ek.proto = in.proto;
 	ek.family = p->family;
-	if (!xlb_reply_flow(&ek, &in.saddr, in.sport, now, p, 0, &vk, &bid, st))
+	if (!xlb_reply_flow(&ek, &in.saddr, in.sport, now, p, 0, &vk, &bid, &vid, st))
 		return XLB_CNT_PASS_ICMP;
 	xlb_addr_copy(&na, &vk.addr);
 	np = vk.port;

@@ -221,18 +221,67 @@ static __always_inline int xlb_to_backend(void *ctx, const int hook, struct xlb_
 }
 
 /*
+ * The endpoint cache of the reply path: the endpoint's hash lookup cost as
+ * much as all the rest of a reply. An endpoint with a single backend (the
+ * usual case) is remembered here as that backend's id, in a direct-mapped
+ * array shared by the CPUs and written only on a miss. A hit is proved by the
+ * backend itself: its address and port are the endpoint's, its VIP has the
+ * endpoint's protocol, it is not removed, and it is not flagged as sharing
+ * its endpoint (the writer flags a backend before its endpoint gets a second
+ * one and clears the flag only once it is alone again), so such a backend is
+ * the endpoint's primary and the writer never has to touch the cache.
+ */
+#define XLB_EP_CACHE_BITS 12
+__u32 xlb_ep_cache[1u << XLB_EP_CACHE_BITS];
+
+static __always_inline __u32 xlb_ep_cache_idx(const struct xlb_endpoint_key *ek)
+{
+	__u32 x = ek->addr.v6[0] ^ ek->addr.v6[1] ^ ek->addr.v6[2] ^ ek->addr.v6[3];
+
+	x ^= ((__u32)ek->port << 16) ^ ek->proto;
+	return ((x * 0x9e3779b1u) >> (32 - XLB_EP_CACHE_BITS)) & ((1u << XLB_EP_CACHE_BITS) - 1);
+}
+
+/*
+ * The endpoint's only backend by the cache, with its VIP in *k, or NULL: then
+ * xlb_backend_addrs decides (a slot another endpoint took, or a backend at
+ * the same address and port serving the other protocol).
+ */
+static __always_inline struct xlb_backend *xlb_ep_cached(const struct xlb_endpoint_key *ek,
+							 __u32 slot, __u32 *id,
+							 struct xlb_vip_key **k)
+{
+	struct xlb_backend *be;
+	__u32 vid;
+
+	*id = xlb_ep_cache[slot];
+	if (!*id)
+		return NULL;
+	be = bpf_map_lookup_elem(&xlb_backends, id);
+	if (!be || be->state == XLB_BE_REMOVED || (be->flags & XLB_BE_F_REPLY_ENTRY) ||
+	    be->port != ek->port || be->family != ek->family || !xlb_addr_eq(&be->addr, &ek->addr))
+		return NULL;
+	vid = be->vip_id;
+	*k = bpf_map_lookup_elem(&xlb_vip_keys, &vid);
+	if (!*k || (*k)->proto != ek->proto || !(*k)->family)
+		return NULL;
+	return be;
+}
+
+/*
  * The flow a backend's packet to a client belongs to. ek is the backend's
  * endpoint (the packet's source), client:cport its destination. Tried in
  * turn: the reply entry, where the endpoint is shared; the primary backend's
  * flow, rebuilt from the VIP it serves; during a flood of the primary's VIP,
  * Maglev's pick for the rebuilt tuple. touch moves the entry's state (a
  * reply, not an ICMP error about one). Returns 1 with the VIP to restore in
- * vk and the backend in bid, else 0.
+ * vk, the backend in bid and its VIP's id in vip_id, else 0.
  */
 static __always_inline int xlb_reply_flow(const struct xlb_endpoint_key *ek,
 					  const union xlb_addr *client, __be16 cport, __u32 now,
 					  const struct xlb_pkt *p, int touch,
-					  struct xlb_vip_key *vk, __u32 *bid, struct xlb_stats *st)
+					  struct xlb_vip_key *vk, __u32 *bid, __u32 *vip_id,
+					  struct xlb_stats *st)
 {
 	const struct xlb_config *cfg = xlb_cfg();
 	struct xlb_backend *be, *rbe = NULL;
@@ -241,8 +290,14 @@ static __always_inline int xlb_reply_flow(const struct xlb_endpoint_key *ek,
 	struct xlb_ct_entry *ct;
 	struct xlb_vip_key *k;
 	struct xlb_vip *vip;
-	__u32 id, vid, sbid = 0;
+	__u32 id, vid, slot, sbid = 0;
 
+	slot = xlb_ep_cache_idx(ek);
+	be = xlb_ep_cached(ek, slot, &id, &k);
+	if (be) {
+		vid = be->vip_id;
+		goto primary;
+	}
 	ep = bpf_map_lookup_elem(&xlb_backend_addrs, ek);
 	if (!ep)
 		return 0;
@@ -277,6 +332,9 @@ static __always_inline int xlb_reply_flow(const struct xlb_endpoint_key *ek,
 	k = bpf_map_lookup_elem(&xlb_vip_keys, &vid);
 	if (!k || !k->family)
 		return 0;
+	if (ep->refs == 1)
+		xlb_ep_cache[slot] = id;
+primary:
 	xlb_addr_copy(&fk.daddr, &k->addr);
 	fk.dport = k->port;
 	fk.proto = ek->proto;
@@ -299,6 +357,7 @@ static __always_inline int xlb_reply_flow(const struct xlb_endpoint_key *ek,
 found:
 	__builtin_memcpy(vk, k, sizeof(*vk));
 	*bid = id;
+	*vip_id = vid;
 	return 1;
 }
 
@@ -309,7 +368,6 @@ static __always_inline int xlb_to_client(void *ctx, const int hook, struct xlb_p
 	struct xlb_endpoint_key ek = {};
 	struct xlb_backend_stats *bs;
 	struct xlb_vip_stats *vs;
-	struct xlb_backend *be;
 	struct xlb_vip_key vk;
 	union xlb_addr vaddr;
 	__u32 vip_id, bid, len = p->frame_len, now = xlb_now();
@@ -318,10 +376,8 @@ static __always_inline int xlb_to_client(void *ctx, const int hook, struct xlb_p
 	ek.port = p->sport;
 	ek.proto = p->proto;
 	ek.family = p->family;
-	if (!xlb_reply_flow(&ek, &p->daddr, p->dport, now, p, 1, &vk, &bid, st))
+	if (!xlb_reply_flow(&ek, &p->daddr, p->dport, now, p, 1, &vk, &bid, &vip_id, st))
 		return XLB_CNT_PASS_NOT_VIP;
-	be = bpf_map_lookup_elem(&xlb_backends, &bid);
-	vip_id = be ? be->vip_id : 0;
 	xlb_addr_copy(&vaddr, &vk.addr);
 	if (xlb_nat(ctx, hook, p, XLB_NAT_SRC, &vaddr, vk.port))
 		return XLB_CNT_DROP_INTERNAL;

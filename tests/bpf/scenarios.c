@@ -20,6 +20,7 @@
 #include "dp_read.h"
 #include "maglev.h"
 #include "suite.h"
+#include "xlb.skel.h" /* struct xlb_bpf__bss: the endpoint cache's place */
 
 #define T_FLOWS 64
 
@@ -1136,4 +1137,128 @@ void t_clock(void **state)
 	}
 	assert_int_equal(xlb_dp_clock_calibrate(dp, false), 0);
 	t_done("a UDP flow's expiry on either clock");
+}
+
+/* The programs' .bss (the clock and the endpoint cache), by the XDP program's maps. */
+static int t_bss_fd(void)
+{
+	int pfd = xlb_dp_prog_fd(t_env.dp, XLB_PROG_XDP), fd;
+	struct bpf_prog_info pi = {};
+	struct bpf_map_info mi;
+	__u32 ids[64], len = sizeof(pi), mlen, i;
+
+	pi.nr_map_ids = 64;
+	pi.map_ids = (__u64)(unsigned long)ids;
+	if (bpf_obj_get_info_by_fd(pfd, &pi, &len))
+		return -errno;
+	for (i = 0; i < pi.nr_map_ids && i < 64; i++) {
+		fd = bpf_map_get_fd_by_id(ids[i]);
+		if (fd < 0)
+			continue;
+		memset(&mi, 0, sizeof(mi));
+		mlen = sizeof(mi);
+		if (!bpf_obj_get_info_by_fd(fd, &mi, &mlen) && strstr(mi.name, ".bss") &&
+		    mi.value_size == sizeof(struct xlb_bpf__bss))
+			return fd;
+		close(fd);
+	}
+	return -ENOENT;
+}
+
+/* Every slot of the endpoint cache says backend id: what the worst collisions would leave. */
+static void t_ep_cache_fill(__u32 id)
+{
+	struct xlb_bpf__bss *b = calloc(1, sizeof(*b));
+	int fd = t_bss_fd(), zero = 0;
+	size_t i;
+
+	if (fd < 0 || !b || bpf_map_lookup_elem(fd, &zero, b)) {
+		t_err("read the programs' .bss: %d", fd);
+	} else {
+		for (i = 0; i < sizeof(b->xlb_ep_cache) / sizeof(b->xlb_ep_cache[0]); i++)
+			b->xlb_ep_cache[i] = id;
+		if (bpf_map_update_elem(fd, &zero, b, BPF_ANY))
+			t_err("write the programs' .bss: %s", strerror(errno));
+	}
+	if (fd >= 0)
+		close(fd);
+	free(b);
+}
+
+/*
+ * The reply path's endpoint cache only ever shortcuts xlb_backend_addrs: a
+ * slot that names the wrong backend (the same address and port serving the
+ * other protocol, a backend that came to share its endpoint, a removed one)
+ * sends the reply down the full lookup, so each reply still leaves as the VIP
+ * of its flow, or untranslated when it has none.
+ */
+void t_endpoint_cache(void **state)
+{
+	struct xlb_backend_spec be = t_be("198.18.2.19", 53, XLB_BE_ACTIVE, 1);
+	struct xlb_dp *dp = t_env.dp;
+	struct xlb_vip_key kt, ku, kv;
+	struct xlb_pkt_spec s;
+	struct t_shot r;
+	__u32 idt, idu, idv, bet, beu;
+	__u16 p1 = t_port(), p2 = t_port(), p3 = t_port();
+
+	(void)state;
+	t_vip_new(dp, "198.18.0.52:53/tcp", &kt, &idt);
+	t_vip_new(dp, "198.18.0.52:53/udp", &ku, &idu);
+	assert_int_equal(xlb_vip_set_backends(dp, &kt, &be, 1), 0);
+	assert_int_equal(xlb_vip_set_backends(dp, &ku, &be, 1), 0);
+	bet = t_be_id(dp, idt, &be);
+	beu = t_be_id(dp, idu, &be);
+	t_spec(&s, &kt, p1, XLB_PKT_TCP_SYN);
+	t_send(dp, &s, &r);
+	t_spec(&s, &ku, p2, 0);
+	t_send(dp, &s, &r);
+	t_reply_spec(&s, &kt, &be, p1, XLB_PKT_TCP_SYN | XLB_PKT_TCP_ACK);
+	t_send(dp, &s, &r);
+	t_reply_as("TCP reply", &r, &kt, 0);
+	t_reply_spec(&s, &ku, &be, p2, 0);
+	t_send(dp, &s, &r);
+	t_reply_as("UDP reply", &r, &ku, 0);
+	t_done("one address and port, TCP and UDP, one VIP each");
+
+	t_ep_cache_fill(bet);
+	t_reply_spec(&s, &ku, &be, p2, 0);
+	t_send(dp, &s, &r);
+	t_reply_as("UDP reply, every slot naming the TCP backend", &r, &ku, 0);
+	t_ep_cache_fill(beu);
+	t_reply_spec(&s, &kt, &be, p1, XLB_PKT_TCP_ACK);
+	t_send(dp, &s, &r);
+	t_reply_as("TCP reply, every slot naming the UDP backend", &r, &kt, 0);
+	t_done("a slot naming the other protocol's backend");
+
+	/* A second UDP VIP at the endpoint: its backends are flagged, the cache no longer counts. */
+	t_vip_new(dp, "198.18.0.53:53/udp", &kv, &idv);
+	assert_int_equal(xlb_vip_set_backends(dp, &kv, &be, 1), 0);
+	t_ep_cache_fill(beu);
+	t_spec(&s, &kv, p3, 0);
+	t_send(dp, &s, &r);
+	t_reply_spec(&s, &kv, &be, p3, 0);
+	t_send(dp, &s, &r);
+	t_reply_as("reply of the second UDP VIP's flow, slots naming the first's backend", &r, &kv,
+		   0);
+	t_reply_spec(&s, &ku, &be, p2, 0);
+	t_send(dp, &s, &r);
+	t_reply_as("reply of the first UDP VIP's flow while shared", &r, &ku, 0);
+	xlb_vip_delete(dp, &kv);
+	t_reply_spec(&s, &ku, &be, p2, 0);
+	t_send(dp, &s, &r);
+	t_reply_as("reply of the first UDP VIP's flow, alone again", &r, &ku, 0);
+	t_done("an endpoint that is shared, then alone again");
+
+	assert_int_equal(xlb_vip_set_backends(dp, &kt, NULL, 0), 0);
+	t_ep_cache_fill(bet);
+	t_reply_spec(&s, &kt, &be, p1, XLB_PKT_TCP_ACK);
+	t_send(dp, &s, &r);
+	t_eq("TCP reply from the removed backend, slots naming it: reason", r.reason,
+	     XLB_CNT_PASS_NOT_VIP);
+	t_ep_cache_fill(0);
+	t_done("a slot naming a removed backend");
+
+	xlb_vip_delete(dp, &kt);
+	xlb_vip_delete(dp, &ku);
 }

@@ -15,90 +15,8 @@
 #include "xlb_ct.h"
 #include "xlb_nat.h"
 #include "xlb_reject.h"
-
-/*
- * Maglev pick for a flow without a usable conntrack entry. Returns 0, or
- * DROP_NO_BACKEND when the VIP has no backend for new flows, or DROP_NO_TABLE
- * when the maps disagree (a table missing or pointing at a dead slot).
- */
-static __always_inline int xlb_select(const struct xlb_vip *vip, const struct xlb_flow_key *fk,
-				      __u32 *bid, struct xlb_backend **bep)
-{
-	__u32 size = vip->table_size, tid = vip->table_id, idx, eidx;
-	__u32 *e;
-	struct xlb_backend *be;
-	void *tbl;
-
-	if (!size)
-		return XLB_CNT_DROP_NO_BACKEND;
-	tbl = bpf_map_lookup_elem(&xlb_tables, &tid);
-	if (!tbl)
-		return XLB_CNT_DROP_NO_TABLE;
-	idx = xlb_hash_flow(fk) % size;
-	eidx = idx / XLB_TABLE_SLOTS;
-	e = bpf_map_lookup_elem(tbl, &eidx);
-	if (!e)
-		return XLB_CNT_DROP_NO_TABLE;
-	*bid = e[idx % XLB_TABLE_SLOTS];
-	be = bpf_map_lookup_elem(&xlb_backends, bid);
-	/* Draining is tolerated: the writer swaps the table before it marks the backend. */
-	if (!be || be->state == XLB_BE_REMOVED || be->vip_id != vip->vip_id)
-		return XLB_CNT_DROP_NO_TABLE;
-	*bep = be;
-	return 0;
-}
-
-static __always_inline int xlb_no_backend(void *ctx, const int hook, struct xlb_pkt *p,
-					  const struct xlb_vip *vip, struct xlb_vip_stats *vs)
-{
-	int r;
-
-	/* Never answer a RST with a RST. */
-	if ((vip->flags & XLB_VIP_F_DROP_NO_BACKEND) ||
-	    (p->proto == XLB_PROTO_TCP && (p->tcp_flags & TCP_F_RST))) {
-		if (vs)
-			vs->drops[XLB_VIP_DROP_NO_BACKEND]++;
-		return XLB_CNT_DROP_NO_BACKEND;
-	}
-	r = xlb_reject(ctx, hook, p);
-	if (vs) {
-		if (r == XLB_CNT_DROP_REJECT_FAILED)
-			vs->drops[XLB_VIP_DROP_REJECT_FAILED]++;
-		else
-			vs->rejected++;
-	}
-	return r;
-}
-
-static __always_inline void xlb_count_in(__u32 vip_id, __u32 bid, __u32 len, int new_flow)
-{
-	struct xlb_backend_stats *bs;
-	struct xlb_vip_stats *vs;
-
-	vs = bpf_map_lookup_elem(&xlb_vip_stats, &vip_id);
-	if (vs) {
-		vs->pkts_in++;
-		vs->bytes_in += len;
-		vs->new_flows += new_flow;
-	}
-	bs = bpf_map_lookup_elem(&xlb_backend_stats, &bid);
-	if (bs) {
-		bs->pkts_in++;
-		bs->bytes_in += len;
-		bs->new_flows += new_flow;
-	}
-}
-
-static __always_inline void xlb_count_fib_drop(__u32 vip_id, int r)
-{
-	struct xlb_vip_stats *vs;
-
-	if (r != XLB_CNT_DROP_FIB)
-		return;
-	vs = bpf_map_lookup_elem(&xlb_vip_stats, &vip_id);
-	if (vs)
-		vs->drops[XLB_VIP_DROP_FIB]++;
-}
+#include "xlb_pick.h"
+#include "xlb_fnat.h"
 
 /* NATs a client's packet to its backend, counts it and sends it on. */
 static __always_inline int xlb_send_to(void *ctx, const int hook, struct xlb_pkt *p,
@@ -193,6 +111,8 @@ static __always_inline int xlb_to_backend(void *ctx, const int hook, struct xlb_
 		return 0;
 	if (repick)
 		st->c[XLB_CNT_CT_REPICK]++;
+	if (vip->mode == XLB_MODE_FULLNAT)
+		return xlb_fnat_to_backend(ctx, hook, p, st, vip, cfg, now, syn);
 	vip_id = vip->vip_id;
 	vs = bpf_map_lookup_elem(&xlb_vip_stats, &vip_id);
 	r = xlb_select(vip, &p->t, &bid, &be);
@@ -366,12 +286,18 @@ static __always_inline int xlb_to_client(void *ctx, const int hook, struct xlb_p
 					 struct xlb_stats *st)
 {
 	struct xlb_endpoint_key ek = {};
-	struct xlb_backend_stats *bs;
-	struct xlb_vip_stats *vs;
 	struct xlb_vip_key vk;
 	union xlb_addr vaddr;
 	__u32 vip_id, bid, len = p->frame_len, now = xlb_now();
+	const struct xlb_config *cfg = xlb_cfg();
+	int r;
 
+	/* A full-NAT flow's reply comes to one of this node's source ports. */
+	if (xlb_fnat_port(cfg, p->dport)) {
+		r = xlb_fnat_to_client(ctx, hook, p, st, cfg, now);
+		if (r)
+			return r;
+	}
 	xlb_addr_copy(&ek.addr, &p->saddr);
 	ek.port = p->sport;
 	ek.proto = p->proto;
@@ -382,16 +308,7 @@ static __always_inline int xlb_to_client(void *ctx, const int hook, struct xlb_p
 	if (xlb_nat(ctx, hook, p, XLB_NAT_SRC, &vaddr, vk.port))
 		return XLB_CNT_DROP_INTERNAL;
 	st->c[XLB_CNT_NAT_REPLY]++;
-	vs = bpf_map_lookup_elem(&xlb_vip_stats, &vip_id);
-	if (vs) {
-		vs->pkts_out++;
-		vs->bytes_out += len;
-	}
-	bs = bpf_map_lookup_elem(&xlb_backend_stats, &bid);
-	if (bs) {
-		bs->pkts_out++;
-		bs->bytes_out += len;
-	}
+	xlb_count_out(vip_id, bid, len);
 	return xlb_forward(ctx, hook, p, now, st);
 }
 

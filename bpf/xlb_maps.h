@@ -99,6 +99,29 @@ struct {
 	__uint(max_entries, XLB_CT6_SIZE_DEFAULT);
 } xlb_ct6 SEC(".maps");
 
+/* Full-NAT flows, both directions (abi.h, bpf/xlb_fnat.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct xlb_ct4_key);
+	__type(value, struct xlb_fnat_entry);
+	__uint(max_entries, XLB_FNAT4_SIZE_DEFAULT);
+} xlb_fnat4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct xlb_flow_key);
+	__type(value, struct xlb_fnat_entry);
+	__uint(max_entries, XLB_FNAT6_SIZE_DEFAULT);
+} xlb_fnat6 SEC(".maps");
+
+/* This node's address per interface, for full-NAT sources; written by xlbd. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct xlb_if_addr);
+	__uint(max_entries, XLB_IF_ADDRS_MAX);
+} xlb_if_addrs SEC(".maps");
+
 /* Next hops by destination, per CPU (abi.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

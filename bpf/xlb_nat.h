@@ -302,33 +302,40 @@ static __always_inline bool xlb_nh_fresh(const struct xlb_nh_slot *s, const stru
 }
 
 /*
- * Sends a translated packet towards its (new) destination, through the
- * per-CPU next-hop cache. Returns the reason; p->act holds the return value
- * for TX/REDIRECT.
+ * The next hop towards the packet's (new) destination, through the per-CPU
+ * next-hop cache: the cached one, or the FIB's answer in *fresh. NULL when
+ * the FIB gave none, with the reason in *r (the packet may then be on its way
+ * already: TC's bpf_redirect_neigh).
  */
-static __always_inline int xlb_forward(void *ctx, const int hook, struct xlb_pkt *p, __u32 now,
-				       struct xlb_stats *st)
+static __always_inline const struct xlb_nh *xlb_next_hop(void *ctx, const int hook,
+							 struct xlb_pkt *p, __u32 now,
+							 struct xlb_stats *st, struct xlb_nh *fresh,
+							 int *r)
 {
 	__u32 ifindex = xlb_ifindex(ctx, hook);
 	struct xlb_nh_slot *s = xlb_nh_slot_of(p);
-	struct xlb_nh fresh, *nh;
-	int r;
 
-	if (s && xlb_nh_fresh(s, p, ifindex, now)) {
-		nh = &s->nh;
-	} else {
-		st->c[XLB_CNT_NH_MISS]++;
-		r = xlb_fib(ctx, hook, p, &fresh, now);
-		if (r)
-			return r;
-		nh = &fresh;
-		if (s) {
-			xlb_addr_copy(&s->dst, &p->daddr);
-			s->family = p->family;
-			s->ifindex_in = ifindex;
-			s->nh = fresh;
-		}
+	if (s && xlb_nh_fresh(s, p, ifindex, now))
+		return &s->nh;
+	st->c[XLB_CNT_NH_MISS]++;
+	*r = xlb_fib(ctx, hook, p, fresh, now);
+	if (*r)
+		return NULL;
+	if (s) {
+		xlb_addr_copy(&s->dst, &p->daddr);
+		s->family = p->family;
+		s->ifindex_in = ifindex;
+		s->nh = *fresh;
 	}
+	return fresh;
+}
+
+/* Sends the packet to next hop nh. Returns the reason; p->act holds the return value. */
+static __always_inline int xlb_send(void *ctx, const int hook, struct xlb_pkt *p,
+				    const struct xlb_nh *nh)
+{
+	__u32 ifindex = xlb_ifindex(ctx, hook);
+
 	if (xlb_fwd_rewrite(ctx, hook, p, nh))
 		return XLB_CNT_PASS_FIB;
 	if (hook == XLB_HOOK_XDP && nh->ifindex == ifindex) {
@@ -337,6 +344,18 @@ static __always_inline int xlb_forward(void *ctx, const int hook, struct xlb_pkt
 	}
 	p->act = bpf_redirect(nh->ifindex, 0);
 	return nh->ifindex == ifindex ? XLB_CNT_FWD_TX : XLB_CNT_FWD_REDIRECT;
+}
+
+/* Sends a translated packet towards its (new) destination. Returns the reason. */
+static __always_inline int xlb_forward(void *ctx, const int hook, struct xlb_pkt *p, __u32 now,
+				       struct xlb_stats *st)
+{
+	const struct xlb_nh *nh;
+	struct xlb_nh fresh;
+	int r = 0;
+
+	nh = xlb_next_hop(ctx, hook, p, now, st, &fresh, &r);
+	return nh ? xlb_send(ctx, hook, p, nh) : r;
 }
 
 #endif /* XLB_NAT_H */

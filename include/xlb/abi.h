@@ -18,7 +18,7 @@
 #endif
 
 /* A plain decimal literal: the pin path below is made of its digits. */
-#define XLB_ABI_VERSION 2
+#define XLB_ABI_VERSION 3
 #define XLB_PIN_ROOT "/sys/fs/bpf/xlb"
 #define XLB_STRINGIFY_(x) #x
 #define XLB_STRINGIFY(x) XLB_STRINGIFY_(x)
@@ -84,8 +84,16 @@ enum xlb_vip_flags {
 	XLB_VIP_F_DROP_NO_BACKEND = 1 << 0, /* policy "drop": no RST/ICMP when no backend */
 };
 
+/*
+ * Forwarding modes (docs/north-south.md). nat: DNAT to the backend, replies
+ * must come back through this node. fullnat: also SNAT to an address of this
+ * node's (the one of the interface towards the backend) and a source port it
+ * allocates, so replies come back to it in any topology (bpf/xlb_fnat.h).
+ */
 enum xlb_mode {
 	XLB_MODE_NAT = 0,
+	XLB_MODE_FULLNAT = 1,
+	XLB_MODE_MAX,
 };
 
 /* xlb_vips value. */
@@ -376,8 +384,52 @@ struct xlb_config {
 	__u32 new_per_cpu; /* recorded new flows per CPU per second; 0: no limit */
 	__u32 new_per_vip; /* the same per VIP (per CPU); 0: no limit */
 	__u32 ct_timeout[XLB_CTS_MAX]; /* lifetime per state, in XLB_TICKs; 0: the default */
-	__u32 flags; /* reserved, 0 */
+	/* Full-NAT source ports, inclusive, host order; lo 0: full-NAT VIPs drop new flows. */
+	__u16 fnat_port_lo;
+	__u16 fnat_port_hi;
 };
+
+/*
+ * Full-NAT's source ports by default: above Linux's default ephemeral range
+ * (32768-60999), so the node's own connections never take one.
+ */
+#define XLB_FNAT_PORT_LO_DEFAULT 61000
+#define XLB_FNAT_PORT_HI_DEFAULT 65535
+/* Ports tried for a new full-NAT flow before it fails as exhausted. */
+#define XLB_FNAT_PROBES 16
+
+/*
+ * xlb_fnat4 (key struct xlb_ct4_key) and xlb_fnat6 (key struct xlb_flow_key)
+ * value: a full-NAT flow has two entries. The client's (dir ORIG, client ->
+ * VIP) holds the source it is given (this node's address and port); the
+ * backend's (dir REPLY, backend -> that address and port, which is how a
+ * source port is known to be taken) holds the client to send replies back
+ * to. Each has the conntrack fields of its direction.
+ */
+struct xlb_fnat_entry {
+	struct xlb_ct_entry ct;
+	union xlb_addr addr; /* be: ORIG the SNAT address, REPLY the client's */
+	__be16 port; /* be: ORIG the SNAT port, REPLY the client's */
+	__u16 pad;
+	__u32 pad2;
+};
+
+#define XLB_FNAT4_SIZE_DEFAULT 262144 /* entries: two per flow */
+#define XLB_FNAT6_SIZE_DEFAULT 65536
+
+/*
+ * xlb_if_addrs value, by ifindex: this node's address on the interface, which
+ * full-NAT flows leaving by it take as their source. Written by xlbd from the
+ * interfaces' addresses (the first IPv4 one, the first global IPv6 one); a
+ * zero address: none of that family.
+ */
+struct xlb_if_addr {
+	__be32 v4;
+	__u32 pad;
+	union xlb_addr v6;
+};
+
+#define XLB_IF_ADDRS_MAX 1024
 
 /* xlb_ct_budget (per CPU, one entry) and xlb_vip_budget (per CPU, by vip id) value. */
 struct xlb_budget {
@@ -407,6 +459,8 @@ enum xlb_vip_drop {
 	XLB_VIP_DROP_NO_TABLE, /* table_id points at no table (writer bug or race) */
 	XLB_VIP_DROP_REJECT_FAILED, /* could not build the RST/ICMP answer */
 	XLB_VIP_DROP_FIB, /* route to the backend is blackhole/unreachable/prohibited */
+	XLB_VIP_DROP_FNAT_EXHAUSTED, /* full-NAT: no free source port */
+	XLB_VIP_DROP_FNAT_NO_ADDR, /* full-NAT: no address of ours towards the backend */
 	XLB_VIP_DROP_MAX,
 };
 
@@ -456,6 +510,8 @@ struct xlb_backend_stats {
 	X(DROP_FRAGMENT, DROP, "IP fragment addressed to a VIP")                            \
 	X(DROP_MALFORMED_VIP, DROP, "addressed to a VIP address but not parseable")         \
 	X(DROP_FIB, DROP, "route to the destination is blackhole/unreachable/prohibited")   \
+	X(DROP_FNAT_EXHAUSTED, DROP, "full-NAT: no free source port towards the backend")   \
+	X(DROP_FNAT_NO_ADDR, DROP, "full-NAT: no address of ours on the way to the backend") \
 	X(DROP_INTERNAL, DROP, "map lookup that cannot fail failed")
 
 #define XLB_EVENTS(X)                                                                  \
@@ -473,6 +529,9 @@ struct xlb_backend_stats {
 	X(NAT_REPLY, "backend -> client translated back to the VIP")                        \
 	X(ICMP_ORIG, "ICMP error about a VIP flow sent to its backend")                     \
 	X(ICMP_REPLY, "ICMP error from a backend side translated for the client")           \
+	X(FNAT_NEW, "full-NAT flow recorded: source port allocated, both directions")        \
+	X(FNAT_HIT, "packet matched a full-NAT entry")                                      \
+	X(FNAT_PORT_TAKEN, "full-NAT source port taken towards the backend: next one tried") \
 	X(VLAN, "packet carried an 802.1Q tag")                                             \
 	X(SOCK_CONNECT, "socket connect() to a VIP: connected to a backend instead")        \
 	X(SOCK_SENDMSG, "datagram sent to a VIP (unconnected UDP): sent to a backend")      \
@@ -524,6 +583,9 @@ struct xlb_stats {
 #define XLB_MAP_VIP_META "xlb_vip_meta"
 #define XLB_MAP_ADDR_FILTER "xlb_addr_filter"
 #define XLB_MAP_SOCK_REVNAT "xlb_sock_revnat"
+#define XLB_MAP_FNAT4 "xlb_fnat4"
+#define XLB_MAP_FNAT6 "xlb_fnat6"
+#define XLB_MAP_IF_ADDRS "xlb_if_addrs"
 
 #ifndef __bpf__
 _Static_assert(XLB_ABI_VERSION > 0, "XLB_ABI_VERSION is a positive decimal literal");
@@ -554,6 +616,8 @@ _Static_assert(__builtin_offsetof(struct xlb_flow_key, dport) ==
 _Static_assert(sizeof(struct xlb_nh) == 24, "xlb_nh layout");
 _Static_assert(sizeof(struct xlb_ct_entry) == 16, "xlb_ct_entry layout");
 _Static_assert(sizeof(struct xlb_config) == 12 + 4 * XLB_CTS_MAX, "xlb_config layout");
+_Static_assert(sizeof(struct xlb_fnat_entry) == 40, "xlb_fnat_entry layout");
+_Static_assert(sizeof(struct xlb_if_addr) == 24, "xlb_if_addr layout");
 _Static_assert(sizeof(struct xlb_sock_key) == 32, "xlb_sock_key layout");
 _Static_assert(sizeof(struct xlb_sock_revnat) == 32, "xlb_sock_revnat layout");
 _Static_assert(sizeof(struct xlb_vip_stats) == 8 * (7 + XLB_VIP_DROP_MAX), "xlb_vip_stats");

@@ -35,6 +35,7 @@ static const struct {
 	{ "scenario_ct_lifetimes", t_ct_lifetimes },
 	{ "scenario_clock", t_clock },
 	{ "scenario_endpoint_cache", t_endpoint_cache },
+	{ "scenario_fullnat", t_fullnat },
 	{ "scenario_weights_3_to_1", t_weights },
 	{ "scenario_vip_without_table", t_no_table },
 	{ "scenario_batch_first_tables", t_batch_first_tables },

@@ -65,7 +65,17 @@ static void t_spec(struct xlb_pkt_spec *s, const struct xlb_vip_key *k, __u16 cp
 	}
 }
 
+static void t_send_hook(struct xlb_dp *dp, enum t_hook hook, const struct xlb_pkt_spec *s,
+			struct t_shot *r);
+
 static void t_send(struct xlb_dp *dp, const struct xlb_pkt_spec *s, struct t_shot *r)
+{
+	t_send_hook(dp, T_XDP, s, r);
+}
+
+/* The frame s through hook's program (arriving on the client side), counters around it. */
+static void t_send_hook(struct xlb_dp *dp, enum t_hook hook, const struct xlb_pkt_spec *s,
+			struct t_shot *r)
 {
 	__u8 in[XLB_PKT_BUF];
 	int n = xlb_pkt_build(s, in, sizeof(in), NULL), err;
@@ -78,7 +88,7 @@ static void t_send(struct xlb_dp *dp, const struct xlb_pkt_spec *s, struct t_sho
 		return;
 	}
 	xlb_stats_read(dp, &r->before);
-	err = t_prog_run(dp, T_XDP, t_env.if_c, in, (size_t)n, r->out, &r->out_len, &r->ret);
+	err = t_prog_run(dp, hook, t_env.if_c, in, (size_t)n, r->out, &r->out_len, &r->ret);
 	xlb_stats_read(dp, &r->after);
 	if (err) {
 		t_err("BPF_PROG_TEST_RUN: %s", strerror(-err));
@@ -1260,5 +1270,203 @@ void t_endpoint_cache(void **state)
 	t_done("a slot naming a removed backend");
 
 	xlb_vip_delete(dp, &kt);
+	xlb_vip_delete(dp, &ku);
+}
+
+/* The frame a shot sent, parsed, with both checksums right; else an error and -1. */
+static int t_out_ok(const char *what, const struct t_shot *r, struct xlb_pkt_info *pi)
+{
+	if (xlb_pkt_parse(r->out, r->out_len, pi) || !pi->ip.has_l4) {
+		t_err("%s: the frame sent does not parse", what);
+		return -1;
+	}
+	if ((pi->ip.family == AF_INET && pi->ip.ip_csum != XLB_PKT_CSUM_OK) ||
+	    pi->ip.l4_csum != XLB_PKT_CSUM_OK) {
+		t_err("%s: checksums IP %d L4 %d, want both right", what, pi->ip.ip_csum,
+		      pi->ip.l4_csum);
+		return -1;
+	}
+	return 0;
+}
+
+static void t_addr_is(const char *what, int family, const union xlb_addr *got, __u16 gport,
+		      const union xlb_addr *want, __u16 wport)
+{
+	char a[64], b[64];
+
+	if (memcmp(got, want, sizeof(*got)) || gport != wport)
+		t_err("%s: %s:%u, want %s:%u", what, xlb_pkt_addr_str(family, got, a, sizeof(a)),
+		      gport, xlb_pkt_addr_str(family, want, b, sizeof(b)), wport);
+}
+
+/*
+ * One full-NAT flow of client port cport through VIP k to backend be, on
+ * hook: the client's packets leave from this node's address on the backend
+ * side (snat) and a port in [lo, hi], the same one for every packet of the
+ * flow, and the backend's reply goes back to the client from the VIP, every
+ * checksum right. Returns the source port given (0 when it failed).
+ */
+static __u16 t_fnat_flow(enum t_hook hook, const struct xlb_vip_key *k,
+			 const struct xlb_backend_spec *be, const union xlb_addr *snat, __u16 cport,
+			 __u16 lo, __u16 hi)
+{
+	int fam = k->family == XLB_AF_INET ? AF_INET : AF_INET6;
+	const char *h = t_hook_name(hook);
+	struct xlb_pkt_info pi;
+	struct xlb_pkt_spec s;
+	union xlb_addr client;
+	struct t_shot r;
+	__u16 port;
+	char w[160];
+
+	xlb_pkt_addr(fam == AF_INET ? T_CLIENT4 : T_CLIENT6, &client);
+	t_spec(&s, k, cport, k->proto == XLB_PROTO_TCP ? XLB_PKT_TCP_SYN : 0);
+	t_send_hook(t_env.dp, hook, &s, &r);
+	snprintf(w, sizeof(w), "%s %s: first packet", h, k->family == XLB_AF_INET ? "v4" : "v6");
+	if (t_moved(&r.before, &r.after, XLB_CNT_FNAT_NEW) != 1) {
+		t_err("%s: not recorded (reason %d)", w, r.reason);
+		return 0;
+	}
+	if (t_out_ok(w, &r, &pi))
+		return 0;
+	t_addr_is(w, fam, &pi.ip.daddr, pi.ip.dport, &be->addr, ntohs(be->port));
+	port = pi.ip.sport;
+	t_addr_is(w, fam, &pi.ip.saddr, port, snat, port);
+	if (port < lo || port > hi)
+		t_err("%s: source port %u outside %u-%u", w, port, lo, hi);
+
+	t_spec(&s, k, cport, k->proto == XLB_PROTO_TCP ? XLB_PKT_TCP_ACK : 0);
+	t_send_hook(t_env.dp, hook, &s, &r);
+	snprintf(w, sizeof(w), "%s: next packet", h);
+	t_eq(w, t_moved(&r.before, &r.after, XLB_CNT_FNAT_HIT), 1);
+	if (!t_out_ok(w, &r, &pi))
+		t_addr_is(w, fam, &pi.ip.saddr, pi.ip.sport, snat, port);
+
+	t_spec(&s, k, cport, k->proto == XLB_PROTO_TCP ? XLB_PKT_TCP_SYN | XLB_PKT_TCP_ACK : 0);
+	s.saddr = be->addr;
+	s.sport = ntohs(be->port);
+	s.daddr = *snat;
+	s.dport = port;
+	t_send_hook(t_env.dp, hook, &s, &r);
+	snprintf(w, sizeof(w), "%s: the backend's reply", h);
+	t_eq(w, t_moved(&r.before, &r.after, XLB_CNT_NAT_REPLY), 1);
+	if (!t_out_ok(w, &r, &pi)) {
+		t_addr_is(w, fam, &pi.ip.saddr, pi.ip.sport, &k->addr, ntohs(k->port));
+		t_addr_is(w, fam, &pi.ip.daddr, pi.ip.dport, &client, cport);
+	}
+	return port;
+}
+
+static void t_fnat_ports(__u16 lo, __u16 hi)
+{
+	struct xlb_config cfg;
+
+	t_config_saved(&cfg);
+	cfg.fnat_port_lo = lo;
+	cfg.fnat_port_hi = hi;
+	assert_int_equal(xlb_config_set(t_env.dp, &cfg), 0);
+}
+
+/*
+ * Full-NAT: both families and protocols, XDP and TC; one source port per
+ * flow, never two flows on one; a range used up fails new flows (counted)
+ * and leaves the flows it has alone; no address of ours towards the backend
+ * fails them too; and a reply to a range port that is no flow's is not
+ * touched.
+ */
+void t_fullnat(void **state)
+{
+	struct xlb_backend_spec be4 = t_be("198.18.2.13", 8080, XLB_BE_ACTIVE, 1);
+	struct xlb_backend_spec be6 = t_be("2001:db8:2::13", 8080, XLB_BE_ACTIVE, 1);
+	struct xlb_dp *dp = t_env.dp;
+	struct xlb_vip_key k4, k6, ku;
+	union xlb_addr snat4, snat6;
+	struct xlb_config saved;
+	struct xlb_pkt_spec s;
+	struct t_shot r;
+	__u32 id4, id6, idu;
+	__u16 p[4], a, b;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 4; i++)
+		p[i] = t_port();
+	t_config_saved(&saved);
+	xlb_pkt_addr("198.18.2.1", &snat4);
+	xlb_pkt_addr("2001:db8:2::1", &snat6);
+	assert_int_equal(xlb_dp_if_addrs_sync(dp), 0);
+	t_fnat_ports(XLB_FNAT_PORT_LO_DEFAULT, XLB_FNAT_PORT_HI_DEFAULT);
+	t_vip_new(dp, "198.18.0.54:80/tcp", &k4, &id4);
+	t_vip_new(dp, "[2001:db8::54]:80/tcp", &k6, &id6);
+	t_vip_new(dp, "198.18.0.54:53/udp", &ku, &idu);
+	assert_int_equal(xlb_vip_set_mode(dp, &k4, XLB_MODE_FULLNAT), 0);
+	assert_int_equal(xlb_vip_set_mode(dp, &k6, XLB_MODE_FULLNAT), 0);
+	assert_int_equal(xlb_vip_set_mode(dp, &ku, XLB_MODE_FULLNAT), 0);
+	t_eq("an unknown mode: refused", xlb_vip_set_mode(dp, &k4, XLB_MODE_MAX), -EINVAL);
+	assert_int_equal(xlb_vip_set_backends(dp, &k4, &be4, 1), 0);
+	assert_int_equal(xlb_vip_set_backends(dp, &k6, &be6, 1), 0);
+	assert_int_equal(xlb_vip_set_backends(dp, &ku, &be4, 1), 0);
+
+	a = t_fnat_flow(T_XDP, &k4, &be4, &snat4, p[0], XLB_FNAT_PORT_LO_DEFAULT,
+			XLB_FNAT_PORT_HI_DEFAULT);
+	b = t_fnat_flow(T_TCI, &k4, &be4, &snat4, p[1], XLB_FNAT_PORT_LO_DEFAULT,
+			XLB_FNAT_PORT_HI_DEFAULT);
+	if (a && a == b)
+		t_err("two flows to one backend share source port %u", a);
+	t_fnat_flow(T_XDP, &k6, &be6, &snat6, p[0], XLB_FNAT_PORT_LO_DEFAULT,
+		    XLB_FNAT_PORT_HI_DEFAULT);
+	t_fnat_flow(T_TCI, &k6, &be6, &snat6, p[1], XLB_FNAT_PORT_LO_DEFAULT,
+		    XLB_FNAT_PORT_HI_DEFAULT);
+	t_fnat_flow(T_XDP, &ku, &be4, &snat4, p[0], XLB_FNAT_PORT_LO_DEFAULT,
+		    XLB_FNAT_PORT_HI_DEFAULT);
+	t_done("flows through full-NAT VIPs: IPv4, IPv6, UDP; XDP and TC");
+
+	/* One port, which flow p[0] holds: it goes on, a new flow finds none free. */
+	t_fnat_ports(a, a);
+	t_spec(&s, &k4, p[2], XLB_PKT_TCP_SYN);
+	t_send(dp, &s, &r);
+	t_eq("range used up: reason", r.reason, XLB_CNT_DROP_FNAT_EXHAUSTED);
+	t_eq("range used up: port tried and found taken",
+	     t_moved(&r.before, &r.after, XLB_CNT_FNAT_PORT_TAKEN) >= 1, 1);
+	t_spec(&s, &k4, p[0], XLB_PKT_TCP_ACK);
+	t_send(dp, &s, &r);
+	t_eq("range used up: a flow that has its port goes on",
+	     t_moved(&r.before, &r.after, XLB_CNT_FNAT_HIT), 1);
+	t_fnat_ports(0, 0);
+	t_spec(&s, &k4, p[3], XLB_PKT_TCP_SYN);
+	t_send(dp, &s, &r);
+	t_eq("no range configured: reason", r.reason, XLB_CNT_DROP_FNAT_EXHAUSTED);
+	t_done("source ports used up");
+
+	t_fnat_ports(XLB_FNAT_PORT_LO_DEFAULT, XLB_FNAT_PORT_HI_DEFAULT);
+	{
+		int fd = xlb_dp_map_fd(dp, XLB_MAP_IF_ADDRS);
+		__u32 ifb = (__u32)t_env.if_b;
+
+		assert_int_equal(bpf_map_delete_elem(fd, &ifb), 0);
+	}
+	t_spec(&s, &k4, p[3], XLB_PKT_TCP_SYN);
+	t_send(dp, &s, &r);
+	t_eq("no address of ours on the backend side: reason", r.reason,
+	     XLB_CNT_DROP_FNAT_NO_ADDR);
+	assert_int_equal(xlb_dp_if_addrs_sync(dp), 0);
+	t_spec(&s, &k4, p[3], XLB_PKT_TCP_SYN);
+	t_send(dp, &s, &r);
+	t_eq("the address back: event fnat_new", t_moved(&r.before, &r.after, XLB_CNT_FNAT_NEW),
+	     1);
+	t_done("no source address");
+
+	t_spec(&s, &k4, 1, XLB_PKT_TCP_ACK);
+	s.saddr = be4.addr;
+	s.sport = ntohs(be4.port);
+	s.daddr = snat4;
+	s.dport = XLB_FNAT_PORT_HI_DEFAULT;
+	t_send(dp, &s, &r);
+	t_eq("a reply to a range port that is no flow's: reason", r.reason, XLB_CNT_PASS_NOT_VIP);
+	t_done("a reply of no flow");
+
+	assert_int_equal(xlb_config_set(dp, &saved), 0);
+	xlb_vip_delete(dp, &k4);
+	xlb_vip_delete(dp, &k6);
 	xlb_vip_delete(dp, &ku);
 }

@@ -85,6 +85,9 @@ static void test_defaults(void **state)
 	expect_eq("default maps.ct_lru", cfg.ct_lru, XLB_CFG_CT_LRU_PER_CPU);
 	expect_eq("default flood.new_per_cpu", cfg.new_per_cpu, XLB_NEW_PER_CPU_DEFAULT);
 	expect_eq("default flood.new_per_vip", cfg.new_per_vip, XLB_NEW_PER_VIP_DEFAULT);
+	expect_eq("default datapath.mode", cfg.mode, XLB_MODE_NAT);
+	expect_eq("default fullnat.ports low", cfg.fnat_port_lo, XLB_FNAT_PORT_LO_DEFAULT);
+	expect_eq("default fullnat.ports high", cfg.fnat_port_hi, XLB_FNAT_PORT_HI_DEFAULT);
 	expect_eq("default ct_timeouts.tcp_syn", cfg.ct_timeout_s[XLB_CTS_SYN],
 		  XLB_CT_TIMEOUT_SYN_DEFAULT);
 	expect_eq("default ct_timeouts.tcp_established", cfg.ct_timeout_s[XLB_CTS_EST],
@@ -251,7 +254,8 @@ static void test_fields(void **state)
 	    " \"ct6_size\": 2048, \"ct_lru\": \"shared\"},"
 	    " \"datapath\": {\"flood\": {\"new_per_cpu\": 0, \"new_per_vip\": 7, \"_c\": 1},"
 	    " \"ct_timeouts\": {\"tcp_syn\": 1, \"tcp_established\": 2251031, \"tcp_fin\": 5,"
-	    " \"tcp_closed\": 2, \"udp\": 300}},"
+	    " \"tcp_closed\": 2, \"udp\": 300}, \"mode\": \"fullnat\", \"fullnat\": {\"ports\":"
+	    " \"40000-40999\"}},"
 	    " \"vips\": [{\"vip\": \"[2001:db8::10]:443\", \"backends\": [\"[2001:db8::2]:8443\","
 	    " {\"address\": \"[2001:db8::1]:8443\", \"weight\": 0}]}]}";
 	struct xlb_cfg cfg;
@@ -290,8 +294,12 @@ static void test_fields(void **state)
 	expect_eq("ct_timeouts.tcp_fin", cfg.ct_timeout_s[XLB_CTS_FIN], 5);
 	expect_eq("ct_timeouts.tcp_closed", cfg.ct_timeout_s[XLB_CTS_CLOSED], 2);
 	expect_eq("ct_timeouts.udp", cfg.ct_timeout_s[XLB_CTS_UDP], 300);
+	expect_eq("datapath.mode", cfg.mode, XLB_MODE_FULLNAT);
+	expect_eq("fullnat.ports low", cfg.fnat_port_lo, 40000);
+	expect_eq("fullnat.ports high", cfg.fnat_port_hi, 40999);
 	expect_eq("static VIP count", cfg.vips.nr_vips, 1);
 	v = &cfg.vips.vips[0];
+	expect_eq("a VIP without a mode: datapath.mode's", v->mode, XLB_MODE_FULLNAT);
 	expect_eq("IPv6 VIP family", v->key.family, XLB_AF_INET6);
 	expect_eq("VIP protocol without /PROTO (the default)", v->key.proto, XLB_PROTO_TCP);
 	expect_eq("VIP port", ntohs(v->key.port), 443);
@@ -393,6 +401,22 @@ static const struct {
      "did you mean \"tcp_established\""},
     {"{\"datapath\": {\"ct_timeout\": {}}}", "$.datapath.ct_timeout",
      "did you mean \"ct_timeouts\""},
+    {"{\"datapath\": {\"mode\": \"dsr\"}}", "$.datapath.mode", "not available in this xlb yet"},
+    {"{\"datapath\": {\"mode\": \"full-nat\"}}", "$.datapath.mode",
+     "expected \"nat\" or \"fullnat\", got \"full-nat\""},
+    {"{\"datapath\": {\"mode\": 1}}", "$.datapath.mode", "expected \"nat\" or \"fullnat\""},
+    {"{\"datapath\": {\"fullnat\": {\"ports\": \"61000\"}}}", "$.datapath.fullnat.ports",
+     "expected \"LO-HI\""},
+    {"{\"datapath\": {\"fullnat\": {\"ports\": \"65000-64000\"}}}", "$.datapath.fullnat.ports",
+     "LO <= HI"},
+    {"{\"datapath\": {\"fullnat\": {\"ports\": \"80-90\"}}}", "$.datapath.fullnat.ports",
+     "1024 <= LO"},
+    {"{\"datapath\": {\"fullnat\": {\"port\": \"61000-62000\"}}}", "$.datapath.fullnat.port",
+     "did you mean \"ports\""},
+    {"{\"vips\": [{\"vip\": \"198.18.0.1:80\", \"mode\": \"dsr\"}]}", "$.vips[0].mode",
+     "not available in this xlb yet"},
+    {"{\"vips\": [{\"vip\": \"198.18.0.1:80\", \"mode\": \"NAT\"}]}", "$.vips[0].mode",
+     "got \"NAT\""},
     {"{\"vips\": {}}", "$.vips", "expected an array of VIPs"},
     {"{\"vips\": [3]}", "$.vips[0]", "expected a VIP object"},
     {"{\"vips\": [{}]}", "$.vips[0].vip", "got nothing"},

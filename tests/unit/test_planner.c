@@ -446,12 +446,13 @@ static void test_from_marathon(void **state)
 	model.services = svc;
 	model.nr_services = 2;
 	expect_ok("state from the Marathon model",
-		  xlb_plan_from_marathon(&model, XLB_VIP_F_DROP_NO_BACKEND, &out));
+		  xlb_plan_from_marathon(&model, XLB_VIP_F_DROP_NO_BACKEND, XLB_MODE_FULLNAT, &out));
 	expect_eq("VIPs from the model", out.nr_vips, 2);
 	expect_str_eq("name of VIP 0 (its DNS name)", out.vips[0].name,
 		      "groupa.marathon.l4lb.thisdcos.directory");
 	expect_str_eq("app of VIP 0 (each app once)", out.vips[0].app, "/group/a,/pod");
 	expect_eq("flags of VIP 0", out.vips[0].flags, XLB_VIP_F_DROP_NO_BACKEND);
+	expect_eq("mode of VIP 0 (datapath.mode)", out.vips[0].mode, XLB_MODE_FULLNAT);
 	expect_eq("source of VIP 0", out.vips[0].source, XLB_PLAN_SRC_MARATHON);
 	expect_eq("backends of VIP 0", out.vips[0].nr_backends, 2);
 	expect_eq("state of VIP 0's backend 1", out.vips[0].backends[1].state, XLB_BE_DRAINING);

@@ -94,7 +94,7 @@ static json_t *vip_obj(const struct lbs_sample *s, const struct lbs_vip *v,
 	set_addr(j, &v->key.addr, v->key.family, v->key.port);
 	set_str(j, "protocol", lbs_proto_name(v->key.proto));
 	set_u64(j, "vip_id", v->vip.vip_id);
-	set_str(j, "mode", lbs_mode_name(v->vip.mode));
+	set_str(j, "mode", xlb_mode_name(v->vip.mode));
 	set_str(j, "no_backend_policy",
 		v->vip.flags & XLB_VIP_F_DROP_NO_BACKEND ? "drop" : "reject");
 	set_u64(j, "table_size", v->vip.table_size);

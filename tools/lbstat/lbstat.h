@@ -191,7 +191,6 @@ int lbs_view_parse(const char *s, enum lbs_view *v);
 
 /* text.c */
 void lbs_text_print(FILE *f, const struct lbs_sample *s, const struct lbs_opts *o);
-const char *lbs_mode_name(__u8 mode);
 const char *lbs_proto_name(__u8 proto);
 
 /* json.c */

@@ -20,11 +20,6 @@
 
 #define CELL 160 /* a VIP name or app id is at most 127 bytes */
 
-const char *lbs_mode_name(__u8 mode)
-{
-	return mode == XLB_MODE_NAT ? "nat" : "unknown";
-}
-
 const char *lbs_proto_name(__u8 proto)
 {
 	return proto == XLB_PROTO_TCP ? "tcp" : proto == XLB_PROTO_UDP ? "udp" : "unknown";
@@ -333,7 +328,7 @@ static void view_vips(FILE *f, const struct lbs_sample *s, const struct lbs_opts
 
 		c = 0;
 		xlb_vip_key_str(&v->key, cells[c++], CELL);
-		snprintf(cells[c++], CELL, "%s", lbs_mode_name(v->vip.mode));
+		snprintf(cells[c++], CELL, "%s", xlb_mode_name(v->vip.mode));
 		snprintf(cells[c++], CELL, "%u", v->n_active);
 		snprintf(cells[c++], CELL, "%u", v->n_draining);
 		for (j = 0; j < sizeof(rate_ctr) / sizeof(rate_ctr[0]); j++)
@@ -381,7 +376,7 @@ static void view_backends(FILE *f, const struct lbs_sample *s, const struct lbs_
 
 		c = 0;
 		xlb_vip_key_str(&v->key, cells[c++], CELL);
-		snprintf(cells[c++], CELL, "%s", lbs_mode_name(v->vip.mode));
+		snprintf(cells[c++], CELL, "%s", xlb_mode_name(v->vip.mode));
 		snprintf(cells[c++], CELL, "%s", "");
 		snprintf(cells[c++], CELL, "%s", "");
 		for (j = 0; j < sizeof(ctrs) / sizeof(ctrs[0]); j++)

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "names.h"
 #include "log.h"
 #include "mara_labels.h"
 
@@ -518,6 +519,9 @@ int xlb_cfg_init(struct xlb_cfg *cfg)
 	cfg->ct_lru = XLB_CFG_CT_LRU_PER_CPU;
 	cfg->new_per_cpu = XLB_NEW_PER_CPU_DEFAULT;
 	cfg->new_per_vip = XLB_NEW_PER_VIP_DEFAULT;
+	cfg->mode = XLB_MODE_NAT;
+	cfg->fnat_port_lo = XLB_FNAT_PORT_LO_DEFAULT;
+	cfg->fnat_port_hi = XLB_FNAT_PORT_HI_DEFAULT;
 	cfg->ct_timeout_s[XLB_CTS_SYN] = XLB_CT_TIMEOUT_SYN_DEFAULT;
 	cfg->ct_timeout_s[XLB_CTS_EST] = XLB_CT_TIMEOUT_EST_DEFAULT;
 	cfg->ct_timeout_s[XLB_CTS_FIN] = XLB_CT_TIMEOUT_FIN_DEFAULT;
@@ -903,9 +907,53 @@ static void parse_ct_timeouts(struct ctx *c, const json_t *dp)
 			&c->cfg->ct_timeout_s[i]);
 }
 
+/* A forwarding mode's name at path p into *mode, or a clear error. */
+static void mode_parse(struct ctx *c, const json_t *v, const char *p, __u8 *mode)
+{
+	char d[128];
+
+	if (json_is_string(v) && !strcmp(json_string_value(v), "dsr")) {
+		xlb_cfg_error(c->errs, p,
+			      "\"dsr\" is not available in this xlb yet: \"nat\" or \"fullnat\"");
+		return;
+	}
+	if (!json_is_string(v) || xlb_mode_parse(json_string_value(v), mode))
+		xlb_cfg_error(c->errs, p, "expected \"nat\" or \"fullnat\", got %s",
+			      describe(v, d, sizeof(d)));
+}
+
+/* "LO-HI": full-NAT's source ports, above the well-known ones. */
+static void parse_fullnat(struct ctx *c, const json_t *dp)
+{
+	static const char *const keys[] = {"ports", NULL};
+	const char *p = "$.datapath.fullnat";
+	const json_t *o = get_object(c, dp, "$.datapath", "fullnat"), *v;
+	unsigned int lo, hi;
+	char d[128], tail;
+
+	if (!o)
+		return;
+	check_keys(c, o, p, keys);
+	v = json_object_get(o, "ports");
+	if (!v)
+		return;
+	if (!json_is_string(v) ||
+	    sscanf(json_string_value(v), "%u-%u%c", &lo, &hi, &tail) != 2 || lo < 1024 ||
+	    hi > 65535 || lo > hi) {
+		xlb_cfg_error(c->errs, "$.datapath.fullnat.ports",
+			      "expected \"LO-HI\" with 1024 <= LO <= HI <= 65535, got %s",
+			      describe(v, d, sizeof(d)));
+		return;
+	}
+	c->cfg->fnat_port_lo = (__u16)lo;
+	c->cfg->fnat_port_hi = (__u16)hi;
+}
+
 static void parse_datapath(struct ctx *c, const json_t *root)
 {
-	static const char *const keys[] = {"flood", "ct_timeouts", "ct_insert_limit", NULL};
+	static const char *const keys[] = {"flood",   "ct_timeouts", "ct_insert_limit",
+					   "mode",    "fullnat",     NULL};
+	const json_t *mode;
 	const json_t *o = get_object(c, root, "$", "datapath");
 
 	if (!o)
@@ -920,6 +968,10 @@ static void parse_datapath(struct ctx *c, const json_t *root)
 		    "a conntrack entry instead of dropped) and datapath.flood.new_per_vip");
 	parse_flood(c, o);
 	parse_ct_timeouts(c, o);
+	parse_fullnat(c, o);
+	mode = json_object_get(o, "mode");
+	if (mode)
+		mode_parse(c, mode, "$.datapath.mode", &c->cfg->mode);
 }
 
 static int vip_key_parse(const char *s, struct xlb_vip_key *key)
@@ -1102,7 +1154,8 @@ static size_t parse_vip_backends(struct ctx *c, const json_t *arr, const char *p
 
 static void parse_vip(struct ctx *c, const json_t *v, const char *p, size_t index)
 {
-	static const char *const keys[] = {"vip", "name", "app", "policy", "backends", NULL};
+	static const char *const keys[] = {"vip",     "name",	  "app", "policy",
+					   "backends", "mode", NULL};
 	char pk[PATH_LEN], d[128];
 	struct xlb_plan_backend *bes = NULL;
 	size_t *orig = NULL;
@@ -1140,6 +1193,11 @@ static void parse_vip(struct ctx *c, const json_t *v, const char *p, size_t inde
 		}
 	}
 	parse_vip_meta(c, v, p, &vip);
+	vip.mode = c->cfg->mode;
+	if (json_object_get(v, "mode")) {
+		sub(pk, p, "mode");
+		mode_parse(c, json_object_get(v, "mode"), pk, &vip.mode);
+	}
 	arr = json_object_get(v, "backends");
 	sub(pk, p, "backends");
 	if (arr && !json_is_array(arr)) {

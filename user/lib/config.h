@@ -88,6 +88,8 @@ struct xlb_cfg {
 	/* Flood budgets: new flows recorded per second, per CPU and per VIP per CPU; 0: none. */
 	__u32 new_per_cpu, new_per_vip;
 	__u32 ct_timeout_s[XLB_CTS_MAX]; /* lifetime per enum xlb_ct_state, seconds */
+	__u8 mode; /* datapath.mode: the forwarding mode of VIPs that name none (enum xlb_mode) */
+	__u16 fnat_port_lo, fnat_port_hi; /* datapath.fullnat.ports, inclusive */
 	bool socket_lb; /* the cgroup socket programs attached (default true) */
 	char *cgroup; /* cgroup v2 directory they go on; NULL: the hierarchy's root */
 	struct xlb_plan_state vips; /* static VIPs, finished (sorted, unique) */

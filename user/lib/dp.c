@@ -139,6 +139,9 @@ static int prepare_map(struct xlb_dp *dp, struct bpf_map *map, const struct xlb_
 	__u32 size;
 	int fd, err = 0;
 
+	/* Per-packet scratch (bpf/xlb_fnat.h): each loaded object its own, nothing to keep. */
+	if (!strcmp(name, "xlb_fnat_scratch"))
+		return 0;
 	if (snprintf(path, sizeof(path), "%s/%s", dp->pin_path, name) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
 	fd = bpf_obj_get(path);
@@ -576,6 +579,8 @@ static int reader_init(struct xlb_dp *dp)
 	dp->fd_vip_keys = r->fd[XLB_M_VIP_KEYS];
 	dp->fd_ct4 = r->fd[XLB_M_CT4];
 	dp->fd_ct6 = r->fd[XLB_M_CT6];
+	dp->fd_fnat4 = r->fd[XLB_M_FNAT4];
+	dp->fd_fnat6 = r->fd[XLB_M_FNAT6];
 	dp->fd_vip_budget = r->fd[XLB_M_VIP_BUDGET];
 	dp->fd_vip_flood = r->fd[XLB_M_VIP_FLOOD];
 	return 0;
@@ -839,6 +844,25 @@ int xlb_backend_stats_read(const struct xlb_dp *dp, __u32 backend_id,
  * a new flow, which Maglev sends to the same backend unless its set changed.
  */
 #define XLB_GC_BATCH 4096
+#define XLB_GC_TABLES 4
+
+/*
+ * The swept tables in order: conntrack, then full-NAT's flows (whose values
+ * start with the same xlb_ct_entry), IPv4 before IPv6; odd ones are IPv6.
+ */
+static int gc_fd(const struct xlb_dp *dp, int t)
+{
+	const int fds[XLB_GC_TABLES] = { dp->fd_ct4, dp->fd_ct6, dp->fd_fnat4, dp->fd_fnat6 };
+
+	return fds[t];
+}
+
+static const enum xlb_map gc_map[XLB_GC_TABLES] = { XLB_M_CT4, XLB_M_CT6, XLB_M_FNAT4,
+						    XLB_M_FNAT6 };
+static const __u32 gc_vsz[XLB_GC_TABLES] = { sizeof(struct xlb_ct_entry),
+					     sizeof(struct xlb_ct_entry),
+					     sizeof(struct xlb_fnat_entry),
+					     sizeof(struct xlb_fnat_entry) };
 /* The kernel's internal ENOTSUPP: no batch ops for this map type. */
 #define XLB_GC_ENOTSUPP 524
 
@@ -883,9 +907,9 @@ static int gc_step(struct xlb_dp *dp, int t, __u32 now, struct xlb_ct_gc_count *
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	struct xlb_ct_gc_cursor *g = &dp->gc;
-	int fd = t ? dp->fd_ct6 : dp->fd_ct4;
-	__u32 ksz = t ? sizeof(struct xlb_flow_key) : sizeof(struct xlb_ct4_key);
-	const struct xlb_ct_entry *vals = g->vals;
+	int fd = gc_fd(dp, t), v6 = t & 1;
+	__u32 ksz = v6 ? sizeof(struct xlb_flow_key) : sizeof(struct xlb_ct4_key);
+	const __u8 *vals = g->vals;
 	__u8 *keys = g->keys;
 	__u32 count = XLB_GC_BATCH, i, ndel = 0;
 	int rc;
@@ -903,9 +927,10 @@ static int gc_step(struct xlb_dp *dp, int t, __u32 now, struct xlb_ct_gc_count *
 	if (count > XLB_GC_BATCH)
 		count = 0;
 	for (i = 0; i < count; i++) {
-		bool expired = ct_expired(&vals[i], now);
+		const struct xlb_ct_entry *e = (const void *)(vals + (size_t)i * gc_vsz[t]);
+		bool expired = ct_expired(e, now);
 
-		ct_count(c, keys + (size_t)i * ksz, t, &vals[i], expired);
+		ct_count(c, keys + (size_t)i * ksz, v6, e, expired);
 		/* The expired keys, packed at the front for one delete. */
 		if (expired && ndel++ != i)
 			memmove(keys + (size_t)(ndel - 1) * ksz, keys + (size_t)i * ksz, ksz);
@@ -948,17 +973,16 @@ static int gc_slow(struct xlb_dp *dp, __u32 now, struct xlb_ct_gc *res)
 	__u32 i;
 	int t, err = 0;
 
-	for (t = 0; t < 2 && !err; t++) {
-		s.v6 = t;
-		s.ksz = t ? sizeof(struct xlb_flow_key) : sizeof(struct xlb_ct4_key);
-		s.c = t ? &res->v6 : &res->v4;
+	for (t = 0; t < XLB_GC_TABLES && !err; t++) {
+		s.v6 = t & 1;
+		s.ksz = s.v6 ? sizeof(struct xlb_flow_key) : sizeof(struct xlb_ct4_key);
+		s.c = s.v6 ? &res->v6 : &res->v4;
 		s.n = 0;
-		err = xlb_reader_map_walk(&dp->rd, t ? XLB_M_CT6 : XLB_M_CT4, gc_slow_elem, &s);
+		err = xlb_reader_map_walk(&dp->rd, gc_map[t], gc_slow_elem, &s);
 		if (err > 0)
 			err = 0; /* stopped by the restart bound: the rest next time */
 		for (i = 0; i < s.n && !err; i++)
-			if (bpf_map_delete_elem(t ? dp->fd_ct6 : dp->fd_ct4,
-						s.dead + (size_t)i * s.ksz) &&
+			if (bpf_map_delete_elem(gc_fd(dp, t), s.dead + (size_t)i * s.ksz) &&
 			    errno != ENOENT)
 				err = -errno;
 	}
@@ -984,14 +1008,14 @@ static int gc_batches(struct xlb_dp *dp, __u32 now, struct xlb_ct_gc *res, bool 
 	while (res->v4.scanned + res->v6.scanned < XLB_CT_GC_PER_CALL) {
 		bool end = false;
 
-		err = gc_step(dp, g->table, now, g->table ? &res->v6 : &res->v4, &end);
+		err = gc_step(dp, g->table, now, (g->table & 1) ? &res->v6 : &res->v4, &end);
 		if (err)
 			break;
 		if (!end)
 			continue;
 		g->started = false;
-		if (!g->table) {
-			g->table = 1;
+		if (g->table + 1 < XLB_GC_TABLES) {
+			g->table++;
 			continue;
 		}
 		/* One sweep per call at most: a small table is not swept again at once. */
@@ -1012,7 +1036,7 @@ int xlb_dp_ct_gc(struct xlb_dp *dp, __u32 now, struct xlb_ct_gc *out)
 	if (!g->keys)
 		g->keys = malloc((size_t)XLB_GC_BATCH * sizeof(struct xlb_flow_key));
 	if (!g->vals)
-		g->vals = malloc((size_t)XLB_GC_BATCH * sizeof(struct xlb_ct_entry));
+		g->vals = malloc((size_t)XLB_GC_BATCH * sizeof(struct xlb_fnat_entry));
 	if (!g->keys || !g->vals)
 		return -ENOMEM;
 	err = g->one_by_one ? -EOPNOTSUPP : gc_batches(dp, now, &res, &done);

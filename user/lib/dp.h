@@ -175,13 +175,24 @@ int xlb_vip_meta_get(const struct xlb_dp *dp, __u32 vip_id, struct xlb_vip_meta 
 
 int xlb_config_set(struct xlb_dp *dp, const struct xlb_config *cfg);
 
+/* The VIP's forwarding mode (enum xlb_mode; xlb_vip_put makes a VIP in nat). */
+int xlb_vip_set_mode(struct xlb_dp *dp, const struct xlb_vip_key *key, __u8 mode);
+/*
+ * Writes xlb_if_addrs from this network namespace's interfaces as they are
+ * now (their first IPv4 and first global IPv6 address): the sources
+ * full-NAT flows take. xlbd calls it at start and on its timer. 0 or -errno.
+ */
+int xlb_dp_if_addrs_sync(struct xlb_dp *dp);
+
 /*
  * Conntrack garbage collection. The programs treat an entry whose expiry has
  * passed as absent, but only a delete frees it: xlbd calls xlb_dp_ct_gc on a
  * timer with now = xlb_tick_now(). Each call scans at most
  * XLB_CT_GC_PER_CALL entries, going on where the last call stopped (xlb_ct4,
- * then xlb_ct6, then xlb_ct4 again), and deletes those with
- * (__s32)(now - expires) > 0.
+ * xlb_ct6, full-NAT's xlb_fnat4 and xlb_fnat6, then xlb_ct4 again), and
+ * deletes those with (__s32)(now - expires) > 0: for full-NAT flows this is
+ * what frees their source ports. The v4 and v6 counts include full-NAT's
+ * entries (two per flow, the backend's counted as reply entries).
  */
 #define XLB_CT_GC_PER_CALL 65536
 

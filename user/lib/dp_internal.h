@@ -82,7 +82,7 @@ struct xlb_ref {
  * batch lookup's position in it, and the counts of the sweep so far.
  */
 struct xlb_ct_gc_cursor {
-	int table; /* 0: xlb_ct4, 1: xlb_ct6 */
+	int table; /* 0: xlb_ct4, 1: xlb_ct6, 2: xlb_fnat4, 3: xlb_fnat6 */
 	bool started; /* token holds a position in that table */
 	__u8 token[8]; /* a hash map's batch position is a bucket index (u32) */
 	bool one_by_one; /* the kernel has no batch ops for LRU maps: whole passes */
@@ -106,7 +106,7 @@ struct xlb_dp {
 	struct xlb_reader rd; /* the same maps, for the read side (xlb_dp_reader) */
 	int fd_vips, fd_vip_addrs, fd_tables, fd_backends, fd_backend_addrs, fd_config;
 	int fd_stats, fd_vip_stats, fd_backend_stats, fd_vip_meta, fd_addr_filter;
-	int fd_vip_keys, fd_ct4, fd_ct6;
+	int fd_vip_keys, fd_ct4, fd_ct6, fd_fnat4, fd_fnat6;
 	int fd_vip_budget, fd_vip_flood; /* -1 when absent (optional) */
 	__u32 max_vips, max_backends;
 	int ncpus;

@@ -75,6 +75,13 @@ static const struct xlb_map_spec map_specs[XLB_M_MAX] = {
 	/* Socket balancing's reverse entries: no reader needs them, pins of older xlbs lack them. */
 	[XLB_M_SOCK_REVNAT] = SPEC(XLB_MAP_SOCK_REVNAT, BPF_MAP_TYPE_LRU_HASH,
 				   sizeof(struct xlb_sock_key), sizeof(struct xlb_sock_revnat), true),
+	/* Full-NAT flows (bpf/xlb_fnat.h) and the addresses they take. */
+	[XLB_M_FNAT4] = SPEC(XLB_MAP_FNAT4, BPF_MAP_TYPE_LRU_HASH, sizeof(struct xlb_ct4_key),
+			     sizeof(struct xlb_fnat_entry), false),
+	[XLB_M_FNAT6] = SPEC(XLB_MAP_FNAT6, BPF_MAP_TYPE_LRU_HASH, sizeof(struct xlb_flow_key),
+			     sizeof(struct xlb_fnat_entry), false),
+	[XLB_M_IF_ADDRS] = SPEC(XLB_MAP_IF_ADDRS, BPF_MAP_TYPE_HASH, sizeof(__u32),
+				sizeof(struct xlb_if_addr), false),
 };
 
 #undef SPEC

@@ -14,6 +14,9 @@
  * (abi.h says why replies need this).
  */
 #include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <search.h>
 #include <stdio.h>
@@ -27,6 +30,7 @@
 #include "dp_internal.h"
 #include "log.h"
 #include "maglev.h"
+#include "names.h"
 
 static int vip_lookup(struct xlb_dp *dp, const struct xlb_vip_key *key, struct xlb_vip *vip);
 
@@ -1098,6 +1102,123 @@ int xlb_vip_meta_set(struct xlb_dp *dp, __u32 vip_id, const char *name, const ch
 	snprintf(m.name, sizeof(m.name), "%s", name ? name : "");
 	snprintf(m.app, sizeof(m.app), "%s", app ? app : "");
 	return bpf_map_update_elem(dp->fd_vip_meta, &vip_id, &m, BPF_ANY) ? -errno : 0;
+}
+
+int xlb_vip_set_mode(struct xlb_dp *dp, const struct xlb_vip_key *key, __u8 mode)
+{
+	struct xlb_vip vip;
+	char name[80];
+	int err;
+
+	xlb_vip_key_str(key, name, sizeof(name));
+	if (mode >= XLB_MODE_MAX) {
+		pr_err("vip %s: unknown forwarding mode %u", name, mode);
+		return -EINVAL;
+	}
+	err = vip_lookup(dp, key, &vip);
+	if (err || vip.mode == mode)
+		return err;
+	vip.mode = mode;
+	err = bpf_map_update_elem(dp->fd_vips, key, &vip, BPF_EXIST) ? -errno : 0;
+	if (err)
+		pr_err("vip %s: set mode %s: %s", name, xlb_mode_name(mode), strerror(-err));
+	return err;
+}
+
+/* The interface's first IPv4 address and first global IPv6 one, from getifaddrs(). */
+static void if_addr_take(struct xlb_if_addr *a, const struct ifaddrs *ifa)
+{
+	if (ifa->ifa_addr->sa_family == AF_INET) {
+		if (!a->v4)
+			a->v4 = ((const struct sockaddr_in *)ifa->ifa_addr)->sin_addr.s_addr;
+	} else if (ifa->ifa_addr->sa_family == AF_INET6) {
+		const struct in6_addr *in6 = &((const struct sockaddr_in6 *)ifa->ifa_addr)->sin6_addr;
+
+		if (!IN6_IS_ADDR_LINKLOCAL(in6) && !IN6_IS_ADDR_LOOPBACK(in6) &&
+		    !(a->v6.v6[0] | a->v6.v6[1] | a->v6.v6[2] | a->v6.v6[3]))
+			memcpy(&a->v6, in6, 16);
+	}
+}
+
+struct if_want {
+	__u32 ifindex;
+	struct xlb_if_addr a;
+};
+
+static struct if_want *if_want_find(struct if_want *w, size_t n, __u32 ifindex)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (w[i].ifindex == ifindex)
+			return &w[i];
+	return NULL;
+}
+
+static bool if_addr_none(const struct xlb_if_addr *a)
+{
+	return !a->v4 && !(a->v6.v6[0] | a->v6.v6[1] | a->v6.v6[2] | a->v6.v6[3]);
+}
+
+int xlb_dp_if_addrs_sync(struct xlb_dp *dp)
+{
+	int fd = xlb_dp_map_fd(dp, XLB_MAP_IF_ADDRS), err = 0;
+	struct if_want *want = NULL, *w;
+	struct ifaddrs *ifs, *ifa;
+	size_t n = 0, cap = 0, i;
+	__u32 ifindex, key, next;
+	struct xlb_if_addr have;
+	bool more;
+
+	if (fd < 0)
+		return fd;
+	if (getifaddrs(&ifs))
+		return -errno;
+	for (ifa = ifs; ifa && !err; ifa = ifa->ifa_next) {
+		if (!ifa->ifa_addr || (ifa->ifa_flags & IFF_LOOPBACK))
+			continue;
+		ifindex = if_nametoindex(ifa->ifa_name);
+		if (!ifindex)
+			continue;
+		w = if_want_find(want, n, ifindex);
+		if (!w) {
+			if (n == cap) {
+				struct if_want *m = realloc(want, (cap ? cap * 2 : 16) * sizeof(*m));
+
+				if (!m) {
+					err = -ENOMEM;
+					break;
+				}
+				want = m;
+				cap = cap ? cap * 2 : 16;
+			}
+			w = &want[n++];
+			memset(w, 0, sizeof(*w));
+			w->ifindex = ifindex;
+		}
+		if_addr_take(&w->a, ifa);
+	}
+	freeifaddrs(ifs);
+	/* Interfaces gone (or without an address now) first, then each one's addresses. */
+	for (more = !err && !bpf_map_get_next_key(fd, NULL, &key); more; key = next) {
+		more = !bpf_map_get_next_key(fd, &key, &next);
+		w = if_want_find(want, n, key);
+		if (!w || if_addr_none(&w->a))
+			bpf_map_delete_elem(fd, &key);
+	}
+	for (i = 0; i < n && !err; i++) {
+		if (if_addr_none(&want[i].a) ||
+		    (!bpf_map_lookup_elem(fd, &want[i].ifindex, &have) &&
+		     !memcmp(&have, &want[i].a, sizeof(have))))
+			continue;
+		if (bpf_map_update_elem(fd, &want[i].ifindex, &want[i].a, BPF_ANY)) {
+			err = -errno;
+			pr_err("interface addresses: %u interfaces, the map holds %u: %s", (unsigned)n,
+			       XLB_IF_ADDRS_MAX, strerror(-err));
+		}
+	}
+	free(want);
+	return err;
 }
 
 int xlb_config_set(struct xlb_dp *dp, const struct xlb_config *cfg)

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Tables behind names.h, expanded from the ABI's X-macros. */
+#include <errno.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "names.h"
 
@@ -61,6 +63,28 @@ const char *xlb_counter_kind(unsigned int id)
 	return id < XLB_CNT_MAX ? "event" : "unknown";
 }
 
+static const char *const mode_names[XLB_MODE_MAX] = {
+	[XLB_MODE_NAT] = "nat",
+	[XLB_MODE_FULLNAT] = "fullnat",
+};
+
+const char *xlb_mode_name(unsigned int mode)
+{
+	return mode < XLB_MODE_MAX ? mode_names[mode] : "unknown";
+}
+
+int xlb_mode_parse(const char *s, __u8 *mode)
+{
+	unsigned int i;
+
+	for (i = 0; i < XLB_MODE_MAX; i++)
+		if (!strcmp(s, mode_names[i])) {
+			*mode = (__u8)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
 const char *xlb_vip_drop_name(unsigned int id)
 {
 	static const char *const names[XLB_VIP_DROP_MAX] = {
@@ -68,6 +92,8 @@ const char *xlb_vip_drop_name(unsigned int id)
 		[XLB_VIP_DROP_NO_TABLE] = "no_table",
 		[XLB_VIP_DROP_REJECT_FAILED] = "reject_failed",
 		[XLB_VIP_DROP_FIB] = "fib",
+		[XLB_VIP_DROP_FNAT_EXHAUSTED] = "fnat_exhausted",
+		[XLB_VIP_DROP_FNAT_NO_ADDR] = "fnat_no_addr",
 	};
 
 	return id < XLB_VIP_DROP_MAX ? names[id] : "unknown";

@@ -337,7 +337,8 @@ int xlb_plan_diff(const struct xlb_plan_state *cur, const struct xlb_plan_state 
 				continue;
 			}
 			op.kind = XLB_PLAN_OP_UPDATE;
-			if (cur->vips[i].flags != want->vips[j].flags) {
+			if (cur->vips[i].flags != want->vips[j].flags ||
+			    cur->vips[i].mode != want->vips[j].mode) {
 				op.what |= XLB_PLAN_W_FLAGS;
 				c->vips_flags++;
 			}
@@ -445,6 +446,9 @@ int xlb_plan_apply(struct xlb_dp *dp, const struct xlb_plan *plan)
 			if (op->kind == XLB_PLAN_OP_CREATE || (op->what & XLB_PLAN_W_FLAGS) ||
 			    (op->what & XLB_PLAN_W_META))
 				err = xlb_vip_put(dp, &v->key, v->flags, &id);
+			/* Before the backends: a new VIP's first flows are already in its mode. */
+			if (!err && (op->kind == XLB_PLAN_OP_CREATE || (op->what & XLB_PLAN_W_FLAGS)))
+				err = xlb_vip_set_mode(dp, &v->key, v->mode);
 			if (!err && (op->what & XLB_PLAN_W_META)) {
 				err = xlb_vip_meta_set(dp, id, v->name, v->app);
 				if (err)
@@ -533,6 +537,7 @@ static int state_vip_add(struct state_read *sr, const struct xlb_vip_entry *e,
 	memset(&v, 0, sizeof(v));
 	v.key = e->key;
 	v.flags = e->vip.flags;
+	v.mode = e->vip.mode;
 	v.table_size = e->vip.table_size;
 	v.source = XLB_PLAN_SRC_MAPS;
 	if (!xlb_reader_vip_meta(sr->r, e->vip.vip_id, &meta)) {

@@ -39,6 +39,7 @@ struct xlb_plan_backend {
 struct xlb_plan_vip {
 	struct xlb_vip_key key;
 	__u16 flags;	  /* enum xlb_vip_flags */
+	__u8 mode;	  /* enum xlb_mode; planned and written with the flags */
 	__u8 source;	  /* enum xlb_plan_source */
 	__u32 table_size; /* read back from the maps only: the live table's size */
 	char name[XLB_META_NAME_LEN];
@@ -86,10 +87,11 @@ int xlb_plan_merge(const struct xlb_plan_state *statics, const struct xlb_plan_s
 /*
  * The Marathon model as planner VIPs: the DNS name of a named VIP becomes the
  * meta name, the app and pod ids that claim the service (comma separated,
- * shortened with "..." when they do not fit) the meta app, and flags are the
- * same for every service (the configured no-backend policy).
+ * shortened with "..." when they do not fit) the meta app, and flags and
+ * mode are the same for every service (the configured no-backend policy,
+ * datapath.mode).
  */
-int xlb_plan_from_marathon(const struct xlb_mara_model *model, __u16 flags,
+int xlb_plan_from_marathon(const struct xlb_mara_model *model, __u16 flags, __u8 mode,
 			   struct xlb_plan_state *out);
 
 enum xlb_plan_op_kind {

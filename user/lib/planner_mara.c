@@ -38,7 +38,7 @@ static void origins_str(const struct xlb_mara_service *s, char *out, size_t len)
 	}
 }
 
-int xlb_plan_from_marathon(const struct xlb_mara_model *model, __u16 flags,
+int xlb_plan_from_marathon(const struct xlb_mara_model *model, __u16 flags, __u8 mode,
 			   struct xlb_plan_state *out)
 {
 	struct xlb_plan_backend *bes = NULL;
@@ -54,6 +54,7 @@ int xlb_plan_from_marathon(const struct xlb_mara_model *model, __u16 flags,
 		memset(&v, 0, sizeof(v));
 		v.key = s->key;
 		v.flags = flags;
+		v.mode = mode;
 		v.source = XLB_PLAN_SRC_MARATHON;
 		if (s->dns_name)
 			snprintf(v.name, sizeof(v.name), "%s", s->dns_name);

@@ -9,7 +9,8 @@
  * apart (Marathon events and map writes go in between), and a new sweep
  * starts XLBD_CT_GC_MS after the last one finished. What a finished sweep
  * counted (live and reply entries per table) goes to the stats block: it is
- * what /metrics shows as the tables' fill, without a walk of its own.
+ * what /metrics shows as the tables' fill, without a walk of its own. Each
+ * sweep starts by refreshing the interface addresses full-NAT flows take.
  */
 #include <errno.h>
 #include <string.h>
@@ -29,6 +30,10 @@ static void ct_gc_run(struct xlbd *d, void *arg)
 	if (!g->pass_start_us) {
 		g->pass_start_us = t0;
 		g->pass_expired = 0;
+		/* Each sweep also follows address changes: full-NAT's sources (xlb_if_addrs). */
+		err = xlb_dp_if_addrs_sync(d->dp);
+		if (err)
+			pr_warn("full-NAT: interface addresses: %s", strerror(-err));
 	}
 	err = xlb_dp_ct_gc(d->dp, xlb_tick_now(), &out);
 	expired = out.v4.expired + out.v6.expired;

@@ -470,6 +470,8 @@ static int datapath_config(struct xlbd *d)
 	want.new_per_vip = d->cfg.new_per_vip;
 	for (i = 0; i < XLB_CTS_MAX; i++)
 		want.ct_timeout[i] = xlb_cfg_ct_ticks(d->cfg.ct_timeout_s[i]);
+	want.fnat_port_lo = d->cfg.fnat_port_lo;
+	want.fnat_port_hi = d->cfg.fnat_port_hi;
 	if (!xlb_reader_config(xlb_dp_reader(d->dp), &have) && !memcmp(&have, &want, sizeof(want)))
 		return 0;
 	err = xlb_config_set(d->dp, &want);
@@ -479,10 +481,39 @@ static int datapath_config(struct xlbd *d)
 	}
 	pr_info("datapath: flood budgets %u new flows/s per CPU, %u per VIP per CPU (0: no limit); "
 		"conntrack lifetimes tcp_syn %u s, tcp_established %u s, tcp_fin %u s, tcp_closed "
-		"%u s, udp %u s",
+		"%u s, udp %u s; full-NAT source ports %u-%u",
 		want.new_per_cpu, want.new_per_vip, d->cfg.ct_timeout_s[XLB_CTS_SYN],
 		d->cfg.ct_timeout_s[XLB_CTS_EST], d->cfg.ct_timeout_s[XLB_CTS_FIN],
-		d->cfg.ct_timeout_s[XLB_CTS_CLOSED], d->cfg.ct_timeout_s[XLB_CTS_UDP]);
+		d->cfg.ct_timeout_s[XLB_CTS_CLOSED], d->cfg.ct_timeout_s[XLB_CTS_UDP],
+		want.fnat_port_lo, want.fnat_port_hi);
+	return 0;
+}
+
+/*
+ * Full-NAT's sources: this node's interface addresses (refreshed by the
+ * sweep's timer as they change), and a word when the source port range
+ * overlaps the ports the kernel hands the node's own connections, which
+ * could then meet a full-NAT flow's tuple towards the same backend.
+ */
+static int fullnat_setup(struct xlbd *d)
+{
+	unsigned int lo = 0, hi = 0;
+	FILE *f;
+	int err = xlb_dp_if_addrs_sync(d->dp);
+
+	if (err) {
+		pr_err("full-NAT: read this node's interface addresses: %s", strerror(-err));
+		return err;
+	}
+	f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+	if (f && fscanf(f, "%u %u", &lo, &hi) == 2 && lo <= d->cfg.fnat_port_hi &&
+	    hi >= d->cfg.fnat_port_lo)
+		pr_warn("full-NAT source ports %u-%u overlap net.ipv4.ip_local_port_range %u-%u: "
+			"set datapath.fullnat.ports outside it (or reserve them in "
+			"net.ipv4.ip_local_reserved_ports)",
+			d->cfg.fnat_port_lo, d->cfg.fnat_port_hi, lo, hi);
+	if (f)
+		fclose(f);
 	return 0;
 }
 
@@ -539,7 +570,7 @@ static int run(struct xlbd *d)
 	if (err)
 		return XLBD_EXIT_FAIL;
 	pin_dir_secure(d->cfg.pin_path);
-	if (datapath_config(d) || attach_all(d) || sock_lb(d))
+	if (datapath_config(d) || fullnat_setup(d) || attach_all(d) || sock_lb(d))
 		return XLBD_EXIT_FAIL;
 	if (!d->cfg.nr_ifaces)
 		pr_info("no interfaces configured: maps only, nothing attached by this xlbd");

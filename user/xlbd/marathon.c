@@ -932,7 +932,8 @@ static void snapshot_done(struct xlbd_marathon *m)
 	warn_rotate(m);
 	used = entries = 0;
 	expiry = m->health ? xlbd_health_end(m->health, &used, &entries) : 0;
-	ret = xlb_plan_from_marathon(&model, m->d->cfg.marathon.vip_flags, &plan);
+	ret = xlb_plan_from_marathon(&model, m->d->cfg.marathon.vip_flags, m->d->cfg.mode,
+				     &plan);
 	t_build = xlbd_now_us();
 	sync_note(m, &model, kind, bytes, ret ? 0 : xlb_plan_state_backends(&plan), used, entries,
 		  t_parse, t_build);

@@ -115,39 +115,53 @@ static __always_inline void xlb_ct_touch(struct xlb_ct_entry *e, const struct xl
 }
 
 /*
- * The entry of a flow direction (t->dir), from the table of its family. The
- * empty asm keeps the compiler from sharing one call between the two tables:
- * the verifier inlines a lookup (and calls an update directly) only where a
- * call site always sees the same map, and otherwise goes through the generic
- * helper and an indirect call, which cost the established path about 20 ns.
+ * A tuple's value in the table of its family: m4 keyed by struct
+ * xlb_ct4_key, m6 by the flow key itself (conntrack's xlb_ct4/xlb_ct6,
+ * full-NAT's xlb_fnat4/xlb_fnat6). The empty asm keeps the compiler from
+ * sharing one call between the two tables: the verifier inlines a lookup
+ * (and calls an update directly) only where a call site always sees the
+ * same map, and otherwise goes through the generic helper and an indirect
+ * call, which cost the established path about 20 ns.
  */
-static __always_inline struct xlb_ct_entry *xlb_ct_lookup(const struct xlb_flow_key *t)
+static __always_inline void *xlb_tuple_lookup(void *m4, void *m6, const struct xlb_flow_key *t)
 {
-	struct xlb_ct_entry *e;
 	struct xlb_ct4_key k;
+	void *v;
 
 	if (t->family == XLB_AF_INET) {
 		xlb_ct4_key_of(&k, t);
-		e = bpf_map_lookup_elem(&xlb_ct4, &k);
-		asm volatile("" : "+r"(e));
-		return e;
+		v = bpf_map_lookup_elem(m4, &k);
+		asm volatile("" : "+r"(v));
+		return v;
 	}
-	return bpf_map_lookup_elem(&xlb_ct6, t);
+	return bpf_map_lookup_elem(m6, t);
 }
 
-static __always_inline long xlb_ct_update(const struct xlb_flow_key *t,
-					  const struct xlb_ct_entry *e, __u64 flags)
+static __always_inline long xlb_tuple_update(void *m4, void *m6, const struct xlb_flow_key *t,
+					     const void *v, __u64 flags)
 {
 	struct xlb_ct4_key k;
 	long err;
 
 	if (t->family == XLB_AF_INET) {
 		xlb_ct4_key_of(&k, t);
-		err = bpf_map_update_elem(&xlb_ct4, &k, e, flags);
+		err = bpf_map_update_elem(m4, &k, v, flags);
 		asm volatile("" : "+r"(err));
 		return err;
 	}
-	return bpf_map_update_elem(&xlb_ct6, t, e, flags);
+	return bpf_map_update_elem(m6, t, v, flags);
+}
+
+/* The entry of a flow direction (t->dir). */
+static __always_inline struct xlb_ct_entry *xlb_ct_lookup(const struct xlb_flow_key *t)
+{
+	return xlb_tuple_lookup(&xlb_ct4, &xlb_ct6, t);
+}
+
+static __always_inline long xlb_ct_update(const struct xlb_flow_key *t,
+					  const struct xlb_ct_entry *e, __u64 flags)
+{
+	return xlb_tuple_update(&xlb_ct4, &xlb_ct6, t, e, flags);
 }
 
 /*

@@ -41,34 +41,15 @@ struct {
 	__uint(max_entries, 1);
 } xlb_fnat_scratch SEC(".maps");
 
-/* As xlb_ct_lookup: one call site per table, so the verifier inlines each. */
 static __always_inline struct xlb_fnat_entry *xlb_fnat_lookup(const struct xlb_flow_key *t)
 {
-	struct xlb_fnat_entry *e;
-	struct xlb_ct4_key k;
-
-	if (t->family == XLB_AF_INET) {
-		xlb_ct4_key_of(&k, t);
-		e = bpf_map_lookup_elem(&xlb_fnat4, &k);
-		asm volatile("" : "+r"(e));
-		return e;
-	}
-	return bpf_map_lookup_elem(&xlb_fnat6, t);
+	return xlb_tuple_lookup(&xlb_fnat4, &xlb_fnat6, t);
 }
 
 static __always_inline long xlb_fnat_update(const struct xlb_flow_key *t,
 					    const struct xlb_fnat_entry *e, __u64 flags)
 {
-	struct xlb_ct4_key k;
-	long err;
-
-	if (t->family == XLB_AF_INET) {
-		xlb_ct4_key_of(&k, t);
-		err = bpf_map_update_elem(&xlb_fnat4, &k, e, flags);
-		asm volatile("" : "+r"(err));
-		return err;
-	}
-	return bpf_map_update_elem(&xlb_fnat6, t, e, flags);
+	return xlb_tuple_update(&xlb_fnat4, &xlb_fnat6, t, e, flags);
 }
 
 static __always_inline void xlb_fnat_delete(const struct xlb_flow_key *t)

@@ -185,7 +185,7 @@ static __always_inline int xlb_icmp(void *ctx, const int hook, struct xlb_pkt *p
 	ek.port = in.dport;
 	ek.proto = in.proto;
 	ek.family = p->family;
-	if (!xlb_reply_flow(&ek, &in.saddr, in.sport, now, p, 0, &vk, &bid, &vid, st))
+	if (!xlb_reply_flow(&ek, &in.saddr, in.sport, now, p, 0, &vk, &bid, &vid, xlb_cfg(), st))
 		return XLB_CNT_PASS_ICMP;
 	xlb_addr_copy(&na, &vk.addr);
 	np = vk.port;

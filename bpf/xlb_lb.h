@@ -201,9 +201,8 @@ static __always_inline int xlb_reply_flow(const struct xlb_endpoint_key *ek,
 					  const union xlb_addr *client, __be16 cport, __u32 now,
 					  const struct xlb_pkt *p, int touch,
 					  struct xlb_vip_key *vk, __u32 *bid, __u32 *vip_id,
-					  struct xlb_stats *st)
+					  const struct xlb_config *cfg, struct xlb_stats *st)
 {
-	const struct xlb_config *cfg = xlb_cfg();
 	struct xlb_backend *be, *rbe = NULL;
 	struct xlb_flow_key fk = {};
 	struct xlb_endpoint *ep;
@@ -302,7 +301,7 @@ static __always_inline int xlb_to_client(void *ctx, const int hook, struct xlb_p
 	ek.port = p->sport;
 	ek.proto = p->proto;
 	ek.family = p->family;
-	if (!xlb_reply_flow(&ek, &p->daddr, p->dport, now, p, 1, &vk, &bid, &vip_id, st))
+	if (!xlb_reply_flow(&ek, &p->daddr, p->dport, now, p, 1, &vk, &bid, &vip_id, cfg, st))
 		return XLB_CNT_PASS_NOT_VIP;
 	xlb_addr_copy(&vaddr, &vk.addr);
 	if (xlb_nat(ctx, hook, p, XLB_NAT_SRC, &vaddr, vk.port))

@@ -124,6 +124,16 @@ static int prepare_ct_map(struct xlb_dp *dp, struct bpf_map *map, const struct x
 	return 0;
 }
 
+static bool abi_map(const char *name)
+{
+	int i;
+
+	for (i = 0; i < XLB_M_MAX; i++)
+		if (!strcmp(xlb_map_spec(i)->name, name))
+			return true;
+	return false;
+}
+
 /*
  * Sizes a map before load: a pinned map keeps its size (libbpf only reuses an
  * identical one), and a pinned map of another layout is refused by name.
@@ -139,8 +149,8 @@ static int prepare_map(struct xlb_dp *dp, struct bpf_map *map, const struct xlb_
 	__u32 size;
 	int fd, err = 0;
 
-	/* Per-packet scratch (bpf/xlb_fnat.h): each loaded object its own, nothing to keep. */
-	if (!strcmp(name, "xlb_fnat_scratch"))
+	/* Only the ABI's maps are pinned: the rest is the programs' per-packet scratch. */
+	if (!abi_map(name))
 		return 0;
 	if (snprintf(path, sizeof(path), "%s/%s", dp->pin_path, name) >= (int)sizeof(path))
 		return -ENAMETOOLONG;

@@ -196,6 +196,7 @@ check "/metrics: per-VIP packets with vip, name, app labels" \
 check "/metrics: per-VIP drops by reason" mcheck '^xlb_vip_drops_total{vip="198.18.0.10:80/tcp",.*reason="no_backend"} 0$'
 check "/metrics: per-backend counters with the backend label" \
 	mcheck '^xlb_backend_new_flows_total{vip="198.18.0.10:80/tcp",name="static-web",app="static",backend="198.18.1.1:8080"} 0$'
+check "/metrics: each VIP's mode" mcheck "^xlb_vip_info{vip=\"$VIP\",.*,mode=\"nat\"} 1$"
 check "/metrics: backends by state" mcheck "^xlb_vip_backends{vip=\"$VIP\",.*state=\"active\"} 3$"
 check "/metrics: every global counter" bash -c "[ \$(grep -c '^xlb_datapath_' '$TMP/metrics.txt') -ge 30 ]"
 check "/metrics: reason counters carry their verdict" mcheck '^xlb_datapath_reason_packets_total{reason="pass_not_vip",verdict="pass"} '

@@ -647,6 +647,61 @@ static void test_haproxy_group(void **state)
 	xlb_mara_model_free(&m);
 }
 
+/* The forwarding mode from labels, the most specific winning, and what a bad one does. */
+static void test_modes(void **state)
+{
+	static const struct {
+		const char *addr;
+		int port;
+		int mode;
+	} want[] = {
+		{"198.18.100.60", 80, XLB_MODE_FULLNAT}, /* the app's XLB_MODE */
+		{"198.18.100.60", 81, XLB_MODE_NAT},	 /* XLB_1_MODE beats it */
+		{"198.18.100.60", 82, XLB_MODE_NAT},	 /* the port's own label, any case */
+		{"198.18.100.61", 80, XLB_MARA_MODE_DEFAULT},
+		{"198.18.100.62", 80, XLB_MARA_MODE_DEFAULT}, /* bad labels: the default */
+		{"198.18.100.62", 81, XLB_MARA_MODE_DEFAULT},
+		{"198.18.100.62", 82, XLB_MARA_MODE_DEFAULT},
+		{"198.18.100.62", 83, XLB_MARA_MODE_DEFAULT},
+		{"198.18.100.63", 80, XLB_MARA_MODE_DEFAULT}, /* a VIP of an external app */
+		{NODE_ADDR, 10608, XLB_MODE_FULLNAT},	      /* its service port */
+		{NODE_ADDR, 10609, XLB_MODE_NAT},	      /* a service port with a label */
+		{"198.18.100.64", 80, XLB_MODE_NAT},	      /* merged: the first origin's */
+	};
+	struct xlb_mara_model m, m2;
+	struct xlb_mara_opts o;
+	char what[64];
+	size_t i;
+
+	(void)state;
+	test_opts(&o);
+	build_ok(&m, FIXTURES "modes.json", NULL, &o);
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		snprintf(what, sizeof(what), "mode of %s:%d/tcp", want[i].addr, want[i].port);
+		expect_eq(what, must_find(&m, want[i].addr, want[i].port, XLB_PROTO_TCP)->mode,
+			  want[i].mode);
+	}
+	assert_warned("app /m-bad: label XLB_MODE=\"tunnel\": not a mode (nat, fullnat): the "
+		      "default mode is used");
+	assert_warned("app /m-bad port 1: label XLB_1_MODE=\"dsr\": dsr is not available in this "
+		      "version: the default mode is used");
+	assert_warned("app /m-bad port 2: label XLB_2_MODE=\"\": value is not a string: the "
+		      "default mode is used");
+	assert_warned("app /m-shared port 0 label VIP_0: IP VIP 198.18.100.64:80/tcp asks for mode "
+		      "fullnat, app /m-other port 0 label VIP_0 for nat: the first one's is used");
+	/* The app-wide label is read by four ports and reported once. */
+	expect_eq("warnings for modes.json", warns.n, 4);
+
+	/* A mode is part of the service: a model that differs only there is not equal. */
+	test_opts(&o);
+	build_ok(&m2, FIXTURES "modes.json", NULL, &o);
+	expect_true("the same document builds an equal model", xlb_mara_model_equal(&m, &m2));
+	m2.services[0].mode = m2.services[0].mode == XLB_MODE_NAT ? XLB_MODE_FULLNAT : XLB_MODE_NAT;
+	expect_true("a model with one mode changed is not equal", !xlb_mara_model_equal(&m, &m2));
+	xlb_mara_model_free(&m2);
+	xlb_mara_model_free(&m);
+}
+
 static void test_merge_and_conflict(void **state)
 {
 	struct xlb_mara_model m;
@@ -1635,6 +1690,7 @@ static void test_shared_sweep(void **state)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_host_mode),
+    cmocka_unit_test(test_modes),
     cmocka_unit_test(test_bridge_mode),
     cmocka_unit_test(test_container_mode),
     cmocka_unit_test(test_health),

@@ -431,6 +431,7 @@ static void test_from_marathon(void **state)
 	orig[2].run_id = "/pod";
 	svc[0].key = vk("198.19.0.7", 80, XLB_PROTO_TCP);
 	svc[0].kind = XLB_SVC_NAMED_VIP;
+	svc[0].mode = XLB_MARA_MODE_DEFAULT;
 	svc[0].dns_name = "groupa.marathon.l4lb.thisdcos.directory";
 	svc[0].origins = orig;
 	svc[0].nr_origins = 3;
@@ -441,6 +442,7 @@ static void test_from_marathon(void **state)
 	longid[sizeof(longid) - 1] = '\0';
 	svc[1].key = vk("198.19.0.8", 80, XLB_PROTO_TCP);
 	svc[1].kind = XLB_SVC_IP_VIP;
+	svc[1].mode = XLB_MODE_NAT; /* a label's choice beats datapath.mode */
 	svc[1].origins = &(struct xlb_mara_origin){.run_id = longid};
 	svc[1].nr_origins = 1;
 	model.services = svc;
@@ -457,6 +459,7 @@ static void test_from_marathon(void **state)
 	expect_eq("backends of VIP 0", out.vips[0].nr_backends, 2);
 	expect_eq("state of VIP 0's backend 1", out.vips[0].backends[1].state, XLB_BE_DRAINING);
 	expect_str_eq("name of VIP 1 (an IP VIP)", out.vips[1].name, "");
+	expect_eq("mode of VIP 1 (its labels')", out.vips[1].mode, XLB_MODE_NAT);
 	/* a cut list says so */
 	expect_eq("length of VIP 1's cut app list", strlen(out.vips[1].app), XLB_META_APP_LEN - 1);
 	expect_str_eq("end of VIP 1's cut app list", out.vips[1].app + XLB_META_APP_LEN - 4, "...");

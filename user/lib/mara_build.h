@@ -37,6 +37,7 @@ struct claim {
 	char *name;	     /* named VIP: as written */
 	char *dns;	     /* named VIP: DNS name, its identity */
 	bool dropped;	     /* named VIP without an address (pool full) */
+	int mode;	     /* enum xlb_mode from labels, or XLB_MARA_MODE_DEFAULT */
 	struct xlb_mara_origin origin;
 	struct xlb_mara_backend *bes;
 	size_t nr_bes, cap_bes;
@@ -58,6 +59,8 @@ struct build {
 	size_t nr_claims, cap_claims;
 	struct host_entry *hosts[HOST_BUCKETS];
 	int oom; /* sticky -ENOMEM */
+	/* The labels whose bad XLB_MODE was reported: one line per app, not per port. */
+	const json_t *mode_warned;
 };
 
 PRINTF(2, 3) void mara_warn(struct build *b, const char *fmt, ...);

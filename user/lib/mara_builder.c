@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "mara_build.h"
+#include "names.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Pass 2: named VIP addresses                                                                 */
@@ -189,6 +190,11 @@ static const char *kind_str(enum xlb_svc_kind k)
 					: "service port";
 }
 
+static const char *mode_str(int mode)
+{
+	return mode == XLB_MARA_MODE_DEFAULT ? "default" : xlb_mode_name((unsigned int)mode);
+}
+
 static void origin_str(const struct xlb_mara_origin *o, char *buf, size_t len)
 {
 	char q[QBUF];
@@ -205,6 +211,7 @@ static int build_service(struct build *b, struct xlb_mara_service *s, struct ent
 
 	s->key = g[0].key;
 	s->kind = first->kind;
+	s->mode = first->mode;
 	s->default_weight = b->o->default_weight;
 	if (first->kind == XLB_SVC_NAMED_VIP) {
 		s->name = mara_strdup(b, first->name);
@@ -234,6 +241,15 @@ static int build_service(struct build *b, struct xlb_mara_service *s, struct ent
 				  kind_str(c->kind), xlb_vip_key_str(&s->key, ks, sizeof(ks)),
 				  kind_str(first->kind), theirs);
 			continue;
+		}
+		if (c->mode != first->mode) {
+			char mine[QBUF + 64], theirs[QBUF + 64], ks[INET6_ADDRSTRLEN + 16];
+
+			origin_str(&c->origin, mine, sizeof(mine));
+			origin_str(&first->origin, theirs, sizeof(theirs));
+			mara_warn(b, "%s: %s %s asks for mode %s, %s for %s: the first one's is used",
+				  mine, kind_str(c->kind), xlb_vip_key_str(&s->key, ks, sizeof(ks)),
+				  mode_str(c->mode), theirs, mode_str(first->mode));
 		}
 		o = &s->origins[s->nr_origins++];
 		o->run_id = mara_strdup(b, c->origin.run_id);
@@ -525,7 +541,7 @@ bool xlb_mara_service_equal(const struct xlb_mara_service *a, const struct xlb_m
 {
 	size_t i;
 
-	if (xlb_vip_key_cmp(&a->key, &b->key) || a->kind != b->kind ||
+	if (xlb_vip_key_cmp(&a->key, &b->key) || a->kind != b->kind || a->mode != b->mode ||
 	    !str_eq(a->dns_name, b->dns_name) || a->nr_backends != b->nr_backends)
 		return false;
 	for (i = 0; i < a->nr_backends; i++) {

@@ -5,18 +5,22 @@
  * marathon-lb's HAPROXY_GROUP / HAPROXY_{n}_GROUP membership that serves the
  * port on the node address at its service port (HAPROXY_{n}_PORT), the
  * protocols a port declares, and the backend weight its labels give
- * (XLB_WEIGHT, HAPROXY_{n}_BACKEND_WEIGHT). Tasks are not read here: the
+ * (XLB_WEIGHT, HAPROXY_{n}_BACKEND_WEIGHT) and forwarding mode (XLB_MODE,
+ * XLB_{n}_MODE). Tasks are not read here: the
  * claims are made once per port and the tasks then fill them (mara_tasks.c).
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
 #include "mara_build.h"
+#include "names.h"
 
 void mara_claim_free(struct claim *c)
 {
@@ -70,6 +74,7 @@ static struct claim *claim_new(struct build *b, enum xlb_svc_kind kind, const ch
 	c = &b->claims[b->nr_claims++];
 	memset(c, 0, sizeof(*c));
 	c->kind = kind;
+	c->mode = XLB_MARA_MODE_DEFAULT;
 	c->origin.run_id = mara_strdup(b, run_id);
 	c->origin.pod = pod;
 	c->origin.port_index = port_index;
@@ -249,6 +254,69 @@ static void service_port_claim(struct build *b, const char *what, const char *ru
 }
 
 /*
+ * One mode label: 0 with *mode set, 1 when absent, -1 when bad (reported,
+ * once per labels object for the app-wide XLB_MODE, which every port reads).
+ */
+static int mode_label(struct build *b, const char *what, int i, const json_t *labels,
+		      const char *key, bool app_wide, int *mode)
+{
+	const char *v = jstr(labels, key), *why;
+	char q[QBUF], where[QBUF + 32];
+	__u8 m;
+
+	if (!jget(labels, key))
+		return 1;
+	if (v) { /* labels are written by hand: any case */
+		char low[16];
+		size_t k;
+
+		for (k = 0; v[k] && k < sizeof(low) - 1; k++)
+			low[k] = (char)tolower((unsigned char)v[k]);
+		low[k] = '\0';
+		if (!v[k] && !xlb_mode_parse(low, &m)) {
+			*mode = m;
+			return 0;
+		}
+	}
+	if (app_wide && b->mode_warned == labels)
+		return -1;
+	if (app_wide) {
+		b->mode_warned = labels;
+		snprintf(where, sizeof(where), "%s", what);
+	} else {
+		snprintf(where, sizeof(where), "%s port %d", what, i);
+	}
+	why = !v			 ? "value is not a string"
+	      : !strcasecmp(v, "dsr") ? "dsr is not available in this version"
+					 : "not a mode (nat, fullnat)";
+	mara_warn(b, "%s: label %s=\"%s\": %s: the default mode is used", where, key,
+		  xlb_mara_quote(v ? v : "", Q_MAX, q, sizeof(q)), why);
+	return -1;
+}
+
+/*
+ * Port i's mode from labels, the most specific first: the port's XLB_MODE,
+ * the app's XLB_{i}_MODE, the app's XLB_MODE. A bad one falls back to the
+ * default, not to the next label: what the operator wrote did not work, and
+ * the warning says which default applies.
+ */
+static int port_mode(struct build *b, const char *what, int i, const struct port_spec *ps,
+		     const json_t *run_labels)
+{
+	char key[48];
+	int mode = XLB_MARA_MODE_DEFAULT, r;
+
+	r = mode_label(b, what, i, ps->labels, "XLB_MODE", false, &mode);
+	if (r > 0) {
+		snprintf(key, sizeof(key), "XLB_%d_MODE", i);
+		r = mode_label(b, what, i, run_labels, key, false, &mode);
+	}
+	if (r > 0)
+		mode_label(b, what, i, run_labels, "XLB_MODE", true, &mode);
+	return mode;
+}
+
+/*
  * The claims of port i. run_labels are the app/pod labels (group, weights,
  * service port overrides). pod: pods have no service ports.
  */
@@ -299,5 +367,16 @@ struct port_claims mara_port_claims(struct build *b, const char *what, const cha
 	if (lb)
 		service_port_claim(b, what, run_id, pod, i, ps, run_labels, protos);
 	pc.n = b->nr_claims - pc.first;
+	if (pc.n) {
+		int mode = port_mode(b, what, i, ps, run_labels);
+
+		for (k = pc.first; k < b->nr_claims; k++) {
+			struct claim *c = &b->claims[k];
+
+			c->mode = mode;
+			if (mode == XLB_MARA_MODE_DEFAULT && c->kind == XLB_SVC_SERVICE_PORT)
+				c->mode = XLB_MODE_FULLNAT;
+		}
+	}
 	return pc;
 }

@@ -65,9 +65,20 @@ struct xlb_mara_origin {
 	char *label_key; /* "VIP_0"; NULL for XLB_SVC_SERVICE_PORT */
 };
 
+/* A service's mode when no label chose one: the node's datapath.mode. */
+#define XLB_MARA_MODE_DEFAULT (-1)
+
 struct xlb_mara_service {
 	struct xlb_vip_key key; /* addr and port be, proto, family */
 	enum xlb_svc_kind kind;
+	/*
+	 * enum xlb_mode, or XLB_MARA_MODE_DEFAULT. From labels, the most specific
+	 * winning: the port's own XLB_MODE, the app's XLB_{n}_MODE, the app's
+	 * XLB_MODE; a service port (HAPROXY_GROUP) without any is fullnat, the
+	 * mode that works wherever marathon-lb's proxying did. Where several
+	 * claims merge, the first in origin order decides (others warn).
+	 */
+	int mode;
 	char *name;	/* XLB_SVC_NAMED_VIP: the label's name as first seen ("/app"); else NULL */
 	char *dns_name; /* XLB_SVC_NAMED_VIP: "app.marathon.l4lb.thisdcos.directory"; else NULL */
 	__u16 default_weight; /* opts.default_weight: what a backend gets without weight labels */

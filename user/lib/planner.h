@@ -87,9 +87,9 @@ int xlb_plan_merge(const struct xlb_plan_state *statics, const struct xlb_plan_s
 /*
  * The Marathon model as planner VIPs: the DNS name of a named VIP becomes the
  * meta name, the app and pod ids that claim the service (comma separated,
- * shortened with "..." when they do not fit) the meta app, and flags and
- * mode are the same for every service (the configured no-backend policy,
- * datapath.mode).
+ * shortened with "..." when they do not fit) the meta app, flags are the
+ * same for every service (the configured no-backend policy), and mode is
+ * datapath.mode for services whose labels chose none (the model's mode).
  */
 int xlb_plan_from_marathon(const struct xlb_mara_model *model, __u16 flags, __u8 mode,
 			   struct xlb_plan_state *out);

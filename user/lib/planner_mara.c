@@ -54,7 +54,7 @@ int xlb_plan_from_marathon(const struct xlb_mara_model *model, __u16 flags, __u8
 		memset(&v, 0, sizeof(v));
 		v.key = s->key;
 		v.flags = flags;
-		v.mode = mode;
+		v.mode = s->mode == XLB_MARA_MODE_DEFAULT ? mode : (__u8)s->mode;
 		v.source = XLB_PLAN_SRC_MARATHON;
 		if (s->dns_name)
 			snprintf(v.name, sizeof(v.name), "%s", s->dns_name);

@@ -259,6 +259,10 @@ static void render_vip_families(const struct scrape *sc, struct sb *b)
 	const struct vip_row *rows = sc->rows;
 	size_t n = sc->n, i, j;
 
+	help(b, "xlb_vip_info", "gauge", "A VIP's forwarding mode; always 1.");
+	for (i = 0; i < n; i++)
+		sb_printf(b, "xlb_vip_info{%s,mode=\"%s\"} 1\n", rows[i].labels,
+			  xlb_mode_name(rows[i].vip.mode));
 	help(b, "xlb_vip_packets_total", "counter",
 	     "Packets of a VIP: in = client to VIP, out = replies translated back.");
 	for (i = 0; i < n; i++)

@@ -23,8 +23,8 @@
 static __always_inline int xlb_verdict_of(int reason)
 {
 	switch (reason) {
-#define XLB_X_REASON(r, v, h)                                                                      \
-	case XLB_CNT_##r:                                                                          \
+#define XLB_X_REASON(r, v, h) \
+	case XLB_CNT_##r:     \
 		return XLB_CNT_V_##v;
 		XLB_REASONS(XLB_X_REASON)
 #undef XLB_X_REASON
@@ -54,6 +54,86 @@ static __always_inline int xlb_finish(const int hook, struct xlb_stats *st, int 
 	}
 }
 
+/* Parses the packet into p, pulling an skb's headers into its linear part where needed. */
+static __always_inline int xlb_parse_pull(void *ctx, const int hook, struct xlb_pkt *p,
+					  struct xlb_stats *st)
+{
+	int r = xlb_parse(ctx, hook, p, st);
+
+	if (hook != XLB_HOOK_XDP &&
+	    (r == XLB_CNT_PASS_TRUNCATED || r == XLB_CNT_DROP_MALFORMED_VIP)) {
+		/* An skb may keep headers outside its linear part: pull and look again. */
+		struct __sk_buff *skb = ctx;
+		__u32 linear = skb->data_end - skb->data;
+
+		if (skb->len > linear) {
+			bpf_skb_pull_data(skb, skb->len < XLB_PULL_LEN ? skb->len : XLB_PULL_LEN);
+			__builtin_memset(p, 0, sizeof(*p));
+			r = xlb_parse(ctx, hook, p, st);
+		}
+	}
+	return r;
+}
+
+/*
+ * ICMP errors run as programs of their own, reached by a tail call: the
+ * inlined main path uses nearly all of the 512-byte stack, and a tail call
+ * starts the next program on a fresh one. They parse the packet again (it is
+ * unchanged) and end it with its reason and verdict like the main path.
+ */
+static __always_inline int xlb_icmp_prog(void *ctx, const int hook)
+{
+	struct xlb_pkt p = {};
+	struct xlb_stats *st;
+	__u32 zero = 0;
+	int r;
+
+	st = bpf_map_lookup_elem(&xlb_stats, &zero);
+	if (!st)
+		return hook == XLB_HOOK_XDP ? XDP_PASS : TC_ACT_OK_;
+	r = xlb_parse_pull(ctx, hook, &p, NULL);
+	if (!r)
+		r = xlb_icmp(ctx, hook, &p, st);
+	return xlb_finish(hook, st, r, p.act);
+}
+
+SEC("xdp")
+int xlb_icmp_xdp(struct xdp_md *ctx)
+{
+	return xlb_icmp_prog(ctx, XLB_HOOK_XDP);
+}
+
+SEC("tc")
+int xlb_icmp_tci(struct __sk_buff *skb)
+{
+	return xlb_icmp_prog(skb, XLB_HOOK_TC_INGRESS);
+}
+
+SEC("tc")
+int xlb_icmp_tce(struct __sk_buff *skb)
+{
+	return xlb_icmp_prog(skb, XLB_HOOK_TC_EGRESS);
+}
+
+/* The tail calls' targets, filled by libbpf at load: one array per program type. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, int(struct xdp_md *));
+} xlb_jmp_xdp SEC(".maps") = {
+    .values = {[0] = (void *)&xlb_icmp_xdp},
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__array(values, int(struct __sk_buff *));
+} xlb_jmp_tc SEC(".maps") = {
+    .values = {[0] = (void *)&xlb_icmp_tci, [1] = (void *)&xlb_icmp_tce},
+};
+
 static __always_inline int xlb_process(void *ctx, const int hook)
 {
 	struct xlb_pkt p = {};
@@ -65,25 +145,17 @@ static __always_inline int xlb_process(void *ctx, const int hook)
 	if (!st)
 		return hook == XLB_HOOK_XDP ? XDP_PASS : TC_ACT_OK_;
 
-	r = xlb_parse(ctx, hook, &p, st);
-	if (hook != XLB_HOOK_XDP &&
-	    (r == XLB_CNT_PASS_TRUNCATED || r == XLB_CNT_DROP_MALFORMED_VIP)) {
-		/* An skb may keep headers outside its linear part: pull and look again. */
-		struct __sk_buff *skb = ctx;
-		__u32 linear = skb->data_end - skb->data;
-
-		if (skb->len > linear) {
-			bpf_skb_pull_data(skb, skb->len < XLB_PULL_LEN ? skb->len : XLB_PULL_LEN);
-			__builtin_memset(&p, 0, sizeof(p));
-			r = xlb_parse(ctx, hook, &p, st);
-		}
-	}
+	r = xlb_parse_pull(ctx, hook, &p, st);
 	if (r)
 		return xlb_finish(hook, st, r, 0);
 
 	if (p.proto == IPPROTO_ICMP_ || p.proto == IPPROTO_ICMPV6_) {
-		r = xlb_icmp(ctx, hook, &p, st);
-		return xlb_finish(hook, st, r, p.act);
+		if (hook == XLB_HOOK_XDP)
+			bpf_tail_call(ctx, &xlb_jmp_xdp, 0);
+		else
+			bpf_tail_call(ctx, &xlb_jmp_tc, hook == XLB_HOOK_TC_INGRESS ? 0 : 1);
+		/* Only where the target is missing (it never is once loaded): left alone. */
+		return xlb_finish(hook, st, XLB_CNT_PASS_ICMP, 0);
 	}
 
 	if (xlb_filter_hit(XLB_FILTER_VIP, &p.daddr, p.family)) {
@@ -114,6 +186,34 @@ SEC("tc")
 int xlb_tc_egress(struct __sk_buff *skb)
 {
 	return xlb_process(skb, XLB_HOOK_TC_EGRESS);
+}
+
+/*
+ * The second half of XDP's handoff (xlb_handoff in xlb_nat.h), on the TC
+ * ingress of every interface with xlb's XDP: a packet XDP translated for a
+ * device it cannot transmit into is sent there; anything else goes on.
+ */
+SEC("tc")
+int xlb_tc_handoff(struct __sk_buff *skb)
+{
+	struct xlb_handoff *h;
+	struct xlb_stats *st;
+	struct xlb_pkt p = {};
+	__u32 zero = 0;
+
+	if (!xlb_handoff_used)
+		return TC_ACT_OK_;
+	st = bpf_map_lookup_elem(&xlb_stats, &zero);
+	if (!st || xlb_parse(skb, XLB_HOOK_TC_INGRESS, &p, NULL))
+		return TC_ACT_OK_;
+	p.dir = 0;
+	h = bpf_map_lookup_elem(&xlb_handoff, &p.t);
+	if (!h)
+		return TC_ACT_OK_;
+	st->c[XLB_CNT_HANDOFF_SENT]++;
+	if (h->flags & XLB_HANDOFF_F_NEIGH)
+		return bpf_redirect_neigh(h->ifindex, NULL, 0, 0);
+	return bpf_redirect(h->ifindex, 0);
 }
 
 /*

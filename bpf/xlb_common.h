@@ -84,8 +84,11 @@ struct xlb_pkt {
 	__u8 tcp_flags;
 	__u8 frag; /* 1: an IP fragment (the L4 header may be absent) */
 	__u8 ttl; /* TTL / hop limit */
-	__u8 pad[3];
+	/* 1: an unresolved neighbour is the caller's (xlb_fib sets oif, does not act). */
+	__u8 defer_neigh;
+	__u8 pad[2];
 	int act; /* the program's return value for TX/REDIRECT verdicts */
+	__u32 oif; /* the FIB's egress interface where it had no neighbour (defer_neigh) */
 };
 
 static __always_inline void *xlb_data(void *ctx, const int hook)

@@ -28,10 +28,10 @@
  */
 struct xlb_fnat_scratch {
 	struct xlb_flow_key orig; /* the client's tuple, before the NAT rewrites the packet's */
-	struct xlb_flow_key rk; /* the reply's tuple: backend -> source address and port */
+	struct xlb_flow_key rk;	  /* the reply's tuple: backend -> source address and port */
 	struct xlb_fnat_entry oe, re;
 	union xlb_addr baddr, snat; /* the backend's address, this node's */
-	struct xlb_nh fresh; /* the FIB's next hop, where the cache has none */
+	struct xlb_nh fresh;	    /* the FIB's next hop, where the cache has none */
 };
 
 struct {
@@ -85,8 +85,9 @@ static __always_inline int xlb_fnat_addr(__u32 ifindex, __u8 family, union xlb_a
 /*
  * A new flow (its client tuple orig) to backend bid: DNAT, the next hop and
  * with it the source address, a free source port, both entries, SNAT, send.
- * Where the FIB has no next hop yet the packet goes on DNAT-ed only and is
- * not recorded (its retransmission finds the neighbour resolved).
+ * Where the FIB knows the way but not the neighbour yet, the flow is
+ * recorded all the same and the packet resolves it on the way out
+ * (xlb_send_neigh): the kernel must not forward a packet from our address.
  */
 static __always_inline int xlb_fnat_new(void *ctx, const int hook, struct xlb_pkt *p,
 					struct xlb_stats *st, struct xlb_fnat_scratch *sc,
@@ -95,7 +96,7 @@ static __always_inline int xlb_fnat_new(void *ctx, const int hook, struct xlb_pk
 {
 	struct xlb_fnat_entry *re = &sc->re, *oe = &sc->oe;
 	struct xlb_flow_key *rk = &sc->rk, *orig = &sc->orig;
-	__u32 vip_id = be->vip_id, len = p->frame_len, lo, n, seed, i;
+	__u32 vip_id = be->vip_id, len = p->frame_len, lo, n, seed, i, oif;
 	__u8 state = xlb_ct_state_of(p);
 	union xlb_addr *baddr = &sc->baddr, *snat = &sc->snat;
 	const struct xlb_nh *nh;
@@ -106,10 +107,16 @@ static __always_inline int xlb_fnat_new(void *ctx, const int hook, struct xlb_pk
 	xlb_addr_copy(baddr, &be->addr);
 	if (xlb_nat(ctx, hook, p, XLB_NAT_DST, baddr, be->port))
 		return XLB_CNT_DROP_INTERNAL;
+	p->defer_neigh = 1;
 	nh = xlb_next_hop(ctx, hook, p, now, st, &sc->fresh, &r);
-	if (!nh)
+	p->defer_neigh = 0;
+	if (nh)
+		oif = nh->ifindex;
+	else if (r == XLB_CNT_PASS_NO_NEIGH && p->oif)
+		oif = p->oif;
+	else
 		return r;
-	if (xlb_fnat_addr(nh->ifindex, p->family, snat)) {
+	if (xlb_fnat_addr(oif, p->family, snat)) {
 		xlb_vip_drop(vip_id, XLB_VIP_DROP_FNAT_NO_ADDR);
 		return XLB_CNT_DROP_FNAT_NO_ADDR;
 	}
@@ -157,7 +164,7 @@ static __always_inline int xlb_fnat_new(void *ctx, const int hook, struct xlb_pk
 		return XLB_CNT_DROP_INTERNAL;
 	st->c[XLB_CNT_NAT_ORIG]++;
 	xlb_count_in(vip_id, bid, len, 1);
-	return xlb_send(ctx, hook, p, nh);
+	return nh ? xlb_send(ctx, hook, p, nh) : xlb_send_neigh(ctx, hook, p, oif);
 }
 
 /*
@@ -174,12 +181,14 @@ static __always_inline int xlb_fnat_to_backend(void *ctx, const int hook, struct
 	struct xlb_fnat_scratch *sc;
 	union xlb_addr baddr, saddr;
 	__u32 bid = 0, len = p->frame_len, zero = 0;
+	struct xlb_nh fresh;
 	__be16 sport;
 	int r;
 
 	if (oe) {
 		r = xlb_ct_backend(&oe->ct, now, &be);
-		if (r > 0 && (!syn || (oe->ct.state != XLB_CTS_CLOSED && be->state == XLB_BE_ACTIVE))) {
+		if (r > 0 &&
+		    (!syn || (oe->ct.state != XLB_CTS_CLOSED && be->state == XLB_BE_ACTIVE))) {
 			st->c[XLB_CNT_FNAT_HIT]++;
 			bid = oe->ct.backend_id;
 			xlb_ct_touch(&oe->ct, cfg, now, p, 0);
@@ -191,7 +200,7 @@ static __always_inline int xlb_fnat_to_backend(void *ctx, const int hook, struct
 				return XLB_CNT_DROP_INTERNAL;
 			st->c[XLB_CNT_NAT_ORIG]++;
 			xlb_count_in(be->vip_id, bid, len, 0);
-			r = xlb_forward(ctx, hook, p, now, st);
+			r = xlb_forward_own(ctx, hook, p, now, st, &fresh);
 			xlb_count_fib_drop(be->vip_id, r);
 			return r;
 		}
@@ -228,6 +237,7 @@ static __always_inline int xlb_fnat_to_client(void *ctx, const int hook, struct 
 	struct xlb_vip_key *k;
 	union xlb_addr vaddr, caddr;
 	__u32 vid, bid, len = p->frame_len;
+	struct xlb_nh fresh;
 	__be16 cport;
 
 	p->dir = XLB_DIR_REPLY;
@@ -250,7 +260,7 @@ static __always_inline int xlb_fnat_to_client(void *ctx, const int hook, struct 
 		return XLB_CNT_DROP_INTERNAL;
 	st->c[XLB_CNT_NAT_REPLY]++;
 	xlb_count_out(vid, bid, len);
-	return xlb_forward(ctx, hook, p, now, st);
+	return xlb_forward_own(ctx, hook, p, now, st, &fresh);
 }
 
 /* Whether a packet to port (network order) may be a full-NAT reply: the port is in the range. */

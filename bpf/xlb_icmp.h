@@ -9,8 +9,11 @@
  * it complaining) goes to the client with the quoted destination, and the
  * outer source if it is the backend itself, turned back into the VIP. Quoted
  * IPv4 headers get their checksum fixed; the quoted L4 checksum is left alone
- * (the quote is too short to verify it, and no stack does). Rare path: built
- * on load/store helpers, one implementation for XDP and TC.
+ * (the quote is too short to verify it, and no stack does). Full-NAT flows
+ * have both ends translated, so both quoted endpoints are, and the error to a
+ * backend comes from this node's source address and port's point of view
+ * (xlb_icmp_fnat_*). Rare path: built on load/store helpers, one
+ * implementation for XDP and TC.
  */
 #ifndef XLB_ICMP_H
 #define XLB_ICMP_H
@@ -103,11 +106,15 @@ static __always_inline int xlb_icmp_rewrite(void *ctx, const int hook, struct xl
 	__u32 oaddr_off, iaddr_off;
 
 	if (v6) {
-		oaddr_off = outer_dst ? offsetof(struct ipv6hdr, daddr) : offsetof(struct ipv6hdr, saddr);
-		iaddr_off = inner_dst ? offsetof(struct ipv6hdr, daddr) : offsetof(struct ipv6hdr, saddr);
+		oaddr_off =
+		    outer_dst ? offsetof(struct ipv6hdr, daddr) : offsetof(struct ipv6hdr, saddr);
+		iaddr_off =
+		    inner_dst ? offsetof(struct ipv6hdr, daddr) : offsetof(struct ipv6hdr, saddr);
 	} else {
-		oaddr_off = outer_dst ? offsetof(struct iphdr, daddr) : offsetof(struct iphdr, saddr);
-		iaddr_off = inner_dst ? offsetof(struct iphdr, daddr) : offsetof(struct iphdr, saddr);
+		oaddr_off =
+		    outer_dst ? offsetof(struct iphdr, daddr) : offsetof(struct iphdr, saddr);
+		iaddr_off =
+		    inner_dst ? offsetof(struct iphdr, daddr) : offsetof(struct iphdr, saddr);
 	}
 	if (outer_new) {
 		d = xlb_csum_diff_addr(outer_old, outer_new, v6);
@@ -115,7 +122,8 @@ static __always_inline int xlb_icmp_rewrite(void *ctx, const int hook, struct xl
 			return -1;
 		if (v6)
 			d_icmp = xlb_csum_add(d_icmp, d);
-		else if (xlb_csum_fix(ctx, hook, p->l3_off + offsetof(struct iphdr, check), d, NULL))
+		else if (xlb_csum_fix(ctx, hook, p->l3_off + offsetof(struct iphdr, check), d,
+				      NULL))
 			return -1;
 		xlb_addr_copy(outer_old, outer_new);
 	}
@@ -134,65 +142,196 @@ static __always_inline int xlb_icmp_rewrite(void *ctx, const int hook, struct xl
 	return xlb_csum_fix(ctx, hook, p->l4_off + 2, d_icmp, NULL);
 }
 
+/*
+ * What to rewrite in an error: step 1 an outer address (destination or
+ * source, or none) and a quoted endpoint; full-NAT flows, whose both ends
+ * were translated, a step 2 with the outer source (or none) and the other
+ * quoted endpoint. Built per case, applied in one place (xlb_icmp), so the
+ * rewrite is inlined twice, not once per case.
+ */
+struct xlb_icmp_plan {
+	union xlb_addr a1, a2;
+	__be16 port1, port2;
+	__u8 outer1; /* step 1 rewrites the outer address too */
+	__u8 odst1;  /* ... the destination (else the source) */
+	__u8 idst1;  /* step 1's quoted endpoint is the destination (else the source) */
+	__u8 two;    /* there is a step 2 */
+	__u8 outer2; /* step 2 rewrites the outer source to a2 */
+	__u8 own;    /* the result has one of our addresses as a source: xlb_forward_own */
+	__u8 orig;   /* about a client -> VIP flow (ICMP_ORIG), else its reply (ICMP_REPLY) */
+};
+
+/*
+ * An error to a fullnat VIP about a reply we sent as the VIP (quoted: VIP ->
+ * client): the backend saw that flow as backend -> this node's source, so
+ * the quote becomes that, and the error goes to the backend. Only a recorded
+ * flow can be named (its source port is nowhere else). 0, or -1: none.
+ */
+static __always_inline int xlb_icmp_fnat_orig(const struct xlb_pkt *p, const struct xlb_inner *in,
+					      const struct xlb_flow_key *fk, __u32 now,
+					      struct xlb_icmp_plan *pl)
+{
+	struct xlb_fnat_entry *oe = xlb_fnat_lookup(fk);
+	struct xlb_backend *be = NULL;
+
+	if (!oe || xlb_ct_backend(&oe->ct, now, &be) <= 0)
+		return -1;
+	xlb_addr_copy(&pl->a1, &be->addr);
+	pl->port1 = be->port;
+	pl->outer1 = xlb_addr_eq(&p->daddr, &in->saddr);
+	pl->odst1 = 1;
+	pl->idst1 = 0;
+	xlb_addr_copy(&pl->a2, &oe->addr);
+	pl->port2 = oe->port;
+	pl->two = 1;
+	pl->outer2 = 0;
+	pl->own = 1;
+	return 0;
+}
+
+/*
+ * An error about a packet we sent to a backend from a full-NAT source
+ * (quoted: source -> backend), from the backend or a router near it: it goes
+ * to the client, quoting client -> VIP, from the VIP where the backend sent
+ * it. 0, or -1 when the quote is no full-NAT flow's.
+ */
+static __always_inline int xlb_icmp_fnat_reply(const struct xlb_pkt *p, const struct xlb_inner *in,
+					       __u32 now, struct xlb_icmp_plan *pl,
+					       struct xlb_flow_key *rkp)
+{
+	struct xlb_fnat_entry *re;
+	struct xlb_backend *be = NULL;
+	struct xlb_vip_key *k;
+	__u32 vid;
+
+	__builtin_memset(rkp, 0, sizeof(*rkp));
+	xlb_addr_copy(&rkp->saddr, &in->daddr);
+	xlb_addr_copy(&rkp->daddr, &in->saddr);
+	rkp->sport = in->dport;
+	rkp->dport = in->sport;
+	rkp->proto = in->proto;
+	rkp->family = p->family;
+	rkp->dir = XLB_DIR_REPLY;
+	re = xlb_fnat_lookup(rkp);
+	if (!re || xlb_ct_backend(&re->ct, now, &be) <= 0)
+		return -1;
+	vid = be->vip_id;
+	k = bpf_map_lookup_elem(&xlb_vip_keys, &vid);
+	if (!k || !k->family)
+		return -1;
+	xlb_addr_copy(&pl->a1, &re->addr);
+	pl->port1 = re->port;
+	pl->outer1 = 1;
+	pl->odst1 = 1;
+	pl->idst1 = 0;
+	xlb_addr_copy(&pl->a2, &k->addr);
+	pl->port2 = k->port;
+	pl->two = 1;
+	pl->outer2 = xlb_addr_eq(&p->saddr, &in->daddr);
+	pl->own = 1;
+	return 0;
+}
+
+/* An error's working state, per CPU: the ICMP program's stack cannot hold it. */
+struct xlb_icmp_scratch {
+	struct xlb_inner in;
+	struct xlb_flow_key fk, rk;
+	struct xlb_vip_key vk;
+	struct xlb_endpoint_key ek;
+	struct xlb_icmp_plan pl;
+	struct xlb_nh fresh;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_icmp_scratch);
+	__uint(max_entries, 1);
+} xlb_icmp_scratch SEC(".maps");
+
 static __always_inline int xlb_icmp(void *ctx, const int hook, struct xlb_pkt *p,
 				    struct xlb_stats *st)
 {
-	struct xlb_vip_key vk = {};
-	struct xlb_endpoint_key ek = {};
-	struct xlb_inner in = {};
-	struct xlb_flow_key fk = {};
+	struct xlb_icmp_scratch *sc;
+	struct xlb_inner *in;
+	struct xlb_flow_key *fk;
+	struct xlb_vip_key *vk;
+	struct xlb_endpoint_key *ek;
+	struct xlb_icmp_plan *pl;
 	struct xlb_ct_entry *ct;
 	struct xlb_vip *vip;
-	union xlb_addr na;
-	__u32 bid = 0, vid = 0, now;
-	__be16 np;
+	__u32 bid = 0, vid = 0, now, zero = 0;
 
-	if (!xlb_icmp_is_error(ctx, hook, p) || xlb_icmp_inner(ctx, hook, p, &in))
+	if (!xlb_icmp_is_error(ctx, hook, p))
+		return XLB_CNT_PASS_ICMP;
+	sc = bpf_map_lookup_elem(&xlb_icmp_scratch, &zero);
+	if (!sc)
+		return XLB_CNT_DROP_INTERNAL;
+	__builtin_memset(sc, 0, sizeof(*sc));
+	in = &sc->in;
+	fk = &sc->fk;
+	vk = &sc->vk;
+	ek = &sc->ek;
+	pl = &sc->pl;
+	if (xlb_icmp_inner(ctx, hook, p, in))
 		return XLB_CNT_PASS_ICMP;
 	now = xlb_now();
 
 	/* A reply we sent as the VIP, quoted back to the VIP: the flow's backend must hear it. */
-	xlb_addr_copy(&vk.addr, &in.saddr);
-	vk.port = in.sport;
-	vk.proto = in.proto;
-	vk.family = p->family;
-	vip = bpf_map_lookup_elem(&xlb_vips, &vk);
+	xlb_addr_copy(&vk->addr, &in->saddr);
+	vk->port = in->sport;
+	vk->proto = in->proto;
+	vk->family = p->family;
+	vip = bpf_map_lookup_elem(&xlb_vips, vk);
 	if (vip) {
 		struct xlb_backend *be = NULL;
 
-		xlb_addr_copy(&fk.saddr, &in.daddr);
-		xlb_addr_copy(&fk.daddr, &in.saddr);
-		fk.sport = in.dport;
-		fk.dport = in.sport;
-		fk.proto = in.proto;
-		fk.family = p->family;
-		ct = xlb_ct_lookup(&fk);
-		if (!ct || xlb_ct_backend(ct, now, &be) <= 0)
-			be = NULL;
-		if (!be && xlb_select(vip, &fk, &bid, &be))
+		xlb_addr_copy(&fk->saddr, &in->daddr);
+		xlb_addr_copy(&fk->daddr, &in->saddr);
+		fk->sport = in->dport;
+		fk->dport = in->sport;
+		fk->proto = in->proto;
+		fk->family = p->family;
+		pl->orig = 1;
+		if (vip->mode == XLB_MODE_FULLNAT) {
+			if (xlb_icmp_fnat_orig(p, in, fk, now, pl))
+				return XLB_CNT_PASS_ICMP;
+		} else {
+			ct = xlb_ct_lookup(fk);
+			if (!ct || xlb_ct_backend(ct, now, &be) <= 0)
+				be = NULL;
+			if (!be && xlb_select(vip, fk, &bid, &be))
+				return XLB_CNT_PASS_ICMP;
+			xlb_addr_copy(&pl->a1, &be->addr);
+			pl->port1 = be->port;
+			pl->outer1 = xlb_addr_eq(&p->daddr, &in->saddr);
+			pl->odst1 = 1;
+		}
+	} else if (!xlb_fnat_port(xlb_cfg(), in->sport) ||
+		   xlb_icmp_fnat_reply(p, in, now, pl, &sc->rk)) {
+		/* A packet we sent to a backend, quoted back to its client: restore the VIP. */
+		xlb_addr_copy(&ek->addr, &in->daddr);
+		ek->port = in->dport;
+		ek->proto = in->proto;
+		ek->family = p->family;
+		if (!xlb_reply_flow(ek, &in->saddr, in->sport, now, p, 0, vk, &bid, &vid, xlb_cfg(),
+				    st))
 			return XLB_CNT_PASS_ICMP;
-		xlb_addr_copy(&na, &be->addr);
-		np = be->port;
-		if (xlb_icmp_rewrite(ctx, hook, p, &in, 1,
-				     xlb_addr_eq(&p->daddr, &in.saddr) ? &na : NULL, 0, &na, np))
-			return XLB_CNT_DROP_INTERNAL;
-		st->c[XLB_CNT_ICMP_ORIG]++;
-		return xlb_forward(ctx, hook, p, now, st);
+		xlb_addr_copy(&pl->a1, &vk->addr);
+		pl->port1 = vk->port;
+		pl->outer1 = xlb_addr_eq(&p->saddr, &in->daddr);
+		pl->odst1 = 0;
+		pl->idst1 = 1;
 	}
-
-	/* A packet we sent to a backend, quoted back to its client: restore the VIP. */
-	xlb_addr_copy(&ek.addr, &in.daddr);
-	ek.port = in.dport;
-	ek.proto = in.proto;
-	ek.family = p->family;
-	if (!xlb_reply_flow(&ek, &in.saddr, in.sport, now, p, 0, &vk, &bid, &vid, xlb_cfg(), st))
-		return XLB_CNT_PASS_ICMP;
-	xlb_addr_copy(&na, &vk.addr);
-	np = vk.port;
-	if (xlb_icmp_rewrite(ctx, hook, p, &in, 0,
-			     xlb_addr_eq(&p->saddr, &in.daddr) ? &na : NULL, 1, &na, np))
+	if (xlb_icmp_rewrite(ctx, hook, p, in, pl->odst1, pl->outer1 ? &pl->a1 : NULL, pl->idst1,
+			     &pl->a1, pl->port1))
 		return XLB_CNT_DROP_INTERNAL;
-	st->c[XLB_CNT_ICMP_REPLY]++;
+	if (pl->two && xlb_icmp_rewrite(ctx, hook, p, in, 0, pl->outer2 ? &pl->a2 : NULL,
+					!pl->idst1, &pl->a2, pl->port2))
+		return XLB_CNT_DROP_INTERNAL;
+	st->c[pl->orig ? XLB_CNT_ICMP_ORIG : XLB_CNT_ICMP_REPLY]++;
+	if (pl->own)
+		return xlb_forward_own(ctx, hook, p, now, st, &sc->fresh);
 	return xlb_forward(ctx, hook, p, now, st);
 }
 

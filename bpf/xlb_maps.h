@@ -114,7 +114,7 @@ struct {
 	__uint(max_entries, XLB_FNAT6_SIZE_DEFAULT);
 } xlb_fnat6 SEC(".maps");
 
-/* This node's address per interface, for full-NAT sources; written by xlbd. */
+/* Per interface: this node's address (full-NAT sources), whether XDP can send to it; by xlbd. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, __u32);
@@ -129,6 +129,25 @@ struct {
 	__type(value, struct xlb_nh_slot);
 	__uint(max_entries, XLB_NH_CACHE_SIZE);
 } xlb_nh_cache SEC(".maps");
+
+/* bpf_fib_lookup's argument, per CPU: 64 bytes the 512-byte stack of the inlined path lacks. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct bpf_fib_lookup);
+	__uint(max_entries, 1);
+} xlb_fib_scratch SEC(".maps");
+
+/* XDP's handoffs to TC, by translated tuple (abi.h); never pinned: a restart starts empty. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct xlb_flow_key);
+	__type(value, struct xlb_handoff);
+	__uint(max_entries, XLB_HANDOFF_MAX);
+} xlb_handoff SEC(".maps");
+
+/* Set once XDP has handed a packet over: until then xlb_tc_handoff looks at nothing. */
+__u32 xlb_handoff_used;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

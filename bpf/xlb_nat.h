@@ -96,19 +96,22 @@ static __always_inline int xlb_nat_tc(struct __sk_buff *skb, const struct xlb_pk
 	if (v4) {
 		if (bpf_l4_csum_replace(skb, csum_off, old->v4, na->v4, flags | 4))
 			return -1;
-		if (bpf_l3_csum_replace(skb, l3 + offsetof(struct iphdr, check), old->v4, na->v4, 4))
+		if (bpf_l3_csum_replace(skb, l3 + offsetof(struct iphdr, check), old->v4, na->v4,
+					4))
 			return -1;
-		if (bpf_skb_store_bytes(skb, l3 + (dst ? offsetof(struct iphdr, daddr)
-						      : offsetof(struct iphdr, saddr)),
-					&na->v4, 4, 0))
+		if (bpf_skb_store_bytes(
+			skb,
+			l3 + (dst ? offsetof(struct iphdr, daddr) : offsetof(struct iphdr, saddr)),
+			&na->v4, 4, 0))
 			return -1;
 	} else {
 		__s64 diff = bpf_csum_diff((__be32 *)old, 16, (__be32 *)na, 16, 0);
 
 		if (diff < 0 || bpf_l4_csum_replace(skb, csum_off, 0, diff, flags))
 			return -1;
-		if (bpf_skb_store_bytes(skb, l3 + (dst ? offsetof(struct ipv6hdr, daddr)
-						      : offsetof(struct ipv6hdr, saddr)),
+		if (bpf_skb_store_bytes(skb,
+					l3 + (dst ? offsetof(struct ipv6hdr, daddr)
+						  : offsetof(struct ipv6hdr, saddr)),
 					na, 16, 0))
 			return -1;
 	}
@@ -146,19 +149,55 @@ static __always_inline int xlb_ttl_dec_tc(void *ctx, const struct xlb_pkt *p)
 	__u32 l3 = p->l3_off;
 
 	if (p->family == XLB_AF_INET) {
-		__u8 w[2] = { p->ttl - 1, p->proto };
+		__u8 w[2] = {p->ttl - 1, p->proto};
 		__u16 old = ((__u16)p->proto << 8) | p->ttl;
 
-		if (bpf_l3_csum_replace(ctx, l3 + offsetof(struct iphdr, check), old,
-					*(__u16 *)w, 2))
+		if (bpf_l3_csum_replace(ctx, l3 + offsetof(struct iphdr, check), old, *(__u16 *)w,
+					2))
 			return -1;
 		return bpf_skb_store_bytes(ctx, l3 + offsetof(struct iphdr, ttl), w, 1, 0) ? -1 : 0;
 	} else {
 		__u8 hl = p->ttl - 1;
 
-		return bpf_skb_store_bytes(ctx, l3 + offsetof(struct ipv6hdr, hop_limit), &hl, 1,
-					   0) ? -1 : 0;
+		return bpf_skb_store_bytes(ctx, l3 + offsetof(struct ipv6hdr, hop_limit), &hl, 1, 0)
+			   ? -1
+			   : 0;
 	}
+}
+
+/* TTL / hop limit minus one in an XDP frame, IPv4 checksum included: 0, or -1. */
+static __always_inline int xlb_ttl_dec_xdp(void *ctx, const struct xlb_pkt *p)
+{
+	void *data = xlb_data(ctx, XLB_HOOK_XDP), *data_end = xlb_data_end(ctx, XLB_HOOK_XDP);
+	__u32 l3 = p->l3_off;
+
+	if (l3 > XLB_L2_MAX)
+		return -1;
+	if (p->family == XLB_AF_INET) {
+		struct iphdr *ip = data + l3;
+		__u16 *w, old, new;
+
+		if ((void *)(ip + 1) > data_end)
+			return -1;
+		/*
+		 * Decrement through the 16-bit word the checksum diff reads: after a
+		 * __u8 store to ip->ttl, clang may assume (strict aliasing) that *w
+		 * still holds old, and the checksum was left unchanged. The TTL is
+		 * the word's first byte: its high byte in network order.
+		 */
+		w = (__u16 *)&ip->ttl;
+		old = *w;
+		new = bpf_htons(bpf_ntohs(old) - 0x100);
+		*w = new;
+		ip->check = xlb_csum_apply(ip->check, xlb_csum_diff2(old, new));
+	} else {
+		struct ipv6hdr *ip6 = data + l3;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return -1;
+		ip6->hop_limit--;
+	}
+	return 0;
 }
 
 /*
@@ -182,31 +221,7 @@ static __always_inline int xlb_fwd_rewrite(void *ctx, const int hook, const stru
 		if (data + 12 > data_end || l3 > XLB_L2_MAX)
 			return -1;
 		__builtin_memcpy(data, macs, 12);
-		if (p->family == XLB_AF_INET) {
-			struct iphdr *ip = data + l3;
-			__u16 *w, old, new;
-
-			if ((void *)(ip + 1) > data_end)
-				return -1;
-			/*
-			 * Decrement through the 16-bit word the checksum diff reads: after a
-			 * __u8 store to ip->ttl, clang may assume (strict aliasing) that *w
-			 * still holds old, and the checksum was left unchanged. The TTL is
-			 * the word's first byte: its high byte in network order.
-			 */
-			w = (__u16 *)&ip->ttl;
-			old = *w;
-			new = bpf_htons(bpf_ntohs(old) - 0x100);
-			*w = new;
-			ip->check = xlb_csum_apply(ip->check, xlb_csum_diff2(old, new));
-		} else {
-			struct ipv6hdr *ip6 = data + l3;
-
-			if ((void *)(ip6 + 1) > data_end)
-				return -1;
-			ip6->hop_limit--;
-		}
-		return 0;
+		return xlb_ttl_dec_xdp(ctx, p);
 	}
 	if (bpf_skb_store_bytes(ctx, 0, macs, 12, 0))
 		return -1;
@@ -221,34 +236,51 @@ static __always_inline int xlb_fwd_rewrite(void *ctx, const int hook, const stru
 static __always_inline int xlb_fib(void *ctx, const int hook, struct xlb_pkt *p, struct xlb_nh *nh,
 				   __u32 now)
 {
-	struct bpf_fib_lookup fib = {};
+	struct bpf_fib_lookup *fp;
+	__u32 fib_in, zero = 0;
 	long rc;
 
-	fib.l4_protocol = p->proto;
-	fib.sport = p->sport;
-	fib.dport = p->dport;
-	fib.tot_len = p->l3_len;
-	fib.ifindex = xlb_ifindex(ctx, hook);
+	/* Off the stack: the inlined main path has no 64 bytes to spare (see xlb_fib_scratch). */
+	fp = bpf_map_lookup_elem(&xlb_fib_scratch, &zero);
+	if (!fp)
+		return XLB_CNT_PASS_FIB;
+	__builtin_memset(fp, 0, sizeof(*fp));
+
+	fp->l4_protocol = p->proto;
+	fp->sport = p->sport;
+	fp->dport = p->dport;
+	fp->tot_len = p->l3_len;
+	fp->ifindex = fib_in = xlb_ifindex(ctx, hook);
 	if (p->family == XLB_AF_INET) {
-		fib.family = AF_INET_;
-		fib.ipv4_src = p->saddr.v4;
-		fib.ipv4_dst = p->daddr.v4;
+		fp->family = AF_INET_;
+		fp->ipv4_src = p->saddr.v4;
+		fp->ipv4_dst = p->daddr.v4;
 	} else {
-		fib.family = AF_INET6_;
-		__builtin_memcpy(fib.ipv6_src, &p->saddr, 16);
-		__builtin_memcpy(fib.ipv6_dst, &p->daddr, 16);
+		fp->family = AF_INET6_;
+		__builtin_memcpy(fp->ipv6_src, &p->saddr, 16);
+		__builtin_memcpy(fp->ipv6_dst, &p->daddr, 16);
 	}
-	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	rc = bpf_fib_lookup(ctx, fp, sizeof(*fp), 0);
 	switch (rc) {
-	case BPF_FIB_LKUP_RET_SUCCESS:
+	case BPF_FIB_LKUP_RET_SUCCESS: {
+		__u32 out = fp->ifindex;
+		struct xlb_if_addr *ia =
+		    out != fib_in ? bpf_map_lookup_elem(&xlb_if_addrs, &out) : NULL;
+
 		nh->stamp = now ? now : 1; /* 0 means "none" */
-		nh->ifindex = fib.ifindex;
+		nh->ifindex = out;
+		nh->flags = ia && (ia->flags & XLB_IF_F_NO_XDP_XMIT) ? XLB_NH_F_HANDOFF : 0;
 		/* tot_len was checked against the route's MTU (the device's without one). */
 		nh->len_ok = p->l3_len;
-		__builtin_memcpy(nh->dmac, fib.dmac, 6);
-		__builtin_memcpy(nh->smac, fib.smac, 6);
+		__builtin_memcpy(nh->dmac, fp->dmac, 6);
+		__builtin_memcpy(nh->smac, fp->smac, 6);
 		return 0;
+	}
 	case BPF_FIB_LKUP_RET_NO_NEIGH:
+		if (p->defer_neigh) {
+			p->oif = fp->ifindex;
+			return XLB_CNT_PASS_NO_NEIGH;
+		}
 		if (hook == XLB_HOOK_XDP)
 			return XLB_CNT_PASS_NO_NEIGH;
 		/*
@@ -258,7 +290,7 @@ static __always_inline int xlb_fib(void *ctx, const int hook, struct xlb_pkt *p,
 		 */
 		if (hook == XLB_HOOK_TC_INGRESS && (p->ttl <= 1 || xlb_ttl_dec_tc(ctx, p)))
 			return XLB_CNT_PASS_FIB;
-		p->act = bpf_redirect_neigh(fib.ifindex, NULL, 0, 0);
+		p->act = bpf_redirect_neigh(fp->ifindex, NULL, 0, 0);
 		return XLB_CNT_FWD_REDIRECT;
 	case BPF_FIB_LKUP_RET_NOT_FWDED:
 		return XLB_CNT_PASS_LOCAL;
@@ -330,6 +362,49 @@ static __always_inline const struct xlb_nh *xlb_next_hop(void *ctx, const int ho
 	return fresh;
 }
 
+/*
+ * XDP's way to a device it cannot transmit into: the packet, ready to go,
+ * passes to the stack with where it goes noted by its tuple (xlb_handoff),
+ * and xlb_tc_handoff on this interface's TC ingress redirects it before the
+ * stack sees it (which would drop a packet from one of this node's own
+ * addresses as a martian, and forward others a second time).
+ */
+static __always_inline int xlb_handoff_note(const struct xlb_pkt *p, __u32 ifindex, __u32 flags)
+{
+	struct xlb_handoff *h = bpf_map_lookup_elem(&xlb_handoff, &p->t), v = {};
+
+	if (!xlb_handoff_used)
+		xlb_handoff_used = 1;
+	if (h && h->ifindex == ifindex && h->flags == flags)
+		return XLB_CNT_FWD_HANDOFF;
+	v.ifindex = ifindex;
+	v.flags = flags;
+	if (bpf_map_update_elem(&xlb_handoff, &p->t, &v, BPF_ANY))
+		return XLB_CNT_PASS_FIB;
+	return XLB_CNT_FWD_HANDOFF;
+}
+
+/*
+ * A translated packet whose next hop on oif has no neighbour entry yet, when
+ * the kernel must not forward it (its source is one of this node's own, a
+ * martian to the stack): TC resolves the neighbour with bpf_redirect_neigh,
+ * XDP through the handoff. The TTL goes down here, as forwarding would.
+ */
+static __always_inline int xlb_send_neigh(void *ctx, const int hook, struct xlb_pkt *p, __u32 oif)
+{
+	if (hook != XLB_HOOK_TC_EGRESS && p->ttl <= 1)
+		return XLB_CNT_PASS_FIB;
+	if (hook == XLB_HOOK_XDP) {
+		if (xlb_ttl_dec_xdp(ctx, p))
+			return XLB_CNT_PASS_FIB;
+		return xlb_handoff_note(p, oif, XLB_HANDOFF_F_NEIGH);
+	}
+	if (hook == XLB_HOOK_TC_INGRESS && xlb_ttl_dec_tc(ctx, p))
+		return XLB_CNT_PASS_FIB;
+	p->act = bpf_redirect_neigh(oif, NULL, 0, 0);
+	return XLB_CNT_FWD_REDIRECT;
+}
+
 /* Sends the packet to next hop nh. Returns the reason; p->act holds the return value. */
 static __always_inline int xlb_send(void *ctx, const int hook, struct xlb_pkt *p,
 				    const struct xlb_nh *nh)
@@ -338,6 +413,8 @@ static __always_inline int xlb_send(void *ctx, const int hook, struct xlb_pkt *p
 
 	if (xlb_fwd_rewrite(ctx, hook, p, nh))
 		return XLB_CNT_PASS_FIB;
+	if (hook == XLB_HOOK_XDP && (nh->flags & XLB_NH_F_HANDOFF))
+		return xlb_handoff_note(p, nh->ifindex, 0);
 	if (hook == XLB_HOOK_XDP && nh->ifindex == ifindex) {
 		p->act = XDP_TX;
 		return XLB_CNT_FWD_TX;
@@ -356,6 +433,28 @@ static __always_inline int xlb_forward(void *ctx, const int hook, struct xlb_pkt
 
 	nh = xlb_next_hop(ctx, hook, p, now, st, &fresh, &r);
 	return nh ? xlb_send(ctx, hook, p, nh) : r;
+}
+
+/*
+ * xlb_forward for a packet the kernel must not be given to forward (a
+ * full-NAT source is this node's own address): an unresolved neighbour is
+ * resolved on the way out (xlb_send_neigh) instead. fresh: room for the
+ * FIB's answer.
+ */
+static __always_inline int xlb_forward_own(void *ctx, const int hook, struct xlb_pkt *p, __u32 now,
+					   struct xlb_stats *st, struct xlb_nh *fresh)
+{
+	const struct xlb_nh *nh;
+	int r = 0;
+
+	p->defer_neigh = 1;
+	nh = xlb_next_hop(ctx, hook, p, now, st, fresh, &r);
+	p->defer_neigh = 0;
+	if (nh)
+		return xlb_send(ctx, hook, p, nh);
+	if (r == XLB_CNT_PASS_NO_NEIGH && p->oif)
+		return xlb_send_neigh(ctx, hook, p, p->oif);
+	return r;
 }
 
 #endif /* XLB_NAT_H */

@@ -148,7 +148,8 @@ static __always_inline int xlb_parse(void *ctx, const int hook, struct xlb_pkt *
 			return XLB_CNT_PASS_TRUNCATED;
 		proto = vh->h_vlan_encapsulated_proto;
 		l3 += VLAN_HLEN;
-		st->c[XLB_CNT_VLAN]++;
+		if (st) /* NULL: a second look at a packet already counted */
+			st->c[XLB_CNT_VLAN]++;
 	}
 	p->l3_off = l3;
 	if (proto == bpf_htons(ETH_P_IP))

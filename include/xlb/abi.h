@@ -318,8 +318,35 @@ struct xlb_nh {
 	__u8 dmac[6];
 	__u8 smac[6];
 	__u16 len_ok; /* largest L3 length the FIB approved (route and device MTU) */
-	__u16 pad;
+	__u16 flags; /* enum xlb_nh_flags */
 };
+
+enum xlb_nh_flags {
+	/*
+	 * The egress device takes no XDP frames (a bridge, VXLAN, VLAN device...):
+	 * native XDP passes the translated packet to the stack with its way out
+	 * noted in xlb_handoff, and xlb_tc_handoff on the receiving interface's
+	 * TC ingress redirects it there, as XDP itself would see it dropped.
+	 */
+	XLB_NH_F_HANDOFF = 1 << 0,
+};
+
+/*
+ * xlb_handoff (LRU hash) value, keyed by the translated packet's tuple
+ * (struct xlb_flow_key, dir 0): where xlb_tc_handoff sends packets of it.
+ * Written by XDP only when it changes, so a flow writes it once. (XDP
+ * metadata would carry it per packet, but not every kernel lets XDP write it.)
+ */
+struct xlb_handoff {
+	__u32 ifindex; /* where to send it */
+	__u32 flags; /* enum xlb_handoff_flags */
+};
+
+enum xlb_handoff_flags {
+	XLB_HANDOFF_F_NEIGH = 1 << 0, /* no MACs set: bpf_redirect_neigh resolves them */
+};
+
+#define XLB_HANDOFF_MAX 16384
 
 /*
  * xlb_nh_cache (per CPU, direct-mapped): slot = hash of the destination. The
@@ -421,12 +448,18 @@ struct xlb_fnat_entry {
  * xlb_if_addrs value, by ifindex: this node's address on the interface, which
  * full-NAT flows leaving by it take as their source. Written by xlbd from the
  * interfaces' addresses (the first IPv4 one, the first global IPv6 one); a
- * zero address: none of that family.
+ * zero address: none of that family. Interfaces without an address are
+ * there too where flags are not 0.
  */
 struct xlb_if_addr {
 	__be32 v4;
-	__u32 pad;
+	__u32 flags; /* enum xlb_if_flags */
 	union xlb_addr v6;
+};
+
+enum xlb_if_flags {
+	/* Native XDP cannot transmit into it (not a NIC or veth): see XLB_NH_F_HANDOFF. */
+	XLB_IF_F_NO_XDP_XMIT = 1 << 0,
 };
 
 #define XLB_IF_ADDRS_MAX 1024
@@ -500,6 +533,7 @@ struct xlb_backend_stats {
 	X(PASS_NO_NEIGH, PASS, "translated, next hop not resolved: kernel forwards")        \
 	X(PASS_FIB, PASS, "translated, FIB gave no forwarding answer: kernel forwards")     \
 	X(PASS_LOCAL, PASS, "translated, backend or client is local: kernel delivers")      \
+	X(FWD_HANDOFF, PASS, "translated by XDP, handed to TC for a device XDP cannot send to") \
 	X(FWD_TX, TX, "forwarded out of the receiving interface")                           \
 	X(FWD_REDIRECT, REDIRECT, "forwarded out of another interface")                     \
 	X(REJECT_TX, TX, "no backend: RST or ICMP unreachable sent back")                   \
@@ -533,6 +567,7 @@ struct xlb_backend_stats {
 	X(FNAT_HIT, "packet matched a full-NAT entry")                                      \
 	X(FNAT_PORT_TAKEN, "full-NAT source port taken towards the backend: next one tried") \
 	X(VLAN, "packet carried an 802.1Q tag")                                             \
+	X(HANDOFF_SENT, "packet handed over by XDP: redirected by xlb_tc_handoff")          \
 	X(SOCK_CONNECT, "socket connect() to a VIP: connected to a backend instead")        \
 	X(SOCK_SENDMSG, "datagram sent to a VIP (unconnected UDP): sent to a backend")      \
 	X(SOCK_RECVMSG, "datagram from a backend: its source shown as the VIP")             \
@@ -577,6 +612,7 @@ struct xlb_stats {
 #define XLB_MAP_VIP_FLOOD "xlb_vip_flood"
 #define XLB_MAP_VIP_KEYS "xlb_vip_keys"
 #define XLB_MAP_NH_CACHE "xlb_nh_cache"
+#define XLB_MAP_HANDOFF "xlb_handoff"
 #define XLB_MAP_STATS "xlb_stats"
 #define XLB_MAP_VIP_STATS "xlb_vip_stats"
 #define XLB_MAP_BACKEND_STATS "xlb_backend_stats"

@@ -172,7 +172,18 @@ static int t_ip(void)
 			i, i, T_IF_B, "nud permanent");
 	}
 	fprintf(p, "neigh add 198.18.2.77 lladdr 02:00:00:00:02:4d dev %s nud permanent\n", T_IF_B);
-	return pclose(p) == 0 ? 0 : -EIO;
+	if (pclose(p))
+		return -EIO;
+	/*
+	 * GRO on the far ends, as an end host's NIC in the labs: only then does
+	 * the kernel let native XDP redirect into these veths (it says so in
+	 * their xdp-features, which xlb_dp_if_addrs_sync reads).
+	 */
+	return system("ethtool -K xlbt-cp gro on >/dev/null 2>&1 && "
+		      "ethtool -K xlbt-bp gro on >/dev/null 2>&1 && "
+		      "ethtool -K xlbt-mp gro on >/dev/null 2>&1") == 0
+		       ? 0
+		       : -EIO;
 }
 
 void t_backend_mac(int family, const union xlb_addr *addr, __u8 mac[6])

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "dp_read.h"
 #include "maglev.h"
@@ -1299,6 +1300,42 @@ static void t_addr_is(const char *what, int family, const union xlb_addr *got, _
 		      gport, xlb_pkt_addr_str(family, want, b, sizeof(b)), wport);
 }
 
+/* The handoff XDP noted for the tuple of the frame it passed: where TC is to send it. */
+static void t_handoff_is(const char *what, const struct xlb_pkt_info *pi, __u32 ifindex,
+			 __u32 flags)
+{
+	int fd = xlb_dp_map_fd(t_env.dp, XLB_MAP_HANDOFF);
+	struct xlb_flow_key k = {};
+	struct xlb_handoff h = {};
+
+	k.family = pi->ip.family == AF_INET ? XLB_AF_INET : XLB_AF_INET6;
+	k.proto = pi->ip.proto;
+	k.saddr = pi->ip.saddr;
+	k.daddr = pi->ip.daddr;
+	k.sport = htons(pi->ip.sport);
+	k.dport = htons(pi->ip.dport);
+	if (fd < 0 || bpf_map_lookup_elem(fd, &k, &h)) {
+		t_err("%s: no handoff noted for the translated tuple", what);
+		return;
+	}
+	t_eq(what, h.ifindex, ifindex);
+	t_eq(what, h.flags, flags);
+}
+
+/* Empties every CPU's next-hop cache, so the next packet asks the FIB. */
+static void t_nh_cache_flush(void)
+{
+	int fd = xlb_dp_map_fd(t_env.dp, XLB_MAP_NH_CACHE), ncpu = libbpf_num_possible_cpus();
+	size_t vsz = (sizeof(struct xlb_nh_slot) + 7) / 8 * 8;
+	void *zero = calloc((size_t)(ncpu > 0 ? ncpu : 1), vsz);
+	__u32 i;
+
+	assert_non_null(zero);
+	for (i = 0; i < XLB_NH_CACHE_SIZE; i++)
+		assert_int_equal(bpf_map_update_elem(fd, &i, zero, BPF_ANY), 0);
+	free(zero);
+}
+
 /*
  * One full-NAT flow of client port cport through VIP k to backend be, on
  * hook: the client's packets leave from this node's address on the backend
@@ -1357,6 +1394,96 @@ static __u16 t_fnat_flow(enum t_hook hook, const struct xlb_vip_key *k,
 	return port;
 }
 
+/*
+ * ICMP errors about full-NAT flow (cport, its source port sport) through VIP
+ * k to backend be: a router's "fragmentation needed" / "packet too big" to
+ * the VIP about a reply goes to the backend quoting what the backend sent
+ * (backend -> our source); a "port unreachable" from the backend (or an
+ * error from a router near it) about what we sent goes to the client quoting
+ * client -> VIP, from the VIP when the backend sent it.
+ */
+static void t_fnat_icmp(enum t_hook hook, const struct xlb_vip_key *k,
+			const struct xlb_backend_spec *be, const union xlb_addr *snat, __u16 cport,
+			__u16 sport, int from_router)
+{
+	int fam = k->family == XLB_AF_INET ? AF_INET : AF_INET6, v4 = fam == AF_INET;
+	const char *h = t_hook_name(hook);
+	struct xlb_pkt_spec s, q;
+	struct xlb_pkt_info pi;
+	union xlb_addr client, router;
+	struct t_shot r;
+	char w[160];
+
+	xlb_pkt_addr(v4 ? T_CLIENT4 : T_CLIENT6, &client);
+	xlb_pkt_addr(v4 ? T_ROUTER_C4 : T_ROUTER_C6, &router);
+	t_spec(&q, k, cport, k->proto == XLB_PROTO_TCP ? XLB_PKT_TCP_SYN | XLB_PKT_TCP_ACK : 0);
+	q.saddr = k->addr;
+	q.sport = ntohs(k->port);
+	q.daddr = client;
+	q.dport = cport;
+	t_spec(&s, k, cport, 0);
+	s.saddr = router;
+	s.l4 = XLB_PKT_L4_ICMP;
+	s.icmp_type = v4 ? 3 : 2;
+	s.icmp_code = v4 ? 4 : 0;
+	s.icmp_data = v4 ? 1400 : 1280;
+	s.payload = NULL;
+	s.payload_len = 0;
+	s.quote = &q;
+	t_send_hook(t_env.dp, hook, &s, &r);
+	snprintf(w, sizeof(w), "%s %s: error to the VIP about a reply", h, v4 ? "v4" : "v6");
+	t_eq(w, t_moved(&r.before, &r.after, XLB_CNT_ICMP_ORIG), 1);
+	if (!t_out_ok(w, &r, &pi)) {
+		t_addr_is(w, fam, &pi.ip.daddr, 0, &be->addr, 0);
+		t_addr_is(w, fam, &pi.ip.saddr, 0, &router, 0);
+		if (!pi.has_quote || !pi.quote.has_l4) {
+			t_err("%s: no quote in what was sent", w);
+		} else {
+			t_addr_is(w, fam, &pi.quote.saddr, pi.quote.sport, &be->addr,
+				  ntohs(be->port));
+			t_addr_is(w, fam, &pi.quote.daddr, pi.quote.dport, snat, sport);
+			if (v4 && pi.quote.ip_csum != XLB_PKT_CSUM_OK)
+				t_err("%s: quoted IPv4 checksum %d", w, pi.quote.ip_csum);
+		}
+	}
+
+	t_spec(&q, k, cport, k->proto == XLB_PROTO_TCP ? XLB_PKT_TCP_SYN : 0);
+	q.saddr = *snat;
+	q.sport = sport;
+	q.daddr = be->addr;
+	q.dport = ntohs(be->port);
+	t_spec(&s, k, cport, 0);
+	if (from_router)
+		xlb_pkt_addr(v4 ? T_ROUTER_B4 : T_ROUTER_B6, &s.saddr);
+	else
+		s.saddr = be->addr;
+	s.daddr = *snat;
+	s.l4 = XLB_PKT_L4_ICMP;
+	s.icmp_type = from_router ? (v4 ? 11 : 3) : (v4 ? 3 : 1);
+	s.icmp_code = from_router ? 0 : (v4 ? 3 : 4);
+	s.icmp_data = 0;
+	s.payload = NULL;
+	s.payload_len = 0;
+	s.quote = &q;
+	t_send_hook(t_env.dp, hook, &s, &r);
+	snprintf(w, sizeof(w), "%s %s: error from the %s about what we sent", h, v4 ? "v4" : "v6",
+		 from_router ? "router" : "backend");
+	t_eq(w, t_moved(&r.before, &r.after, XLB_CNT_ICMP_REPLY), 1);
+	if (!t_out_ok(w, &r, &pi)) {
+		t_addr_is(w, fam, &pi.ip.daddr, 0, &client, 0);
+		t_addr_is(w, fam, &pi.ip.saddr, 0, from_router ? &s.saddr : &k->addr, 0);
+		if (!pi.has_quote || !pi.quote.has_l4) {
+			t_err("%s: no quote in what was sent", w);
+		} else {
+			t_addr_is(w, fam, &pi.quote.saddr, pi.quote.sport, &client, cport);
+			t_addr_is(w, fam, &pi.quote.daddr, pi.quote.dport, &k->addr,
+				  ntohs(k->port));
+			if (v4 && pi.quote.ip_csum != XLB_PKT_CSUM_OK)
+				t_err("%s: quoted IPv4 checksum %d", w, pi.quote.ip_csum);
+		}
+	}
+}
+
 static void t_fnat_ports(__u16 lo, __u16 hi)
 {
 	struct xlb_config cfg;
@@ -1385,7 +1512,7 @@ void t_fullnat(void **state)
 	struct xlb_pkt_spec s;
 	struct t_shot r;
 	__u32 id4, id6, idu;
-	__u16 p[4], a, b;
+	__u16 p[4], a, b, c, d, u;
 	int i;
 
 	(void)state;
@@ -1413,13 +1540,20 @@ void t_fullnat(void **state)
 			XLB_FNAT_PORT_HI_DEFAULT);
 	if (a && a == b)
 		t_err("two flows to one backend share source port %u", a);
-	t_fnat_flow(T_XDP, &k6, &be6, &snat6, p[0], XLB_FNAT_PORT_LO_DEFAULT,
-		    XLB_FNAT_PORT_HI_DEFAULT);
-	t_fnat_flow(T_TCI, &k6, &be6, &snat6, p[1], XLB_FNAT_PORT_LO_DEFAULT,
-		    XLB_FNAT_PORT_HI_DEFAULT);
-	t_fnat_flow(T_XDP, &ku, &be4, &snat4, p[0], XLB_FNAT_PORT_LO_DEFAULT,
-		    XLB_FNAT_PORT_HI_DEFAULT);
+	c = t_fnat_flow(T_XDP, &k6, &be6, &snat6, p[0], XLB_FNAT_PORT_LO_DEFAULT,
+			XLB_FNAT_PORT_HI_DEFAULT);
+	d = t_fnat_flow(T_TCI, &k6, &be6, &snat6, p[1], XLB_FNAT_PORT_LO_DEFAULT,
+			XLB_FNAT_PORT_HI_DEFAULT);
+	u = t_fnat_flow(T_XDP, &ku, &be4, &snat4, p[0], XLB_FNAT_PORT_LO_DEFAULT,
+			XLB_FNAT_PORT_HI_DEFAULT);
 	t_done("flows through full-NAT VIPs: IPv4, IPv6, UDP; XDP and TC");
+
+	t_fnat_icmp(T_XDP, &k4, &be4, &snat4, p[0], a, 0);
+	t_fnat_icmp(T_TCI, &k4, &be4, &snat4, p[1], b, 1);
+	t_fnat_icmp(T_XDP, &k6, &be6, &snat6, p[0], c, 0);
+	t_fnat_icmp(T_TCI, &k6, &be6, &snat6, p[1], d, 1);
+	t_fnat_icmp(T_XDP, &ku, &be4, &snat4, p[0], u, 0);
+	t_done("ICMP errors about full-NAT flows, both ways: IPv4, IPv6, UDP; XDP and TC");
 
 	/* One port, which flow p[0] holds: it goes on, a new flow finds none free. */
 	t_fnat_ports(a, a);
@@ -1465,8 +1599,99 @@ void t_fullnat(void **state)
 	t_eq("a reply to a range port that is no flow's: reason", r.reason, XLB_CNT_PASS_NOT_VIP);
 	t_done("a reply of no flow");
 
+	/*
+	 * A backend whose neighbour is not resolved: the flow is recorded and
+	 * fully translated all the same, and leaves resolving it (TC by
+	 * bpf_redirect_neigh, XDP through the handoff), never DNAT-ed only.
+	 */
+	{
+		struct xlb_backend_spec bx = t_be("198.18.2.99", 8080, XLB_BE_ACTIVE, 1);
+		struct xlb_pkt_info pi;
+		__u16 px = t_port();
+
+		assert_int_equal(xlb_vip_set_backends(dp, &k4, &bx, 1), 0);
+		t_spec(&s, &k4, px, XLB_PKT_TCP_SYN);
+		t_send_hook(dp, T_XDP, &s, &r);
+		t_eq("no neighbour, XDP: reason", r.reason, XLB_CNT_FWD_HANDOFF);
+		t_eq("no neighbour, XDP: recorded", t_moved(&r.before, &r.after, XLB_CNT_FNAT_NEW), 1);
+		if (t_out_ok("no neighbour, XDP", &r, &pi)) {
+		} else if (memcmp(&pi.ip.saddr, &snat4, sizeof(snat4)) ||
+			   memcmp(&pi.ip.daddr, &bx.addr, sizeof(bx.addr))) {
+			t_err("no neighbour, XDP: the frame is not fully translated");
+		} else {
+			t_handoff_is("no neighbour, XDP", &pi, (__u32)t_env.if_b,
+				     XLB_HANDOFF_F_NEIGH);
+		}
+		t_spec(&s, &k4, t_port(), XLB_PKT_TCP_SYN);
+		t_send_hook(dp, T_TCI, &s, &r);
+		t_eq("no neighbour, TC: redirected (bpf_redirect_neigh)", r.reason,
+		     XLB_CNT_FWD_REDIRECT);
+		t_eq("no neighbour, TC: recorded", t_moved(&r.before, &r.after, XLB_CNT_FNAT_NEW),
+		     1);
+		if (!t_out_ok("no neighbour, TC", &r, &pi))
+			t_addr_is("no neighbour, TC: source", AF_INET, &pi.ip.saddr, 0, &snat4, 0);
+		assert_int_equal(xlb_vip_set_backends(dp, &k4, &be4, 1), 0);
+	}
+	t_done("a backend whose neighbour is not resolved yet");
+
 	assert_int_equal(xlb_config_set(dp, &saved), 0);
 	xlb_vip_delete(dp, &k4);
 	xlb_vip_delete(dp, &k6);
 	xlb_vip_delete(dp, &ku);
+}
+
+/*
+ * A next hop on a device native XDP cannot transmit into (the backend side
+ * flagged so in xlb_if_addrs): XDP translates the packet and passes it with
+ * the handoff in its metadata (xlb_tc_handoff redirects it; the lab proves
+ * that half on a VXLAN overlay), TC redirects it itself, and a device that
+ * can take XDP frames again gets them redirected.
+ */
+void t_handoff(void **state)
+{
+	struct xlb_backend_spec be = t_be("198.18.2.14", 8080, XLB_BE_ACTIVE, 1);
+	struct xlb_dp *dp = t_env.dp;
+	int fd = xlb_dp_map_fd(dp, XLB_MAP_IF_ADDRS);
+	__u32 ifb = (__u32)t_env.if_b, id;
+	struct xlb_if_addr ia = {};
+	struct xlb_pkt_info pi;
+	__u8 bmac[6];
+	struct xlb_pkt_spec s;
+	struct xlb_vip_key k;
+	struct t_shot r;
+	__u16 p = t_port();
+
+	(void)state;
+	assert_int_equal(xlb_dp_if_addrs_sync(dp), 0);
+	t_eq("the fixture's veths take XDP frames: no flag",
+	     !bpf_map_lookup_elem(fd, &ifb, &ia) && (ia.flags & XLB_IF_F_NO_XDP_XMIT), 0);
+	t_vip_new(dp, "198.18.0.55:80/tcp", &k, &id);
+	assert_int_equal(xlb_vip_set_backends(dp, &k, &be, 1), 0);
+	ia.flags |= XLB_IF_F_NO_XDP_XMIT;
+	assert_int_equal(bpf_map_update_elem(fd, &ifb, &ia, BPF_ANY), 0);
+
+	t_spec(&s, &k, p, XLB_PKT_TCP_SYN);
+	t_send_hook(dp, T_XDP, &s, &r);
+	t_eq("XDP: reason", r.reason, XLB_CNT_FWD_HANDOFF);
+	t_eq("XDP: returns XDP_PASS", r.ret, XDP_PASS);
+	t_backend_mac(AF_INET, &be.addr, bmac);
+	if (t_out_ok("XDP: the frame passed", &r, &pi)) {
+	} else if (memcmp(&pi.ip.daddr, &be.addr, sizeof(be.addr)) || pi.ip.dport != 8080 ||
+		   memcmp(pi.dst_mac, bmac, 6)) {
+		t_err("XDP: the frame passed is not the translated one, MACs set");
+	} else {
+		t_handoff_is("XDP", &pi, ifb, 0);
+	}
+	t_spec(&s, &k, p, XLB_PKT_TCP_ACK);
+	t_send_hook(dp, T_TCI, &s, &r);
+	t_eq("TC: redirects it itself", r.reason, XLB_CNT_FWD_REDIRECT);
+	t_done("XDP hands a packet for a device it cannot send to over to TC");
+
+	assert_int_equal(xlb_dp_if_addrs_sync(dp), 0);
+	t_nh_cache_flush();
+	t_spec(&s, &k, p, XLB_PKT_TCP_ACK);
+	t_send_hook(dp, T_XDP, &s, &r);
+	t_eq("XDP, the flag gone: reason", r.reason, XLB_CNT_FWD_REDIRECT);
+	t_done("a device that takes XDP frames gets them redirected");
+	xlb_vip_delete(dp, &k);
 }

@@ -20,7 +20,7 @@ LIB_MODEL="mara_labels mara_model mara_build mara_apps mara_tasks mara_pods mara
 LIB_HELPERS="sse mara_stream mara_events config"
 LIB_PLAN="planner"
 LIB_BRIDGE="planner_mara"
-LIB_WRITE="dp dp_internal dp_clock dp_attach dp_write"
+LIB_WRITE="dp dp_internal dp_clock dp_attach dp_write netdev_xdp"
 LIB_READ="dp_read dp_read_internal"
 
 hdrs() { # NAMES...: the header file names of libxlb parts

@@ -741,6 +741,8 @@ int xlb_dp_prog_fd(const struct xlb_dp *dp, enum xlb_dp_prog prog)
 		return bpf_program__fd(dp->skel->progs.xlb_tc_ingress);
 	case XLB_PROG_TC_EGRESS:
 		return bpf_program__fd(dp->skel->progs.xlb_tc_egress);
+	case XLB_PROG_TC_HANDOFF:
+		return bpf_program__fd(dp->skel->progs.xlb_tc_handoff);
 	case XLB_PROG_CONNECT4:
 		return bpf_program__fd(dp->skel->progs.xlb_connect4);
 	case XLB_PROG_CONNECT6:
@@ -765,10 +767,14 @@ int xlb_dp_map_fd(const struct xlb_dp *dp, const char *name)
 {
 	int i;
 
+	struct bpf_map *m;
+
 	for (i = 0; i < XLB_M_MAX; i++)
 		if (!strcmp(xlb_map_spec(i)->name, name))
 			return dp->rd.fd[i] >= 0 ? dp->rd.fd[i] : -ENOENT;
-	return -ENOENT;
+	/* The programs' private maps (never pinned), for tests and tools. */
+	m = dp->skel ? bpf_object__find_map_by_name(dp->skel->obj, name) : NULL;
+	return m && bpf_map__fd(m) >= 0 ? bpf_map__fd(m) : -ENOENT;
 }
 
 const char *xlb_dp_pin_path(const struct xlb_dp *dp)

@@ -61,6 +61,7 @@ enum xlb_dp_prog {
 	XLB_PROG_XDP,
 	XLB_PROG_TC_INGRESS,
 	XLB_PROG_TC_EGRESS,
+	XLB_PROG_TC_HANDOFF, /* TC ingress beside XDP: sends on what XDP cannot (xlb_handoff) */
 	/* The cgroup socket programs (bpf/xlb_sock.h), in the order of xlb_sock_progs. */
 	XLB_PROG_CONNECT4,
 	XLB_PROG_CONNECT6,
@@ -106,7 +107,10 @@ long xlb_dp_clock_measure_hz(struct xlb_dp *dp);
 
 /*
  * Attaches ingress processing to ifindex in the wanted mode, falling back from
- * native XDP to generic XDP to TC ingress; *used says which one took.
+ * native XDP (or generic XDP) to TC ingress; *used says which one took. With
+ * XDP, xlb_tc_handoff goes on TC ingress too: it sends on the packets XDP
+ * translated for a device XDP cannot transmit into (xlb_dp_if_addrs_sync
+ * tells the programs which ones).
  */
 int xlb_dp_attach(struct xlb_dp *dp, int ifindex, enum xlb_attach_mode want,
 		  enum xlb_attach_mode *used);
@@ -180,7 +184,9 @@ int xlb_vip_set_mode(struct xlb_dp *dp, const struct xlb_vip_key *key, __u8 mode
 /*
  * Writes xlb_if_addrs from this network namespace's interfaces as they are
  * now (their first IPv4 and first global IPv6 address): the sources
- * full-NAT flows take. xlbd calls it at start and on its timer. 0 or -errno.
+ * full-NAT flows take; and which ones native XDP cannot transmit into
+ * (XLB_IF_F_NO_XDP_XMIT, xlb_handoff). xlbd calls it at start and on its
+ * timer. 0 or -errno.
  */
 int xlb_dp_if_addrs_sync(struct xlb_dp *dp);
 

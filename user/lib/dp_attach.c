@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * Attaching the data plane's programs (see dp.h): ingress on native XDP,
- * falling back to generic XDP and then to TC, TC egress, and detaching only
+ * falling back to TC (generic XDP, asked for, to TC; with XDP, the TC handoff
+ * beside it), TC egress, and detaching only
  * programs that are xlb's. The TC filter has a fixed handle and priority, so
  * a restarted daemon replaces its own filter instead of adding a second.
  * The cgroup socket programs are attached by bpf links pinned next to the
@@ -64,8 +65,13 @@ int xlb_dp_attach(struct xlb_dp *dp, int ifindex, enum xlb_attach_mode want,
 	if (m == XLB_ATTACH_XDP_NATIVE) {
 		err = bpf_xdp_attach(ifindex, xlb_dp_prog_fd(dp, XLB_PROG_XDP), XDP_FLAGS_DRV_MODE,
 				     NULL);
+		/*
+		 * Without native XDP (a bridge, a VXLAN device), TC: generic XDP sees
+		 * what GRO built as one large linear packet, which it cannot send on
+		 * to a device of a smaller MTU, where TC keeps the skb's segmentation.
+		 */
 		if (err)
-			m = XLB_ATTACH_XDP_GENERIC;
+			m = XLB_ATTACH_TC;
 	}
 	if (m == XLB_ATTACH_XDP_GENERIC) {
 		err = bpf_xdp_attach(ifindex, xlb_dp_prog_fd(dp, XLB_PROG_XDP), XDP_FLAGS_SKB_MODE,
@@ -73,8 +79,20 @@ int xlb_dp_attach(struct xlb_dp *dp, int ifindex, enum xlb_attach_mode want,
 		if (err)
 			m = XLB_ATTACH_TC;
 	}
-	if (m == XLB_ATTACH_TC)
+	if (m == XLB_ATTACH_TC) {
 		err = tc_attach(ifindex, BPF_TC_INGRESS, xlb_dp_prog_fd(dp, XLB_PROG_TC_INGRESS));
+	} else if (!err) {
+		err = tc_attach(ifindex, BPF_TC_INGRESS, xlb_dp_prog_fd(dp, XLB_PROG_TC_HANDOFF));
+		if (err) {
+			pr_err("%s: attach the TC handoff beside %s: %s", ifname, mode_name(m),
+			       strerror(-err));
+			bpf_xdp_detach(ifindex,
+				       m == XLB_ATTACH_XDP_NATIVE ? XDP_FLAGS_DRV_MODE
+								  : XDP_FLAGS_SKB_MODE,
+				       NULL);
+			return err;
+		}
+	}
 	if (err) {
 		pr_err("%s: attach ingress: %s", ifname, strerror(-err));
 		return err;

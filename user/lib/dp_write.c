@@ -28,6 +28,7 @@
 
 #include "dp.h"
 #include "dp_internal.h"
+#include "netdev_xdp.h"
 #include "log.h"
 #include "maglev.h"
 #include "names.h"
@@ -1142,8 +1143,32 @@ static void if_addr_take(struct xlb_if_addr *a, const struct ifaddrs *ifa)
 
 struct if_want {
 	__u32 ifindex;
+	char name[IF_NAMESIZE];
 	struct xlb_if_addr a;
 };
+
+/* Each interface's flags: the kernel's XDP answer where it gives one, else the guess. */
+static void if_flags_fill(struct if_want *w, size_t n)
+{
+	struct xlb_netdev_xdp *devs = NULL;
+	size_t nd = 0, i, j;
+	bool have = !xlb_netdev_xdp_dump(&devs, &nd);
+
+	for (i = 0; i < n; i++) {
+		bool xmit = false, known = false;
+
+		for (j = 0; have && j < nd; j++)
+			if (devs[j].ifindex == w[i].ifindex) {
+				xmit = devs[j].xmit;
+				known = true;
+				break;
+			}
+		if (!known)
+			xmit = xlb_netdev_xdp_guess(w[i].name);
+		w[i].a.flags = xmit ? 0 : XLB_IF_F_NO_XDP_XMIT;
+	}
+	free(devs);
+}
 
 static struct if_want *if_want_find(struct if_want *w, size_t n, __u32 ifindex)
 {
@@ -1155,9 +1180,10 @@ static struct if_want *if_want_find(struct if_want *w, size_t n, __u32 ifindex)
 	return NULL;
 }
 
+/* Nothing to say about the interface: no address, no flag. */
 static bool if_addr_none(const struct xlb_if_addr *a)
 {
-	return !a->v4 && !(a->v6.v6[0] | a->v6.v6[1] | a->v6.v6[2] | a->v6.v6[3]);
+	return !a->v4 && !a->flags && !(a->v6.v6[0] | a->v6.v6[1] | a->v6.v6[2] | a->v6.v6[3]);
 }
 
 int xlb_dp_if_addrs_sync(struct xlb_dp *dp)
@@ -1175,7 +1201,7 @@ int xlb_dp_if_addrs_sync(struct xlb_dp *dp)
 	if (getifaddrs(&ifs))
 		return -errno;
 	for (ifa = ifs; ifa && !err; ifa = ifa->ifa_next) {
-		if (!ifa->ifa_addr || (ifa->ifa_flags & IFF_LOOPBACK))
+		if (ifa->ifa_flags & IFF_LOOPBACK)
 			continue;
 		ifindex = if_nametoindex(ifa->ifa_name);
 		if (!ifindex)
@@ -1195,10 +1221,14 @@ int xlb_dp_if_addrs_sync(struct xlb_dp *dp)
 			w = &want[n++];
 			memset(w, 0, sizeof(*w));
 			w->ifindex = ifindex;
+			snprintf(w->name, sizeof(w->name), "%s", ifa->ifa_name);
 		}
-		if_addr_take(&w->a, ifa);
+		if (ifa->ifa_addr)
+			if_addr_take(&w->a, ifa);
 	}
 	freeifaddrs(ifs);
+	if (!err)
+		if_flags_fill(want, n);
 	/* Interfaces gone (or without an address now) first, then each one's addresses. */
 	for (more = !err && !bpf_map_get_next_key(fd, NULL, &key); more; key = next) {
 		more = !bpf_map_get_next_key(fd, &key, &next);

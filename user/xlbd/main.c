@@ -90,7 +90,7 @@ static void usage(FILE *f)
 		"      --no-marathon          no Marathon source: static VIPs only\n"
 		"  -i, --iface IF[:MODE]      attach ingress to IF (repeatable; replaces\n"
 		"                             interfaces); MODE xdp (default, falls back to\n"
-		"                             xdp-generic, then tc), xdp-generic or tc\n"
+		"                             tc), xdp-generic or tc\n"
 		"  -e, --egress-iface IF      attach TC egress to IF (repeatable)\n"
 		"  -p, --pin-path PATH        where the maps are pinned (pin_path, default\n"
 		"                             " XLB_PIN_PATH_DEFAULT ")\n"

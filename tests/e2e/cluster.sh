@@ -44,6 +44,10 @@ cl_ov_ip() { echo "198.18.$((32 + $1)).$((1 + ${2:-1}))"; } # cl_ov_ip AGENT [K]
 cl_vtep_mac() { printf '02:00:c6:12:20:%02x' $((10 + $1)); }
 CL_TOR_IP=198.18.4.1
 CL_MARATHON=198.18.4.1:8080
+# North-south (cl_outside_up): a client outside the cluster, on its own network behind the ToR.
+CL_NS_OUT=xcl-out-$CL_ID
+CL_TOR_OUT_IP=198.18.5.1
+CL_OUT_IP=198.18.5.10
 
 # cl_6 A.B.C.D: the IPv6 twin of a lab IPv4 address (2001:db8:C::D).
 cl_6() {
@@ -250,6 +254,39 @@ cl_up() {
 	return 0
 }
 
+# cl_outside_up PUBLIC...: the outside world of north-south (issue 15): a client
+# namespace on its own network (198.18.5.0/24 and its twin) behind the ToR, and
+# the ToR routing the VIP ranges (198.18.0.0/24, named 198.19.0.0/16, and the
+# IPv6 twin of the first) to the public agents given, ECMP per flow (L4 hash),
+# as a router in front of marathon-lb's public agents would. The private agents'
+# default route is the ToR, never a public agent.
+cl_outside_up() {
+	local n nh4=() nh6=()
+	ip netns add "$CL_NS_OUT" || return 1
+	ip -n "$CL_NS_OUT" link set lo up
+	cl_in "$CL_NS_OUT" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+		net.ipv6.conf.default.accept_dad=0
+	cl_veth "$CL_NS_TOR" out0 "$CL_NS_OUT" eth0 || return 1
+	cl_addr "$CL_NS_TOR" out0 "$CL_TOR_OUT_IP/24" || return 1
+	cl_addr "$CL_NS_OUT" eth0 "$CL_OUT_IP/24" || return 1
+	ip -n "$CL_NS_OUT" route add default via "$CL_TOR_OUT_IP"
+	ip -n "$CL_NS_OUT" -6 route add default via "$(cl_6 "$CL_TOR_OUT_IP")"
+	cl_nic "$CL_NS_OUT" eth0
+	cl_in "$CL_NS_TOR" sysctl -qw net.ipv4.fib_multipath_hash_policy=1 \
+		net.ipv6.fib_multipath_hash_policy=1 || return 1
+	for n in "$@"; do
+		# The public agents' XDP sends frames back out of eth0 (XDP_TX): a veth
+		# delivers them only to a peer with XDP (GRO too, but it holds them back
+		# for up to a second here), as a physical switch port would take them.
+		cl_in "$CL_NS_TOR" "$CL_LABNET" xdp-pass "tor-a$n" >/dev/null || return 1
+		nh4+=(nexthop via "$(cl_ip "$n")")
+		nh6+=(nexthop via "$(cl_6 "$(cl_ip "$n")")")
+	done
+	ip -n "$CL_NS_TOR" route add 198.18.0.0/24 "${nh4[@]}" || return 1
+	ip -n "$CL_NS_TOR" route add 198.19.0.0/16 "${nh4[@]}" || return 1
+	ip -n "$CL_NS_TOR" -6 route add "$(cl_6 198.18.0.0)/64" "${nh6[@]}" || return 1
+}
+
 # ---- containers ----
 
 # A container namespace on one of the agent's bridges: eth0 at IP/24 (and its
@@ -369,11 +406,28 @@ cl_overlay_task() {
 # "WALL_MS start|stop|fail TASK_ID ENDPOINT"); CL_TASKS_PID is its pid.
 cl_tasks_start() {
 	: >"$2"
+	CL_TASKS_LOG=$2
 	CL_LOGDIR=${CL_LOGDIR:-/tmp} nsenter --net="/run/netns/$CL_NS_TOR" "${CL_PY:-python3}" \
 		"$(dirname "$CL_SELF")/cluster_tasks.py" "$1" "$CL_ID" "$CL_LABNET" "$2" 2>>"$2.err" &
 	CL_TASKS_PID=$!
 	declare -F track_pid >/dev/null && track_pid "$CL_TASKS_PID"
 	return 0
+}
+
+# cl_tasks_started N: the agents' player (cl_tasks_start) has started N task servers.
+cl_tasks_started() { [ "$(grep -c ' start ' "$CL_TASKS_LOG" 2>/dev/null)" -ge "$1" ]; }
+
+# cl_sim_state: the Marathon stand-in's state (its control port on the ToR, cl_sim_start).
+cl_sim_state() {
+	nsenter --net="/run/netns/$CL_NS_TOR" curl -sf --noproxy '*' -m 5 "http://$CL_TOR_IP:8081/sim/state"
+}
+
+# cl_backends_now APP: APP's running tasks as Marathon's backends ("ADDR:PORT "), sorted.
+cl_backends_now() {
+	cl_sim_state | jq -r --arg app "/$1" '.apps[] | select(.id == $app) | (.networks[0].mode) as $m |
+		.tasks[] | select(.state == "TASK_RUNNING") |
+		if $m == "container" then "\(.ipAddresses[0]):8080" else "\(.host):\(.ports[0])" end' |
+		sort | tr '\n' ' '
 }
 
 # cl_down: every process of the lab's namespaces and cgroups ended, the cgroups

@@ -128,14 +128,8 @@ check "the 3 agents give the named VIPs the same addresses (${VIPADDR[*]})" \
 
 # BACKENDS[app]: its tasks as Marathon's backends (= the servers' names), sorted
 declare -A BACKENDS
-backends_now() { # backends_now APP: from the stand-in, running tasks only
-	sim_state | jq -r --arg app "/$1" '.apps[] | select(.id == $app) | (.networks[0].mode) as $m |
-		.tasks[] | select(.state == "TASK_RUNNING") |
-		if $m == "container" then "\(.ipAddresses[0]):8080" else "\(.host):\(.ports[0])" end' |
-		sort | tr '\n' ' '
-}
 for app in web-host web-bridge web-overlay; do
-	BACKENDS[$app]=$(backends_now "$app")
+	BACKENDS[$app]=$(cl_backends_now "$app")
 done
 BACKENDS[minitwit]=$(printf '%s\n' ${BACKENDS[web-host]} ${BACKENDS[web-bridge]} \
 	${BACKENDS[web-overlay]} | sort | tr '\n' ' ')
@@ -299,7 +293,7 @@ sim "deploy?app=/web-bridge&grace_ms=1000" >/dev/null
 T3=$(now_ms)
 upgraded() { # 3 running tasks, none old, all 3 active on every agent
 	local now e n
-	now=$(backends_now web-bridge)
+	now=$(cl_backends_now web-bridge)
 	[ "$(wc -w <<<"$now")" = 3 ] || return 1
 	for e in $now; do
 		case " $OLD_BRIDGE" in *" $e "*) return 1 ;; esac
@@ -314,7 +308,7 @@ upgraded() { # 3 running tasks, none old, all 3 active on every agent
 if wait_for 40 upgraded; then
 	ok "3. the rolling upgrade replaced /web-bridge's 3 tasks in $(($(now_ms) - T3)) ms ($NEW_BRIDGE); every agent has exactly the new ones active"
 else
-	nok "3. the rolling upgrade replaced /web-bridge's 3 tasks" "$(backends_now web-bridge)"
+	nok "3. the rolling upgrade replaced /web-bridge's 3 tasks" "$(cl_backends_now web-bridge)"
 fi
 new_served() {
 	local e
@@ -342,7 +336,7 @@ dead_tasks() {
 }
 dead_tasks >"$TMP/dead"
 DEAD=$(awk '{print $2}' "$TMP/dead" | sort | tr '\n' ' ')
-ALIVE=$(backends_now web-host; backends_now web-bridge; backends_now web-overlay)
+ALIVE=$(cl_backends_now web-host; cl_backends_now web-bridge; cl_backends_now web-overlay)
 ALIVE=$(for e in $ALIVE; do case " $DEAD" in *" $e "*) ;; *) echo "$e" ;; esac; done | sort)
 N_ALIVE=$(wc -w <<<"$ALIVE")
 LOAD_TIMEOUT=300

@@ -3,7 +3,8 @@
  * labnet: the traffic ends of xlb's network-namespace lab. `labnet serve`
  * is a backend that names itself in every answer, over TCP (an HTTP request
  * gets one HTTP response; any other line gets the name back, so a connection
- * can stay open for long-lived tests) and UDP. `labnet probe` is a client that
+ * can stay open for long-lived tests; "GET /bytes/N" gets N bytes, and an
+ * upload of N bytes gets "got N NAME" once all came) and UDP. `labnet probe` is a client that
  * makes N short connections (or sends N datagrams, each from a new socket),
  * or holds M long-lived connections for a while, tallies which backend
  * answered and counts every failure by kind; it exits non-zero on failure so
@@ -141,9 +142,72 @@ static double wall_ms(void)
 struct conn {
 	int fd;
 	size_t len;
+	long long body_left; /* an upload's bytes still to come; 0: none under way */
+	long long body_len;
 	char peer[INET6_ADDRSTRLEN];
 	char buf[BUF_LEN];
 };
+
+#define BULK_MAX (64LL << 20) /* the largest /bytes/N download or upload */
+
+/* Writes all of buf to a non-blocking socket, waiting for room (5 s at most each time). */
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		struct pollfd p = {.fd = fd, .events = POLLOUT};
+		ssize_t n = write(fd, buf, len);
+
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return -1;
+		if (poll(&p, 1, 5000) <= 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* "GET /bytes/N": an HTTP answer of N bytes, a pattern the client can check. */
+static int serve_bytes(struct conn *c, long long n)
+{
+	static char chunk[65536];
+	char hdr[256];
+	int h;
+
+	for (size_t i = 0; i < sizeof(chunk); i++)
+		chunk[i] = (char)('a' + i % 26);
+	h = snprintf(hdr, sizeof(hdr),
+		     "HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\n"
+		     "Content-Length: %lld\r\nConnection: close\r\n\r\n", n);
+	if (write_all(c->fd, hdr, (size_t)h))
+		return 1;
+	while (n > 0) {
+		size_t part = n > (long long)sizeof(chunk) ? sizeof(chunk) : (size_t)n;
+
+		if (write_all(c->fd, chunk, part))
+			return 1;
+		n -= (long long)part;
+	}
+	return 1;
+}
+
+/* An upload (PUT or POST with Content-Length) read to its end: "got N NAME". */
+static int upload_done(struct conn *c, const char *name)
+{
+	char out[256];
+	int n = snprintf(out, sizeof(out), "got %lld %s\n", c->body_len, name);
+	char hdr[160];
+	int h = snprintf(hdr, sizeof(hdr),
+			 "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
+			 "Connection: close\r\n\r\n", n);
+
+	if (!write_all(c->fd, hdr, (size_t)h))
+		write_all(c->fd, out, (size_t)n);
+	return 1;
+}
 
 /* The address of a peer, without the port (for the "peer" request). */
 static void peer_str(const struct sockaddr_storage *ss, char *out, size_t len)
@@ -190,9 +254,40 @@ static int serve_input(struct conn *c, const char *name)
 	char *nl;
 	int n;
 
+	if (c->body_left > 0) { /* what came of an upload: counted, not kept */
+		long long take = (long long)c->len < c->body_left ? (long long)c->len : c->body_left;
+
+		c->body_left -= take;
+		c->len = 0;
+		return c->body_left ? 0 : upload_done(c, name);
+	}
+	if (!strncmp(c->buf, "PUT ", 4) || !strncmp(c->buf, "POST ", 5)) {
+		char *end = memmem(c->buf, c->len, "\r\n\r\n", 4), *cl;
+		long long len;
+		size_t got;
+
+		if (!end)
+			return c->len >= sizeof(c->buf) - 1;
+		*end = '\0';
+		cl = strcasestr(c->buf, "\ncontent-length:");
+		len = cl ? strtoll(cl + 16, NULL, 10) : -1;
+		if (len < 0 || len > BULK_MAX)
+			return 1;
+		got = c->len - (size_t)(end + 4 - c->buf);
+		c->body_len = len;
+		c->body_left = len - (long long)(got < (size_t)len ? got : (size_t)len);
+		c->len = 0;
+		return c->body_left ? 0 : upload_done(c, name);
+	}
 	if (!strncmp(c->buf, "GET ", 4) || !strncmp(c->buf, "HEAD ", 5)) {
 		if (!memmem(c->buf, c->len, "\r\n\r\n", 4) && !memmem(c->buf, c->len, "\n\n", 2))
 			return c->len >= sizeof(c->buf) - 1;
+		if (!strncmp(c->buf, "GET /bytes/", 11)) {
+			long long n = strtoll(c->buf + 11, NULL, 10);
+
+			if (n >= 0 && n <= BULK_MAX)
+				return serve_bytes(c, n);
+		}
 		n = snprintf(out, sizeof(out),
 			     "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
 			     "Connection: close\r\n\r\n%s\n",

@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# North-south in the cluster lab (issue 15): xlb where marathon-lb runs, on two
+# public agents in front of private ones, with a client outside the cluster.
+# The ToR routes the VIP ranges to the public agents (ECMP, per flow); the
+# private agents' default route is the ToR, so a backend's answer to the
+# outside client would never pass a public agent again: only full-NAT works
+# there. The public agents run xlbd with datapath.mode fullnat, XDP on eth0
+# and TC on the overlay's VTEP (where overlay tasks' answers arrive), fed by the
+# same Marathon as the agents (tests/fixtures/sim/north-south.json: the
+# cluster fixture, /web-bridge also in HAPROXY_GROUP external on service port
+# 10100). Checks:
+#  - both public xlbds program the named VIPs and the service port, in fullnat;
+#  - from the outside client, each of /web-host, /web-bridge and /web-overlay
+#    (host, bridge and overlay tasks) answers 3,000 connections spread within
+#    ±10% over its 3 tasks, and the tasks see a public agent's address;
+#  - both public agents carried flows (the ToR's ECMP spreads them);
+#  - the external service port answers on both public agents' addresses;
+#  - 1 MiB downloads and uploads through each of the three VIPs;
+#  - a rolling upgrade of /web-bridge under load from outside: zero failed requests.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. tests/e2e/lib.sh
+SUITE=north_south
+t_tmpdir
+CL_ID=${CL_ID:-s$$}
+CL_AGENTS=5 # 1-3 private (the fixture's agents), 4 and 5 public
+. tests/e2e/cluster.sh
+cl_suite_init
+FIXTURE=tests/fixtures/sim/north-south.json
+PUBLIC=(4 5)
+N=${NS_CONNS:-3000}
+SP=10100 # /web-bridge's HAPROXY_0_PORT
+
+if ! cl_up; then
+	nok "the cluster lab comes up"
+	finish
+fi
+if ! cl_outside_up "${PUBLIC[@]}"; then
+	nok "the outside network and the ToR's routes to the public agents"
+	finish
+fi
+ok "the cluster lab with an outside client and 2 public agents (VIPs routed to them, ECMP)"
+
+cl_sim_start "$FIXTURE"
+CTL=http://$CL_TOR_IP:8081
+tor() { nsenter --net="/run/netns/$CL_NS_TOR" "$@"; }
+sim() { tor curl -sf --noproxy '*' -m 5 -X POST "$CTL/sim/$1"; }
+cl_tasks_start "$CTL" "$TMP/agents.log"
+if ! wait_for 10 cl_tasks_started 9; then
+	nok "the agents start the 9 tasks" "$(tail -5 "$TMP/agents.log" "$TMP/agents.log.err")"
+	finish
+fi
+
+pin() { echo "/sys/fs/bpf/xlb-e2e-ns-$$-a$1"; }
+for n in "${PUBLIC[@]}"; do
+	track_pin "$(pin "$n")"
+	cat >"$TMP/xlbd-$n.json" <<JSON
+{ "pin_path": "$(pin "$n")", "log_level": "debug", "metrics": { "listen": null },
+  "socket_lb": false,
+  "interfaces": [ "eth0", "vtep$CL_VNI" ], "egress_interfaces": [],
+  "datapath": { "mode": "fullnat" },
+  "marathon": { "urls": [ "http://$CL_MARATHON" ], "named_vip_range": "198.19.0.0/16",
+    "haproxy_group": "external", "node_address": "$(cl_ip "$n")",
+    "connect_timeout_ms": 500, "request_timeout_ms": 2000, "stream_timeout_ms": 3000,
+    "backoff_min_ms": 100, "backoff_max_ms": 1000 },
+  "maps": { "max_vips": 256, "max_backends": 4096, "ct_size": 65536 } }
+JSON
+	cl_spawn "$n" "$(cl_ns "$n")" "$E2E_XLBD" -c "$TMP/xlbd-$n.json" >"$TMP/xlbd-$n.log" 2>&1
+	XLBD_PIDS[n]=$CL_PID
+done
+lbs() { "$E2E_LBSTAT" --pin-path "$(pin "$1")" --no-rates -j --ct-budget 1 "${@:2}" 2>/dev/null; }
+# synced N: agent N's xlbd has the 4 named VIPs (TCP and UDP) and the service port, all fullnat.
+synced() {
+	lbs "$1" | jq -e --arg sp "$(cl_ip "$1"):$SP" '
+		([.vips[] | select(.name != null and .name != "") | "\(.name | split(".")[0]) \(.backends_active)"]
+		 | sort) == (["minitwit 9", "minitwit 9", "web-bridge 3", "web-bridge 3",
+			"web-host 3", "web-host 3", "web-overlay 3", "web-overlay 3"] | sort) and
+		([.vips[] | select("\(.address):\(.port)" == $sp) | .backends_active] == [3, 3]) and
+		all(.vips[]; .mode == "fullnat")' >/dev/null 2>&1
+}
+for n in "${PUBLIC[@]}"; do
+	if ! wait_for 15 synced "$n"; then
+		nok "public agent $n's xlbd programs the VIPs and the service port in fullnat" \
+			"$(lbs "$n" | jq -c '[.vips[] | [.name, .address, .port, .mode, .backends_active]]'; tail -3 "$TMP/xlbd-$n.log")"
+		finish
+	fi
+done
+ok "both public agents' xlbds program the 4 named VIPs and service port $SP, all in fullnat"
+check "XDP on eth0 and TC on the VTEP of both public agents (no native XDP on VXLAN)" eval \
+	"grep -q 'eth0: attached with' '$TMP/xlbd-4.log' && grep -q 'vtep$CL_VNI: .*attached with TC ingress' '$TMP/xlbd-4.log' &&
+	 grep -q 'eth0: attached with' '$TMP/xlbd-5.log' && grep -q 'vtep$CL_VNI: .*attached with TC ingress' '$TMP/xlbd-5.log'"
+
+declare -A VIPADDR
+while read -r name addr; do
+	VIPADDR[${name%%.*}]=$addr
+done < <(lbs 4 | jq -r '.vips[] | select(.protocol == "tcp" and .name != null and .name != "") |
+	"\(.name) \(.address)"')
+
+# out CMD...: CMD on the outside client.
+out() { nsenter --net="/run/netns/$CL_NS_OUT" "$@"; }
+probe() { out "$CL_LABNET" probe -j --timeout 1000 --duration 60 "$@" 2>/dev/null; }
+
+# ---- 3,000 connections per VIP, spread over its tasks, from outside ----
+
+flows_of() { # flows_of N: new flows agent N's xlb gave to backends
+	lbs "$1" | jq '[.vips[] | .new_flows // 0] | add'
+}
+for app in web-host web-bridge web-overlay; do
+	res=$(probe -n "$N" "${VIPADDR[$app]}:80")
+	want=$(cl_backends_now "$app")
+	if printf '%s' "$res" | jq -e --argjson n "$N" --arg want "$want" '
+		.ok == $n and ((.backends | keys | sort | join(" ")) + " ") == $want and
+		all(.backends[]; . >= $n / 3 * 0.9 and . <= $n / 3 * 1.1)' >/dev/null 2>&1; then
+		ok "outside -> /$app (fullnat): $N of $N connections, per task $(printf '%s' "$res" | jq -c '.backends')"
+	else
+		nok "outside -> /$app (fullnat): $N connections answered, within ±10% over $want" \
+			"$(printf '%s' "$res" | jq -c '{ok, backends, failed: (. | del(.ok, .backends))}')"
+	fi
+	res=$(probe --peer -n 20 "${VIPADDR[$app]}:80")
+	if printf '%s' "$res" | jq -e '.ok == 20 and all(.backends | keys[];
+		test(" 198\\.18\\.(4|32)\\.1[45]$"))' >/dev/null 2>&1; then
+		ok "outside -> /$app: the tasks see a public agent's address, not the client's"
+	else
+		nok "outside -> /$app: the tasks see a public agent's address" "$(printf '%s' "$res" | jq -c '.backends')"
+	fi
+done
+f4=$(flows_of 4)
+f5=$(flows_of 5)
+check "both public agents carried flows (ECMP): agent 4 $f4, agent 5 $f5" \
+	eval "[ '${f4:-0}' -gt 0 ] && [ '${f5:-0}' -gt 0 ]"
+
+# ---- the external service port, on each public agent's address ----
+
+for n in "${PUBLIC[@]}"; do
+	res=$(probe -n 300 "$(cl_ip "$n"):$SP")
+	want=$(cl_backends_now web-bridge)
+	check "outside -> $(cl_ip "$n"):$SP (/web-bridge's service port, fullnat): 300 answered by its 3 tasks" \
+		eval "printf '%s' '$res' | jq -e --arg want '$want' '.ok == 300 and
+			((.backends | keys | sort | join(\" \")) + \" \") == \$want' >/dev/null"
+done
+
+# ---- 1 MiB each way through each VIP (MTU 1500 everywhere, the overlay's 1450) ----
+
+head -c 1048576 /dev/urandom >"$TMP/1m.bin"
+for app in web-host web-bridge web-overlay; do
+	got=$(out curl -s --noproxy '*' -m 10 -o /dev/null -w '%{http_code} %{size_download}' \
+		"http://${VIPADDR[$app]}/bytes/1048576")
+	check "outside -> /$app: a 1 MiB download ($got)" [ "$got" = "200 1048576" ]
+	got=$(out curl -s --noproxy '*' -m 10 -H 'Expect:' -T "$TMP/1m.bin" \
+		"http://${VIPADDR[$app]}/up")
+	check "outside -> /$app: a 1 MiB upload (${got% *})" [ "${got% *}" = "got 1048576" ]
+done
+
+# ---- a rolling upgrade of /web-bridge under load from outside ----
+
+out "$CL_LABNET" probe -j -n 100000 --interval 10 --timeout 1000 --duration 60 \
+	--log "$TMP/roll.log" "${VIPADDR[web-bridge]}:80" >"$TMP/roll.out" 2>&1 &
+ROLL=$!
+track_pid $ROLL
+served() { # served N [EP]: the load has N answers (from EP)
+	[ "$(awk -v ep="${2:-}" '$5 == "ok" && (ep == "" || $6 == ep) {n++} END {print n + 0}' \
+		"$TMP/roll.log" 2>/dev/null)" -ge "$1" ]
+}
+wait_until 10 "the load through /web-bridge runs before the upgrade" served 20
+OLD=$(cl_backends_now web-bridge)
+sim "deploy?app=/web-bridge&grace_ms=1000" >/dev/null
+upgraded() { # 3 running tasks, none old, all 3 active on both public agents
+	local now e n
+	now=$(cl_backends_now web-bridge)
+	[ "$(wc -w <<<"$now")" = 3 ] || return 1
+	for e in $now; do
+		case " $OLD" in *" $e "*) return 1 ;; esac
+	done
+	for n in "${PUBLIC[@]}"; do
+		[ "$(lbs "$n" -b | jq -r '[.vips[] | select(.name != null and (.name | startswith("web-bridge."))) |
+			.backends[] | select(.state == "active") | .backend] | unique | sort | join(" ")')" = \
+			"$(tr ' ' '\n' <<<"$now" | grep . | sort | tr '\n' ' ' | sed 's/ $//')" ] || return 1
+	done
+	NEW=$now
+}
+if wait_for 40 upgraded; then
+	ok "the rolling upgrade replaced /web-bridge's 3 tasks ($NEW); both public agents have exactly them active"
+else
+	nok "the rolling upgrade replaced /web-bridge's 3 tasks" "$(cl_backends_now web-bridge)"
+fi
+new_served() {
+	local e
+	for e in ${NEW:-}; do served 5 "$e" || return 1; done
+}
+wait_until 10 "the new tasks take connections from outside" new_served
+kill -TERM $ROLL 2>/dev/null
+wait $ROLL 2>/dev/null
+fails=$(awk '$5 != "ok"' "$TMP/roll.log")
+check "outside -> /web-bridge during the upgrade: zero failed of $(grep -c . "$TMP/roll.log") requests" \
+	eval "[ -z \"\$fails\" ] && served 100"
+[ -z "$fails" ] || printf '%s\n' "$fails" | head -5 >&2
+
+for n in "${PUBLIC[@]}"; do
+	stop_pid "${XLBD_PIDS[n]}"
+done
+stop_pid "$CL_TASKS_PID"
+stop_pid "$SIM_PID"
+cl_down
+finish

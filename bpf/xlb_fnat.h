@@ -168,6 +168,38 @@ static __always_inline int xlb_fnat_new(void *ctx, const int hook, struct xlb_pk
 }
 
 /*
+ * A FIN or RST seen in one direction also moves the other direction's entry:
+ * each entry sees only its own direction's packets, so without this neither
+ * would see both FINs and close, and a finished flow would hold its source
+ * port for the FIN lifetime instead of the closed one. p is the packet as
+ * translated: the other entry's tuple is its reverse.
+ */
+static __always_inline void xlb_fnat_touch_peer(struct xlb_pkt *p, const struct xlb_config *cfg,
+						__u32 now, int reply)
+{
+	struct xlb_fnat_scratch *sc;
+	struct xlb_fnat_entry *e;
+	__u32 zero = 0;
+
+	if (p->proto != XLB_PROTO_TCP || !(p->tcp_flags & (TCP_F_FIN | TCP_F_RST)))
+		return;
+	sc = bpf_map_lookup_elem(&xlb_fnat_scratch, &zero);
+	if (!sc)
+		return;
+	__builtin_memset(&sc->rk, 0, sizeof(sc->rk));
+	xlb_addr_copy(&sc->rk.saddr, &p->daddr);
+	xlb_addr_copy(&sc->rk.daddr, &p->saddr);
+	sc->rk.sport = p->dport;
+	sc->rk.dport = p->sport;
+	sc->rk.proto = p->proto;
+	sc->rk.family = p->family;
+	sc->rk.dir = reply ? XLB_DIR_ORIG : XLB_DIR_REPLY;
+	e = xlb_fnat_lookup(&sc->rk);
+	if (e)
+		xlb_ct_touch(&e->ct, cfg, now, p, reply);
+}
+
+/*
  * Client -> fullnat VIP. A recorded flow keeps its backend and source while
  * the backend may carry it (a SYN only where it is still active and the flow
  * had not closed, as in NAT mode); anything else is a new flow.
@@ -198,6 +230,7 @@ static __always_inline int xlb_fnat_to_backend(void *ctx, const int hook, struct
 			if (xlb_nat(ctx, hook, p, XLB_NAT_DST, &baddr, be->port) ||
 			    xlb_nat(ctx, hook, p, XLB_NAT_SRC, &saddr, sport))
 				return XLB_CNT_DROP_INTERNAL;
+			xlb_fnat_touch_peer(p, cfg, now, 0);
 			st->c[XLB_CNT_NAT_ORIG]++;
 			xlb_count_in(be->vip_id, bid, len, 0);
 			r = xlb_forward_own(ctx, hook, p, now, st, &fresh);
@@ -258,6 +291,7 @@ static __always_inline int xlb_fnat_to_client(void *ctx, const int hook, struct 
 	if (xlb_nat(ctx, hook, p, XLB_NAT_SRC, &vaddr, k->port) ||
 	    xlb_nat(ctx, hook, p, XLB_NAT_DST, &caddr, cport))
 		return XLB_CNT_DROP_INTERNAL;
+	xlb_fnat_touch_peer(p, cfg, now, 1);
 	st->c[XLB_CNT_NAT_REPLY]++;
 	xlb_count_out(vid, bid, len);
 	return xlb_forward_own(ctx, hook, p, now, st, &fresh);

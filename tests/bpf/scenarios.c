@@ -1634,6 +1634,48 @@ void t_fullnat(void **state)
 	}
 	t_done("a backend whose neighbour is not resolved yet");
 
+	/* A FIN each way closes both entries, though each sees one direction only. */
+	{
+		int fd = xlb_dp_map_fd(dp, XLB_MAP_FNAT4);
+		struct xlb_flow_key ko = {}, kr = {};
+		struct xlb_fnat_entry eo = {}, er = {};
+		struct xlb_ct4_key c4;
+		__u16 pf = t_port(), sp;
+
+		sp = t_fnat_flow(T_XDP, &k4, &be4, &snat4, pf, XLB_FNAT_PORT_LO_DEFAULT,
+				 XLB_FNAT_PORT_HI_DEFAULT);
+		t_spec(&s, &k4, pf, XLB_PKT_TCP_FIN | XLB_PKT_TCP_ACK);
+		t_send(dp, &s, &r);
+		t_spec(&s, &k4, pf, XLB_PKT_TCP_FIN | XLB_PKT_TCP_ACK);
+		s.saddr = be4.addr;
+		s.sport = ntohs(be4.port);
+		s.daddr = snat4;
+		s.dport = sp;
+		t_send(dp, &s, &r);
+		xlb_pkt_addr(T_CLIENT4, &ko.saddr);
+		ko.daddr = k4.addr;
+		ko.sport = htons(pf);
+		ko.dport = k4.port;
+		ko.proto = XLB_PROTO_TCP;
+		ko.family = XLB_AF_INET;
+		ko.dir = XLB_DIR_ORIG;
+		kr.saddr = be4.addr;
+		kr.sport = be4.port;
+		kr.daddr = snat4;
+		kr.dport = htons(sp);
+		kr.proto = XLB_PROTO_TCP;
+		kr.family = XLB_AF_INET;
+		kr.dir = XLB_DIR_REPLY;
+		xlb_ct4_key_of(&c4, &ko);
+		t_eq("FIN each way: the client's entry", bpf_map_lookup_elem(fd, &c4, &eo), 0);
+		t_eq("FIN each way: the client's entry is closed", eo.ct.state, XLB_CTS_CLOSED);
+		xlb_ct4_key_of(&c4, &kr);
+		t_eq("FIN each way: the backend's entry", bpf_map_lookup_elem(fd, &c4, &er), 0);
+		t_eq("FIN each way: the backend's entry (the port's) is closed", er.ct.state,
+		     XLB_CTS_CLOSED);
+	}
+	t_done("a flow that ends frees its port after the closed lifetime");
+
 	assert_int_equal(xlb_config_set(dp, &saved), 0);
 	xlb_vip_delete(dp, &k4);
 	xlb_vip_delete(dp, &k6);

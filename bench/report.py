@@ -309,6 +309,7 @@ SETUPS = [
     ("router_default_offload", "plain router, default veth offloads (TX csum, TSO, GSO on)"),
     ("xlb_xdp", "xlb, native XDP, NAT to 3 backends"),
     ("xlb_tc", "xlb, TC ingress, NAT to 3 backends"),
+    ("xlb_fnat", "xlb, native XDP, full-NAT to 3 backends (they see the LB's address)"),
     ("haproxy", "HAProxy, mode tcp, balance roundrobin"),
     ("nft_dnat", "nftables DNAT, numgen random mod 3"),
 ]
@@ -396,6 +397,22 @@ def sec_e2e(doc, targets):
 
     mbps = lambda r: r["mbytes_per_s"]  # noqa: E731
     lbreq = per100k("lb_cpu_s")
+    f2 = lambda v: num(v, 2)  # noqa: E731
+    if e2e_trials(doc, "xlb_fnat", "short"):
+        # Issue 15: full-NAT against marathon-lb's way (HAProxy), on the same LB host.
+        targets += [
+            Target("xlb full-NAT (XDP) / HAProxy, short req/s",
+                   ratio(med("xlb_fnat", "short"), med("haproxy", "short")), ">=", 1.25, "×", f2),
+            Target("xlb full-NAT (XDP) / HAProxy, keep-alive req/s",
+                   ratio(med("xlb_fnat", "keepalive"), med("haproxy", "keepalive")), ">=", None,
+                   "×", f2),
+            Target("xlb full-NAT (XDP) / HAProxy, 1 MiB MB/s",
+                   ratio(med("xlb_fnat", "bulk", mbps), med("haproxy", "bulk", mbps)), ">=", None,
+                   "×", f2),
+            Target("xlb full-NAT (XDP) balancer CPU per request / HAProxy's, short",
+                   ratio(med("xlb_fnat", "short", lbreq), med("haproxy", "short", lbreq)), "<=",
+                   None, "×", lambda v: num(v, 3)),
+        ]
     for x, xd in (("xlb_xdp", "xlb XDP"), ("xlb_tc", "xlb TC")):
         if not e2e_trials(doc, x, "short"):
             continue

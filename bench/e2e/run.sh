@@ -8,6 +8,7 @@
 #                   default offloads (router_default_offload)
 #   xlb_xdp         xlb, native XDP on the LB host's veths, NAT to 3 backends
 #   xlb_tc          xlb attached at TC ingress instead
+#   xlb_fnat        xlb, native XDP, full-NAT (the backends see the LB host's address)
 #   haproxy         Debian's HAProxy, mode tcp, balance roundrobin, on the VIP
 #   nft_dnat        nftables DNAT, numgen random mod 3 (IPVS is not in this kernel)
 # Loads (wrk from the client host against Debian's nginx on the backends):
@@ -34,7 +35,7 @@ DURATION=${DURATION:-10}
 CONNS_SHORT=${CONNS_SHORT:-16}
 CONNS_KA=${CONNS_KA:-16}
 CONNS_BULK=${CONNS_BULK:-4}
-SETUPS=${SETUPS:-router xlb_xdp xlb_tc haproxy nft_dnat}
+SETUPS=${SETUPS:-router xlb_xdp xlb_tc xlb_fnat haproxy nft_dnat}
 RESULTS=$OUTPUT/bench/e2e.json
 # Debian's python3 (make deps) when there is one: a version manager's shim in PATH can take a
 # second to start (bench/e2e/bpf_stats.py).
@@ -251,22 +252,22 @@ setup_router() {
 	offloads off
 }
 
-xlb_setup() { # xlb_setup SETUP MODE
-	local setup=$1 mode=$2 i ifs
+xlb_setup() { # xlb_setup SETUP MODE [FWD]: FWD nat (default) or fullnat
+	local setup=$1 mode=$2 fwd=${3:-nat} i ifs
 	ifs="{\"name\": \"lb-c\", \"mode\": \"$mode\"}"
 	for i in $(seq 1 "$LAB_BACKENDS"); do
 		ifs="$ifs, {\"name\": \"lb-b$i\", \"mode\": \"$mode\"}"
 	done
 	cat >"$TMP/xlbd.json" <<EOF
 { "pin_path": "$PIN", "metrics": { "listen": null }, "marathon": { "urls": [] },
-  "socket_lb": false, "interfaces": [ $ifs ],
+  "socket_lb": false, "interfaces": [ $ifs ], "datapath": { "mode": "$fwd" },
   "vips": [ { "vip": "$VIP:80/tcp", "name": "bench", "app": "bench",
               "backends": [ $(for i in $(seq 1 "$LAB_BACKENDS"); do
 	printf '"%s:80"%s' "$(lab_backend_ip "$i")" "$([ "$i" -lt "$LAB_BACKENDS" ] && echo ,)"
 done) ] } ] }
 EOF
 	echo "=== $setup: xlbd --once, $mode on lb-c and lb-b1..$LAB_BACKENDS," \
-		"NAT to $LAB_BACKENDS backends"
+		"$fwd to $LAB_BACKENDS backends"
 	if ! lab_net "$LAB_NS_LB" "$OUTPUT/xlbd" -c "$TMP/xlbd.json" --once >"$TMP/$setup.log" \
 		2>&1; then
 		echo "  xlbd failed: $(tail -3 "$TMP/$setup.log")"
@@ -290,6 +291,7 @@ EOF
 
 setup_xlb_xdp() { xlb_setup xlb_xdp xdp; }
 setup_xlb_tc() { xlb_setup xlb_tc tc; }
+setup_xlb_fnat() { xlb_setup xlb_fnat xdp fullnat; }
 
 setup_haproxy() {
 	local i

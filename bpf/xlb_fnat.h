@@ -8,9 +8,9 @@
  * two entries (abi.h's xlb_fnat_entry): the client's tuple names the source
  * it was given, the backend's reply tuple names the client. The reply entry
  * is also what makes a source port taken: a new flow tries ports from a hash
- * of its tuple on, inserting the reply entry until one is free, and fails
- * as exhausted (counted) after XLB_FNAT_PROBES, never reusing a tuple in use.
- * Ports come free when their entry expires or is evicted.
+ * of its tuple on, inserting the reply entry until one is free (or holds an
+ * expired flow), and fails as exhausted (counted) after XLB_FNAT_PROBES,
+ * never reusing a tuple in use. Ports come free when their entry expires.
  */
 #ifndef XLB_FNAT_H
 #define XLB_FNAT_H
@@ -99,6 +99,7 @@ static __always_inline int xlb_fnat_new(void *ctx, const int hook, struct xlb_pk
 	__u32 vip_id = be->vip_id, len = p->frame_len, lo, n, seed, i, oif;
 	__u8 state = xlb_ct_state_of(p);
 	union xlb_addr *baddr = &sc->baddr, *snat = &sc->snat;
+	struct xlb_fnat_entry *taken;
 	const struct xlb_nh *nh;
 	int r = 0;
 
@@ -145,6 +146,11 @@ static __always_inline int xlb_fnat_new(void *ctx, const int hook, struct xlb_pk
 			i = XLB_FNAT_PROBES;
 			break;
 		}
+		/* An expired flow's tuple is free now, not only once xlbd's sweep has run. */
+		taken = xlb_fnat_lookup(rk);
+		if (taken && xlb_tick_after(now, taken->ct.expires) &&
+		    !xlb_fnat_update(rk, re, BPF_EXIST))
+			break;
 		st->c[XLB_CNT_FNAT_PORT_TAKEN]++;
 	}
 	if (!n || i >= XLB_FNAT_PROBES) {

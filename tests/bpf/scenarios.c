@@ -1566,6 +1566,29 @@ void t_fullnat(void **state)
 	t_send(dp, &s, &r);
 	t_eq("range used up: a flow that has its port goes on",
 	     t_moved(&r.before, &r.after, XLB_CNT_FNAT_HIT), 1);
+	{
+		/* That flow's reply entry expired: its port is free for the next flow at once. */
+		int fd = xlb_dp_map_fd(dp, XLB_MAP_FNAT4);
+		struct xlb_flow_key kr = {};
+		struct xlb_fnat_entry er = {};
+		struct xlb_ct4_key c4;
+
+		kr.saddr = be4.addr;
+		kr.sport = be4.port;
+		kr.daddr = snat4;
+		kr.dport = htons(a);
+		kr.proto = XLB_PROTO_TCP;
+		kr.family = XLB_AF_INET;
+		kr.dir = XLB_DIR_REPLY;
+		xlb_ct4_key_of(&c4, &kr);
+		assert_int_equal(bpf_map_lookup_elem(fd, &c4, &er), 0);
+		er.ct.expires -= 1u << 30;
+		assert_int_equal(bpf_map_update_elem(fd, &c4, &er, BPF_EXIST), 0);
+		t_spec(&s, &k4, p[2], XLB_PKT_TCP_SYN);
+		t_send(dp, &s, &r);
+		t_eq("range used up, its one flow expired: the new flow takes the port",
+		     t_moved(&r.before, &r.after, XLB_CNT_FNAT_NEW), 1);
+	}
 	t_fnat_ports(0, 0);
 	t_spec(&s, &k4, p[3], XLB_PKT_TCP_SYN);
 	t_send(dp, &s, &r);
@@ -1711,6 +1734,7 @@ void t_handoff(void **state)
 	assert_int_equal(xlb_vip_set_backends(dp, &k, &be, 1), 0);
 	ia.flags |= XLB_IF_F_NO_XDP_XMIT;
 	assert_int_equal(bpf_map_update_elem(fd, &ifb, &ia, BPF_ANY), 0);
+	t_nh_cache_flush(); /* a next hop cached by an earlier test predates the flag */
 
 	t_spec(&s, &k, p, XLB_PKT_TCP_SYN);
 	t_send_hook(dp, T_XDP, &s, &r);

@@ -76,6 +76,20 @@ static __always_inline int xlb_icmp_inner(void *ctx, const int hook, const struc
 	return 0;
 }
 
+/* The flow key of the quoted packet's other direction: whose entry names its flow. */
+static __always_inline void xlb_inner_reverse(struct xlb_flow_key *k, const struct xlb_inner *in,
+					      __u8 family, __u8 dir)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	xlb_addr_copy(&k->saddr, &in->daddr);
+	xlb_addr_copy(&k->daddr, &in->saddr);
+	k->sport = in->dport;
+	k->dport = in->sport;
+	k->proto = in->proto;
+	k->family = family;
+	k->dir = dir;
+}
+
 /* Reads a 16-bit checksum at off, applies diff, writes it back. Returns the field's own diff. */
 static __always_inline int xlb_csum_fix(void *ctx, const int hook, __u32 off, __u32 diff,
 					__u32 *field_diff)
@@ -204,14 +218,7 @@ static __always_inline int xlb_icmp_fnat_reply(const struct xlb_pkt *p, const st
 	struct xlb_vip_key *k;
 	__u32 vid;
 
-	__builtin_memset(rkp, 0, sizeof(*rkp));
-	xlb_addr_copy(&rkp->saddr, &in->daddr);
-	xlb_addr_copy(&rkp->daddr, &in->saddr);
-	rkp->sport = in->dport;
-	rkp->dport = in->sport;
-	rkp->proto = in->proto;
-	rkp->family = p->family;
-	rkp->dir = XLB_DIR_REPLY;
+	xlb_inner_reverse(rkp, in, p->family, XLB_DIR_REPLY);
 	re = xlb_fnat_lookup(rkp);
 	if (!re || xlb_ct_backend(&re->ct, now, &be) <= 0)
 		return -1;
@@ -286,12 +293,7 @@ static __always_inline int xlb_icmp(void *ctx, const int hook, struct xlb_pkt *p
 	if (vip) {
 		struct xlb_backend *be = NULL;
 
-		xlb_addr_copy(&fk->saddr, &in->daddr);
-		xlb_addr_copy(&fk->daddr, &in->saddr);
-		fk->sport = in->dport;
-		fk->dport = in->sport;
-		fk->proto = in->proto;
-		fk->family = p->family;
+		xlb_inner_reverse(fk, in, p->family, XLB_DIR_ORIG);
 		pl->orig = 1;
 		if (vip->mode == XLB_MODE_FULLNAT) {
 			if (xlb_icmp_fnat_orig(p, in, fk, now, pl))

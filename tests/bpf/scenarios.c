@@ -1300,6 +1300,22 @@ static void t_addr_is(const char *what, int family, const union xlb_addr *got, _
 		      gport, xlb_pkt_addr_str(family, want, b, sizeof(b)), wport);
 }
 
+/* The xlb_ct4 (and xlb_fnat4) key of an IPv4 TCP tuple; ports in network order. */
+static void t_tcp4_key(struct xlb_ct4_key *k, const union xlb_addr *saddr, __be16 sport,
+		       const union xlb_addr *daddr, __be16 dport, __u8 dir)
+{
+	struct xlb_flow_key t = {};
+
+	t.saddr = *saddr;
+	t.sport = sport;
+	t.daddr = *daddr;
+	t.dport = dport;
+	t.proto = XLB_PROTO_TCP;
+	t.family = XLB_AF_INET;
+	t.dir = dir;
+	xlb_ct4_key_of(k, &t);
+}
+
 /* The handoff XDP noted for the tuple of the frame it passed: where TC is to send it. */
 static void t_handoff_is(const char *what, const struct xlb_pkt_info *pi, __u32 ifindex,
 			 __u32 flags)
@@ -1569,18 +1585,10 @@ void t_fullnat(void **state)
 	{
 		/* That flow's reply entry expired: its port is free for the next flow at once. */
 		int fd = xlb_dp_map_fd(dp, XLB_MAP_FNAT4);
-		struct xlb_flow_key kr = {};
 		struct xlb_fnat_entry er = {};
 		struct xlb_ct4_key c4;
 
-		kr.saddr = be4.addr;
-		kr.sport = be4.port;
-		kr.daddr = snat4;
-		kr.dport = htons(a);
-		kr.proto = XLB_PROTO_TCP;
-		kr.family = XLB_AF_INET;
-		kr.dir = XLB_DIR_REPLY;
-		xlb_ct4_key_of(&c4, &kr);
+		t_tcp4_key(&c4, &be4.addr, be4.port, &snat4, htons(a), XLB_DIR_REPLY);
 		assert_int_equal(bpf_map_lookup_elem(fd, &c4, &er), 0);
 		er.ct.expires -= 1u << 30;
 		assert_int_equal(bpf_map_update_elem(fd, &c4, &er, BPF_EXIST), 0);
@@ -1660,8 +1668,8 @@ void t_fullnat(void **state)
 	/* A FIN each way closes both entries, though each sees one direction only. */
 	{
 		int fd = xlb_dp_map_fd(dp, XLB_MAP_FNAT4);
-		struct xlb_flow_key ko = {}, kr = {};
 		struct xlb_fnat_entry eo = {}, er = {};
+		union xlb_addr client;
 		struct xlb_ct4_key c4;
 		__u16 pf = t_port(), sp;
 
@@ -1675,24 +1683,11 @@ void t_fullnat(void **state)
 		s.daddr = snat4;
 		s.dport = sp;
 		t_send(dp, &s, &r);
-		xlb_pkt_addr(T_CLIENT4, &ko.saddr);
-		ko.daddr = k4.addr;
-		ko.sport = htons(pf);
-		ko.dport = k4.port;
-		ko.proto = XLB_PROTO_TCP;
-		ko.family = XLB_AF_INET;
-		ko.dir = XLB_DIR_ORIG;
-		kr.saddr = be4.addr;
-		kr.sport = be4.port;
-		kr.daddr = snat4;
-		kr.dport = htons(sp);
-		kr.proto = XLB_PROTO_TCP;
-		kr.family = XLB_AF_INET;
-		kr.dir = XLB_DIR_REPLY;
-		xlb_ct4_key_of(&c4, &ko);
+		xlb_pkt_addr(T_CLIENT4, &client);
+		t_tcp4_key(&c4, &client, htons(pf), &k4.addr, k4.port, XLB_DIR_ORIG);
 		t_eq("FIN each way: the client's entry", bpf_map_lookup_elem(fd, &c4, &eo), 0);
 		t_eq("FIN each way: the client's entry is closed", eo.ct.state, XLB_CTS_CLOSED);
-		xlb_ct4_key_of(&c4, &kr);
+		t_tcp4_key(&c4, &be4.addr, be4.port, &snat4, htons(sp), XLB_DIR_REPLY);
 		t_eq("FIN each way: the backend's entry", bpf_map_lookup_elem(fd, &c4, &er), 0);
 		t_eq("FIN each way: the backend's entry (the port's) is closed", er.ct.state,
 		     XLB_CTS_CLOSED);

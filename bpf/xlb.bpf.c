@@ -15,6 +15,7 @@
 #include "xlb_parse.h"
 #include "xlb_lb.h"
 #include "xlb_icmp.h"
+#include "xlb_dsr.h"
 #include "xlb_sock.h"
 
 /* Enough linear bytes for Ethernet + VLAN + IPv4 with options + TCP with options. */
@@ -115,24 +116,110 @@ int xlb_icmp_tce(struct __sk_buff *skb)
 	return xlb_icmp_prog(skb, XLB_HOOK_TC_EGRESS);
 }
 
+/*
+ * DSR's two ends (bpf/xlb_dsr.h), tail-called like ICMP: the balancer's, for
+ * a packet to a DSR VIP or of a DSR flow, and the agent's, for IPIP/IP6IP6.
+ */
+static __always_inline int xlb_dsr_prog(void *ctx, const int hook, int decap)
+{
+	struct xlb_pkt p = {};
+	struct xlb_stats *st;
+	__u32 zero = 0;
+	int r;
+
+	st = bpf_map_lookup_elem(&xlb_stats, &zero);
+	if (!st)
+		return hook == XLB_HOOK_XDP ? XDP_PASS : TC_ACT_OK_;
+	if (decap && hook != XLB_HOOK_XDP) {
+		/* Outer and inner headers, linear: more than the main path pulls. */
+		__u32 len = xlb_frame_len(ctx, hook);
+
+		if (len > XLB_PULL_LEN + 40)
+			len = XLB_PULL_LEN + 40;
+		bpf_skb_pull_data(ctx, len);
+	}
+	r = xlb_parse_pull(ctx, hook, &p, NULL);
+	if (decap)
+		r = r == XLB_CNT_PASS_PROTO && xlb_is_tunnel(p.proto) ? xlb_dsr_decap(ctx, hook, &p, st)
+								      : r ?: XLB_CNT_PASS_TUNNEL;
+	else if (!r)
+		r = xlb_dsr_to_backend(ctx, hook, &p, st);
+	return xlb_finish(hook, st, r, p.act);
+}
+
+SEC("xdp")
+int xlb_dsr_xdp(struct xdp_md *ctx)
+{
+	return xlb_dsr_prog(ctx, XLB_HOOK_XDP, 0);
+}
+
+SEC("tc")
+int xlb_dsr_tci(struct __sk_buff *skb)
+{
+	return xlb_dsr_prog(skb, XLB_HOOK_TC_INGRESS, 0);
+}
+
+SEC("tc")
+int xlb_dsr_tce(struct __sk_buff *skb)
+{
+	return xlb_dsr_prog(skb, XLB_HOOK_TC_EGRESS, 0);
+}
+
+SEC("xdp")
+int xlb_decap_xdp(struct xdp_md *ctx)
+{
+	return xlb_dsr_prog(ctx, XLB_HOOK_XDP, 1);
+}
+
+SEC("tc")
+int xlb_decap_tci(struct __sk_buff *skb)
+{
+	return xlb_dsr_prog(skb, XLB_HOOK_TC_INGRESS, 1);
+}
+
 /* The tail calls' targets, filled by libbpf at load: one array per program type. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__array(values, int(struct xdp_md *));
-} xlb_jmp_xdp SEC(".maps") = {
-    .values = {[0] = (void *)&xlb_icmp_xdp},
-};
+enum { XLB_JMP_ICMP = 0, XLB_JMP_DSR = 1, XLB_JMP_DECAP = 2, XLB_JMP_HOOKS = 3 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
-	__uint(max_entries, 2);
+	__uint(max_entries, XLB_JMP_HOOKS);
+	__type(key, __u32);
+	__array(values, int(struct xdp_md *));
+} xlb_jmp_xdp SEC(".maps") = {
+    .values =
+	{
+	    [XLB_JMP_ICMP] = (void *)&xlb_icmp_xdp,
+	    [XLB_JMP_DSR] = (void *)&xlb_dsr_xdp,
+	    [XLB_JMP_DECAP] = (void *)&xlb_decap_xdp,
+	},
+};
+
+/* TC's: XLB_JMP_HOOKS slots per hook, ingress first. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 2 * XLB_JMP_HOOKS);
 	__type(key, __u32);
 	__array(values, int(struct __sk_buff *));
 } xlb_jmp_tc SEC(".maps") = {
-    .values = {[0] = (void *)&xlb_icmp_tci, [1] = (void *)&xlb_icmp_tce},
+    .values =
+	{
+	    [XLB_JMP_ICMP] = (void *)&xlb_icmp_tci,
+	    [XLB_JMP_DSR] = (void *)&xlb_dsr_tci,
+	    [XLB_JMP_DECAP] = (void *)&xlb_decap_tci,
+	    [XLB_JMP_HOOKS + XLB_JMP_ICMP] = (void *)&xlb_icmp_tce,
+	    [XLB_JMP_HOOKS + XLB_JMP_DSR] = (void *)&xlb_dsr_tce,
+	},
 };
+
+/* Continues the packet in program which of the hook's array; returns only where it is missing. */
+static __always_inline void xlb_jump(void *ctx, const int hook, __u32 which)
+{
+	if (hook == XLB_HOOK_XDP)
+		bpf_tail_call(ctx, &xlb_jmp_xdp, which);
+	else
+		bpf_tail_call(ctx, &xlb_jmp_tc,
+			      (hook == XLB_HOOK_TC_INGRESS ? 0 : XLB_JMP_HOOKS) + which);
+}
 
 static __always_inline int xlb_process(void *ctx, const int hook)
 {
@@ -146,20 +233,25 @@ static __always_inline int xlb_process(void *ctx, const int hook)
 		return hook == XLB_HOOK_XDP ? XDP_PASS : TC_ACT_OK_;
 
 	r = xlb_parse_pull(ctx, hook, &p, st);
-	if (r)
+	if (r) {
+		/* A tunnel's packet may be DSR's, to this node as a backend's agent. */
+		if (r == XLB_CNT_PASS_PROTO && xlb_is_tunnel(p.proto) && hook != XLB_HOOK_TC_EGRESS)
+			xlb_jump(ctx, hook, XLB_JMP_DECAP);
 		return xlb_finish(hook, st, r, 0);
+	}
 
 	if (p.proto == IPPROTO_ICMP_ || p.proto == IPPROTO_ICMPV6_) {
-		if (hook == XLB_HOOK_XDP)
-			bpf_tail_call(ctx, &xlb_jmp_xdp, 0);
-		else
-			bpf_tail_call(ctx, &xlb_jmp_tc, hook == XLB_HOOK_TC_INGRESS ? 0 : 1);
+		xlb_jump(ctx, hook, XLB_JMP_ICMP);
 		/* Only where the target is missing (it never is once loaded): left alone. */
 		return xlb_finish(hook, st, XLB_CNT_PASS_ICMP, 0);
 	}
 
 	if (xlb_filter_hit(XLB_FILTER_VIP, &p.daddr, p.family)) {
 		r = xlb_to_backend(ctx, hook, &p, st);
+		if (r == XLB_JUMP_DSR) {
+			xlb_jump(ctx, hook, XLB_JMP_DSR);
+			return xlb_finish(hook, st, XLB_CNT_DROP_INTERNAL, 0);
+		}
 		if (r)
 			return xlb_finish(hook, st, r, p.act);
 	}
@@ -200,11 +292,17 @@ int xlb_tc_handoff(struct __sk_buff *skb)
 	struct xlb_stats *st;
 	struct xlb_pkt p = {};
 	__u32 zero = 0;
+	int r;
 
 	if (!xlb_handoff_used)
 		return TC_ACT_OK_;
+
 	st = bpf_map_lookup_elem(&xlb_stats, &zero);
-	if (!st || xlb_parse(skb, XLB_HOOK_TC_INGRESS, &p, NULL))
+	if (!st)
+		return TC_ACT_OK_;
+	/* DSR's encapsulated packets too: their tuple is the outer header's, without ports. */
+	r = xlb_parse(skb, XLB_HOOK_TC_INGRESS, &p, NULL);
+	if (r && !(r == XLB_CNT_PASS_PROTO && xlb_is_tunnel(p.proto)))
 		return TC_ACT_OK_;
 	p.dir = 0;
 	h = bpf_map_lookup_elem(&xlb_handoff, &p.t);

@@ -17,6 +17,10 @@
 #include "xlb_reject.h"
 #include "xlb_pick.h"
 #include "xlb_fnat.h"
+#include "xlb_mss.h"
+
+/* xlb_to_backend's answer for a DSR flow: the caller tail-calls the DSR program. */
+#define XLB_JUMP_DSR 0x10000
 
 /* NATs a client's packet to its backend, counts it and sends it on. */
 static __always_inline int xlb_send_to(void *ctx, const int hook, struct xlb_pkt *p,
@@ -92,6 +96,8 @@ static __always_inline int xlb_to_backend(void *ctx, const int hook, struct xlb_
 	if (!syn) {
 		ct = xlb_ct_lookup(&p->t);
 		if (ct) {
+			if (ct->flags & XLB_CT_F_DSR)
+				return XLB_JUMP_DSR;
 			r = xlb_ct_backend(ct, now, &be);
 			if (r > 0) {
 				st->c[XLB_CNT_CT_HIT]++;
@@ -111,6 +117,8 @@ static __always_inline int xlb_to_backend(void *ctx, const int hook, struct xlb_
 		return 0;
 	if (repick)
 		st->c[XLB_CNT_CT_REPICK]++;
+	if (vip->mode == XLB_MODE_DSR)
+		return XLB_JUMP_DSR;
 	if (vip->mode == XLB_MODE_FULLNAT)
 		return xlb_fnat_to_backend(ctx, hook, p, st, vip, cfg, now, syn);
 	vip_id = vip->vip_id;
@@ -306,6 +314,12 @@ static __always_inline int xlb_to_client(void *ctx, const int hook, struct xlb_p
 	xlb_addr_copy(&vaddr, &vk.addr);
 	if (xlb_nat(ctx, hook, p, XLB_NAT_SRC, &vaddr, vk.port))
 		return XLB_CNT_DROP_INTERNAL;
+	if (p->proto == XLB_PROTO_TCP && (p->tcp_flags & TCP_F_SYN)) {
+		struct xlb_vip *vip = bpf_map_lookup_elem(&xlb_vips, &vk);
+
+		if (vip && vip->mode == XLB_MODE_DSR)
+			xlb_mss_clamp(ctx, hook, p, cfg, st);
+	}
 	st->c[XLB_CNT_NAT_REPLY]++;
 	xlb_count_out(vip_id, bid, len);
 	return xlb_forward(ctx, hook, p, now, st);

@@ -122,6 +122,21 @@ struct {
 	__uint(max_entries, XLB_IF_ADDRS_MAX);
 } xlb_if_addrs SEC(".maps");
 
+/* DSR, by xlbd (abi.h): each backend's agent and tag, and the backend of a VIP's tag. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_dsr_agent);
+	__uint(max_entries, XLB_MAX_BACKENDS_DEFAULT);
+} xlb_dsr_agents SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct xlb_dsr_tag_key);
+	__type(value, __u32);
+	__uint(max_entries, XLB_MAX_BACKENDS_DEFAULT);
+} xlb_dsr_tags SEC(".maps");
+
 /* Next hops by destination, per CPU (abi.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

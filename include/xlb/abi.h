@@ -18,7 +18,7 @@
 #endif
 
 /* A plain decimal literal: the pin path below is made of its digits. */
-#define XLB_ABI_VERSION 3
+#define XLB_ABI_VERSION 4
 #define XLB_PIN_ROOT "/sys/fs/bpf/xlb"
 #define XLB_STRINGIFY_(x) #x
 #define XLB_STRINGIFY(x) XLB_STRINGIFY_(x)
@@ -89,10 +89,14 @@ enum xlb_vip_flags {
  * must come back through this node. fullnat: also SNAT to an address of this
  * node's (the one of the interface towards the backend) and a source port it
  * allocates, so replies come back to it in any topology (bpf/xlb_fnat.h).
+ * dsr: the client's packet, untouched, encapsulated (IPIP, IP6IP6) to the
+ * agent that runs the backend, whose xlb delivers it and answers the client
+ * directly from the VIP (bpf/xlb_dsr.h).
  */
 enum xlb_mode {
 	XLB_MODE_NAT = 0,
 	XLB_MODE_FULLNAT = 1,
+	XLB_MODE_DSR = 2,
 	XLB_MODE_MAX,
 };
 
@@ -278,6 +282,7 @@ enum xlb_ct_flags {
 	XLB_CT_F_FIN_ORIG = 1 << 0, /* the client sent a FIN */
 	XLB_CT_F_FIN_REPLY = 1 << 1, /* the backend sent a FIN */
 	XLB_CT_F_REPLY_ENTRY = 1 << 2, /* the flow also has a reply entry */
+	XLB_CT_F_DSR = 1 << 3, /* a balancer's DSR flow: its packets go encapsulated to the agent */
 };
 
 /*
@@ -414,6 +419,43 @@ struct xlb_config {
 	/* Full-NAT source ports, inclusive, host order; lo 0: full-NAT VIPs drop new flows. */
 	__u16 fnat_port_lo;
 	__u16 fnat_port_hi;
+	/*
+	 * DSR: the balancer sees only the client's half of a flow, so an
+	 * established DSR flow lives dsr_idle ticks after its last packet (0: the
+	 * default). The agent clamps the MSS of its backends' SYN-ACKs to
+	 * dsr_mss4 / dsr_mss6 (IPv4 / IPv6 flows; 0: the defaults), so the
+	 * client's segments still fit the path's MTU once encapsulated.
+	 */
+	__u32 dsr_idle;
+	__u16 dsr_mss4;
+	__u16 dsr_mss6;
+};
+
+#define XLB_DSR_IDLE_DEFAULT 300 /* seconds */
+/* MTU 1500 less the outer header, the inner IP header and TCP's 20 bytes. */
+#define XLB_DSR_MTU_DEFAULT 1500
+#define XLB_DSR_MSS(mtu, v6) ((mtu) - ((v6) ? 40 + 40 + 20 : 20 + 20 + 20))
+
+/*
+ * xlb_dsr_agents value, an array by backend id: where a DSR flow to the
+ * backend is encapsulated to (the agent that runs it; family 0: unknown, and
+ * the balancer translates as in NAT mode), and the backend's tag, which the
+ * outer header carries (IPv4 ID, IPv6 flow label) so the agent delivers the
+ * flow to the backend the balancer chose. Tags are derived from the backend's
+ * address and port, so every node gives a backend the same one.
+ */
+struct xlb_dsr_agent {
+	union xlb_addr addr; /* be */
+	__u8 family;
+	__u8 pad;
+	__u16 tag;
+};
+
+/* xlb_dsr_tags key: a VIP and a tag; the value is the backend id (__u32). */
+struct xlb_dsr_tag_key {
+	struct xlb_vip_key vip;
+	__u16 tag;
+	__u16 pad;
 };
 
 /*
@@ -546,6 +588,11 @@ struct xlb_backend_stats {
 	X(DROP_FIB, DROP, "route to the destination is blackhole/unreachable/prohibited")   \
 	X(DROP_FNAT_EXHAUSTED, DROP, "full-NAT: no free source port towards the backend")   \
 	X(DROP_FNAT_NO_ADDR, DROP, "full-NAT: no address of ours on the way to the backend") \
+	X(PASS_TUNNEL, PASS, "IPIP/IP6IP6 that is not a DSR packet to this node")            \
+	X(DROP_DSR_MALFORMED, DROP, "DSR: the encapsulated packet to a VIP is not parseable") \
+	X(DROP_DSR_UNKNOWN, DROP, "DSR: the backend the balancer chose is not known here")   \
+	X(DROP_DSR_NO_ROUTE, DROP, "DSR: no route to the agent, or too big once encapsulated") \
+	X(DROP_DSR_NO_ADDR, DROP, "DSR: no address of ours on the way to the agent")        \
 	X(DROP_INTERNAL, DROP, "map lookup that cannot fail failed")
 
 #define XLB_EVENTS(X)                                                                  \
@@ -566,6 +613,10 @@ struct xlb_backend_stats {
 	X(FNAT_NEW, "full-NAT flow recorded: source port allocated, both directions")        \
 	X(FNAT_HIT, "packet matched a full-NAT entry")                                      \
 	X(FNAT_PORT_TAKEN, "full-NAT source port taken towards the backend: next one tried") \
+	X(DSR_ENCAP, "DSR: client packet encapsulated to the backend's agent")              \
+	X(DSR_LOCAL, "DSR: the backend runs here: translated as in NAT mode")              \
+	X(DSR_DECAP, "DSR: encapsulated packet decapsulated and sent to its backend")       \
+	X(MSS_CLAMP, "DSR: a backend's SYN-ACK MSS lowered to fit the encapsulation")      \
 	X(VLAN, "packet carried an 802.1Q tag")                                             \
 	X(HANDOFF_SENT, "packet handed over by XDP: redirected by xlb_tc_handoff")          \
 	X(SOCK_CONNECT, "socket connect() to a VIP: connected to a backend instead")        \
@@ -622,6 +673,8 @@ struct xlb_stats {
 #define XLB_MAP_FNAT4 "xlb_fnat4"
 #define XLB_MAP_FNAT6 "xlb_fnat6"
 #define XLB_MAP_IF_ADDRS "xlb_if_addrs"
+#define XLB_MAP_DSR_AGENTS "xlb_dsr_agents"
+#define XLB_MAP_DSR_TAGS "xlb_dsr_tags"
 
 #ifndef __bpf__
 _Static_assert(XLB_ABI_VERSION > 0, "XLB_ABI_VERSION is a positive decimal literal");
@@ -651,7 +704,9 @@ _Static_assert(__builtin_offsetof(struct xlb_flow_key, dport) ==
 	       "a flow key must start with a VIP key");
 _Static_assert(sizeof(struct xlb_nh) == 24, "xlb_nh layout");
 _Static_assert(sizeof(struct xlb_ct_entry) == 16, "xlb_ct_entry layout");
-_Static_assert(sizeof(struct xlb_config) == 12 + 4 * XLB_CTS_MAX, "xlb_config layout");
+_Static_assert(sizeof(struct xlb_config) == 20 + 4 * XLB_CTS_MAX, "xlb_config layout");
+_Static_assert(sizeof(struct xlb_dsr_agent) == 20, "xlb_dsr_agent layout");
+_Static_assert(sizeof(struct xlb_dsr_tag_key) == 24, "xlb_dsr_tag_key layout");
 _Static_assert(sizeof(struct xlb_fnat_entry) == 40, "xlb_fnat_entry layout");
 _Static_assert(sizeof(struct xlb_if_addr) == 24, "xlb_if_addr layout");
 _Static_assert(sizeof(struct xlb_sock_key) == 32, "xlb_sock_key layout");

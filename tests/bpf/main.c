@@ -37,6 +37,7 @@ static const struct {
 	{ "scenario_endpoint_cache", t_endpoint_cache },
 	{ "scenario_fullnat", t_fullnat },
 	{ "scenario_xdp_handoff", t_handoff },
+	{ "scenario_dsr", t_dsr },
 	{ "scenario_weights_3_to_1", t_weights },
 	{ "scenario_vip_without_table", t_no_table },
 	{ "scenario_batch_first_tables", t_batch_first_tables },

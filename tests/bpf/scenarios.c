@@ -1756,3 +1756,396 @@ void t_handoff(void **state)
 	t_done("a device that takes XDP frames gets them redirected");
 	xlb_vip_delete(dp, &k);
 }
+
+/* ---- DSR (bpf/xlb_dsr.h) ---- */
+
+/* The frame in (Ethernet + IP) inside an outer header from src to dst carrying tag. */
+static int t_encap(const __u8 *in, int n, int ofam, const union xlb_addr *src,
+		   const union xlb_addr *dst, __u16 tag, __u8 *out)
+{
+	int ifam = (in[14] >> 4) == 4 ? AF_INET : AF_INET6, olen = ofam == AF_INET ? 20 : 40;
+	__u8 *h = out + 14;
+
+	memcpy(out, in, 12);
+	out[12] = ofam == AF_INET ? 0x08 : 0x86;
+	out[13] = ofam == AF_INET ? 0x00 : 0xdd;
+	memset(h, 0, (size_t)olen);
+	if (ofam == AF_INET) {
+		__u16 tot = htons((__u16)(n - 14 + olen)), id = htons(tag), df = htons(0x4000), c;
+
+		h[0] = 0x45;
+		memcpy(h + 2, &tot, 2);
+		memcpy(h + 4, &id, 2);
+		memcpy(h + 6, &df, 2);
+		h[8] = 64;
+		h[9] = ifam == AF_INET ? 4 : 41;
+		memcpy(h + 12, &src->v4, 4);
+		memcpy(h + 16, &dst->v4, 4);
+		c = htons(xlb_pkt_csum_fold(xlb_pkt_csum_add(0, h, 20)));
+		memcpy(h + 10, &c, 2);
+	} else {
+		__u16 pl = htons((__u16)(n - 14));
+
+		h[0] = 0x60;
+		h[2] = tag >> 8;
+		h[3] = tag & 0xff;
+		memcpy(h + 4, &pl, 2);
+		h[6] = ifam == AF_INET ? 4 : 41;
+		h[7] = 64;
+		memcpy(h + 8, src, 16);
+		memcpy(h + 24, dst, 16);
+	}
+	memcpy(out + 14 + olen, in + 14, (size_t)(n - 14));
+	return n + olen;
+}
+
+/* A raw frame through hook's program arriving on ifindex, counters around it. */
+static void t_send_raw(enum t_hook hook, int ifindex, const __u8 *in, int n, struct t_shot *r)
+{
+	int err;
+	__u32 i;
+
+	memset(r, 0, sizeof(*r));
+	r->reason = -1;
+	xlb_stats_read(t_env.dp, &r->before);
+	err = t_prog_run(t_env.dp, hook, ifindex, in, (size_t)n, r->out, &r->out_len, &r->ret);
+	xlb_stats_read(t_env.dp, &r->after);
+	if (err) {
+		t_err("BPF_PROG_TEST_RUN: %s", strerror(-err));
+		return;
+	}
+	for (i = XLB_CNT_FIRST_REASON; i < XLB_CNT_FIRST_EVENT; i++)
+		if (t_moved(&r->before, &r->after, i))
+			r->reason = (int)i;
+	if (t_frame_dst(r->out, r->out_len, &r->dst, &r->dport))
+		memset(&r->dst, 0, sizeof(r->dst));
+}
+
+static __u16 t_dsr_tag(__u32 bid)
+{
+	struct xlb_dsr_agent ag = {};
+
+	if (bpf_map_lookup_elem(xlb_dp_map_fd(t_env.dp, XLB_MAP_DSR_AGENTS), &bid, &ag) ||
+	    !ag.pad)
+		t_err("backend %u: no DSR agent written", bid);
+	return ag.tag;
+}
+
+/*
+ * What the balancer sent for input frame in (n bytes): the outer header from
+ * src to agent with the tag, DF, protocol 4 or 41, its checksum right, the
+ * next hop's MAC, and the client's IP packet inside, byte for byte.
+ */
+static void t_dsr_outer_is(const char *what, const struct t_shot *r, const __u8 *in, int n,
+			   int ofam, const union xlb_addr *src, const union xlb_addr *agent,
+			   __u16 tag, const __u8 *mac)
+{
+	int olen = ofam == AF_INET ? 20 : 40, ifam = (in[14] >> 4) == 4 ? AF_INET : AF_INET6;
+	__u8 want[XLB_PKT_BUF];
+	int m = t_encap(in, n, ofam, src, agent, tag, want);
+
+	if ((int)r->out_len != m) {
+		t_err("%s: %u bytes sent, want %d", what, r->out_len, m);
+		return;
+	}
+	if (memcmp(r->out, mac, 6))
+		t_err("%s: not to the agent's MAC", what);
+	if (memcmp(r->out + 14 + olen, in + 14, (size_t)(n - 14)))
+		t_err("%s: the inner packet was changed", what);
+	/* The outer header as t_encap makes it, but one hop down: TTL 63. */
+	if (ofam == AF_INET) {
+		__u16 c;
+
+		want[14 + 8] = 63;
+		memset(want + 14 + 10, 0, 2);
+		c = htons(xlb_pkt_csum_fold(xlb_pkt_csum_add(0, want + 14, 20)));
+		memcpy(want + 14 + 10, &c, 2);
+	} else {
+		want[14 + 7] = 63;
+	}
+	if (memcmp(r->out + 12, want + 12, (size_t)(2 + olen))) {
+		t_err("%s: outer header differs (%s in %s)", what, ifam == AF_INET ? "IPv4" : "IPv6",
+		      ofam == AF_INET ? "IPv4" : "IPv6");
+		xlb_pkt_hexdump(stderr, "  got  ", r->out, (size_t)(14 + olen));
+		xlb_pkt_hexdump(stderr, "  want ", want, (size_t)(14 + olen));
+	}
+}
+
+static void t_dsr_mode(const struct xlb_vip_key *k)
+{
+	assert_int_equal(xlb_vip_set_mode(t_env.dp, k, XLB_MODE_DSR), 0);
+}
+
+/* A SYN-ACK from be to the client with an MSS option of mss. */
+static void t_synack_spec(struct xlb_pkt_spec *s, const struct xlb_vip_key *k,
+			  const struct xlb_backend_spec *be, __u16 cport, const __u8 *opts,
+			  size_t olen)
+{
+	t_spec(s, k, cport, XLB_PKT_TCP_SYN | XLB_PKT_TCP_ACK);
+	memcpy(s->src_mac, t_env.mac_b, 6); /* not looked at */
+	s->daddr = s->saddr;
+	s->dport = cport;
+	s->saddr = be->addr;
+	s->sport = ntohs(be->port);
+	s->tcp_opts = opts;
+	s->tcp_opts_len = olen;
+}
+
+/* The MSS option's value in a parsed frame's TCP header, or 0. */
+static unsigned int t_mss_of(const struct t_shot *r, const struct xlb_pkt_info *pi)
+{
+	const __u8 *o = r->out + pi->ip.l4_off + 20, *end = r->out + pi->ip.l4_off +
+							      (r->out[pi->ip.l4_off + 12] >> 4) * 4;
+
+	while (o + 4 <= end && *o) {
+		if (*o == 1) {
+			o++;
+			continue;
+		}
+		if (o[0] == 2 && o[1] == 4)
+			return (unsigned int)(o[2] << 8 | o[3]);
+		if (o[1] < 2)
+			return 0;
+		o += o[1];
+	}
+	return 0;
+}
+
+/*
+ * One DSR flow through VIP k to be (agent at its own address) on hook, this
+ * node as the balancer: the client's SYN and ACK leave encapsulated, as
+ * t_dsr_outer_is says, and the flow is recorded flagged DSR. Then this node as
+ * the agent: the same SYN encapsulated to us (if_b's address) with the tag
+ * goes to be, translated, and be's SYN-ACK leaves from the VIP with its MSS
+ * clamped to what fits the encapsulation.
+ */
+static void t_dsr_flow(enum t_hook hook, const struct xlb_vip_key *k,
+		       const struct xlb_backend_spec *be, __u32 bid, const union xlb_addr *us,
+		       __u16 cport)
+{
+	static const __u8 mss1460[] = {2, 4, 0x05, 0xb4, 4, 2, 1, 1};
+	int fam = k->family == XLB_AF_INET ? AF_INET : AF_INET6;
+	const char *h = t_hook_name(hook);
+	__u8 in[XLB_PKT_BUF], enc[XLB_PKT_BUF], mac[6];
+	__u16 tag = t_dsr_tag(bid);
+	struct xlb_ct_entry e = {};
+	struct xlb_pkt_info pi;
+	struct xlb_pkt_spec s;
+	union xlb_addr client;
+	struct t_shot r;
+	char w[160];
+	int n, m, i;
+
+	xlb_pkt_addr(fam == AF_INET ? T_CLIENT4 : T_CLIENT6, &client);
+	t_backend_mac(fam, &be->addr, mac);
+	for (i = 0; i < 2; i++) {
+		t_spec(&s, k, cport,
+		       k->proto != XLB_PROTO_TCP ? 0 : i ? XLB_PKT_TCP_ACK : XLB_PKT_TCP_SYN);
+		n = xlb_pkt_build(&s, in, sizeof(in), NULL);
+		t_send_raw(hook, t_env.if_c, in, n, &r);
+		snprintf(w, sizeof(w), "%s %s %s, balancer: %s", h, fam == AF_INET ? "v4" : "v6",
+			 k->proto == XLB_PROTO_TCP ? "TCP" : "UDP", i ? "next packet" : "first");
+		t_eq(w, r.reason, XLB_CNT_FWD_REDIRECT);
+		t_eq(w, t_moved(&r.before, &r.after, XLB_CNT_DSR_ENCAP), 1);
+		t_eq(w, t_moved(&r.before, &r.after, i ? XLB_CNT_CT_HIT : XLB_CNT_CT_NEW), 1);
+		t_dsr_outer_is(w, &r, in, n, fam, us, &be->addr, tag, mac);
+	}
+	if (fam == AF_INET && k->proto == XLB_PROTO_TCP) {
+		struct xlb_ct4_key c4;
+
+		t_tcp4_key(&c4, &client, htons(cport), &k->addr, k->port, XLB_DIR_ORIG);
+		if (bpf_map_lookup_elem(xlb_dp_map_fd(t_env.dp, XLB_MAP_CT4), &c4, &e) ||
+		    !(e.flags & XLB_CT_F_DSR))
+			t_err("%s: the flow is not recorded flagged DSR", w);
+	}
+
+	/* The agent's half: the balancer's packet for us, with the tag. */
+	t_spec(&s, k, cport, k->proto == XLB_PROTO_TCP ? XLB_PKT_TCP_SYN : 0);
+	n = xlb_pkt_build(&s, in, sizeof(in), NULL);
+	m = t_encap(in, n, fam, &be->addr, us, tag, enc);
+	t_send_raw(hook, t_env.if_b, enc, m, &r);
+	snprintf(w, sizeof(w), "%s %s %s, agent", h, fam == AF_INET ? "v4" : "v6",
+		 k->proto == XLB_PROTO_TCP ? "TCP" : "UDP");
+	t_eq(w, t_moved(&r.before, &r.after, XLB_CNT_DSR_DECAP), 1);
+	t_eq(w, t_moved(&r.before, &r.after, XLB_CNT_NAT_ORIG), 1);
+	t_eq(w, r.reason, hook == T_XDP ? XLB_CNT_FWD_TX : XLB_CNT_FWD_TX);
+	if (!t_out_ok(w, &r, &pi)) {
+		t_addr_is(w, fam, &pi.ip.daddr, pi.ip.dport, &be->addr, ntohs(be->port));
+		t_addr_is(w, fam, &pi.ip.saddr, pi.ip.sport, &client, cport);
+		if ((int)r.out_len != n)
+			t_err("%s: %u bytes out, want the inner frame's %d", w, r.out_len, n);
+	}
+	if (k->proto != XLB_PROTO_TCP)
+		return;
+	t_synack_spec(&s, k, be, cport, mss1460, sizeof(mss1460));
+	n = xlb_pkt_build(&s, in, sizeof(in), NULL);
+	t_send_raw(hook, t_env.if_b, in, n, &r);
+	snprintf(w, sizeof(w), "%s %s, agent: the backend's SYN-ACK", h,
+		 fam == AF_INET ? "v4" : "v6");
+	t_eq(w, t_moved(&r.before, &r.after, XLB_CNT_NAT_REPLY), 1);
+	t_eq(w, t_moved(&r.before, &r.after, XLB_CNT_MSS_CLAMP), 1);
+	if (!t_out_ok(w, &r, &pi)) {
+		t_addr_is(w, fam, &pi.ip.saddr, pi.ip.sport, &k->addr, ntohs(k->port));
+		t_addr_is(w, fam, &pi.ip.daddr, pi.ip.dport, &client, cport);
+		t_eq(w, t_mss_of(&r, &pi), XLB_DSR_MSS(XLB_DSR_MTU_DEFAULT, fam == AF_INET6));
+	}
+}
+
+/*
+ * DSR: the balancer's encapsulation (both families, TCP and UDP, XDP and TC),
+ * the agent's decapsulation, delivery by tag and MSS clamp; a backend with no
+ * known agent, or on this node, translated as in NAT mode; tunnels not for
+ * us, not to a VIP, or with an unknown tag; a malformed inner packet; a path
+ * too small for the encapsulated packet; the idle lifetime of DSR entries.
+ */
+void t_dsr(void **state)
+{
+	struct xlb_backend_spec be4 = t_be("198.18.2.15", 8080, XLB_BE_ACTIVE, 1);
+	struct xlb_backend_spec be6 = t_be("2001:db8:2::12", 8080, XLB_BE_ACTIVE, 1);
+	struct xlb_backend_spec bes[2];
+	struct xlb_dp *dp = t_env.dp;
+	struct xlb_vip_key k4, k6, ku, kn;
+	union xlb_addr us4, us6, other, client;
+	__u8 in[XLB_PKT_BUF], enc[XLB_PKT_BUF];
+	struct xlb_pkt_spec s;
+	struct xlb_config cfg;
+	struct t_shot r;
+	__u32 id4, id6, idu, idn, bid4, bid6, bidu;
+	__u16 p[4];
+	int i, n, m;
+
+	(void)state;
+	for (i = 0; i < 4; i++)
+		p[i] = t_port();
+	xlb_pkt_addr("198.18.2.1", &us4);
+	xlb_pkt_addr("2001:db8:2::1", &us6);
+	xlb_pkt_addr(T_CLIENT4, &client);
+	assert_int_equal(xlb_dp_if_addrs_sync(dp), 0);
+	be4.agent = be4.addr;
+	be4.agent_family = XLB_AF_INET;
+	be6.agent = be6.addr;
+	be6.agent_family = XLB_AF_INET6;
+	t_vip_new(dp, "198.18.0.56:80/tcp", &k4, &id4);
+	t_vip_new(dp, "[2001:db8::56]:80/tcp", &k6, &id6);
+	t_vip_new(dp, "198.18.0.56:53/udp", &ku, &idu);
+	t_dsr_mode(&k4);
+	t_dsr_mode(&k6);
+	t_dsr_mode(&ku);
+	assert_int_equal(xlb_vip_set_backends(dp, &k4, &be4, 1), 0);
+	assert_int_equal(xlb_vip_set_backends(dp, &k6, &be6, 1), 0);
+	assert_int_equal(xlb_vip_set_backends(dp, &ku, &be4, 1), 0);
+	bid4 = t_be_id(dp, id4, &be4);
+	bid6 = t_be_id(dp, id6, &be6);
+	bidu = t_be_id(dp, idu, &be4);
+	t_eq("a backend's tag is the same in every VIP it serves", t_dsr_tag(bid4),
+	     t_dsr_tag(bidu));
+
+	t_dsr_flow(T_XDP, &k4, &be4, bid4, &us4, p[0]);
+	t_dsr_flow(T_TCI, &k4, &be4, bid4, &us4, p[1]);
+	t_dsr_flow(T_XDP, &k6, &be6, bid6, &us6, p[0]);
+	t_dsr_flow(T_TCI, &k6, &be6, bid6, &us6, p[1]);
+	t_dsr_flow(T_XDP, &ku, &be4, bidu, &us4, p[0]);
+	t_dsr_flow(T_TCI, &ku, &be4, bidu, &us4, p[1]);
+	t_done("DSR flows, balancer and agent: IPv4, IPv6, UDP; XDP and TC");
+
+	/* A DSR flow's entry lives the DSR idle time, not the established one. */
+	{
+		struct xlb_ct4_key c4;
+		struct xlb_ct_entry e = {};
+		__u32 now;
+
+		t_config_saved(&cfg);
+		cfg.dsr_idle = 5 * XLB_TICKS_PER_SEC;
+		assert_int_equal(xlb_config_set(dp, &cfg), 0);
+		t_spec(&s, &k4, p[2], XLB_PKT_TCP_SYN);
+		t_send(dp, &s, &r);
+		now = xlb_tick_now();
+		t_spec(&s, &k4, p[2], XLB_PKT_TCP_ACK);
+		t_send(dp, &s, &r);
+		t_tcp4_key(&c4, &client, htons(p[2]), &k4.addr, k4.port, XLB_DIR_ORIG);
+		assert_int_equal(bpf_map_lookup_elem(xlb_dp_map_fd(dp, XLB_MAP_CT4), &c4, &e), 0);
+		t_eq("DSR entry: established", e.state, XLB_CTS_EST);
+		t_expires_near("DSR entry, established: the DSR idle time", e.expires,
+			       5 * XLB_TICKS_PER_SEC, now, xlb_tick_now());
+		cfg.dsr_idle = 0;
+		assert_int_equal(xlb_config_set(dp, &cfg), 0);
+	}
+	t_done("an established DSR flow lives the DSR idle time");
+
+	/* No agent known, or the agent is this node: NAT mode's translation. */
+	kn = k4;
+	kn.port = htons(81);
+	assert_int_equal(xlb_vip_put(dp, &kn, 0, &idn), 0);
+	t_dsr_mode(&kn);
+	bes[0] = be4;
+	bes[0].agent_family = 0;
+	assert_int_equal(xlb_vip_set_backends(dp, &kn, bes, 1), 0);
+	t_spec(&s, &kn, p[0], XLB_PKT_TCP_SYN);
+	t_send(dp, &s, &r);
+	t_eq("no agent: translated here", t_moved(&r.before, &r.after, XLB_CNT_DSR_LOCAL), 1);
+	t_eq("no agent: as NAT", t_moved(&r.before, &r.after, XLB_CNT_NAT_ORIG), 1);
+	t_eq("no agent: to the backend", r.dport, 8080);
+	bes[0].agent = us4;
+	bes[0].agent_family = XLB_AF_INET;
+	assert_int_equal(xlb_vip_set_backends(dp, &kn, bes, 1), 0);
+	t_spec(&s, &kn, p[1], XLB_PKT_TCP_SYN);
+	t_send(dp, &s, &r);
+	t_eq("the agent is this node: translated here",
+	     t_moved(&r.before, &r.after, XLB_CNT_DSR_LOCAL), 1);
+	t_eq("the agent is this node: to the backend", r.dport, 8080);
+	/* A path whose MTU the encapsulated packet exceeds: dropped, counted. */
+	xlb_pkt_addr("198.18.2.77", &bes[0].agent);
+	assert_int_equal(xlb_vip_set_backends(dp, &kn, bes, 1), 0);
+	t_nh_cache_flush();
+	t_spec(&s, &kn, p[2], XLB_PKT_TCP_ACK);
+	{
+		static __u8 big[980];
+
+		s.payload = big;
+		s.payload_len = sizeof(big);
+	}
+	t_send(dp, &s, &r);
+	t_eq("too big for the path once encapsulated: dropped", r.reason,
+	     XLB_CNT_DROP_DSR_NO_ROUTE);
+	xlb_vip_delete(dp, &kn);
+	t_done("DSR without an agent, to this node, and past the path's MTU");
+
+	/* Tunnels that are not DSR's, and DSR packets that cannot be delivered. */
+	xlb_pkt_addr("198.18.2.200", &other);
+	t_spec(&s, &k4, p[3], XLB_PKT_TCP_SYN);
+	n = xlb_pkt_build(&s, in, sizeof(in), NULL);
+	m = t_encap(in, n, AF_INET, &be4.addr, &other, t_dsr_tag(bid4), enc);
+	t_send_raw(T_XDP, t_env.if_b, enc, m, &r);
+	t_eq("IPIP to another address: passed", r.reason, XLB_CNT_PASS_TUNNEL);
+	t_eq("IPIP to another address: untouched", r.out_len == (__u32)m && !memcmp(r.out, enc, m),
+	     1);
+	m = t_encap(in, n, AF_INET, &be4.addr, &us4, (__u16)(t_dsr_tag(bid4) + 1), enc);
+	t_send_raw(T_XDP, t_env.if_b, enc, m, &r);
+	t_eq("IPIP to us, a tag no backend has: dropped", r.reason, XLB_CNT_DROP_DSR_UNKNOWN);
+	xlb_pkt_addr("198.18.0.99", &s.daddr); /* no VIP */
+	n = xlb_pkt_build(&s, in, sizeof(in), NULL);
+	m = t_encap(in, n, AF_INET, &be4.addr, &us4, t_dsr_tag(bid4), enc);
+	t_send_raw(T_TCI, t_env.if_b, enc, m, &r);
+	t_eq("IPIP to us, not to a VIP: passed", r.reason, XLB_CNT_PASS_TUNNEL);
+	t_eq("IPIP to us, not to a VIP: untouched",
+	     r.out_len == (__u32)m && !memcmp(r.out, enc, m), 1);
+	t_spec(&s, &k4, p[3], XLB_PKT_TCP_SYN);
+	s.tcp_doff = 15; /* options past the packet's end */
+	n = xlb_pkt_build(&s, in, sizeof(in), NULL);
+	m = t_encap(in, n, AF_INET, &be4.addr, &us4, t_dsr_tag(bid4), enc);
+	t_send_raw(T_XDP, t_env.if_b, enc, m, &r);
+	t_eq("IPIP to us, a malformed packet to a VIP inside: dropped", r.reason,
+	     XLB_CNT_DROP_DSR_MALFORMED);
+	t_spec(&s, &k6, p[3], XLB_PKT_TCP_SYN);
+	n = xlb_pkt_build(&s, in, sizeof(in), NULL);
+	m = t_encap(in, n, AF_INET, &be4.addr, &us4, t_dsr_tag(bid6), enc);
+	t_send_raw(T_XDP, t_env.if_b, enc, m, &r);
+	t_eq("IPv6 in IPv4 to us: decapsulated", t_moved(&r.before, &r.after, XLB_CNT_DSR_DECAP),
+	     1);
+	t_eq("IPv6 in IPv4 to us: to its backend", r.dport, 8080);
+	t_done("tunnels not for DSR pass, undeliverable DSR packets are dropped");
+
+	xlb_vip_delete(dp, &k4);
+	xlb_vip_delete(dp, &k6);
+	xlb_vip_delete(dp, &ku);
+}

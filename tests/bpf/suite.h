@@ -148,6 +148,7 @@ void t_clock(void **state);
 void t_endpoint_cache(void **state);
 void t_fullnat(void **state);
 void t_handoff(void **state);
+void t_dsr(void **state);
 void t_weights(void **state);
 void t_no_table(void **state);
 void t_batch_first_tables(void **state);

@@ -203,7 +203,7 @@ static void test_example(void **state)
 	expect_eq("example Marathon URL count", cfg.marathon.nr_urls, 2);
 	expect_true("example node_address is set", cfg.marathon.has_node_addr);
 	expect_eq("example node_address", cfg.marathon.node_addr.v4, ip4("198.18.0.1"));
-	expect_eq("example static VIP count", cfg.vips.nr_vips, 2);
+	expect_eq("example static VIP count", cfg.vips.nr_vips, 3);
 	k.family = XLB_AF_INET;
 	k.addr.v4 = ip4("198.18.0.10");
 	k.port = htons(80);
@@ -230,6 +230,20 @@ static void test_example(void **state)
 	expect_eq("example 198.18.0.11:53/udp backend 0 weight", v->backends[0].weight, 1);
 	expect_eq("example 198.18.0.11:53/udp backend 0 state", v->backends[0].state,
 		  XLB_BE_ACTIVE);
+	k.addr.v4 = ip4("198.18.0.12");
+	k.port = htons(80);
+	k.proto = XLB_PROTO_TCP;
+	v = xlb_plan_state_find(&cfg.vips, &k);
+	assert_non_null(v);
+	expect_eq("example 198.18.0.12:80 mode", v->mode, XLB_MODE_DSR);
+	expect_eq("example 198.18.0.12:80 backend count", v->nr_backends, 2);
+	/* sorted by address: 198.18.3.2 with its agent, 198.18.4.13 its own agent */
+	expect_eq("example DSR backend 0 agent", v->backends[0].agent.v4, ip4("198.18.4.12"));
+	expect_eq("example DSR backend 1 agent: its address", v->backends[1].agent.v4,
+		  ip4("198.18.4.13"));
+	expect_eq("example DSR backend 1 agent family", v->backends[1].agent_family, XLB_AF_INET);
+	expect_eq("example dsr.idle", cfg.dsr_idle_s, 300);
+	expect_eq("example dsr.mtu", cfg.dsr_mtu, 1500);
 	expect_eq("example maps.ct6_size", cfg.ct6_size, 524288);
 	expect_eq("example flood.new_per_cpu", cfg.new_per_cpu, 200000);
 	expect_eq("example ct_timeouts.tcp_established", cfg.ct_timeout_s[XLB_CTS_EST], 3600);
@@ -401,10 +415,10 @@ static const struct {
      "did you mean \"tcp_established\""},
     {"{\"datapath\": {\"ct_timeout\": {}}}", "$.datapath.ct_timeout",
      "did you mean \"ct_timeouts\""},
-    {"{\"datapath\": {\"mode\": \"dsr\"}}", "$.datapath.mode", "not available in this xlb yet"},
     {"{\"datapath\": {\"mode\": \"full-nat\"}}", "$.datapath.mode",
-     "expected \"nat\" or \"fullnat\", got \"full-nat\""},
-    {"{\"datapath\": {\"mode\": 1}}", "$.datapath.mode", "expected \"nat\" or \"fullnat\""},
+     "expected \"nat\", \"fullnat\" or \"dsr\", got \"full-nat\""},
+    {"{\"datapath\": {\"mode\": 1}}", "$.datapath.mode",
+     "expected \"nat\", \"fullnat\" or \"dsr\""},
     {"{\"datapath\": {\"fullnat\": {\"ports\": \"61000\"}}}", "$.datapath.fullnat.ports",
      "expected \"LO-HI\""},
     {"{\"datapath\": {\"fullnat\": {\"ports\": \"65000-64000\"}}}", "$.datapath.fullnat.ports",
@@ -413,11 +427,17 @@ static const struct {
      "1024 <= LO"},
     {"{\"datapath\": {\"fullnat\": {\"port\": \"61000-62000\"}}}", "$.datapath.fullnat.port",
      "did you mean \"ports\""},
-    {"{\"vips\": [{\"vip\": \"198.18.0.1:80\", \"mode\": \"dsr\"}]}", "$.vips[0].mode",
-     "not available in this xlb yet"},
+    {"{\"vips\": [{\"vip\": \"198.18.0.1:80\", \"mode\": \"direct\"}]}", "$.vips[0].mode",
+     "got \"direct\""},
     {"{\"vips\": [{\"vip\": \"198.18.0.1:80\", \"mode\": \"NAT\"}]}", "$.vips[0].mode",
      "got \"NAT\""},
     {"{\"vips\": {}}", "$.vips", "expected an array of VIPs"},
+    {"{\"vips\": [{\"vip\": \"198.18.0.1:80\", \"backends\": [{\"address\": "
+     "\"198.18.2.1:80\", \"agent\": \"agent-1\"}]}]}",
+     "$.vips[0].backends[0].agent", "expected an IPv4 or IPv6 address, got \"agent-1\""},
+    {"{\"datapath\": {\"dsr\": {\"mtu\": 100}}}", "$.datapath.dsr.mtu", "100"},
+    {"{\"datapath\": {\"dsr\": {\"idle\": 0}}}", "$.datapath.dsr.idle", "0"},
+    {"{\"datapath\": {\"dsr\": {\"idel\": 10}}}", "$.datapath.dsr.idel", "did you mean \"idle\""},
     {"{\"vips\": [3]}", "$.vips[0]", "expected a VIP object"},
     {"{\"vips\": [{}]}", "$.vips[0].vip", "got nothing"},
     {"{\"vips\": [{\"vip\": \"198.18.0.1:80/sctp\"}]}", "$.vips[0].vip", "tcp or udp"},

@@ -667,6 +667,7 @@ static void test_modes(void **state)
 		{NODE_ADDR, 10608, XLB_MODE_FULLNAT},	      /* its service port */
 		{NODE_ADDR, 10609, XLB_MODE_NAT},	      /* a service port with a label */
 		{"198.18.100.64", 80, XLB_MODE_NAT},	      /* merged: the first origin's */
+		{"198.18.100.65", 80, XLB_MODE_DSR},	      /* the app's XLB_MODE, any case */
 	};
 	struct xlb_mara_model m, m2;
 	struct xlb_mara_opts o;
@@ -681,10 +682,10 @@ static void test_modes(void **state)
 		expect_eq(what, must_find(&m, want[i].addr, want[i].port, XLB_PROTO_TCP)->mode,
 			  want[i].mode);
 	}
-	assert_warned("app /m-bad: label XLB_MODE=\"tunnel\": not a mode (nat, fullnat): the "
+	assert_warned("app /m-bad: label XLB_MODE=\"tunnel\": not a mode (nat, fullnat, dsr): the "
 		      "default mode is used");
-	assert_warned("app /m-bad port 1: label XLB_1_MODE=\"dsr\": dsr is not available in this "
-		      "version: the default mode is used");
+	assert_warned("app /m-bad port 1: label XLB_1_MODE=\"direct\": not a mode (nat, fullnat, "
+		      "dsr): the default mode is used");
 	assert_warned("app /m-bad port 2: label XLB_2_MODE=\"\": value is not a string: the "
 		      "default mode is used");
 	assert_warned("app /m-shared port 0 label VIP_0: IP VIP 198.18.100.64:80/tcp asks for mode "

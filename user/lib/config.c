@@ -522,6 +522,8 @@ int xlb_cfg_init(struct xlb_cfg *cfg)
 	cfg->mode = XLB_MODE_NAT;
 	cfg->fnat_port_lo = XLB_FNAT_PORT_LO_DEFAULT;
 	cfg->fnat_port_hi = XLB_FNAT_PORT_HI_DEFAULT;
+	cfg->dsr_idle_s = XLB_DSR_IDLE_DEFAULT;
+	cfg->dsr_mtu = XLB_DSR_MTU_DEFAULT;
 	cfg->ct_timeout_s[XLB_CTS_SYN] = XLB_CT_TIMEOUT_SYN_DEFAULT;
 	cfg->ct_timeout_s[XLB_CTS_EST] = XLB_CT_TIMEOUT_EST_DEFAULT;
 	cfg->ct_timeout_s[XLB_CTS_FIN] = XLB_CT_TIMEOUT_FIN_DEFAULT;
@@ -743,6 +745,21 @@ static void parse_safety(struct ctx *c, const json_t *mo)
 	get_u32(c, o, p, "confirm_delay_ms", 10, 600000, &m->confirm_delay_ms);
 }
 
+/* A bare IPv4 or IPv6 address: 0, or -EINVAL. */
+static int addr_parse(const char *s, union xlb_addr *addr, __u8 *family)
+{
+	memset(addr, 0, sizeof(*addr));
+	if (inet_pton(AF_INET, s, &addr->v4) == 1) {
+		*family = XLB_AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, addr) == 1) {
+		*family = XLB_AF_INET6;
+		return 0;
+	}
+	return -EINVAL;
+}
+
 static void parse_marathon(struct ctx *c, const json_t *root)
 {
 	static const char *const keys[] = {"urls",
@@ -801,14 +818,8 @@ static void parse_marathon(struct ctx *c, const json_t *root)
 	get_str(c, o, p, "haproxy_group", true, &m->haproxy_group);
 	v = json_object_get(o, "node_address");
 	if (v && !json_is_null(v)) {
-		memset(&m->node_addr, 0, sizeof(m->node_addr));
 		if (json_is_string(v) &&
-		    inet_pton(AF_INET, json_string_value(v), &m->node_addr.v4) == 1) {
-			m->node_family = XLB_AF_INET;
-			m->has_node_addr = true;
-		} else if (json_is_string(v) &&
-			   inet_pton(AF_INET6, json_string_value(v), &m->node_addr) == 1) {
-			m->node_family = XLB_AF_INET6;
+		    !addr_parse(json_string_value(v), &m->node_addr, &m->node_family)) {
 			m->has_node_addr = true;
 		} else {
 			xlb_cfg_error(c->errs, "$.marathon.node_address",
@@ -912,13 +923,8 @@ static void mode_parse(struct ctx *c, const json_t *v, const char *p, __u8 *mode
 {
 	char d[128];
 
-	if (json_is_string(v) && !strcmp(json_string_value(v), "dsr")) {
-		xlb_cfg_error(c->errs, p,
-			      "\"dsr\" is not available in this xlb yet: \"nat\" or \"fullnat\"");
-		return;
-	}
 	if (!json_is_string(v) || xlb_mode_parse(json_string_value(v), mode))
-		xlb_cfg_error(c->errs, p, "expected \"nat\" or \"fullnat\", got %s",
+		xlb_cfg_error(c->errs, p, "expected \"nat\", \"fullnat\" or \"dsr\", got %s",
 			      describe(v, d, sizeof(d)));
 }
 
@@ -949,10 +955,28 @@ static void parse_fullnat(struct ctx *c, const json_t *dp)
 	c->cfg->fnat_port_hi = (__u16)hi;
 }
 
+/*
+ * DSR: how long an established flow lives on the balancer after the client's
+ * last packet (it never sees the end), and the MTU of the path between the
+ * balancer and the agents, from which the MSS clamp follows.
+ */
+static void parse_dsr(struct ctx *c, const json_t *dp)
+{
+	static const char *const keys[] = {"idle", "mtu", NULL};
+	const json_t *o = get_object(c, dp, "$.datapath", "dsr");
+
+	if (!o)
+		return;
+	check_keys(c, o, "$.datapath.dsr", keys);
+	get_u32(c, o, "$.datapath.dsr", "idle", 1, XLB_CFG_CT_TIMEOUT_MAX, &c->cfg->dsr_idle_s);
+	get_u32(c, o, "$.datapath.dsr", "mtu", 1280, 9216, &c->cfg->dsr_mtu);
+}
+
 static void parse_datapath(struct ctx *c, const json_t *root)
 {
-	static const char *const keys[] = {"flood",   "ct_timeouts", "ct_insert_limit",
-					   "mode",    "fullnat",     NULL};
+	static const char *const keys[] = {"flood", "ct_timeouts", "ct_insert_limit",
+					   "mode",  "fullnat",	   "dsr",
+					   NULL};
 	const json_t *mode;
 	const json_t *o = get_object(c, root, "$", "datapath");
 
@@ -969,6 +993,7 @@ static void parse_datapath(struct ctx *c, const json_t *root)
 	parse_flood(c, o);
 	parse_ct_timeouts(c, o);
 	parse_fullnat(c, o);
+	parse_dsr(c, o);
 	mode = json_object_get(o, "mode");
 	if (mode)
 		mode_parse(c, mode, "$.datapath.mode", &c->cfg->mode);
@@ -999,9 +1024,9 @@ static int vip_key_parse(const char *s, struct xlb_vip_key *key)
 static int backend_parse(struct ctx *c, const json_t *v, const char *p,
 			 const struct xlb_vip_key *key, bool key_ok, struct xlb_plan_backend *be)
 {
-	static const char *const keys[] = {"address", "weight", "state", NULL};
+	static const char *const keys[] = {"address", "weight", "state", "agent", NULL};
 	char pk[PATH_LEN], d[128];
-	json_t *a, *w, *s;
+	json_t *a, *w, *s, *ag = NULL;
 	int bad = 0;
 
 	memset(be, 0, sizeof(*be));
@@ -1016,6 +1041,7 @@ static int backend_parse(struct ctx *c, const json_t *v, const char *p,
 		a = json_object_get(v, "address");
 		w = json_object_get(v, "weight");
 		s = json_object_get(v, "state");
+		ag = json_object_get(v, "agent");
 		sub(pk, p, "address");
 	} else {
 		xlb_cfg_error(c->errs, p,
@@ -1036,6 +1062,18 @@ static int backend_parse(struct ctx *c, const json_t *v, const char *p,
 			      be->family == XLB_AF_INET ? "IPv4" : "IPv6",
 			      key->family == XLB_AF_INET ? "IPv4" : "IPv6");
 		bad = 1;
+	}
+	/* DSR's agent: the node that runs it; by default its own address (host networking). */
+	be->agent = be->addr;
+	be->agent_family = be->family;
+	if (ag) {
+		sub(pk, p, "agent");
+		if (!json_is_string(ag) ||
+		    addr_parse(json_string_value(ag), &be->agent, &be->agent_family)) {
+			xlb_cfg_error(c->errs, pk, "expected an IPv4 or IPv6 address, got %s",
+				      describe(ag, d, sizeof(d)));
+			bad = 1;
+		}
 	}
 	if (w) {
 		sub(pk, p, "weight");

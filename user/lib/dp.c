@@ -81,7 +81,8 @@ static __u32 map_default_size(const char *name, const struct xlb_dp_opts *o)
 	if (!strcmp(name, XLB_MAP_TABLES))
 		return 2 * vips;
 	if (!strcmp(name, XLB_MAP_BACKENDS) || !strcmp(name, XLB_MAP_BACKEND_ADDRS) ||
-	    !strcmp(name, XLB_MAP_BACKEND_STATS))
+	    !strcmp(name, XLB_MAP_BACKEND_STATS) || !strcmp(name, XLB_MAP_DSR_AGENTS) ||
+	    !strcmp(name, XLB_MAP_DSR_TAGS))
 		return bes;
 	if (!strcmp(name, XLB_MAP_CT4))
 		return o->ct_size ? o->ct_size : XLB_CT_SIZE_DEFAULT;
@@ -580,6 +581,8 @@ static int reader_init(struct xlb_dp *dp)
 	dp->fd_tables = r->fd[XLB_M_TABLES];
 	dp->fd_backends = r->fd[XLB_M_BACKENDS];
 	dp->fd_backend_addrs = r->fd[XLB_M_BACKEND_ADDRS];
+	dp->fd_dsr_agents = r->fd[XLB_M_DSR_AGENTS];
+	dp->fd_dsr_tags = r->fd[XLB_M_DSR_TAGS];
 	dp->fd_config = r->fd[XLB_M_CONFIG];
 	dp->fd_stats = r->fd[XLB_M_STATS];
 	dp->fd_vip_stats = r->fd[XLB_M_VIP_STATS];

@@ -138,6 +138,8 @@ struct xlb_backend_spec {
 	__u8 family;
 	__u8 state; /* XLB_BE_ACTIVE or XLB_BE_DRAINING */
 	__u16 weight; /* 0 drains */
+	__u8 agent_family; /* DSR: the agent that runs it; 0: unknown */
+	union xlb_addr agent; /* be */
 };
 
 /*

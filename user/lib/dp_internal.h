@@ -105,6 +105,7 @@ struct xlb_dp {
 	char pin_path[PATH_MAX];
 	struct xlb_reader rd; /* the same maps, for the read side (xlb_dp_reader) */
 	int fd_vips, fd_vip_addrs, fd_tables, fd_backends, fd_backend_addrs, fd_config;
+	int fd_dsr_agents, fd_dsr_tags;
 	int fd_stats, fd_vip_stats, fd_backend_stats, fd_vip_meta, fd_addr_filter;
 	int fd_vip_keys, fd_ct4, fd_ct6, fd_fnat4, fd_fnat6;
 	int fd_vip_budget, fd_vip_flood; /* -1 when absent (optional) */

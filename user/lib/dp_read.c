@@ -82,6 +82,11 @@ static const struct xlb_map_spec map_specs[XLB_M_MAX] = {
 			     sizeof(struct xlb_fnat_entry), false),
 	[XLB_M_IF_ADDRS] = SPEC(XLB_MAP_IF_ADDRS, BPF_MAP_TYPE_HASH, sizeof(__u32),
 				sizeof(struct xlb_if_addr), false),
+	/* DSR's agents and tags (bpf/xlb_dsr.h): written with the backends. */
+	[XLB_M_DSR_AGENTS] = SPEC(XLB_MAP_DSR_AGENTS, BPF_MAP_TYPE_ARRAY, sizeof(__u32),
+				  sizeof(struct xlb_dsr_agent), false),
+	[XLB_M_DSR_TAGS] = SPEC(XLB_MAP_DSR_TAGS, BPF_MAP_TYPE_HASH, sizeof(struct xlb_dsr_tag_key),
+				sizeof(__u32), false),
 };
 
 #undef SPEC
@@ -666,6 +671,11 @@ int xlb_reader_vip_meta(const struct xlb_reader *r, __u32 vip_id, struct xlb_vip
 	out->name[sizeof(out->name) - 1] = '\0';
 	out->app[sizeof(out->app) - 1] = '\0';
 	return 0;
+}
+
+int xlb_reader_dsr_agent(const struct xlb_reader *r, __u32 id, struct xlb_dsr_agent *out)
+{
+	return lookup(r, XLB_M_DSR_AGENTS, &id, out);
 }
 
 int xlb_reader_config(const struct xlb_reader *r, struct xlb_config *out)

@@ -45,6 +45,8 @@ enum xlb_map {
 	XLB_M_FNAT4,
 	XLB_M_FNAT6,
 	XLB_M_IF_ADDRS,
+	XLB_M_DSR_AGENTS,
+	XLB_M_DSR_TAGS,
 	XLB_M_MAX,
 };
 
@@ -145,6 +147,8 @@ int xlb_reader_vip_table(const struct xlb_reader *r, const struct xlb_vip *vip, 
 int xlb_reader_vip_meta(const struct xlb_reader *r, __u32 vip_id, struct xlb_vip_meta *out);
 /* The runtime settings the programs use now (xlb_config[0]). */
 int xlb_reader_config(const struct xlb_reader *r, struct xlb_config *out);
+/* Backend id's DSR agent and tag (family 0: none written). */
+int xlb_reader_dsr_agent(const struct xlb_reader *r, __u32 id, struct xlb_dsr_agent *out);
 
 /* Counters, summed over CPUs. */
 int xlb_reader_stats(const struct xlb_reader *r, struct xlb_stats *out);

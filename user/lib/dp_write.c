@@ -481,12 +481,49 @@ static int backends_flush(struct xlb_dp *dp, struct xlb_wbatch *wb)
 	return err;
 }
 
+/* DSR's tag of a backend, from its address and port only: every node gives it the same one. */
+static __u16 dsr_tag_of(const union xlb_addr *addr, __be16 port, __u8 family)
+{
+	__u8 k[19];
+	__u64 h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	memcpy(k, addr, 16);
+	memcpy(k + 16, &port, 2);
+	k[18] = family;
+	for (i = 0; i < sizeof(k); i++)
+		h = (h ^ k[i]) * 0x100000001b3ULL;
+	return (__u16)(h ^ h >> 16 ^ h >> 32 ^ h >> 48);
+}
+
+/* Forgets backend id's DSR agent, and its tag where the tag still names it. */
+static int dsr_forget(struct xlb_dp *dp, __u32 id, const struct xlb_vip_key *vk)
+{
+	struct xlb_dsr_tag_key tk = {.vip = *vk};
+	struct xlb_dsr_agent have = {}, none = {};
+	__u32 cur;
+
+	if (bpf_map_lookup_elem(dp->fd_dsr_agents, &id, &have) || !have.pad)
+		return 0;
+	tk.tag = have.tag;
+	if (!bpf_map_lookup_elem(dp->fd_dsr_tags, &tk, &cur) && cur == id &&
+	    bpf_map_delete_elem(dp->fd_dsr_tags, &tk) && errno != ENOENT)
+		return -errno;
+	return bpf_map_update_elem(dp->fd_dsr_agents, &id, &none, BPF_ANY) ? -errno : 0;
+}
+
 /* Marks a backend removed; its flows are re-picked and its slot may be reused later. */
 static int backend_remove(struct xlb_dp *dp, __u32 id, __u8 proto)
 {
 	struct xlb_backend be = dp->backends[id];
 	struct xlb_endpoint_key ek;
 	int err;
+
+	if (be.vip_id < dp->max_vips && dp->vips[be.vip_id].used) {
+		err = dsr_forget(dp, id, &dp->vips[be.vip_id].key);
+		if (err)
+			return err;
+	}
 
 	xlb_dp_endpoint_key(&ek, &be, proto);
 	be.state = XLB_BE_REMOVED;
@@ -891,6 +928,58 @@ static int backends_admit(struct be_change *c)
 	return 0;
 }
 
+/*
+ * Step 1b: every backend's DSR agent and tag (abi.h), before a table names
+ * it. Tags are unique within the VIP: where two collide, the later in the
+ * specs' order (address order, the same on every node that has the same
+ * backends) takes the next free one. Only what changed is written; the entry
+ * is marked written (pad 1) so that an unknown agent still holds its tag.
+ */
+static int dsr_update(struct be_change *c)
+{
+	struct xlb_dsr_tag_key tk = {.vip = *c->key};
+	struct xlb_dp *dp = c->dp;
+	__u8 *used = calloc(65536 / 8, 1);
+	int err = 0;
+	size_t i;
+
+	if (!used)
+		return -ENOMEM;
+	for (i = 0; i < c->n && !err; i++) {
+		const struct xlb_backend_spec *sp = &c->specs[i];
+		struct xlb_dsr_agent want = {}, have = {};
+		__u32 id = c->ids[i], cur;
+		__u16 tag = dsr_tag_of(&sp->addr, sp->port, sp->family);
+
+		while (used[tag >> 3] & (1u << (tag & 7)))
+			tag++;
+		used[tag >> 3] |= 1u << (tag & 7);
+		if (!id)
+			continue;
+		want.family = sp->agent_family;
+		if (want.family)
+			want.addr = sp->agent;
+		want.tag = tag;
+		want.pad = 1;
+		if (!bpf_map_lookup_elem(dp->fd_dsr_agents, &id, &have) &&
+		    !memcmp(&have, &want, sizeof(want)))
+			continue;
+		if (have.pad && have.tag != tag) {
+			tk.tag = have.tag;
+			if (!bpf_map_lookup_elem(dp->fd_dsr_tags, &tk, &cur) && cur == id)
+				bpf_map_delete_elem(dp->fd_dsr_tags, &tk);
+		}
+		tk.tag = tag;
+		if (bpf_map_update_elem(dp->fd_dsr_tags, &tk, &id, BPF_ANY) ||
+		    bpf_map_update_elem(dp->fd_dsr_agents, &id, &want, BPF_ANY))
+			err = -errno;
+	}
+	free(used);
+	if (err)
+		pr_err("vip %s: write DSR agents and tags: %s", c->name, strerror(-err));
+	return err;
+}
+
 /* Step 2: the table of the active backends, swapped in only when it changed. */
 static int table_update(struct be_change *c)
 {
@@ -994,7 +1083,7 @@ int xlb_vip_set_backends(struct xlb_dp *dp, const struct xlb_vip_key *key,
 		goto cleanup;
 	}
 	backends_match(&c);
-	err = backends_admit(&c) ?: table_update(&c) ?: backends_retire(&c);
+	err = backends_admit(&c) ?: dsr_update(&c) ?: table_update(&c) ?: backends_retire(&c);
 cleanup:
 	/* After a failure, what was queued still goes out: the mirror already shows it. */
 	e = wb_flush(&c.wb_stats);

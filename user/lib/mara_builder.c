@@ -547,7 +547,9 @@ bool xlb_mara_service_equal(const struct xlb_mara_service *a, const struct xlb_m
 	for (i = 0; i < a->nr_backends; i++) {
 		const struct xlb_mara_backend *x = &a->backends[i], *y = &b->backends[i];
 
-		if (xlb_mara_backend_cmp(x, y) || x->state != y->state || x->weight != y->weight)
+		if (xlb_mara_backend_cmp(x, y) || x->state != y->state || x->weight != y->weight ||
+		    x->agent_family != y->agent_family ||
+		    memcmp(&x->agent, &y->agent, sizeof(x->agent)))
 			return false;
 	}
 	return true;

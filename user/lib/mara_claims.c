@@ -286,9 +286,7 @@ static int mode_label(struct build *b, const char *what, int i, const json_t *la
 	} else {
 		snprintf(where, sizeof(where), "%s port %d", what, i);
 	}
-	why = !v			 ? "value is not a string"
-	      : !strcasecmp(v, "dsr") ? "dsr is not available in this version"
-					 : "not a mode (nat, fullnat)";
+	why = !v ? "value is not a string" : "not a mode (nat, fullnat, dsr)";
 	mara_warn(b, "%s: label %s=\"%s\": %s: the default mode is used", where, key,
 		  xlb_mara_quote(v ? v : "", Q_MAX, q, sizeof(q)), why);
 	return -1;

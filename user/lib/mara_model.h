@@ -55,6 +55,9 @@ struct xlb_mara_backend {
 	__u16 weight;	     /* 0 exactly when draining */
 	__u8 health;	     /* enum xlb_health */
 	char *task_id;	     /* Marathon task id (pods: "<instance id>.<container>") */
+	/* The agent that runs the task (its host), for DSR; agent_family 0: unknown. */
+	__u8 agent_family;
+	union xlb_addr agent; /* be */
 };
 
 /* One claim on a service: which app or pod, port and label produced it. */

@@ -78,7 +78,7 @@ static bool parse_literal(const char *s, union xlb_addr *addr, __u8 *family)
  * family) per build, naming the first task that needed it.
  */
 static int resolve_host(struct build *b, const char *what, const char *task_id, const char *host,
-			__u8 hint, union xlb_addr *addr, __u8 *family)
+			__u8 hint, union xlb_addr *addr, __u8 *family, bool quiet)
 {
 	size_t h = (size_t)((xlb_fnv1a64(host, strlen(host)) ^ hint) % HOST_BUCKETS);
 	char qh[QBUF], qt[QBUF];
@@ -106,7 +106,16 @@ static int resolve_host(struct build *b, const char *what, const char *task_id, 
 			e->rc = -EAFNOSUPPORT;
 		e->next = b->hosts[h];
 		b->hosts[h] = e;
-		if (e->rc)
+		if (e->rc && quiet)
+			mara_warn(b,
+				  "%s task %s: host \"%s\" does not resolve (%s): its agent is "
+				  "unknown, DSR flows to it are translated as in NAT mode",
+				  what, xlb_mara_quote(task_id, Q_MAX, qt, sizeof(qt)),
+				  xlb_mara_quote(host, Q_MAX, qh, sizeof(qh)),
+				  e->rc == -ENOENT   ? "no such host"
+				  : e->rc == -EAGAIN ? "temporary resolver failure"
+						     : strerror(-e->rc));
+		else if (e->rc)
 			mara_warn(b,
 				  "%s task %s: host \"%s\" does not resolve (%s): backend skipped",
 				  what, xlb_mara_quote(task_id, Q_MAX, qt, sizeof(qt)),
@@ -171,14 +180,15 @@ void mara_decide_health(struct build *b, const char *task_id, bool has_checks, i
 	}
 }
 
-static void claim_add_backend(struct build *b, struct claim *c, const union xlb_addr *addr,
-			      __u8 family, __u16 port, const struct task_state *ts, __u16 weight,
-			      const char *task_id)
+static struct xlb_mara_backend *claim_add_backend(struct build *b, struct claim *c,
+						  const union xlb_addr *addr, __u8 family,
+						  __u16 port, const struct task_state *ts,
+						  __u16 weight, const char *task_id)
 {
 	struct xlb_mara_backend *be;
 
 	if (!mara_grow(b, (void **)&c->bes, &c->cap_bes, c->nr_bes + 1, sizeof(*be)))
-		return;
+		return NULL;
 	be = &c->bes[c->nr_bes++];
 	memset(be, 0, sizeof(*be));
 	be->addr = *addr;
@@ -188,6 +198,7 @@ static void claim_add_backend(struct build *b, struct claim *c, const union xlb_
 	be->state = be->weight ? XLB_BE_ACTIVE : XLB_BE_DRAINING;
 	be->health = ts->health;
 	be->task_id = mara_strdup(b, task_id);
+	return be;
 }
 
 /*
@@ -201,6 +212,9 @@ void mara_task_backends(struct build *b, const char *what, int i, const struct p
 			const struct task_state *ts, __u16 weight, const char *task_id)
 {
 	char qt[QBUF], as[INET6_ADDRSTRLEN], ks[INET6_ADDRSTRLEN + 16];
+	struct xlb_mara_backend *be;
+	union xlb_addr agent = {};
+	__u8 agent_family = 0;
 	size_t k, j;
 
 	for (k = 0; k < pc->n; k++) {
@@ -215,7 +229,8 @@ void mara_task_backends(struct build *b, const char *what, int i, const struct p
 					  xlb_mara_quote(task_id, Q_MAX, qt, sizeof(qt)));
 				return;
 			}
-			if (resolve_host(b, what, task_id, ta->host, c->family, &addr, &family))
+			if (resolve_host(b, what, task_id, ta->host, c->family, &addr, &family,
+					 false))
 				continue;
 		} else {
 			for (j = 0; j < ta->nr_ips && !found; j++) {
@@ -247,6 +262,19 @@ void mara_task_backends(struct build *b, const char *what, int i, const struct p
 			    mara_family_str(c->family));
 			continue;
 		}
-		claim_add_backend(b, c, &addr, family, ep->port, ts, weight, task_id);
+		be = claim_add_backend(b, c, &addr, family, ep->port, ts, weight, task_id);
+		if (!be)
+			return;
+		/* DSR's agent: the host itself, or the container's host as it resolves. */
+		if (ep->kind == EP_HOST) {
+			agent = addr;
+			agent_family = family;
+		} else if (!agent_family && ta->host && *ta->host &&
+			   resolve_host(b, what, task_id, ta->host, c->family, &agent,
+					&agent_family, true)) {
+			agent_family = 0;
+		}
+		be->agent = agent;
+		be->agent_family = agent_family;
 	}
 }

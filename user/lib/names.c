@@ -66,6 +66,7 @@ const char *xlb_counter_kind(unsigned int id)
 static const char *const mode_names[XLB_MODE_MAX] = {
 	[XLB_MODE_NAT] = "nat",
 	[XLB_MODE_FULLNAT] = "fullnat",
+	[XLB_MODE_DSR] = "dsr",
 };
 
 const char *xlb_mode_name(unsigned int mode)

@@ -15,7 +15,7 @@ const char *xlb_counter_help(unsigned int id);
 /* "reason", "verdict" or "event". */
 const char *xlb_counter_kind(unsigned int id);
 const char *xlb_vip_drop_name(unsigned int id);
-/* A VIP's forwarding mode (enum xlb_mode) as configs and lbstat spell it: "nat", "fullnat". */
+/* A VIP's forwarding mode (enum xlb_mode) as configs and lbstat spell it: "nat", "fullnat", "dsr". */
 const char *xlb_mode_name(unsigned int mode);
 /* 0 with *mode set, or -EINVAL for a name that is none of them. */
 int xlb_mode_parse(const char *s, __u8 *mode);

@@ -254,7 +254,10 @@ static void be_diff(const struct xlb_plan_vip *cur, const struct xlb_plan_vip *w
 			j++;
 		} else {
 			if (cur->backends[i].state != want->backends[j].state ||
-			    cur->backends[i].weight != want->backends[j].weight)
+			    cur->backends[i].weight != want->backends[j].weight ||
+			    cur->backends[i].agent_family != want->backends[j].agent_family ||
+			    memcmp(&cur->backends[i].agent, &want->backends[j].agent,
+				   sizeof(cur->backends[i].agent)))
 				op->be_change++;
 			i++;
 			j++;
@@ -401,6 +404,8 @@ static int apply_backends(struct xlb_dp *dp, const struct xlb_plan_vip *v)
 		specs[i].family = v->backends[i].family;
 		specs[i].state = v->backends[i].state;
 		specs[i].weight = v->backends[i].weight;
+		specs[i].agent = v->backends[i].agent;
+		specs[i].agent_family = v->backends[i].agent_family;
 	}
 	err = xlb_vip_set_backends(dp, &v->key, specs, v->nr_backends);
 	free(specs);
@@ -494,6 +499,7 @@ struct state_read {
 static int state_be_add(void *ctx, __u32 id, const struct xlb_backend *be)
 {
 	struct state_read *sr = ctx;
+	struct xlb_dsr_agent ag;
 	struct state_be *e;
 
 	if (!id || be->vip_id >= sr->max_vips || !sr->pos[be->vip_id])
@@ -515,6 +521,10 @@ static int state_be_add(void *ctx, __u32 id, const struct xlb_backend *be)
 	e->b.family = be->family;
 	e->b.state = be->state;
 	e->b.weight = be->weight;
+	if (!xlb_reader_dsr_agent(sr->r, id, &ag) && ag.family) {
+		e->b.agent = ag.addr;
+		e->b.agent_family = ag.family;
+	}
 	return 0;
 }
 

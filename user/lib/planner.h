@@ -34,6 +34,9 @@ struct xlb_plan_backend {
 	__u8 family;
 	__u8 state;   /* XLB_BE_ACTIVE or XLB_BE_DRAINING */
 	__u16 weight; /* 0 exactly when draining (see xlb_plan_state_finish) */
+	/* DSR: the agent that runs it (agent_family 0: unknown), where DSR flows go. */
+	__u8 agent_family;
+	union xlb_addr agent; /* be */
 };
 
 struct xlb_plan_vip {

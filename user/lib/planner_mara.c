@@ -75,6 +75,8 @@ int xlb_plan_from_marathon(const struct xlb_mara_model *model, __u16 flags, __u8
 			bes[j].family = s->backends[j].family;
 			bes[j].state = s->backends[j].state;
 			bes[j].weight = s->backends[j].weight;
+			bes[j].agent = s->backends[j].agent;
+			bes[j].agent_family = s->backends[j].agent_family;
 		}
 		v.backends = bes;
 		v.nr_backends = s->nr_backends;

@@ -191,6 +191,7 @@ static __always_inline int xlb_dsr_send(void *ctx, const int hook, struct xlb_pk
 	st->c[XLB_CNT_DSR_ENCAP]++;
 	xlb_count_in(vip_id, bid, len, new_flow);
 	r = nh ? xlb_send(ctx, hook, &o, nh) : xlb_send_neigh(ctx, hook, &o, oif);
+	p->act = o.act; /* the program's return value is the caller's p's */
 out:
 	xlb_count_fib_drop(vip_id, r);
 	return r;
@@ -393,7 +394,9 @@ static __always_inline int xlb_dsr_decap(void *ctx, const int hook, struct xlb_p
 	q.l3_off = l3;
 	q.l4_off -= olen;
 	q.frame_len -= olen;
-	return xlb_send_to(ctx, hook, &q, st, be, bid, fresh, now);
+	r = xlb_send_to(ctx, hook, &q, st, be, bid, fresh, now);
+	p->act = q.act;
+	return r;
 }
 
 #endif /* XLB_DSR_H */

@@ -1946,6 +1946,7 @@ static void t_dsr_flow(enum t_hook hook, const struct xlb_vip_key *k,
 		snprintf(w, sizeof(w), "%s %s %s, balancer: %s", h, fam == AF_INET ? "v4" : "v6",
 			 k->proto == XLB_PROTO_TCP ? "TCP" : "UDP", i ? "next packet" : "first");
 		t_eq(w, r.reason, XLB_CNT_FWD_REDIRECT);
+		t_eq(w, r.ret, t_verdict_ret(hook, XLB_CNT_V_REDIRECT));
 		t_eq(w, t_moved(&r.before, &r.after, XLB_CNT_DSR_ENCAP), 1);
 		t_eq(w, t_moved(&r.before, &r.after, i ? XLB_CNT_CT_HIT : XLB_CNT_CT_NEW), 1);
 		t_dsr_outer_is(w, &r, in, n, fam, us, &be->addr, tag, mac);
@@ -1968,7 +1969,8 @@ static void t_dsr_flow(enum t_hook hook, const struct xlb_vip_key *k,
 		 k->proto == XLB_PROTO_TCP ? "TCP" : "UDP");
 	t_eq(w, t_moved(&r.before, &r.after, XLB_CNT_DSR_DECAP), 1);
 	t_eq(w, t_moved(&r.before, &r.after, XLB_CNT_NAT_ORIG), 1);
-	t_eq(w, r.reason, hook == T_XDP ? XLB_CNT_FWD_TX : XLB_CNT_FWD_TX);
+	t_eq(w, r.reason, XLB_CNT_FWD_TX);
+	t_eq(w, r.ret, t_verdict_ret(hook, XLB_CNT_V_TX));
 	if (!t_out_ok(w, &r, &pi)) {
 		t_addr_is(w, fam, &pi.ip.daddr, pi.ip.dport, &be->addr, ntohs(be->port));
 		t_addr_is(w, fam, &pi.ip.saddr, pi.ip.sport, &client, cport);

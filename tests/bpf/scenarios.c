@@ -2074,6 +2074,42 @@ void t_dsr(void **state)
 	}
 	t_done("an established DSR flow lives the DSR idle time");
 
+	/*
+	 * The balancer never sees a flow end: a SYN on a recorded tuple whose
+	 * backend drains goes to one that takes new flows, encapsulated with its
+	 * tag, and the entry follows.
+	 */
+	{
+		struct xlb_backend_spec two[2] = {be4, t_be("198.18.2.16", 8080, XLB_BE_ACTIVE, 1)};
+		__u32 first, other;
+		__u8 enc2[XLB_PKT_BUF];
+		int w;
+
+		two[1].agent = two[1].addr;
+		two[1].agent_family = XLB_AF_INET;
+		assert_int_equal(xlb_vip_set_backends(dp, &k4, two, 2), 0);
+		t_spec(&s, &k4, p[3], XLB_PKT_TCP_SYN);
+		t_send(dp, &s, &r);
+		first = memcmp(&r.out[14 + 16], &two[0].addr.v4, 4) ? 1 : 0;
+		t_eq("two backends: the SYN leaves encapsulated to one of them",
+		     t_moved(&r.before, &r.after, XLB_CNT_DSR_ENCAP), 1);
+		two[first].state = XLB_BE_DRAINING;
+		two[first].weight = 0;
+		assert_int_equal(xlb_vip_set_backends(dp, &k4, two, 2), 0);
+		other = t_be_id(dp, id4, &two[1 - first]);
+		n = xlb_pkt_build(&s, in, sizeof(in), NULL);
+		t_send_raw(T_XDP, t_env.if_c, in, n, &r);
+		t_eq("its backend drained, the client reuses the port: re-picked",
+		     t_moved(&r.before, &r.after, XLB_CNT_CT_SYN_RECORDED), 1);
+		w = t_encap(in, n, AF_INET, &us4, &two[1 - first].addr, t_dsr_tag(other), enc2);
+		t_eq("re-picked: encapsulated to the backend that takes new flows, with its tag",
+		     r.out_len == (__u32)w && !memcmp(r.out + 12, enc2 + 12, 8) &&
+			 !memcmp(r.out + 14 + 12 + 4, enc2 + 14 + 12 + 4, 4),
+		     1);
+		assert_int_equal(xlb_vip_set_backends(dp, &k4, &be4, 1), 0);
+	}
+	t_done("a reused port of a DSR flow whose backend drained is re-picked");
+
 	/* No agent known, or the agent is this node: NAT mode's translation. */
 	kn = k4;
 	kn.port = htons(81);

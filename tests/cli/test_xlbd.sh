@@ -304,6 +304,11 @@ fi
 
 "$XLBD" -c "$CFG" -p "$PIN2" -m "$SIMURL" --once >"$TMP/x3.log" 2>&1
 check "a second xlbd (--once) on another pin path exits 0" [ $? = 0 ]
+# The kernel empties a program array with no user-space reference left: pinned, the
+# tail calls (ICMP, DSR) still have their programs after xlbd has gone.
+jumps() { bpftool -j map dump pinned "$PIN2/$1" 2>/dev/null | jq length; }
+check "after --once, the tail calls' program arrays are pinned and filled (XDP 3, TC 5)" \
+	eval '[ "$(jumps xlb_jmp_xdp)" = 3 ] && [ "$(jumps xlb_jmp_tc)" = 5 ]'
 dump "--slots" >"$TMP/node1.txt"
 dump "--slots" "$PIN2" >"$TMP/node2.txt"
 check "two xlbds given the same state build identical Maglev tables (every slot)" \

@@ -599,6 +599,35 @@ static int reader_init(struct xlb_dp *dp)
 	return 0;
 }
 
+/* The tail calls' program arrays (bpf/xlb.bpf.c), pinned beside the maps by name. */
+static const char *const jump_tables[] = {"xlb_jmp_xdp", "xlb_jmp_tc"};
+
+/*
+ * Pins the program arrays of the tail calls (ICMP, DSR). The kernel empties a
+ * program array when its last user-space reference goes, and programs stay
+ * attached after an xlbd --once, or one that exits or crashes: without a pin
+ * their tail calls would fall through from then on. A later xlbd pins its own
+ * in their place; until it attaches, the programs of the one before lose their
+ * tail calls (ICMP errors pass untranslated, DSR packets are dropped).
+ */
+static int pin_jump_tables(struct xlb_dp *dp)
+{
+	struct bpf_map *maps[] = {dp->skel->maps.xlb_jmp_xdp, dp->skel->maps.xlb_jmp_tc};
+	char path[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		if (snprintf(path, sizeof(path), "%s/%s", dp->pin_path, jump_tables[i]) >=
+		    (int)sizeof(path))
+			return -ENAMETOOLONG;
+		if (unlink(path) && errno != ENOENT)
+			return -errno;
+		if (bpf_obj_pin(bpf_map__fd(maps[i]), path))
+			return -errno;
+	}
+	return 0;
+}
+
 int xlb_dp_open(struct xlb_dp **dpp, const struct xlb_dp_opts *opts)
 {
 	struct xlb_dp_opts none = {};
@@ -654,6 +683,12 @@ int xlb_dp_open(struct xlb_dp **dpp, const struct xlb_dp_opts *opts)
 	err = xlb_bpf__load(dp->skel);
 	if (err) {
 		pr_err("load BPF programs (pin path %s): %s", dp->pin_path, strerror(-err));
+		goto cleanup;
+	}
+	err = pin_jump_tables(dp);
+	if (err) {
+		pr_err("pin the tail calls' program arrays under %s: %s", dp->pin_path,
+		       strerror(-err));
 		goto cleanup;
 	}
 	err = xlb_dp_clock_calibrate(dp, false);
@@ -727,6 +762,11 @@ int xlb_dp_unpin(const char *pin_path)
 	err = xlb_dp_sock_detach(pin_path);
 	for (i = 0; i < XLB_M_MAX; i++) {
 		snprintf(path, sizeof(path), "%s/%s", pin_path, xlb_map_spec(i)->name);
+		if (unlink(path) && errno != ENOENT && !err)
+			err = -errno;
+	}
+	for (i = 0; i < (int)(sizeof(jump_tables) / sizeof(jump_tables[0])); i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_path, jump_tables[i]);
 		if (unlink(path) && errno != ENOENT && !err)
 			err = -errno;
 	}

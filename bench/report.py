@@ -568,6 +568,127 @@ def sec_eastwest(doc, targets):
     return "\n".join(out)
 
 
+NS_SETUPS = [
+    ("haproxy", "HAProxy, mode tcp, roundrobin, on the public agent (marathon-lb's way)"),
+    ("xlb_fnat", "xlb, native XDP on the public agent, full-NAT"),
+    ("xlb_dsr", "xlb, native XDP on the public agent, DSR (xlb on the backends' agents)"),
+]
+NS_LOADS = [("short", "short connections"), ("keepalive", "keep-alive"), ("bulk", "1 MiB")]
+
+
+def ns_trials(doc, setup, load):
+    return [r for r in by_bench(doc["results"], "northsouth")
+            if r.get("setup") == setup and r.get("load") == load and "rps" in r]
+
+
+def ns_stat(doc, setup, load, f):
+    return stat([f(r) for r in ns_trials(doc, setup, load)])
+
+
+def ns_targets(doc):
+    """Issue 15's goals: DSR and full-NAT against HAProxy on the same public agent."""
+    def med(s, load, f=lambda r: r["rps"]):
+        st = ns_stat(doc, s, load, f)
+        return st[0] if st else None
+
+    def ratio(a, b):
+        return a / b if a is not None and b else None
+
+    f2 = lambda v: num(v, 2)  # noqa: E731
+    f3 = lambda v: num(v, 3)  # noqa: E731
+    mbps = lambda r: r["mbytes_per_s"]  # noqa: E731
+    lb = per_req_us("lb_cpu_s")
+    out = []
+    for s, sd, goal in (("xlb_dsr", "DSR", 1.5), ("xlb_fnat", "full-NAT", 1.25)):
+        out += [
+            Target(f"north-south: xlb {sd} / HAProxy, short req/s",
+                   ratio(med(s, "short"), med("haproxy", "short")), ">=", goal, "×", f2),
+            Target(f"north-south: xlb {sd} / HAProxy, keep-alive req/s",
+                   ratio(med(s, "keepalive"), med("haproxy", "keepalive")), ">=", None, "×", f2),
+            Target(f"north-south: xlb {sd} / HAProxy, 1 MiB MB/s",
+                   ratio(med(s, "bulk", mbps), med("haproxy", "bulk", mbps)), ">=", None, "×",
+                   f2),
+            Target(f"north-south: xlb {sd} balancer CPU per request / HAProxy's, short",
+                   ratio(med(s, "short", lb), med("haproxy", "short", lb)), "<=",
+                   0.05 if s == "xlb_dsr" else None, "×", f3),
+        ]
+    return out
+
+
+def sec_northsouth(doc, targets):
+    res = by_bench(doc["results"], "northsouth")
+    if not res:
+        return "_not run_"
+    e = next((r for r in doc["results"] if r.get("bench") == "northsouth_settings"), {})
+    present = [(s, d) for s, d in NS_SETUPS if any(r.get("setup") == s for r in res)]
+    out = []
+    if e:
+        cmd = e.get("command") or doc.get("settings", {}).get("command", "?")
+        out.append(f"Run: {e.get('date', '?')}, `{cmd}` "
+                   f"at {e.get('git') or '?'}{' (QUICK)' if e.get('quick') else ''}; "
+                   f"{e.get('trials')} rounds, each setup once per round, {e.get('duration_s')} s "
+                   f"per load; wrk {e.get('wrk')} on the outside client, 2 threads with "
+                   f"{e.get('conns_short')} connections (short: `Connection: close`, a 10-byte "
+                   f"page) or {e.get('conns_keepalive')} (keep-alive), 1 thread with "
+                   f"{e.get('conns_bulk')} (keep-alive, a 1 MiB file); nginx {e.get('nginx')} "
+                   f"(2 workers) as host tasks of the 3 private agents; HAProxy "
+                   f"{e.get('haproxy')}; VIP {e.get('vip')}, routed by the ToR to the public "
+                   f"agent.\n")
+    rows = []
+    for s, d in present:
+        rows.append([f"`{s}`: {d}",
+                     cell(ns_stat(doc, s, "short", lambda r: r["rps"]), 0),
+                     cell(ns_stat(doc, s, "keepalive", lambda r: r["rps"]), 0),
+                     cell(ns_stat(doc, s, "bulk", lambda r: r["mbytes_per_s"]), 0),
+                     sum(r.get("errors", 0) for r in res if r.get("setup") == s)])
+    out.append("Throughput, median (min–max) of the rounds:\n")
+    out.append(table(["setup", "short req/s", "keep-alive req/s", "1 MiB MB/s", "errors"], rows))
+    rows = []
+    for s, d in present:
+        row = [f"`{s}`"]
+        for load, _ in NS_LOADS:
+            for p in ("lat_p50_us", "lat_p99_us"):
+                ms = lambda r, p=p: r.get(p, 0) / 1e3 if r["requests"] else None  # noqa: E731
+                row.append(cell(ns_stat(doc, s, load, ms), 2))
+        rows.append(row)
+    out.append("\nLatency in ms (wrk, from the outside client), median (min–max):\n")
+    out.append(table(["setup", "short p50", "short p99", "keep-alive p50", "keep-alive p99",
+                      "1 MiB p50", "1 MiB p99"], rows))
+    rows = []
+    kinds = {"bpf_run_time": "BPF program run time (bpf_stats)",
+             "process_cpu": "haproxy utime+stime"}
+    for s, d in present:
+        for load, ldesc in NS_LOADS:
+            tr = ns_trials(doc, s, load)
+            if not tr:
+                continue
+            kind = next((r.get("lb_cpu_kind") for r in tr if r.get("lb_cpu_kind")), None)
+            lb = ns_stat(doc, s, load, per_req_us("lb_cpu_s"))
+            ag = ns_stat(doc, s, load, per_req_us("agent_cpu_s"))
+            rows.append([f"`{s}`", ldesc, cell(ns_stat(doc, s, load, per_req_us("cpu_busy_s")), 1),
+                         cell(lb, 2) if lb else "–", cell(ag, 2) if ag else "–",
+                         kinds.get(kind, "–")])
+    out.append("\nCPU µs per request. Whole machine: busy time from /proc/stat over the run "
+               "(client, balancer, agents and backends share the CPUs). Balancer: the public "
+               "agent's own CPU only. Agents: xlb's programs on the backends' agents (DSR "
+               "only).\n")
+    out.append(table(["setup", "load", "whole machine µs", "balancer µs", "agents' xlb µs",
+                      "balancer CPU measured as"], rows, ["l", "l", "r", "r", "r", "l"]))
+    errs = [r for r in res if "error" in r and "rps" not in r]
+    if errs:
+        out.append("\nSetups left out: " +
+                   ", ".join(f"`{r['setup']}` ({r['error']})" for r in errs))
+    t = ns_targets(doc)
+    when = e.get("date", "?")[:10]
+    targets += [Target(x.what, x.value, x.op, x.bound, x.unit, x.fmt,
+                       f"north-south run of {when} (its section)") for x in t
+                if x.bound is not None]
+    out.append("\nRatios of the medians (the goals: DSR ≥ 1.5× HAProxy's short requests/s at "
+               "≤ 1/20 of its CPU per request; full-NAT ≥ 1.25×):\n")
+    out.append(target_table([x for x in t if x.value is not None or x.bound is not None]))
+    return "\n".join(out)
+
+
 def sec_xlbd(doc, targets):
     res = doc["results"]
     out = []
@@ -663,13 +784,15 @@ def sections(doc):
     out["e2e"] = sec_e2e(doc, targets)
     out["xlbd"] = sec_xlbd(doc, targets)
     out["eastwest"] = sec_eastwest(doc, targets)
+    out["northsouth"] = sec_northsouth(doc, targets)
     out["targets"] = target_table(targets)
     return out
 
 
 ORDER = [("run", "Run"), ("targets", "Targets"), ("e2e", "End to end, side by side"),
          ("dp", "Data plane (BPF_PROG_TEST_RUN)"), ("maglev", "Maglev table build"),
-         ("xlbd", "Control plane (xlbd)"), ("eastwest", "East-west, in the cluster lab")]
+         ("xlbd", "Control plane (xlbd)"), ("eastwest", "East-west, in the cluster lab"),
+         ("northsouth", "North-south, in the cluster lab")]
 
 
 def show(path):

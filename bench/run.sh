@@ -9,6 +9,8 @@
 #   eastwest  in the cluster lab: a host process of an agent to nginx on other
 #           agents through a VIP with socket balancing, with per-packet NAT, and
 #           directly to one backend (wrk against nginx)
+#   northsouth  in the cluster lab with an outside client: HAProxy, xlb full-NAT
+#           and xlb DSR on a public agent in front of nginx on private agents
 # Each prints its own table as it goes; at the end bench/report.py prints every
 # table again with each ratio beside its target, from $OUTPUT/bench/results.json
 # (one JSON document: machine, settings, and every result line). BENCHMARKS.md is
@@ -21,7 +23,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 export OUTPUT=${OUTPUT:-.output}
-BENCHES=${BENCHES:-dp maglev xlbd e2e eastwest}
+BENCHES=${BENCHES:-dp maglev xlbd e2e eastwest northsouth}
 results=$OUTPUT/bench/results.json
 lines=$OUTPUT/bench/results.lines
 mkdir -p "$OUTPUT/bench"
@@ -69,13 +71,14 @@ for b in $BENCHES; do
 	xlbd) script xlbd bench/xlbd/run.sh "$OUTPUT/bench/xlbd.json" ;;
 	e2e) script e2e bench/e2e/run.sh "$OUTPUT/bench/e2e.json" ;;
 	eastwest) script eastwest bench/eastwest/run.sh "$OUTPUT/bench/eastwest.json" ;;
+	northsouth) script northsouth bench/northsouth/run.sh "$OUTPUT/bench/northsouth.json" ;;
 	*) echo "unknown benchmark $b" >&2 && failed+=("$b (unknown)") ;;
 	esac
 	timings+=("seconds_$b=$(($(date +%s) - t))")
 done
 
 command="make bench${QUICK:+ QUICK=1}"
-[ "$BENCHES" = "dp maglev xlbd e2e eastwest" ] || command="$command BENCHES=\"$BENCHES\""
+[ "$BENCHES" = "dp maglev xlbd e2e eastwest northsouth" ] || command="$command BENCHES=\"$BENCHES\""
 python3 bench/report.py assemble "$lines" "$results" "command=$command" \
 	"quick=${QUICK:+1}" "wall_s=$(($(date +%s) - start))" "${timings[@]}" &&
 	rm -f "$lines"

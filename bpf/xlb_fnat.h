@@ -174,6 +174,23 @@ static __always_inline int xlb_fnat_new(void *ctx, const int hook, struct xlb_pk
 }
 
 /*
+ * A closed flow gives its source port back sooner than conntrack's closed
+ * lifetime: the backend has seen the flow end, and a port held 10 s would
+ * limit a node to 450 new connections a second per backend endpoint.
+ */
+static __always_inline void xlb_fnat_touch(struct xlb_ct_entry *e, const struct xlb_config *cfg,
+					   __u32 now, const struct xlb_pkt *p, int reply)
+{
+	__u32 closed = cfg && cfg->fnat_closed
+			   ? cfg->fnat_closed
+			   : (__u32)((XLB_FNAT_CLOSED_MS_DEFAULT * 1000000ULL) >> XLB_TICK_SHIFT);
+
+	xlb_ct_touch(e, cfg, now, p, reply);
+	if (e->state == XLB_CTS_CLOSED && xlb_tick_after(e->expires, now + closed))
+		e->expires = now + closed;
+}
+
+/*
  * A FIN or RST seen in one direction also moves the other direction's entry:
  * each entry sees only its own direction's packets, so without this neither
  * would see both FINs and close, and a finished flow would hold its source
@@ -202,7 +219,7 @@ static __always_inline void xlb_fnat_touch_peer(struct xlb_pkt *p, const struct 
 	sc->rk.dir = reply ? XLB_DIR_ORIG : XLB_DIR_REPLY;
 	e = xlb_fnat_lookup(&sc->rk);
 	if (e)
-		xlb_ct_touch(&e->ct, cfg, now, p, reply);
+		xlb_fnat_touch(&e->ct, cfg, now, p, reply);
 }
 
 /*
@@ -229,7 +246,7 @@ static __always_inline int xlb_fnat_to_backend(void *ctx, const int hook, struct
 		    (!syn || (oe->ct.state != XLB_CTS_CLOSED && be->state == XLB_BE_ACTIVE))) {
 			st->c[XLB_CNT_FNAT_HIT]++;
 			bid = oe->ct.backend_id;
-			xlb_ct_touch(&oe->ct, cfg, now, p, 0);
+			xlb_fnat_touch(&oe->ct, cfg, now, p, 0);
 			xlb_addr_copy(&saddr, &oe->addr);
 			sport = oe->port;
 			xlb_addr_copy(&baddr, &be->addr);
@@ -290,7 +307,7 @@ static __always_inline int xlb_fnat_to_client(void *ctx, const int hook, struct 
 	if (!k || !k->family)
 		return 0;
 	st->c[XLB_CNT_FNAT_HIT]++;
-	xlb_ct_touch(&re->ct, cfg, now, p, 1);
+	xlb_fnat_touch(&re->ct, cfg, now, p, 1);
 	xlb_addr_copy(&caddr, &re->addr);
 	cport = re->port;
 	xlb_addr_copy(&vaddr, &k->addr);

@@ -429,7 +429,15 @@ struct xlb_config {
 	__u32 dsr_idle;
 	__u16 dsr_mss4;
 	__u16 dsr_mss6;
+	/*
+	 * A closed full-NAT flow (both FINs or a RST seen) keeps its source port
+	 * fnat_closed ticks (0: the default), not the closed lifetime of
+	 * conntrack: the port is what limits new connections per second.
+	 */
+	__u32 fnat_closed;
 };
+
+#define XLB_FNAT_CLOSED_MS_DEFAULT 1000
 
 #define XLB_DSR_IDLE_DEFAULT 300 /* seconds */
 /* MTU 1500 less the outer header, the inner IP header and TCP's 20 bytes. */
@@ -704,7 +712,7 @@ _Static_assert(__builtin_offsetof(struct xlb_flow_key, dport) ==
 	       "a flow key must start with a VIP key");
 _Static_assert(sizeof(struct xlb_nh) == 24, "xlb_nh layout");
 _Static_assert(sizeof(struct xlb_ct_entry) == 16, "xlb_ct_entry layout");
-_Static_assert(sizeof(struct xlb_config) == 20 + 4 * XLB_CTS_MAX, "xlb_config layout");
+_Static_assert(sizeof(struct xlb_config) == 24 + 4 * XLB_CTS_MAX, "xlb_config layout");
 _Static_assert(sizeof(struct xlb_dsr_agent) == 20, "xlb_dsr_agent layout");
 _Static_assert(sizeof(struct xlb_dsr_tag_key) == 24, "xlb_dsr_tag_key layout");
 _Static_assert(sizeof(struct xlb_fnat_entry) == 40, "xlb_fnat_entry layout");

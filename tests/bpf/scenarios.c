@@ -1672,9 +1672,11 @@ void t_fullnat(void **state)
 		union xlb_addr client;
 		struct xlb_ct4_key c4;
 		__u16 pf = t_port(), sp;
+		__u32 t0;
 
 		sp = t_fnat_flow(T_XDP, &k4, &be4, &snat4, pf, XLB_FNAT_PORT_LO_DEFAULT,
 				 XLB_FNAT_PORT_HI_DEFAULT);
+		t0 = xlb_tick_now();
 		t_spec(&s, &k4, pf, XLB_PKT_TCP_FIN | XLB_PKT_TCP_ACK);
 		t_send(dp, &s, &r);
 		t_spec(&s, &k4, pf, XLB_PKT_TCP_FIN | XLB_PKT_TCP_ACK);
@@ -1691,8 +1693,16 @@ void t_fullnat(void **state)
 		t_eq("FIN each way: the backend's entry", bpf_map_lookup_elem(fd, &c4, &er), 0);
 		t_eq("FIN each way: the backend's entry (the port's) is closed", er.ct.state,
 		     XLB_CTS_CLOSED);
+		/* Not conntrack's 10 s: the port comes free after the full-NAT closed hold. */
+		t_expires_near("FIN each way: the port's entry, closed",
+			       er.ct.expires,
+			       (__u32)((XLB_FNAT_CLOSED_MS_DEFAULT * 1000000ULL) >> XLB_TICK_SHIFT),
+			       t0, xlb_tick_now());
+		t_expires_near("FIN each way: the client's entry, closed", eo.ct.expires,
+			       (__u32)((XLB_FNAT_CLOSED_MS_DEFAULT * 1000000ULL) >> XLB_TICK_SHIFT),
+			       t0, xlb_tick_now());
 	}
-	t_done("a flow that ends frees its port after the closed lifetime");
+	t_done("a flow that ends frees its port after the full-NAT closed hold");
 
 	assert_int_equal(xlb_config_set(dp, &saved), 0);
 	xlb_vip_delete(dp, &k4);
@@ -2109,6 +2119,50 @@ void t_dsr(void **state)
 		assert_int_equal(xlb_vip_set_backends(dp, &k4, &be4, 1), 0);
 	}
 	t_done("a reused port of a DSR flow whose backend drained is re-picked");
+
+	/*
+	 * A router on the client's side about an answer (a "packet too big" for a
+	 * download) is sent to the VIP: the balancer, which has the flow, gives it
+	 * to the backend with the quote translated, as in NAT mode.
+	 */
+	{
+		struct xlb_pkt_spec q;
+		struct xlb_pkt_info pi;
+		union xlb_addr router;
+		__u16 cp = t_port();
+		const char *w = "DSR: a router's error about an answer";
+
+		t_spec(&s, &k4, cp, XLB_PKT_TCP_SYN);
+		t_send(dp, &s, &r);
+		t_eq("DSR: the flow for the ICMP error is recorded here",
+		     t_moved(&r.before, &r.after, XLB_CNT_DSR_ENCAP), 1);
+		xlb_pkt_addr(T_ROUTER_C4, &router);
+		t_spec(&q, &k4, cp, XLB_PKT_TCP_SYN | XLB_PKT_TCP_ACK);
+		q.saddr = k4.addr;
+		q.sport = ntohs(k4.port);
+		q.daddr = client;
+		q.dport = cp;
+		t_spec(&s, &k4, cp, 0);
+		s.saddr = router;
+		s.l4 = XLB_PKT_L4_ICMP;
+		s.icmp_type = 3;
+		s.icmp_code = 4;
+		s.icmp_data = 1400;
+		s.payload = NULL;
+		s.payload_len = 0;
+		s.quote = &q;
+		t_send(dp, &s, &r);
+		t_eq(w, t_moved(&r.before, &r.after, XLB_CNT_ICMP_ORIG), 1);
+		if (!t_out_ok(w, &r, &pi)) {
+			t_addr_is(w, AF_INET, &pi.ip.daddr, 0, &be4.addr, 0);
+			if (!pi.has_quote || !pi.quote.has_l4)
+				t_err("%s: no quote in what was sent", w);
+			else
+				t_addr_is(w, AF_INET, &pi.quote.saddr, pi.quote.sport, &be4.addr,
+					  ntohs(be4.port));
+		}
+	}
+	t_done("a router's ICMP error about a DSR answer reaches the backend");
 
 	/* No agent known, or the agent is this node: NAT mode's translation. */
 	kn = k4;

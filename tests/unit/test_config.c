@@ -436,6 +436,8 @@ static const struct {
      "\"198.18.2.1:80\", \"agent\": \"agent-1\"}]}]}",
      "$.vips[0].backends[0].agent", "expected an IPv4 or IPv6 address, got \"agent-1\""},
     {"{\"datapath\": {\"dsr\": {\"mtu\": 100}}}", "$.datapath.dsr.mtu", "100"},
+    {"{\"datapath\": {\"fullnat\": {\"closed_ms\": 10}}}", "$.datapath.fullnat.closed_ms",
+     "10"},
     {"{\"datapath\": {\"dsr\": {\"idle\": 0}}}", "$.datapath.dsr.idle", "0"},
     {"{\"datapath\": {\"dsr\": {\"idel\": 10}}}", "$.datapath.dsr.idel", "did you mean \"idle\""},
     {"{\"vips\": [3]}", "$.vips[0]", "expected a VIP object"},

@@ -187,7 +187,7 @@ static const struct {
 	{ "a map with another key size", T_KEY, XLB_MAP_VIPS, BPF_MAP_TYPE_HASH, 16,
 	  sizeof(struct xlb_vip), -EPROTO, "/xlb_vips: key size 16 bytes, expected 20" },
 	{ "a map with another value size", T_VALUE, XLB_MAP_CONFIG, BPF_MAP_TYPE_ARRAY, 4, 4,
-	  -EPROTO, "/xlb_config: value size 4 bytes, expected 40 (an xlb of another version" },
+	  -EPROTO, "/xlb_config: value size 4 bytes, expected 44 (an xlb of another version" },
 	{ "a program where a map should be", T_PROG, XLB_MAP_STATS, 0, 0, 0, -EPROTO,
 	  "/xlb_stats: pinned object is not a map, expected a percpu_array map" },
 	{ "nothing pinned", T_EMPTY_DIR, NULL, 0, 0, 0, -ENOENT,

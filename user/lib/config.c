@@ -522,6 +522,7 @@ int xlb_cfg_init(struct xlb_cfg *cfg)
 	cfg->mode = XLB_MODE_NAT;
 	cfg->fnat_port_lo = XLB_FNAT_PORT_LO_DEFAULT;
 	cfg->fnat_port_hi = XLB_FNAT_PORT_HI_DEFAULT;
+	cfg->fnat_closed_ms = XLB_FNAT_CLOSED_MS_DEFAULT;
 	cfg->dsr_idle_s = XLB_DSR_IDLE_DEFAULT;
 	cfg->dsr_mtu = XLB_DSR_MTU_DEFAULT;
 	cfg->ct_timeout_s[XLB_CTS_SYN] = XLB_CT_TIMEOUT_SYN_DEFAULT;
@@ -928,10 +929,13 @@ static void mode_parse(struct ctx *c, const json_t *v, const char *p, __u8 *mode
 			      describe(v, d, sizeof(d)));
 }
 
-/* "LO-HI": full-NAT's source ports, above the well-known ones. */
+/*
+ * "LO-HI": full-NAT's source ports, above the well-known ones; closed_ms: how
+ * long a closed flow keeps its port.
+ */
 static void parse_fullnat(struct ctx *c, const json_t *dp)
 {
-	static const char *const keys[] = {"ports", NULL};
+	static const char *const keys[] = {"ports", "closed_ms", NULL};
 	const char *p = "$.datapath.fullnat";
 	const json_t *o = get_object(c, dp, "$.datapath", "fullnat"), *v;
 	unsigned int lo, hi;
@@ -940,6 +944,7 @@ static void parse_fullnat(struct ctx *c, const json_t *dp)
 	if (!o)
 		return;
 	check_keys(c, o, p, keys);
+	get_u32(c, o, p, "closed_ms", 100, 600000, &c->cfg->fnat_closed_ms);
 	v = json_object_get(o, "ports");
 	if (!v)
 		return;

@@ -90,6 +90,7 @@ struct xlb_cfg {
 	__u32 ct_timeout_s[XLB_CTS_MAX]; /* lifetime per enum xlb_ct_state, seconds */
 	__u8 mode; /* datapath.mode: the forwarding mode of VIPs that name none (enum xlb_mode) */
 	__u16 fnat_port_lo, fnat_port_hi; /* datapath.fullnat.ports, inclusive */
+	__u32 fnat_closed_ms; /* datapath.fullnat.closed_ms: a closed flow's hold on its port */
 	__u32 dsr_idle_s; /* datapath.dsr.idle: a balancer's established DSR flow, seconds */
 	__u32 dsr_mtu;	  /* datapath.dsr.mtu: the path's MTU between balancer and agents */
 	bool socket_lb; /* the cgroup socket programs attached (default true) */

@@ -472,6 +472,7 @@ static int datapath_config(struct xlbd *d)
 		want.ct_timeout[i] = xlb_cfg_ct_ticks(d->cfg.ct_timeout_s[i]);
 	want.fnat_port_lo = d->cfg.fnat_port_lo;
 	want.fnat_port_hi = d->cfg.fnat_port_hi;
+	want.fnat_closed = (__u32)(((__u64)d->cfg.fnat_closed_ms * 1000000ULL) >> XLB_TICK_SHIFT);
 	want.dsr_idle = xlb_cfg_ct_ticks(d->cfg.dsr_idle_s);
 	want.dsr_mss4 = XLB_DSR_MSS(d->cfg.dsr_mtu, 0);
 	want.dsr_mss6 = XLB_DSR_MSS(d->cfg.dsr_mtu, 1);
@@ -484,12 +485,13 @@ static int datapath_config(struct xlbd *d)
 	}
 	pr_info("datapath: flood budgets %u new flows/s per CPU, %u per VIP per CPU (0: no limit); "
 		"conntrack lifetimes tcp_syn %u s, tcp_established %u s, tcp_fin %u s, tcp_closed "
-		"%u s, udp %u s; full-NAT source ports %u-%u; DSR idle %u s, MSS %u (IPv4) %u "
-		"(IPv6)",
+		"%u s, udp %u s; full-NAT source ports %u-%u, held %u ms once closed; DSR idle %u s, "
+		"MSS %u (IPv4) %u (IPv6)",
 		want.new_per_cpu, want.new_per_vip, d->cfg.ct_timeout_s[XLB_CTS_SYN],
 		d->cfg.ct_timeout_s[XLB_CTS_EST], d->cfg.ct_timeout_s[XLB_CTS_FIN],
 		d->cfg.ct_timeout_s[XLB_CTS_CLOSED], d->cfg.ct_timeout_s[XLB_CTS_UDP],
-		want.fnat_port_lo, want.fnat_port_hi, d->cfg.dsr_idle_s, want.dsr_mss4,
+		want.fnat_port_lo, want.fnat_port_hi, d->cfg.fnat_closed_ms, d->cfg.dsr_idle_s,
+		want.dsr_mss4,
 		want.dsr_mss6);
 	return 0;
 }

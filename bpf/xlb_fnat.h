@@ -32,6 +32,7 @@ struct xlb_fnat_scratch {
 	struct xlb_fnat_entry oe, re;
 	union xlb_addr baddr, snat; /* the backend's address, this node's */
 	struct xlb_nh fresh;	    /* the FIB's next hop, where the cache has none */
+	__u32 ts_off;		    /* the SYN's TSval offset, 0: none */
 };
 
 struct {
@@ -40,6 +41,60 @@ struct {
 	__type(value, struct xlb_fnat_scratch);
 	__uint(max_entries, 1);
 } xlb_fnat_scratch SEC(".maps");
+
+/*
+ * Where the TCP timestamp option's TSval is in the packet, or 0. Linux puts
+ * it 4 bytes into the options (after two NOPs) on every segment but the SYN;
+ * other layouts are walked, a few options deep.
+ */
+static __always_inline __u32 xlb_tcp_ts_off(void *ctx, const int hook, const struct xlb_pkt *p)
+{
+	__u32 l4 = p->l4_off, off, end;
+	__u8 b[4];
+	int i;
+
+	if (p->proto != XLB_PROTO_TCP || l4 > XLB_L2_MAX + 40 + 2 * 2048 ||
+	    xlb_load(ctx, hook, l4 + 12, b, 1) || (b[0] >> 4) < 8)
+		return 0;
+	end = l4 + (b[0] >> 4) * 4;
+	off = l4 + 20;
+	for (i = 0; i < 6; i++) {
+		if (off + 10 > end || xlb_load(ctx, hook, off, b, 2) || b[0] == 0)
+			return 0;
+		if (b[0] == 1) {
+			off++;
+			continue;
+		}
+		if (b[0] == 8)
+			return b[1] == 10 ? off + 2 : 0;
+		if (b[1] < 2)
+			return 0;
+		off += b[1];
+	}
+	return 0;
+}
+
+/* Adds delta to the 32-bit timestamp at off (TSval, or TSecr at off + 4), checksum fixed. */
+static __always_inline void xlb_tcp_ts_shift(void *ctx, const int hook, const struct xlb_pkt *p,
+					     __u32 off, __u32 delta)
+{
+	__be32 v, nv;
+	__u16 check;
+
+	if (!off || xlb_load(ctx, hook, off, &v, 4))
+		return;
+	nv = bpf_htonl(bpf_ntohl(v) + delta);
+	if (hook == XLB_HOOK_XDP) {
+		if (xlb_load(ctx, hook, p->l4_off + 16, &check, 2))
+			return;
+		check = xlb_csum_apply(check, xlb_csum_diff4(v, nv));
+		if (xlb_store(ctx, hook, p->l4_off + 16, &check, 2))
+			return;
+	} else if (bpf_l4_csum_replace(ctx, p->l4_off + 16, v, nv, 4)) {
+		return;
+	}
+	xlb_store(ctx, hook, off, &nv, 4);
+}
 
 static __always_inline struct xlb_fnat_entry *xlb_fnat_lookup(const struct xlb_flow_key *t)
 {
@@ -124,6 +179,14 @@ static __always_inline int xlb_fnat_new(void *ctx, const int hook, struct xlb_pk
 	__builtin_memset(re, 0, sizeof(*re));
 	xlb_ct_fill(&re->ct, bid, be, state, now, cfg);
 	re->ct.flags = 0;
+	/* Towards the backend the flow's timestamps start at this node's clock. */
+	sc->ts_off = xlb_tcp_ts_off(ctx, hook, p);
+	if (sc->ts_off) {
+		__be32 tsval = 0;
+
+		xlb_load(ctx, hook, sc->ts_off, &tsval, 4);
+		re->ts_delta = now - bpf_ntohl(tsval);
+	}
 	xlb_addr_copy(&re->addr, &orig->saddr);
 	re->port = orig->sport;
 	__builtin_memset(rk, 0, sizeof(*rk));
@@ -137,7 +200,11 @@ static __always_inline int xlb_fnat_new(void *ctx, const int hook, struct xlb_pk
 	for (i = 0; i < XLB_FNAT_PROBES && n; i++) {
 		long err;
 
-		rk->dport = bpf_htons((__u16)(lo + (seed + i) % n));
+		/*
+		 * Each probe its own hash: consecutive ports would run into the
+		 * clusters that flows opened together leave taken.
+		 */
+		rk->dport = bpf_htons((__u16)(lo + ((seed ^ (i * 0x9e3779b9u)) * 0x85ebca6bu >> 8) % n));
 		err = xlb_fnat_update(rk, re, BPF_NOEXIST);
 		if (!err)
 			break;
@@ -168,6 +235,8 @@ static __always_inline int xlb_fnat_new(void *ctx, const int hook, struct xlb_pk
 	st->c[XLB_CNT_FNAT_NEW]++;
 	if (xlb_nat(ctx, hook, p, XLB_NAT_SRC, snat, oe->port))
 		return XLB_CNT_DROP_INTERNAL;
+	if (oe->ts_delta)
+		xlb_tcp_ts_shift(ctx, hook, p, sc->ts_off, oe->ts_delta);
 	st->c[XLB_CNT_NAT_ORIG]++;
 	xlb_count_in(vip_id, bid, len, 1);
 	return nh ? xlb_send(ctx, hook, p, nh) : xlb_send_neigh(ctx, hook, p, oif);
@@ -253,6 +322,9 @@ static __always_inline int xlb_fnat_to_backend(void *ctx, const int hook, struct
 			if (xlb_nat(ctx, hook, p, XLB_NAT_DST, &baddr, be->port) ||
 			    xlb_nat(ctx, hook, p, XLB_NAT_SRC, &saddr, sport))
 				return XLB_CNT_DROP_INTERNAL;
+			if (oe->ts_delta)
+				xlb_tcp_ts_shift(ctx, hook, p, xlb_tcp_ts_off(ctx, hook, p),
+						 oe->ts_delta);
 			xlb_fnat_touch_peer(p, cfg, now, 0);
 			st->c[XLB_CNT_NAT_ORIG]++;
 			xlb_count_in(be->vip_id, bid, len, 0);
@@ -314,6 +386,13 @@ static __always_inline int xlb_fnat_to_client(void *ctx, const int hook, struct 
 	if (xlb_nat(ctx, hook, p, XLB_NAT_SRC, &vaddr, k->port) ||
 	    xlb_nat(ctx, hook, p, XLB_NAT_DST, &caddr, cport))
 		return XLB_CNT_DROP_INTERNAL;
+	if (re->ts_delta) {
+		__u32 off = xlb_tcp_ts_off(ctx, hook, p);
+
+		/* The backend echoes the shifted TSval: the client gets its own back. */
+		if (off)
+			xlb_tcp_ts_shift(ctx, hook, p, off + 4, -re->ts_delta);
+	}
 	xlb_fnat_touch_peer(p, cfg, now, 1);
 	st->c[XLB_CNT_NAT_REPLY]++;
 	xlb_count_out(vid, bid, len);

@@ -437,7 +437,7 @@ struct xlb_config {
 	__u32 fnat_closed;
 };
 
-#define XLB_FNAT_CLOSED_MS_DEFAULT 1000
+#define XLB_FNAT_CLOSED_MS_DEFAULT 250
 
 #define XLB_DSR_IDLE_DEFAULT 300 /* seconds */
 /* MTU 1500 less the outer header, the inner IP header and TCP's 20 bytes. */
@@ -488,7 +488,14 @@ struct xlb_fnat_entry {
 	union xlb_addr addr; /* be: ORIG the SNAT address, REPLY the client's */
 	__be16 port; /* be: ORIG the SNAT port, REPLY the client's */
 	__u16 pad;
-	__u32 pad2;
+	/*
+	 * Added to the client's TCP timestamps on the way to the backend, taken
+	 * off the backend's echo of them on the way back (0: none). A backend
+	 * still in TIME_WAIT on a reused source port takes a new SYN only with a
+	 * newer timestamp, and clients' timestamps have random offsets per
+	 * connection: towards the backend, every flow's start at this node's clock.
+	 */
+	__u32 ts_delta;
 };
 
 #define XLB_FNAT4_SIZE_DEFAULT 262144 /* entries: two per flow */

@@ -485,6 +485,20 @@ static void test_container_mode(void **state)
 		     "198.19.144.86:80/tcp named overlay" DNS ": 198.18.3.5:8080 A1\n"
 		     "[fd01:c::10]:80/tcp ip: [2001:db8::8]:80 A1");
 	expect_eq("warnings for container.json", warns.n, 3);
+	/* DSR's agents: a host-port backend is its own agent; a container's is its task's host. */
+	{
+		const struct xlb_mara_service *sv = must_find(&m, "198.18.100.3", 6000, XLB_PROTO_TCP);
+		const struct xlb_mara_service *sc = must_find(&m, "198.18.100.5", 5000, XLB_PROTO_TCP);
+
+		expect_eq("host-port backend: its own address is its agent",
+			  sv->backends[0].agent.v4, sv->backends[0].addr.v4);
+		expect_eq("host-port backend: agent family", sv->backends[0].agent_family,
+			  XLB_AF_INET);
+		expect_eq("container backend 198.18.3.7: agent agent-3.xlb.test",
+			  sc->backends[0].agent.v4, inet_addr("198.18.2.13"));
+		expect_eq("container backend: agent family", sc->backends[0].agent_family,
+			  XLB_AF_INET);
+	}
 	expect_eq("warnings on /overlay port 0 task 0202 without a container IP",
 		  warns_count("app /overlay port 0 task overlay.instance-0202._app.1: no "
 			      "container IP address yet: backend skipped"),

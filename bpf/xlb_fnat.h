@@ -243,6 +243,40 @@ static __always_inline int xlb_fnat_new(void *ctx, const int hook, struct xlb_pk
 }
 
 /*
+ * The timestamp shift of a full-NAT packet: TSval (+delta) towards the
+ * backend, TSecr (echo) back. XDP rewrites Linux's usual layout (NOP, NOP,
+ * timestamps first) in place, without a helper call per field: every segment
+ * of a bulk transfer pays this.
+ */
+static __always_inline void xlb_fnat_ts(void *ctx, const int hook, const struct xlb_pkt *p,
+					__u32 delta, int echo)
+{
+	__u32 off;
+
+	if (hook == XLB_HOOK_XDP && p->proto == XLB_PROTO_TCP) {
+		void *data = xlb_data(ctx, hook), *data_end = xlb_data_end(ctx, hook);
+		__u32 l4 = p->l4_off;
+		struct tcphdr *th;
+		__be32 *o, v, nv;
+
+		if (l4 > XLB_L2_MAX + 40 + 2 * 2048)
+			return;
+		th = data + l4;
+		o = (void *)(th + 1);
+		if ((void *)(o + 3) <= data_end && th->doff >= 8 && o[0] == bpf_htonl(0x0101080a)) {
+			v = o[1 + echo];
+			nv = bpf_htonl(bpf_ntohl(v) + (echo ? -delta : delta));
+			o[1 + echo] = nv;
+			th->check = xlb_csum_apply(th->check, xlb_csum_diff4(v, nv));
+			return;
+		}
+	}
+	off = xlb_tcp_ts_off(ctx, hook, p);
+	if (off)
+		xlb_tcp_ts_shift(ctx, hook, p, off + (echo ? 4 : 0), echo ? -delta : delta);
+}
+
+/*
  * A closed flow gives its source port back sooner than conntrack's closed
  * lifetime: the backend has seen the flow end, and a port held 10 s would
  * limit a node to 450 new connections a second per backend endpoint.
@@ -323,8 +357,7 @@ static __always_inline int xlb_fnat_to_backend(void *ctx, const int hook, struct
 			    xlb_nat(ctx, hook, p, XLB_NAT_SRC, &saddr, sport))
 				return XLB_CNT_DROP_INTERNAL;
 			if (oe->ts_delta)
-				xlb_tcp_ts_shift(ctx, hook, p, xlb_tcp_ts_off(ctx, hook, p),
-						 oe->ts_delta);
+				xlb_fnat_ts(ctx, hook, p, oe->ts_delta, 0);
 			xlb_fnat_touch_peer(p, cfg, now, 0);
 			st->c[XLB_CNT_NAT_ORIG]++;
 			xlb_count_in(be->vip_id, bid, len, 0);
@@ -386,13 +419,9 @@ static __always_inline int xlb_fnat_to_client(void *ctx, const int hook, struct 
 	if (xlb_nat(ctx, hook, p, XLB_NAT_SRC, &vaddr, k->port) ||
 	    xlb_nat(ctx, hook, p, XLB_NAT_DST, &caddr, cport))
 		return XLB_CNT_DROP_INTERNAL;
-	if (re->ts_delta) {
-		__u32 off = xlb_tcp_ts_off(ctx, hook, p);
-
-		/* The backend echoes the shifted TSval: the client gets its own back. */
-		if (off)
-			xlb_tcp_ts_shift(ctx, hook, p, off + 4, -re->ts_delta);
-	}
+	/* The backend echoes the shifted TSval: the client gets its own back. */
+	if (re->ts_delta)
+		xlb_fnat_ts(ctx, hook, p, re->ts_delta, 1);
 	xlb_fnat_touch_peer(p, cfg, now, 1);
 	st->c[XLB_CNT_NAT_REPLY]++;
 	xlb_count_out(vid, bid, len);

@@ -1672,48 +1672,57 @@ void t_fullnat(void **state)
 	 * back into the client's, every checksum right.
 	 */
 	{
-		static const __u8 syn_opts[] = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0x03, 0xe8, 0, 0, 0, 0};
+		static const __u8 syn_opts[] = {2, 4, 0x05, 0xb4, 4, 2, 8, 10,
+						0, 0, 0x03, 0xe8, 0, 0, 0, 0};
 		static const __u8 ack_opts[] = {1, 1, 8, 10, 0, 0, 0x03, 0xed, 0, 0, 0, 0x4d};
 		__u8 rep_opts[] = {1, 1, 8, 10, 0, 0, 0, 0x4d, 0, 0, 0, 0};
 		struct xlb_pkt_info pi;
 		__u32 tv_syn, tv_ack, te;
-		__u16 pt = t_port(), sp;
+		__u16 pt, sp;
+		int hk;
 
-		t_spec(&s, &k4, pt, XLB_PKT_TCP_SYN);
-		s.tcp_opts = syn_opts;
-		s.tcp_opts_len = sizeof(syn_opts);
-		t_send(dp, &s, &r);
-		if (t_out_ok("timestamps: SYN", &r, &pi))
-			goto ts_done;
-		sp = pi.ip.sport;
-		memcpy(&tv_syn, r.out + pi.ip.l4_off + 20 + 8, 4);
-		tv_syn = ntohl(tv_syn);
-		t_eq("timestamps: the SYN's TSval is shifted", tv_syn != 1000, 1);
-		t_spec(&s, &k4, pt, XLB_PKT_TCP_ACK);
-		s.tcp_opts = ack_opts;
-		s.tcp_opts_len = sizeof(ack_opts);
-		t_send(dp, &s, &r);
-		if (t_out_ok("timestamps: ACK", &r, &pi))
-			goto ts_done;
-		memcpy(&tv_ack, r.out + pi.ip.l4_off + 20 + 4, 4);
-		t_eq("timestamps: the ACK's TSval keeps its step from the SYN's",
-		     ntohl(tv_ack) - tv_syn, 5);
-		te = htonl(ntohl(tv_ack));
-		memcpy(rep_opts + 8, &te, 4);
-		t_spec(&s, &k4, pt, XLB_PKT_TCP_ACK);
-		s.saddr = be4.addr;
-		s.sport = ntohs(be4.port);
-		s.daddr = snat4;
-		s.dport = sp;
-		s.tcp_opts = rep_opts;
-		s.tcp_opts_len = sizeof(rep_opts);
-		t_send(dp, &s, &r);
-		if (t_out_ok("timestamps: the backend's reply", &r, &pi))
-			goto ts_done;
-		memcpy(&te, r.out + pi.ip.l4_off + 20 + 8, 4);
-		t_eq("timestamps: the reply echoes the client's own TSval", ntohl(te), 1005);
-		memcpy(&te, r.out + pi.ip.l4_off + 20 + 4, 4);
-		t_eq("timestamps: the backend's own TSval is left alone", ntohl(te), 77);
+		for (hk = 0; hk < 2; hk++) {
+			enum t_hook hook = hk ? T_TCI : T_XDP;
+
+			pt = t_port();
+
+			t_spec(&s, &k4, pt, XLB_PKT_TCP_SYN);
+			s.tcp_opts = syn_opts;
+			s.tcp_opts_len = sizeof(syn_opts);
+			t_send_hook(dp, hook, &s, &r);
+			if (t_out_ok("timestamps: SYN", &r, &pi))
+				goto ts_done;
+			sp = pi.ip.sport;
+			memcpy(&tv_syn, r.out + pi.ip.l4_off + 20 + 8, 4);
+			tv_syn = ntohl(tv_syn);
+			t_eq("timestamps: the SYN's TSval is shifted", tv_syn != 1000, 1);
+			t_spec(&s, &k4, pt, XLB_PKT_TCP_ACK);
+			s.tcp_opts = ack_opts;
+			s.tcp_opts_len = sizeof(ack_opts);
+			t_send_hook(dp, hook, &s, &r);
+			if (t_out_ok("timestamps: ACK", &r, &pi))
+				goto ts_done;
+			memcpy(&tv_ack, r.out + pi.ip.l4_off + 20 + 4, 4);
+			t_eq("timestamps: the ACK's TSval keeps its step from the SYN's",
+			     ntohl(tv_ack) - tv_syn, 5);
+			te = htonl(ntohl(tv_ack));
+			memcpy(rep_opts + 8, &te, 4);
+			t_spec(&s, &k4, pt, XLB_PKT_TCP_ACK);
+			s.saddr = be4.addr;
+			s.sport = ntohs(be4.port);
+			s.daddr = snat4;
+			s.dport = sp;
+			s.tcp_opts = rep_opts;
+			s.tcp_opts_len = sizeof(rep_opts);
+			t_send_hook(dp, hook, &s, &r);
+			if (t_out_ok("timestamps: the backend's reply", &r, &pi))
+				goto ts_done;
+			memcpy(&te, r.out + pi.ip.l4_off + 20 + 8, 4);
+			t_eq("timestamps: the reply echoes the client's own TSval", ntohl(te),
+			     1005);
+			memcpy(&te, r.out + pi.ip.l4_off + 20 + 4, 4);
+			t_eq("timestamps: the backend's own TSval is left alone", ntohl(te), 77);
+		}
 	}
 ts_done:
 	t_done("full-NAT shifts the client's TCP timestamps towards the backend and back");

@@ -41,3 +41,34 @@ stats_off() {
 	wait "$STATS_PID" 2>/dev/null
 	STATS_PID=
 }
+
+# nginx_conf DIR LISTEN: DIR/nginx.conf for Debian's nginx serving DIR/www on LISTEN ("ADDR:PORT"):
+# two workers, no access log, sendfile, keep-alive without limit; its pid and logs in DIR.
+nginx_conf() {
+	local d=$1
+	mkdir -p "$d/www" "$d/tmp"
+	cat >"$d/nginx.conf" <<EOF
+worker_processes 2;
+daemon off;
+pid $d/nginx.pid;
+error_log $d/error.log warn;
+events { worker_connections 8192; }
+http {
+	access_log off;
+	default_type application/octet-stream;
+	sendfile on;
+	tcp_nopush on;
+	keepalive_requests 10000000;
+	keepalive_timeout 120s;
+	client_body_temp_path $d/tmp/body;
+	proxy_temp_path $d/tmp/proxy;
+	fastcgi_temp_path $d/tmp/fastcgi;
+	uwsgi_temp_path $d/tmp/uwsgi;
+	scgi_temp_path $d/tmp/scgi;
+	server {
+		listen $2 backlog=4096;
+		root $d/www;
+	}
+}
+EOF
+}

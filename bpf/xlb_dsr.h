@@ -238,14 +238,9 @@ static __always_inline int xlb_dsr_to_backend(void *ctx, const int hook, struct 
 		return XLB_CNT_PASS_NOT_VIP;
 	vip_id = vip->vip_id;
 	vs = bpf_map_lookup_elem(&xlb_vip_stats, &vip_id);
-	r = xlb_select(vip, &p->t, &bid, &be);
-	if (r == XLB_CNT_DROP_NO_BACKEND)
-		return xlb_no_backend(ctx, hook, p, vip, vs);
-	if (r) {
-		if (vs)
-			vs->drops[XLB_VIP_DROP_NO_TABLE]++;
+	r = xlb_pick_new(ctx, hook, p, vip, vs, &bid, &be);
+	if (r)
 		return r;
-	}
 	if (!xlb_may_record(cfg, vip_id, now)) {
 		st->c[XLB_CNT_CT_STATELESS]++;
 		if (vs)

@@ -367,14 +367,10 @@ static __always_inline int xlb_fnat_to_backend(void *ctx, const int hook, struct
 		}
 		st->c[r < 0 ? XLB_CNT_CT_EXPIRED : XLB_CNT_CT_REPICK]++;
 	}
-	r = xlb_select(vip, &p->t, &bid, &be);
-	if (r == XLB_CNT_DROP_NO_BACKEND)
-		return xlb_no_backend(ctx, hook, p, vip,
-				      bpf_map_lookup_elem(&xlb_vip_stats, &vip->vip_id));
-	if (r) {
-		xlb_vip_drop(vip->vip_id, XLB_VIP_DROP_NO_TABLE);
+	r = xlb_pick_new(ctx, hook, p, vip, bpf_map_lookup_elem(&xlb_vip_stats, &vip->vip_id),
+			 &bid, &be);
+	if (r)
 		return r;
-	}
 	sc = bpf_map_lookup_elem(&xlb_fnat_scratch, &zero);
 	if (!sc)
 		return XLB_CNT_DROP_INTERNAL;

@@ -123,14 +123,9 @@ static __always_inline int xlb_to_backend(void *ctx, const int hook, struct xlb_
 		return xlb_fnat_to_backend(ctx, hook, p, st, vip, cfg, now, syn);
 	vip_id = vip->vip_id;
 	vs = bpf_map_lookup_elem(&xlb_vip_stats, &vip_id);
-	r = xlb_select(vip, &p->t, &bid, &be);
-	if (r == XLB_CNT_DROP_NO_BACKEND)
-		return xlb_no_backend(ctx, hook, p, vip, vs);
-	if (r) {
-		if (vs)
-			vs->drops[XLB_VIP_DROP_NO_TABLE]++;
+	r = xlb_pick_new(ctx, hook, p, vip, vs, &bid, &be);
+	if (r)
 		return r;
-	}
 	/*
 	 * Over a budget the flow goes unrecorded. Not a backend that shares its
 	 * endpoint: only a reply entry tells its replies' VIP.

@@ -66,6 +66,24 @@ static __always_inline int xlb_no_backend(void *ctx, const int hook, struct xlb_
 	return r;
 }
 
+/*
+ * A new flow's backend by Maglev, or the packet's answer when there is none
+ * (the VIP's no-backend policy) or the tables disagree, counted on the VIP.
+ * Returns 0 with *bid and *bep set, else the reason.
+ */
+static __always_inline int xlb_pick_new(void *ctx, const int hook, struct xlb_pkt *p,
+					const struct xlb_vip *vip, struct xlb_vip_stats *vs,
+					__u32 *bid, struct xlb_backend **bep)
+{
+	int r = xlb_select(vip, &p->t, bid, bep);
+
+	if (r == XLB_CNT_DROP_NO_BACKEND)
+		return xlb_no_backend(ctx, hook, p, vip, vs);
+	if (r && vs)
+		vs->drops[XLB_VIP_DROP_NO_TABLE]++;
+	return r;
+}
+
 static __always_inline void xlb_count_in(__u32 vip_id, __u32 bid, __u32 len, int new_flow)
 {
 	struct xlb_backend_stats *bs;

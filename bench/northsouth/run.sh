@@ -94,33 +94,9 @@ done
 # 1 MiB file at /1m; two workers, as bench/e2e.
 nginx_up() {
 	local n=$1 d=$TMP/nginx$1
-	mkdir -p "$d/www" "$d/tmp"
+	nginx_conf "$d" "$(cl_ip "$n"):80"
 	cl_ip "$n" >"$d/www/index.html"
 	head -c 1048576 /dev/zero >"$d/www/1m"
-	cat >"$d/nginx.conf" <<EOF
-worker_processes 2;
-daemon off;
-pid $d/nginx.pid;
-error_log $d/error.log warn;
-events { worker_connections 8192; }
-http {
-	access_log off;
-	default_type application/octet-stream;
-	sendfile on;
-	tcp_nopush on;
-	keepalive_requests 10000000;
-	keepalive_timeout 120s;
-	client_body_temp_path $d/tmp/body;
-	proxy_temp_path $d/tmp/proxy;
-	fastcgi_temp_path $d/tmp/fastcgi;
-	uwsgi_temp_path $d/tmp/uwsgi;
-	scgi_temp_path $d/tmp/scgi;
-	server {
-		listen $(cl_ip "$n"):80 backlog=4096;
-		root $d/www;
-	}
-}
-EOF
 	chmod -R a+rX "$TMP"
 	cl_spawn "$n" "$(cl_ns "$n")" nginx -e "$d/error.log" -p "$d" -c "$d/nginx.conf" \
 		>"$d/out.log" 2>&1

@@ -74,22 +74,17 @@ static void t_send(struct xlb_dp *dp, const struct xlb_pkt_spec *s, struct t_sho
 	t_send_hook(dp, T_XDP, s, r);
 }
 
-/* The frame s through hook's program (arriving on the client side), counters around it. */
-static void t_send_hook(struct xlb_dp *dp, enum t_hook hook, const struct xlb_pkt_spec *s,
-			struct t_shot *r)
+/* A raw frame through hook's program arriving on ifindex, counters around it. */
+static void t_send_raw(struct xlb_dp *dp, enum t_hook hook, int ifindex, const __u8 *in, int n,
+		       struct t_shot *r)
 {
-	__u8 in[XLB_PKT_BUF];
-	int n = xlb_pkt_build(s, in, sizeof(in), NULL), err;
+	int err;
 	__u32 i;
 
 	memset(r, 0, sizeof(*r));
 	r->reason = -1;
-	if (n < 0) {
-		t_err("build: %d (test bug)", n);
-		return;
-	}
 	xlb_stats_read(dp, &r->before);
-	err = t_prog_run(dp, hook, t_env.if_c, in, (size_t)n, r->out, &r->out_len, &r->ret);
+	err = t_prog_run(dp, hook, ifindex, in, (size_t)n, r->out, &r->out_len, &r->ret);
 	xlb_stats_read(dp, &r->after);
 	if (err) {
 		t_err("BPF_PROG_TEST_RUN: %s", strerror(-err));
@@ -100,6 +95,22 @@ static void t_send_hook(struct xlb_dp *dp, enum t_hook hook, const struct xlb_pk
 			r->reason = (int)i;
 	if (t_frame_dst(r->out, r->out_len, &r->dst, &r->dport))
 		memset(&r->dst, 0, sizeof(r->dst));
+}
+
+/* The frame s through hook's program (arriving on the client side), counters around it. */
+static void t_send_hook(struct xlb_dp *dp, enum t_hook hook, const struct xlb_pkt_spec *s,
+			struct t_shot *r)
+{
+	__u8 in[XLB_PKT_BUF];
+	int n = xlb_pkt_build(s, in, sizeof(in), NULL);
+
+	if (n < 0) {
+		memset(r, 0, sizeof(*r));
+		r->reason = -1;
+		t_err("build: %d (test bug)", n);
+		return;
+	}
+	t_send_raw(dp, hook, t_env.if_c, in, n, r);
 }
 
 /* The backend id Maglev gives a new flow under the VIP's live table. */
@@ -1871,28 +1882,6 @@ static int t_encap(const __u8 *in, int n, int ofam, const union xlb_addr *src,
 	return n + olen;
 }
 
-/* A raw frame through hook's program arriving on ifindex, counters around it. */
-static void t_send_raw(enum t_hook hook, int ifindex, const __u8 *in, int n, struct t_shot *r)
-{
-	int err;
-	__u32 i;
-
-	memset(r, 0, sizeof(*r));
-	r->reason = -1;
-	xlb_stats_read(t_env.dp, &r->before);
-	err = t_prog_run(t_env.dp, hook, ifindex, in, (size_t)n, r->out, &r->out_len, &r->ret);
-	xlb_stats_read(t_env.dp, &r->after);
-	if (err) {
-		t_err("BPF_PROG_TEST_RUN: %s", strerror(-err));
-		return;
-	}
-	for (i = XLB_CNT_FIRST_REASON; i < XLB_CNT_FIRST_EVENT; i++)
-		if (t_moved(&r->before, &r->after, i))
-			r->reason = (int)i;
-	if (t_frame_dst(r->out, r->out_len, &r->dst, &r->dport))
-		memset(&r->dst, 0, sizeof(r->dst));
-}
-
 static __u16 t_dsr_tag(__u32 bid)
 {
 	struct xlb_dsr_agent ag = {};
@@ -2014,7 +2003,7 @@ static void t_dsr_flow(enum t_hook hook, const struct xlb_vip_key *k,
 		t_spec(&s, k, cport,
 		       k->proto != XLB_PROTO_TCP ? 0 : i ? XLB_PKT_TCP_ACK : XLB_PKT_TCP_SYN);
 		n = xlb_pkt_build(&s, in, sizeof(in), NULL);
-		t_send_raw(hook, t_env.if_c, in, n, &r);
+		t_send_raw(t_env.dp, hook, t_env.if_c, in, n, &r);
 		snprintf(w, sizeof(w), "%s %s %s, balancer: %s", h, fam == AF_INET ? "v4" : "v6",
 			 k->proto == XLB_PROTO_TCP ? "TCP" : "UDP", i ? "next packet" : "first");
 		t_eq(w, r.reason, XLB_CNT_FWD_REDIRECT);
@@ -2036,7 +2025,7 @@ static void t_dsr_flow(enum t_hook hook, const struct xlb_vip_key *k,
 	t_spec(&s, k, cport, k->proto == XLB_PROTO_TCP ? XLB_PKT_TCP_SYN : 0);
 	n = xlb_pkt_build(&s, in, sizeof(in), NULL);
 	m = t_encap(in, n, fam, &be->addr, us, tag, enc);
-	t_send_raw(hook, t_env.if_b, enc, m, &r);
+	t_send_raw(t_env.dp, hook, t_env.if_b, enc, m, &r);
 	snprintf(w, sizeof(w), "%s %s %s, agent", h, fam == AF_INET ? "v4" : "v6",
 		 k->proto == XLB_PROTO_TCP ? "TCP" : "UDP");
 	t_eq(w, t_moved(&r.before, &r.after, XLB_CNT_DSR_DECAP), 1);
@@ -2053,7 +2042,7 @@ static void t_dsr_flow(enum t_hook hook, const struct xlb_vip_key *k,
 		return;
 	t_synack_spec(&s, k, be, cport, mss1460, sizeof(mss1460));
 	n = xlb_pkt_build(&s, in, sizeof(in), NULL);
-	t_send_raw(hook, t_env.if_b, in, n, &r);
+	t_send_raw(t_env.dp, hook, t_env.if_b, in, n, &r);
 	snprintf(w, sizeof(w), "%s %s, agent: the backend's SYN-ACK", h,
 		 fam == AF_INET ? "v4" : "v6");
 	t_eq(w, t_moved(&r.before, &r.after, XLB_CNT_NAT_REPLY), 1);
@@ -2170,7 +2159,7 @@ void t_dsr(void **state)
 		assert_int_equal(xlb_vip_set_backends(dp, &k4, two, 2), 0);
 		other = t_be_id(dp, id4, &two[1 - first]);
 		n = xlb_pkt_build(&s, in, sizeof(in), NULL);
-		t_send_raw(T_XDP, t_env.if_c, in, n, &r);
+		t_send_raw(t_env.dp, T_XDP, t_env.if_c, in, n, &r);
 		t_eq("its backend drained, the client reuses the port: re-picked",
 		     t_moved(&r.before, &r.after, XLB_CNT_CT_SYN_RECORDED), 1);
 		w = t_encap(in, n, AF_INET, &us4, &two[1 - first].addr, t_dsr_tag(other), enc2);
@@ -2269,17 +2258,17 @@ void t_dsr(void **state)
 	t_spec(&s, &k4, p[3], XLB_PKT_TCP_SYN);
 	n = xlb_pkt_build(&s, in, sizeof(in), NULL);
 	m = t_encap(in, n, AF_INET, &be4.addr, &other, t_dsr_tag(bid4), enc);
-	t_send_raw(T_XDP, t_env.if_b, enc, m, &r);
+	t_send_raw(t_env.dp, T_XDP, t_env.if_b, enc, m, &r);
 	t_eq("IPIP to another address: passed", r.reason, XLB_CNT_PASS_TUNNEL);
 	t_eq("IPIP to another address: untouched", r.out_len == (__u32)m && !memcmp(r.out, enc, m),
 	     1);
 	m = t_encap(in, n, AF_INET, &be4.addr, &us4, (__u16)(t_dsr_tag(bid4) + 1), enc);
-	t_send_raw(T_XDP, t_env.if_b, enc, m, &r);
+	t_send_raw(t_env.dp, T_XDP, t_env.if_b, enc, m, &r);
 	t_eq("IPIP to us, a tag no backend has: dropped", r.reason, XLB_CNT_DROP_DSR_UNKNOWN);
 	xlb_pkt_addr("198.18.0.99", &s.daddr); /* no VIP */
 	n = xlb_pkt_build(&s, in, sizeof(in), NULL);
 	m = t_encap(in, n, AF_INET, &be4.addr, &us4, t_dsr_tag(bid4), enc);
-	t_send_raw(T_TCI, t_env.if_b, enc, m, &r);
+	t_send_raw(t_env.dp, T_TCI, t_env.if_b, enc, m, &r);
 	t_eq("IPIP to us, not to a VIP: passed", r.reason, XLB_CNT_PASS_TUNNEL);
 	t_eq("IPIP to us, not to a VIP: untouched",
 	     r.out_len == (__u32)m && !memcmp(r.out, enc, m), 1);
@@ -2287,13 +2276,13 @@ void t_dsr(void **state)
 	s.tcp_doff = 15; /* options past the packet's end */
 	n = xlb_pkt_build(&s, in, sizeof(in), NULL);
 	m = t_encap(in, n, AF_INET, &be4.addr, &us4, t_dsr_tag(bid4), enc);
-	t_send_raw(T_XDP, t_env.if_b, enc, m, &r);
+	t_send_raw(t_env.dp, T_XDP, t_env.if_b, enc, m, &r);
 	t_eq("IPIP to us, a malformed packet to a VIP inside: dropped", r.reason,
 	     XLB_CNT_DROP_DSR_MALFORMED);
 	t_spec(&s, &k6, p[3], XLB_PKT_TCP_SYN);
 	n = xlb_pkt_build(&s, in, sizeof(in), NULL);
 	m = t_encap(in, n, AF_INET, &be4.addr, &us4, t_dsr_tag(bid6), enc);
-	t_send_raw(T_XDP, t_env.if_b, enc, m, &r);
+	t_send_raw(t_env.dp, T_XDP, t_env.if_b, enc, m, &r);
 	t_eq("IPv6 in IPv4 to us: decapsulated", t_moved(&r.before, &r.after, XLB_CNT_DSR_DECAP),
 	     1);
 	t_eq("IPv6 in IPv4 to us: to its backend", r.dport, 8080);

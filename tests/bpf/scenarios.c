@@ -2111,6 +2111,61 @@ void t_dsr(void **state)
 	t_dsr_flow(T_TCI, &ku, &be4, bidu, &us4, p[1]);
 	t_done("DSR flows, balancer and agent: IPv4, IPv6, UDP; XDP and TC");
 
+	/*
+	 * Two backends of the VIP on one agent: the agent delivers each flow to
+	 * the backend the balancer chose (its tag), not to whichever it would
+	 * pick itself. The balancer's packet is taken as it left, readdressed to
+	 * this node as the agent.
+	 */
+	{
+		struct xlb_backend_spec two[2] = {t_be("198.18.2.17", 8080, XLB_BE_ACTIVE, 1),
+						  t_be("198.18.2.17", 8081, XLB_BE_ACTIVE, 1)};
+		__u8 got[2] = {0, 0};
+		__u32 ids[2];
+		int f, which;
+
+		for (i = 0; i < 2; i++) {
+			two[i].agent = two[i].addr;
+			two[i].agent_family = XLB_AF_INET;
+		}
+		assert_int_equal(xlb_vip_set_backends(dp, &k4, two, 2), 0);
+		ids[0] = t_be_id(dp, id4, &two[0]);
+		ids[1] = t_be_id(dp, id4, &two[1]);
+		t_eq("two backends on one agent: tags differ", t_dsr_tag(ids[0]) != t_dsr_tag(ids[1]),
+		     1);
+		for (f = 0; f < 16; f++) {
+			__u16 cp = t_port(), tag;
+			__u32 want = t_predict(dp, &k4, cp);
+
+			t_spec(&s, &k4, cp, XLB_PKT_TCP_SYN);
+			n = xlb_pkt_build(&s, in, sizeof(in), NULL);
+			t_send_raw(dp, T_XDP, t_env.if_c, in, n, &r);
+			if (t_moved(&r.before, &r.after, XLB_CNT_DSR_ENCAP) != 1 || r.out_len < 34) {
+				t_err("two backends on one agent: flow %d not encapsulated", f);
+				continue;
+			}
+			tag = (__u16)(r.out[18] << 8 | r.out[19]);
+			if (tag != t_dsr_tag(want))
+				t_err("flow %d: tag %u, want the picked backend's %u", f, tag,
+				      t_dsr_tag(want));
+			/* A SYN: the agent goes by the tag, not by any entry of the tuple. */
+			m = t_encap(in, n, AF_INET, &be4.addr, &us4, tag, enc);
+			t_send_raw(dp, T_XDP, t_env.if_b, enc, m, &r);
+			which = r.dport == 8080 ? 0 : r.dport == 8081 ? 1 : -1;
+			if (which < 0 || ids[which] != want)
+				t_err("flow %d: the agent delivered to port %u, the balancer chose "
+				      "backend %u",
+				      f, r.dport, want);
+			else
+				got[which] = 1;
+		}
+		t_eq("two backends on one agent: both were chosen (and honoured)", got[0] && got[1],
+		     1);
+		assert_int_equal(xlb_vip_set_backends(dp, &k4, &be4, 1), 0);
+		bid4 = t_be_id(dp, id4, &be4); /* be4 was gone meanwhile: a new id */
+	}
+	t_done("the agent honours the balancer's choice among its own backends");
+
 	/* A DSR flow's entry lives the DSR idle time, not the established one. */
 	{
 		struct xlb_ct4_key c4;

@@ -44,6 +44,7 @@ enum xlb_hook {
 #define ICMP_DEST_UNREACH 3
 #define ICMP_TIME_EXCEEDED 11
 #define ICMP_PORT_UNREACH 3
+#define ICMP_FRAG_NEEDED 4
 #define ICMPV6_DEST_UNREACH 1
 #define ICMPV6_PKT_TOOBIG 2
 #define ICMPV6_TIME_EXCEED 3
@@ -86,7 +87,8 @@ struct xlb_pkt {
 	__u8 ttl; /* TTL / hop limit */
 	/* 1: an unresolved neighbour is the caller's (xlb_fib sets oif, does not act). */
 	__u8 defer_neigh;
-	__u8 pad[2];
+	__u8 pad;
+	__u16 mtu; /* the FIB's MTU where the packet was too big for it (defer_neigh) */
 	int act; /* the program's return value for TX/REDIRECT verdicts */
 	__u32 oif; /* the FIB's egress interface where it had no neighbour (defer_neigh) */
 };

@@ -21,6 +21,7 @@
 #include "xlb_maps.h"
 #include "xlb_parse.h"
 #include "xlb_lb.h"
+#include "xlb_reject.h"
 
 #define IPPROTO_IPIP_ 4
 #define IPPROTO_IPV6_ 41
@@ -123,6 +124,29 @@ static __always_inline int xlb_dsr_outer(void *ctx, const int hook, const struct
 }
 
 /*
+ * A client's packet too big for the path once encapsulated: as a router
+ * would, "fragmentation needed" (IPv4 with DF; without, it is dropped: a
+ * router could fragment it, this node cannot once it is inside a tunnel) or
+ * "packet too big" (IPv6) back to the client with the inner MTU, from the
+ * VIP. The client's stack lowers its path MTU towards the VIP and sends
+ * again; TCP seldom needs this, thanks to the agent's MSS clamp.
+ */
+static __always_inline int xlb_dsr_too_big(void *ctx, const int hook, struct xlb_pkt *p, __u32 mtu)
+{
+	__be16 frag = 0;
+
+	if (p->family == XLB_AF_INET &&
+	    (xlb_load(ctx, hook, p->l3_off + 6, &frag, 2) || !(frag & bpf_htons(IP_DF)) ||
+	     mtu < 68))
+		return XLB_CNT_DROP_DSR_NO_ROUTE;
+	if (p->family == XLB_AF_INET6 && mtu < 1280)
+		mtu = 1280;
+	if (xlb_reject_icmp(ctx, hook, p, mtu))
+		return XLB_CNT_DROP_REJECT_FAILED;
+	return xlb_answer_send(ctx, hook, p, XLB_CNT_DSR_TOO_BIG, XLB_CNT_DSR_TOO_BIG_LOCAL);
+}
+
+/*
  * Sends a client's packet of a DSR flow to backend bid: encapsulated to its
  * agent, or translated here where the agent is this node or unknown. The
  * route to the agent is asked for before anything changes, with the outer
@@ -168,6 +192,9 @@ static __always_inline int xlb_dsr_send(void *ctx, const int hook, struct xlb_pk
 		oif = o.oif;
 	} else if (r == XLB_CNT_PASS_LOCAL) {
 		goto local; /* the agent is this node */
+	} else if (r == XLB_CNT_PASS_FIB && o.mtu) {
+		r = xlb_dsr_too_big(ctx, hook, p, o.mtu - (ofam == XLB_AF_INET ? 20 : 40));
+		goto out;
 	} else {
 		r = r == XLB_CNT_DROP_FIB ? r : XLB_CNT_DROP_DSR_NO_ROUTE;
 		goto out;

@@ -294,6 +294,10 @@ static __always_inline int xlb_fib(void *ctx, const int hook, struct xlb_pkt *p,
 		return XLB_CNT_FWD_REDIRECT;
 	case BPF_FIB_LKUP_RET_NOT_FWDED:
 		return XLB_CNT_PASS_LOCAL;
+	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
+		if (p->defer_neigh)
+			p->mtu = fp->mtu_result;
+		return XLB_CNT_PASS_FIB;
 	case BPF_FIB_LKUP_RET_BLACKHOLE:
 	case BPF_FIB_LKUP_RET_UNREACHABLE:
 	case BPF_FIB_LKUP_RET_PROHIBIT:

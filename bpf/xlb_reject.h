@@ -198,7 +198,13 @@ static __always_inline int xlb_unreach_place(void *ctx, const int hook, const st
 	return xlb_store(ctx, hook, l3, h, hlen) ? -1 : 0;
 }
 
-static __always_inline int xlb_reject_icmp(void *ctx, const int hook, struct xlb_pkt *p)
+/*
+ * An ICMP error about p back to its sender, from the address it was sent to:
+ * "port unreachable" (mtu 0), or "fragmentation needed" / "packet too big"
+ * with the MTU the sender must keep to.
+ */
+static __always_inline int xlb_reject_icmp(void *ctx, const int hook, struct xlb_pkt *p,
+					   __u32 mtu)
 {
 	__u8 quote[XLB_QUOTE_MAX];
 	__u32 l3 = p->l3_off, qlen, sum;
@@ -214,7 +220,8 @@ static __always_inline int xlb_reject_icmp(void *ctx, const int hook, struct xlb
 		if (xlb_load(ctx, hook, l3, quote, qlen))
 			return -1;
 		h.icmp[0] = ICMP_DEST_UNREACH;
-		h.icmp[1] = ICMP_PORT_UNREACH;
+		h.icmp[1] = mtu ? ICMP_FRAG_NEEDED : ICMP_PORT_UNREACH;
+		*(__be16 *)&h.icmp[6] = bpf_htons((__u16)mtu);
 		sum = xlb_csum_buf(h.icmp, sizeof(h.icmp), xlb_csum_buf(quote, qlen, 0));
 		*(__u16 *)&h.icmp[2] = ~xlb_csum_fold(sum);
 		xlb_answer_ip4(&h.ip, p, IPPROTO_ICMP_, sizeof(h) + qlen);
@@ -225,8 +232,9 @@ static __always_inline int xlb_reject_icmp(void *ctx, const int hook, struct xlb
 		qlen = sizeof(struct ipv6hdr) + 8;
 		if (xlb_load(ctx, hook, l3, quote, qlen))
 			return -1;
-		h.icmp[0] = ICMPV6_DEST_UNREACH;
-		h.icmp[1] = ICMPV6_PORT_UNREACH;
+		h.icmp[0] = mtu ? ICMPV6_PKT_TOOBIG : ICMPV6_DEST_UNREACH;
+		h.icmp[1] = mtu ? 0 : ICMPV6_PORT_UNREACH;
+		*(__be32 *)&h.icmp[4] = bpf_htonl(mtu);
 		sum = xlb_pseudo_sum(p, &p->daddr, &p->saddr, IPPROTO_ICMPV6_, 8 + qlen);
 		sum = xlb_csum_buf(h.icmp, sizeof(h.icmp), xlb_csum_buf(quote, qlen, sum));
 		*(__u16 *)&h.icmp[2] = ~xlb_csum_fold(sum);
@@ -236,30 +244,39 @@ static __always_inline int xlb_reject_icmp(void *ctx, const int hook, struct xlb
 }
 
 /*
- * Builds the answer and picks how it leaves: XDP and TC ingress send it back
- * out of the interface; TC egress (a local client) hands it to the local stack.
+ * Sends the answer built in place of p back: XDP and TC ingress out of the
+ * interface it came in by (reason tx), TC egress (a local sender) to the local
+ * stack (reason local).
  */
-static __always_inline int xlb_reject(void *ctx, const int hook, struct xlb_pkt *p)
+static __always_inline int xlb_answer_send(void *ctx, const int hook, struct xlb_pkt *p, int tx,
+					   int local)
 {
 	__u32 ifindex = xlb_ifindex(ctx, hook);
+
+	if (hook == XLB_HOOK_XDP) {
+		p->act = XDP_TX;
+		return tx;
+	}
+	if (hook == XLB_HOOK_TC_EGRESS) {
+		p->act = bpf_redirect(ifindex, BPF_F_INGRESS_);
+		return local;
+	}
+	p->act = bpf_redirect(ifindex, 0);
+	return tx;
+}
+
+/* No backend: a RST, or ICMP port unreachable, back to the sender. */
+static __always_inline int xlb_reject(void *ctx, const int hook, struct xlb_pkt *p)
+{
 	int err;
 
 	if (p->proto == XLB_PROTO_TCP)
 		err = xlb_reject_tcp(ctx, hook, p);
 	else
-		err = xlb_reject_icmp(ctx, hook, p);
+		err = xlb_reject_icmp(ctx, hook, p, 0);
 	if (err)
 		return XLB_CNT_DROP_REJECT_FAILED;
-	if (hook == XLB_HOOK_XDP) {
-		p->act = XDP_TX;
-		return XLB_CNT_REJECT_TX;
-	}
-	if (hook == XLB_HOOK_TC_EGRESS) {
-		p->act = bpf_redirect(ifindex, BPF_F_INGRESS_);
-		return XLB_CNT_REJECT_REDIRECT;
-	}
-	p->act = bpf_redirect(ifindex, 0);
-	return XLB_CNT_REJECT_TX;
+	return xlb_answer_send(ctx, hook, p, XLB_CNT_REJECT_TX, XLB_CNT_REJECT_REDIRECT);
 }
 
 #endif /* XLB_REJECT_H */

@@ -604,9 +604,11 @@ struct xlb_backend_stats {
 	X(DROP_FNAT_EXHAUSTED, DROP, "full-NAT: no free source port towards the backend")   \
 	X(DROP_FNAT_NO_ADDR, DROP, "full-NAT: no address of ours on the way to the backend") \
 	X(PASS_TUNNEL, PASS, "IPIP/IP6IP6 that is not a DSR packet to this node")            \
+	X(DSR_TOO_BIG, TX, "DSR: too big once encapsulated: fragmentation needed sent back") \
+	X(DSR_TOO_BIG_LOCAL, REDIRECT, "DSR: too big once encapsulated: told the local sender") \
 	X(DROP_DSR_MALFORMED, DROP, "DSR: the encapsulated packet to a VIP is not parseable") \
 	X(DROP_DSR_UNKNOWN, DROP, "DSR: the backend the balancer chose is not known here")   \
-	X(DROP_DSR_NO_ROUTE, DROP, "DSR: no route to the agent, or too big once encapsulated") \
+	X(DROP_DSR_NO_ROUTE, DROP, "DSR: no route to the agent, or too big and may not be told") \
 	X(DROP_DSR_NO_ADDR, DROP, "DSR: no address of ours on the way to the agent")        \
 	X(DROP_INTERNAL, DROP, "map lookup that cannot fail failed")
 

@@ -2291,20 +2291,48 @@ void t_dsr(void **state)
 	t_eq("the agent is this node: translated here",
 	     t_moved(&r.before, &r.after, XLB_CNT_DSR_LOCAL), 1);
 	t_eq("the agent is this node: to the backend", r.dport, 8080);
-	/* A path whose MTU the encapsulated packet exceeds: dropped, counted. */
+	/*
+	 * A path (MTU 1000) the encapsulated packet exceeds: with DF, the client
+	 * is told "fragmentation needed" with the inner MTU, quoting its packet;
+	 * without DF it is dropped and counted (this node cannot fragment it).
+	 */
 	xlb_pkt_addr("198.18.2.77", &bes[0].agent);
 	assert_int_equal(xlb_vip_set_backends(dp, &kn, bes, 1), 0);
 	t_nh_cache_flush();
-	t_spec(&s, &kn, p[2], XLB_PKT_TCP_ACK);
-	{
+	for (i = 0; i < 2; i++) {
 		static __u8 big[980];
+		struct xlb_pkt_info pi;
+		const char *w = i ? "too big, no DF" : "too big for the path once encapsulated";
 
+		t_spec(&s, &kn, p[2], XLB_PKT_TCP_ACK);
 		s.payload = big;
 		s.payload_len = sizeof(big);
+		s.frag = i ? 0 : XLB_PKT_DF;
+		t_send(dp, &s, &r);
+		if (i) {
+			t_eq(w, r.reason, XLB_CNT_DROP_DSR_NO_ROUTE);
+			continue;
+		}
+		t_eq(w, r.reason, XLB_CNT_DSR_TOO_BIG);
+		t_eq(w, r.ret, XDP_TX);
+		if (xlb_pkt_parse(r.out, r.out_len, &pi) || pi.ip.proto != IPPROTO_ICMP ||
+		    pi.ip.icmp_type != 3 || pi.ip.icmp_code != 4) {
+			t_err("%s: no \"fragmentation needed\" sent back", w);
+			continue;
+		}
+		t_eq("fragmentation needed: the MTU inside the tunnel", pi.ip.icmp_data & 0xffff,
+		     1000 - 20);
+		t_eq("fragmentation needed: ICMP checksum", pi.ip.l4_csum, XLB_PKT_CSUM_OK);
+		t_addr_is("fragmentation needed: to the client", AF_INET, &pi.ip.daddr, 0, &client,
+			  0);
+		t_addr_is("fragmentation needed: from the VIP", AF_INET, &pi.ip.saddr, 0, &kn.addr,
+			  0);
+		if (!pi.has_quote || !pi.quote.has_l4)
+			t_err("%s: no quote", w);
+		else
+			t_addr_is("fragmentation needed: quotes client -> VIP", AF_INET,
+				  &pi.quote.daddr, pi.quote.dport, &kn.addr, ntohs(kn.port));
 	}
-	t_send(dp, &s, &r);
-	t_eq("too big for the path once encapsulated: dropped", r.reason,
-	     XLB_CNT_DROP_DSR_NO_ROUTE);
 	xlb_vip_delete(dp, &kn);
 	t_done("DSR without an agent, to this node, and past the path's MTU");
 

@@ -264,12 +264,15 @@ static __always_inline int xlb_fib(void *ctx, const int hook, struct xlb_pkt *p,
 	switch (rc) {
 	case BPF_FIB_LKUP_RET_SUCCESS: {
 		__u32 out = fp->ifindex;
-		struct xlb_if_addr *ia =
-		    out != fib_in ? bpf_map_lookup_elem(&xlb_if_addrs, &out) : NULL;
+		struct xlb_if_addr *ia = bpf_map_lookup_elem(&xlb_if_addrs, &out);
 
 		nh->stamp = now ? now : 1; /* 0 means "none" */
 		nh->ifindex = out;
-		nh->flags = ia && (ia->flags & XLB_IF_F_NO_XDP_XMIT) ? XLB_NH_F_HANDOFF : 0;
+		nh->flags = 0;
+		if (ia && out != fib_in && (ia->flags & XLB_IF_F_NO_XDP_XMIT))
+			nh->flags = XLB_NH_F_HANDOFF;
+		if (ia && out == fib_in && (ia->flags & XLB_IF_F_TX_REDIRECT))
+			nh->flags = XLB_NH_F_TX_REDIRECT;
 		/* tot_len was checked against the route's MTU (the device's without one). */
 		nh->len_ok = p->l3_len;
 		__builtin_memcpy(nh->dmac, fp->dmac, 6);
@@ -419,7 +422,7 @@ static __always_inline int xlb_send(void *ctx, const int hook, struct xlb_pkt *p
 		return XLB_CNT_PASS_FIB;
 	if (hook == XLB_HOOK_XDP && (nh->flags & XLB_NH_F_HANDOFF))
 		return xlb_handoff_note(p, nh->ifindex, 0);
-	if (hook == XLB_HOOK_XDP && nh->ifindex == ifindex) {
+	if (hook == XLB_HOOK_XDP && nh->ifindex == ifindex && !(nh->flags & XLB_NH_F_TX_REDIRECT)) {
 		p->act = XDP_TX;
 		return XLB_CNT_FWD_TX;
 	}

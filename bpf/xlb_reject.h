@@ -13,6 +13,7 @@
 
 #include "xlb_common.h"
 #include "xlb_csum.h"
+#include "xlb_maps.h"
 
 #define XLB_ANSWER_TTL 64
 
@@ -254,7 +255,10 @@ static __always_inline int xlb_answer_send(void *ctx, const int hook, struct xlb
 	__u32 ifindex = xlb_ifindex(ctx, hook);
 
 	if (hook == XLB_HOOK_XDP) {
-		p->act = XDP_TX;
+		struct xlb_if_addr *ia = bpf_map_lookup_elem(&xlb_if_addrs, &ifindex);
+
+		/* A veth delivers XDP_TX frames late (XLB_IF_F_TX_REDIRECT). */
+		p->act = ia && (ia->flags & XLB_IF_F_TX_REDIRECT) ? bpf_redirect(ifindex, 0) : XDP_TX;
 		return tx;
 	}
 	if (hook == XLB_HOOK_TC_EGRESS) {

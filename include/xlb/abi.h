@@ -334,6 +334,8 @@ enum xlb_nh_flags {
 	 * TC ingress redirects it there, as XDP itself would see it dropped.
 	 */
 	XLB_NH_F_HANDOFF = 1 << 0,
+	/* Back out of the interface it came in by: by bpf_redirect, not XDP_TX (XLB_IF_F_TX_REDIRECT). */
+	XLB_NH_F_TX_REDIRECT = 1 << 1,
 };
 
 /*
@@ -517,6 +519,12 @@ struct xlb_if_addr {
 enum xlb_if_flags {
 	/* Native XDP cannot transmit into it (not a NIC or veth): see XLB_NH_F_HANDOFF. */
 	XLB_IF_F_NO_XDP_XMIT = 1 << 0,
+	/*
+	 * A veth: XDP_TX frames wait in its peer's queue until the peer runs
+	 * for another reason (only a redirect kicks it, unless the peer has an
+	 * XDP program), so XDP sends back out of it with bpf_redirect.
+	 */
+	XLB_IF_F_TX_REDIRECT = 1 << 1,
 };
 
 #define XLB_IF_ADDRS_MAX 1024

@@ -176,12 +176,12 @@ check "8. ... TCP/IPv6 refused at once (client)" refused "$LAB_NS_C" "[$NOB6]:80
 check "8. ... UDP/IPv6 refused at once (client)" refused "$LAB_NS_C" "[$NOB6]:80" --udp
 check "8. ... TCP/IPv4 refused at once (LB host, TC egress)" refused "$LAB_NS_LB" "$NOB4:80"
 check "8. ... UDP/IPv6 refused at once (LB host, TC egress)" refused "$LAB_NS_LB" "[$NOB6]:80" --udp
-# Not from the container: xlb answers with XDP_TX on lb-ct, and veth flushes such
-# frames to its peer only when the peer has an XDP program (veth_xdp_flush); a
-# container's eth0 has none, so the RST waits there for the container's next
-# packet. xlb's limitation, not the kernel's (see the report of issue 5): a
-# physical NIC, as the client host's here, takes them at once.
-skip bug "8. refused at once from the container namespace: xlb answers with XDP_TX, which a container veth holds until its peer sends again (to fix: redirect, or answer from TC)"
+# From the container: lb-ct is a veth whose peer (the container's eth0) has neither
+# XDP nor GRO, so an XDP_TX frame would wait there for the container's next packet;
+# xlb sees that in the kernel's xdp-features and has TC send the answer (the handoff).
+check "8. ... TCP/IPv4 refused at once (container, the answer sent by TC)" \
+	refused "$LAB_NS_CT" "$NOB4:80"
+check "8. ... UDP/IPv4 refused at once (container)" refused "$LAB_NS_CT" "$NOB4:80" --udp
 rej_after=$(vip_field "$NOB4:80/tcp" rejected)
 check "8. xlb counted the rejections ($((rej_after - rej_before)) on $NOB4:80/tcp)" \
 	[ $((rej_after - rej_before)) -ge 10 ]

@@ -1255,6 +1255,8 @@ static void if_flags_fill(struct if_want *w, size_t n)
 		if (!known)
 			xmit = xlb_netdev_xdp_guess(w[i].name);
 		w[i].a.flags = xmit ? 0 : XLB_IF_F_NO_XDP_XMIT;
+		if (xlb_netdev_is_veth(w[i].name))
+			w[i].a.flags |= XLB_IF_F_TX_REDIRECT;
 	}
 	free(devs);
 }

@@ -188,6 +188,33 @@ int xlb_netdev_xdp_dump(struct xlb_netdev_xdp **out, size_t *n)
 	return 0;
 }
 
+/* The driver's name (ethtool), or "" where there is none to ask. */
+static void driver_of(const char *ifname, char *buf, size_t len)
+{
+	struct ethtool_drvinfo di = {.cmd = ETHTOOL_GDRVINFO};
+	struct ifreq ifr;
+	int fd;
+
+	buf[0] = '\0';
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&di;
+	if (!ioctl(fd, SIOCETHTOOL, &ifr))
+		snprintf(buf, len, "%s", di.driver);
+	close(fd);
+}
+
+bool xlb_netdev_is_veth(const char *ifname)
+{
+	char drv[32];
+
+	driver_of(ifname, drv, sizeof(drv));
+	return !strcmp(drv, "veth");
+}
+
 bool xlb_netdev_xdp_guess(const char *ifname)
 {
 	struct ethtool_drvinfo di = {.cmd = ETHTOOL_GDRVINFO};

@@ -24,5 +24,7 @@ int xlb_netdev_xdp_dump(struct xlb_netdev_xdp **out, size_t *n);
 
 /* The guess without the kernel's answer: a NIC (a device behind it), a veth or a tun. */
 bool xlb_netdev_xdp_guess(const char *ifname);
+/* Whether the interface is a veth (its driver, by ethtool). */
+bool xlb_netdev_is_veth(const char *ifname);
 
 #endif /* XLB_NETDEV_XDP_H */

@@ -76,13 +76,18 @@ static __always_inline int xlb_parse_pull(void *ctx, const int hook, struct xlb_
 	return r;
 }
 
+/* The tail calls' targets: one slot each per hook's program array (below). */
+enum { XLB_JMP_ICMP = 0, XLB_JMP_DSR = 1, XLB_JMP_DECAP = 2, XLB_JMP_HOOKS = 3 };
+
 /*
- * ICMP errors run as programs of their own, reached by a tail call: the
- * inlined main path uses nearly all of the 512-byte stack, and a tail call
- * starts the next program on a fresh one. They parse the packet again (it is
- * unchanged) and end it with its reason and verdict like the main path.
+ * ICMP errors (xlb_icmp.h) and DSR's two ends (xlb_dsr.h: the balancer's, for
+ * a packet to a DSR VIP or of a DSR flow, the agent's, for IPIP/IP6IP6) run
+ * as programs of their own, reached by a tail call: the inlined main path
+ * uses nearly all of the 512-byte stack, and a tail call starts the next
+ * program on a fresh one. They parse the packet again (it is unchanged) and
+ * end it with its reason and verdict like the main path.
  */
-static __always_inline int xlb_icmp_prog(void *ctx, const int hook)
+static __always_inline int xlb_tail_prog(void *ctx, const int hook, const int which)
 {
 	struct xlb_pkt p = {};
 	struct xlb_stats *st;
@@ -92,45 +97,7 @@ static __always_inline int xlb_icmp_prog(void *ctx, const int hook)
 	st = bpf_map_lookup_elem(&xlb_stats, &zero);
 	if (!st)
 		return hook == XLB_HOOK_XDP ? XDP_PASS : TC_ACT_OK_;
-	r = xlb_parse_pull(ctx, hook, &p, NULL);
-	if (!r)
-		r = xlb_icmp(ctx, hook, &p, st);
-	return xlb_finish(hook, st, r, p.act);
-}
-
-SEC("xdp")
-int xlb_icmp_xdp(struct xdp_md *ctx)
-{
-	return xlb_icmp_prog(ctx, XLB_HOOK_XDP);
-}
-
-SEC("tc")
-int xlb_icmp_tci(struct __sk_buff *skb)
-{
-	return xlb_icmp_prog(skb, XLB_HOOK_TC_INGRESS);
-}
-
-SEC("tc")
-int xlb_icmp_tce(struct __sk_buff *skb)
-{
-	return xlb_icmp_prog(skb, XLB_HOOK_TC_EGRESS);
-}
-
-/*
- * DSR's two ends (bpf/xlb_dsr.h), tail-called like ICMP: the balancer's, for
- * a packet to a DSR VIP or of a DSR flow, and the agent's, for IPIP/IP6IP6.
- */
-static __always_inline int xlb_dsr_prog(void *ctx, const int hook, int decap)
-{
-	struct xlb_pkt p = {};
-	struct xlb_stats *st;
-	__u32 zero = 0;
-	int r;
-
-	st = bpf_map_lookup_elem(&xlb_stats, &zero);
-	if (!st)
-		return hook == XLB_HOOK_XDP ? XDP_PASS : TC_ACT_OK_;
-	if (decap && hook != XLB_HOOK_XDP) {
+	if (which == XLB_JMP_DECAP && hook != XLB_HOOK_XDP) {
 		/* Outer and inner headers, linear: more than the main path pulls. */
 		__u32 len = xlb_frame_len(ctx, hook);
 
@@ -139,46 +106,64 @@ static __always_inline int xlb_dsr_prog(void *ctx, const int hook, int decap)
 		bpf_skb_pull_data(ctx, len);
 	}
 	r = xlb_parse_pull(ctx, hook, &p, NULL);
-	if (decap)
+	if (which == XLB_JMP_DECAP)
 		r = r == XLB_CNT_PASS_PROTO && xlb_is_tunnel(p.proto) ? xlb_dsr_decap(ctx, hook, &p, st)
 								      : r ?: XLB_CNT_PASS_TUNNEL;
 	else if (!r)
-		r = xlb_dsr_to_backend(ctx, hook, &p, st);
+		r = which == XLB_JMP_ICMP ? xlb_icmp(ctx, hook, &p, st)
+					  : xlb_dsr_to_backend(ctx, hook, &p, st);
 	return xlb_finish(hook, st, r, p.act);
+}
+
+SEC("xdp")
+int xlb_icmp_xdp(struct xdp_md *ctx)
+{
+	return xlb_tail_prog(ctx, XLB_HOOK_XDP, XLB_JMP_ICMP);
+}
+
+SEC("tc")
+int xlb_icmp_tci(struct __sk_buff *skb)
+{
+	return xlb_tail_prog(skb, XLB_HOOK_TC_INGRESS, XLB_JMP_ICMP);
+}
+
+SEC("tc")
+int xlb_icmp_tce(struct __sk_buff *skb)
+{
+	return xlb_tail_prog(skb, XLB_HOOK_TC_EGRESS, XLB_JMP_ICMP);
 }
 
 SEC("xdp")
 int xlb_dsr_xdp(struct xdp_md *ctx)
 {
-	return xlb_dsr_prog(ctx, XLB_HOOK_XDP, 0);
+	return xlb_tail_prog(ctx, XLB_HOOK_XDP, XLB_JMP_DSR);
 }
 
 SEC("tc")
 int xlb_dsr_tci(struct __sk_buff *skb)
 {
-	return xlb_dsr_prog(skb, XLB_HOOK_TC_INGRESS, 0);
+	return xlb_tail_prog(skb, XLB_HOOK_TC_INGRESS, XLB_JMP_DSR);
 }
 
 SEC("tc")
 int xlb_dsr_tce(struct __sk_buff *skb)
 {
-	return xlb_dsr_prog(skb, XLB_HOOK_TC_EGRESS, 0);
+	return xlb_tail_prog(skb, XLB_HOOK_TC_EGRESS, XLB_JMP_DSR);
 }
 
 SEC("xdp")
 int xlb_decap_xdp(struct xdp_md *ctx)
 {
-	return xlb_dsr_prog(ctx, XLB_HOOK_XDP, 1);
+	return xlb_tail_prog(ctx, XLB_HOOK_XDP, XLB_JMP_DECAP);
 }
 
 SEC("tc")
 int xlb_decap_tci(struct __sk_buff *skb)
 {
-	return xlb_dsr_prog(skb, XLB_HOOK_TC_INGRESS, 1);
+	return xlb_tail_prog(skb, XLB_HOOK_TC_INGRESS, XLB_JMP_DECAP);
 }
 
 /* The tail calls' targets, filled by libbpf at load: one array per program type. */
-enum { XLB_JMP_ICMP = 0, XLB_JMP_DSR = 1, XLB_JMP_DECAP = 2, XLB_JMP_HOOKS = 3 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);

@@ -114,6 +114,17 @@ static __always_inline void xlb_ct_touch(struct xlb_ct_entry *e, const struct xl
 	}
 }
 
+/* An established DSR flow lives the DSR idle time past its client's last packet. */
+static __always_inline void xlb_dsr_cap(struct xlb_ct_entry *e, const struct xlb_config *cfg,
+					__u32 now)
+{
+	__u32 idle =
+	    cfg && cfg->dsr_idle ? cfg->dsr_idle : XLB_DSR_IDLE_DEFAULT * XLB_TICKS_PER_SEC;
+
+	if (e->state == XLB_CTS_EST && xlb_tick_after(e->expires, now + idle))
+		e->expires = now + idle;
+}
+
 /*
  * A tuple's value in the table of its family: m4 keyed by struct
  * xlb_ct4_key, m6 by the flow key itself (conntrack's xlb_ct4/xlb_ct6,

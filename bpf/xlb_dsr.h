@@ -33,17 +33,6 @@ static __always_inline int xlb_is_tunnel(__u8 proto)
 	return proto == IPPROTO_IPIP_ || proto == IPPROTO_IPV6_;
 }
 
-/* An established DSR flow lives the DSR idle time past its client's last packet. */
-static __always_inline void xlb_dsr_cap(struct xlb_ct_entry *e, const struct xlb_config *cfg,
-					__u32 now)
-{
-	__u32 idle =
-	    cfg && cfg->dsr_idle ? cfg->dsr_idle : XLB_DSR_IDLE_DEFAULT * XLB_TICKS_PER_SEC;
-
-	if (e->state == XLB_CTS_EST && xlb_tick_after(e->expires, now + idle))
-		e->expires = now + idle;
-}
-
 /*
  * Makes olen bytes of room between the L2 header and the IP header, the
  * ethertype now the outer family's. 0, or -1 (the packet is then as it was,
@@ -228,9 +217,10 @@ local:
 }
 
 /*
- * Client -> DSR VIP, on the balancer. A recorded flow keeps its backend while
- * that may carry it (a SYN only while it is active and the flow had not
- * closed); anything else is picked by Maglev and recorded, flagged DSR, with
+ * Client -> DSR VIP, on the balancer. A recorded flow's backend comes from
+ * the main path, which found and touched its entry (xlb_dsr_jump); a SYN
+ * keeps a recorded backend only while it is active and the flow had not
+ * closed; anything else is picked by Maglev and recorded, flagged DSR, with
  * no reply entry: replies never come this way.
  */
 static __always_inline int xlb_dsr_to_backend(void *ctx, const int hook, struct xlb_pkt *p,
@@ -241,24 +231,19 @@ static __always_inline int xlb_dsr_to_backend(void *ctx, const int hook, struct 
 	struct xlb_ct_entry *ct, e = {};
 	struct xlb_vip_stats *vs;
 	struct xlb_vip *vip;
-	__u32 vip_id, bid = 0, now = xlb_now();
+	__u32 vip_id, bid = 0, zero = 0, *arg, now = xlb_now();
 	long err;
 	int r, syn = p->proto == XLB_PROTO_TCP &&
 		     (p->tcp_flags & (TCP_F_SYN | TCP_F_ACK)) == TCP_F_SYN;
 
-	if (!syn) {
-		ct = xlb_ct_lookup(&p->t);
-		if (ct) {
-			r = xlb_ct_backend(ct, now, &be);
-			if (r > 0) {
-				st->c[XLB_CNT_CT_HIT]++;
-				bid = ct->backend_id;
-				xlb_ct_touch(ct, cfg, now, p, 0);
-				xlb_dsr_cap(ct, cfg, now);
-				return xlb_dsr_send(ctx, hook, p, st, be, bid, 0, now);
-			}
-			st->c[r < 0 ? XLB_CNT_CT_EXPIRED : XLB_CNT_CT_REPICK]++;
-		}
+	arg = bpf_map_lookup_elem(&xlb_dsr_jump, &zero);
+	if (arg && *arg) {
+		bid = *arg;
+		*arg = 0;
+		be = bpf_map_lookup_elem(&xlb_backends, &bid);
+		if (!be)
+			return XLB_CNT_DROP_INTERNAL;
+		return xlb_dsr_send(ctx, hook, p, st, be, bid, 0, now);
 	}
 	vip = bpf_map_lookup_elem(&xlb_vips, &p->t);
 	if (!vip)

@@ -22,6 +22,17 @@
 /* xlb_to_backend's answer for a DSR flow: the caller tail-calls the DSR program. */
 #define XLB_JUMP_DSR 0x10000
 
+/* Leaves the DSR program the flow's backend (0: none recorded), then says jump. */
+static __always_inline int xlb_dsr_jump_arg(__u32 bid)
+{
+	__u32 zero = 0, *arg = bpf_map_lookup_elem(&xlb_dsr_jump, &zero);
+
+	if (!arg)
+		return XLB_CNT_DROP_INTERNAL;
+	*arg = bid;
+	return XLB_JUMP_DSR;
+}
+
 /* NATs a client's packet to its backend, counts it and sends it on. */
 static __always_inline int xlb_send_to(void *ctx, const int hook, struct xlb_pkt *p,
 				       struct xlb_stats *st, const struct xlb_backend *be, __u32 bid,
@@ -96,13 +107,15 @@ static __always_inline int xlb_to_backend(void *ctx, const int hook, struct xlb_
 	if (!syn) {
 		ct = xlb_ct_lookup(&p->t);
 		if (ct) {
-			if (ct->flags & XLB_CT_F_DSR)
-				return XLB_JUMP_DSR;
 			r = xlb_ct_backend(ct, now, &be);
 			if (r > 0) {
 				st->c[XLB_CNT_CT_HIT]++;
 				bid = ct->backend_id;
 				xlb_ct_touch(ct, cfg, now, p, 0);
+				if (ct->flags & XLB_CT_F_DSR) {
+					xlb_dsr_cap(ct, cfg, now);
+					return xlb_dsr_jump_arg(bid);
+				}
 				return xlb_send_to(ctx, hook, p, st, be, bid, 0, now);
 			}
 			if (r < 0)
@@ -118,7 +131,7 @@ static __always_inline int xlb_to_backend(void *ctx, const int hook, struct xlb_
 	if (repick)
 		st->c[XLB_CNT_CT_REPICK]++;
 	if (vip->mode == XLB_MODE_DSR)
-		return XLB_JUMP_DSR;
+		return xlb_dsr_jump_arg(0);
 	if (vip->mode == XLB_MODE_FULLNAT)
 		return xlb_fnat_to_backend(ctx, hook, p, st, vip, cfg, now, syn);
 	vip_id = vip->vip_id;

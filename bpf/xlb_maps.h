@@ -137,6 +137,18 @@ struct {
 	__uint(max_entries, XLB_MAX_BACKENDS_DEFAULT);
 } xlb_dsr_tags SEC(".maps");
 
+/*
+ * What the main path found before it tail-called the DSR program, per CPU
+ * (a tail call runs at once, on the same CPU): the backend id of the
+ * packet's recorded DSR flow, its entry already touched; 0: none (pick one).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 1);
+} xlb_dsr_jump SEC(".maps");
+
 /* Next hops by destination, per CPU (abi.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -124,9 +124,8 @@ static __always_inline int xlb_dsr_too_big(void *ctx, const int hook, struct xlb
 {
 	__be16 frag = 0;
 
-	if (p->family == XLB_AF_INET &&
-	    (xlb_load(ctx, hook, p->l3_off + 6, &frag, 2) || !(frag & bpf_htons(IP_DF)) ||
-	     mtu < 68))
+	if (p->family == XLB_AF_INET && (xlb_load(ctx, hook, p->l3_off + 6, &frag, 2) ||
+					 !(frag & bpf_htons(IP_DF)) || mtu < 68))
 		return XLB_CNT_DROP_DSR_NO_ROUTE;
 	if (p->family == XLB_AF_INET6 && mtu < 1280)
 		mtu = 1280;

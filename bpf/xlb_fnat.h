@@ -21,6 +21,7 @@
 #include "xlb_ct.h"
 #include "xlb_nat.h"
 #include "xlb_pick.h"
+#include "xlb_tcpopt.h"
 
 /*
  * A new flow's two tuples and entries, 160 bytes the 512-byte stack of the
@@ -42,58 +43,22 @@ struct {
 	__uint(max_entries, 1);
 } xlb_fnat_scratch SEC(".maps");
 
-/*
- * Where the TCP timestamp option's TSval is in the packet, or 0. Linux puts
- * it 4 bytes into the options (after two NOPs) on every segment but the SYN;
- * other layouts are walked, a few options deep.
- */
+/* Where the TCP timestamp option's TSval is in the packet, or 0. */
 static __always_inline __u32 xlb_tcp_ts_off(void *ctx, const int hook, const struct xlb_pkt *p)
 {
-	__u32 l4 = p->l4_off, off, end;
-	__u8 b[4];
-	int i;
+	__u32 off = xlb_tcp_opt(ctx, hook, p, 8, 10);
 
-	if (p->proto != XLB_PROTO_TCP || l4 > XLB_L2_MAX + 40 + 2 * 2048 ||
-	    xlb_load(ctx, hook, l4 + 12, b, 1) || (b[0] >> 4) < 8)
-		return 0;
-	end = l4 + (b[0] >> 4) * 4;
-	off = l4 + 20;
-	for (i = 0; i < 6; i++) {
-		if (off + 10 > end || xlb_load(ctx, hook, off, b, 2) || b[0] == 0)
-			return 0;
-		if (b[0] == 1) {
-			off++;
-			continue;
-		}
-		if (b[0] == 8)
-			return b[1] == 10 ? off + 2 : 0;
-		if (b[1] < 2)
-			return 0;
-		off += b[1];
-	}
-	return 0;
+	return off ? off + 2 : 0;
 }
 
 /* Adds delta to the 32-bit timestamp at off (TSval, or TSecr at off + 4), checksum fixed. */
 static __always_inline void xlb_tcp_ts_shift(void *ctx, const int hook, const struct xlb_pkt *p,
 					     __u32 off, __u32 delta)
 {
-	__be32 v, nv;
-	__u16 check;
+	__be32 v;
 
-	if (!off || xlb_load(ctx, hook, off, &v, 4))
-		return;
-	nv = bpf_htonl(bpf_ntohl(v) + delta);
-	if (hook == XLB_HOOK_XDP) {
-		if (xlb_load(ctx, hook, p->l4_off + 16, &check, 2))
-			return;
-		check = xlb_csum_apply(check, xlb_csum_diff4(v, nv));
-		if (xlb_store(ctx, hook, p->l4_off + 16, &check, 2))
-			return;
-	} else if (bpf_l4_csum_replace(ctx, p->l4_off + 16, v, nv, 4)) {
-		return;
-	}
-	xlb_store(ctx, hook, off, &nv, 4);
+	if (off && !xlb_load(ctx, hook, off, &v, 4))
+		xlb_tcp_rewrite(ctx, hook, p, off, v, bpf_htonl(bpf_ntohl(v) + delta), 4);
 }
 
 static __always_inline struct xlb_fnat_entry *xlb_fnat_lookup(const struct xlb_flow_key *t)
@@ -204,7 +169,8 @@ static __always_inline int xlb_fnat_new(void *ctx, const int hook, struct xlb_pk
 		 * Each probe its own hash: consecutive ports would run into the
 		 * clusters that flows opened together leave taken.
 		 */
-		rk->dport = bpf_htons((__u16)(lo + ((seed ^ (i * 0x9e3779b9u)) * 0x85ebca6bu >> 8) % n));
+		rk->dport =
+		    bpf_htons((__u16)(lo + ((seed ^ (i * 0x9e3779b9u)) * 0x85ebca6bu >> 8) % n));
 		err = xlb_fnat_update(rk, re, BPF_NOEXIST);
 		if (!err)
 			break;
@@ -367,8 +333,8 @@ static __always_inline int xlb_fnat_to_backend(void *ctx, const int hook, struct
 		}
 		st->c[r < 0 ? XLB_CNT_CT_EXPIRED : XLB_CNT_CT_REPICK]++;
 	}
-	r = xlb_pick_new(ctx, hook, p, vip, bpf_map_lookup_elem(&xlb_vip_stats, &vip->vip_id),
-			 &bid, &be);
+	r = xlb_pick_new(ctx, hook, p, vip, bpf_map_lookup_elem(&xlb_vip_stats, &vip->vip_id), &bid,
+			 &be);
 	if (r)
 		return r;
 	sc = bpf_map_lookup_elem(&xlb_fnat_scratch, &zero);

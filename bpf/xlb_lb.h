@@ -17,7 +17,7 @@
 #include "xlb_reject.h"
 #include "xlb_pick.h"
 #include "xlb_fnat.h"
-#include "xlb_mss.h"
+#include "xlb_tcpopt.h"
 
 /* xlb_to_backend's answer for a DSR flow: the caller tail-calls the DSR program. */
 #define XLB_JUMP_DSR 0x10000

@@ -492,6 +492,10 @@ static int adopt(struct xlb_dp *dp)
 	err = backends_read(dp);
 	if (err)
 		goto cleanup;
+	/* DSR's agents and tags, mirrored for the live backends (a removed one has none). */
+	for (i = 1; i < dp->max_backends; i++)
+		if (dp->backends[i].state != XLB_BE_REMOVED)
+			bpf_map_lookup_elem(dp->fd_dsr_agents, &i, &dp->dsr[i]);
 	for (i = 1; i < dp->max_backends; i++) {
 		struct xlb_backend *be = &dp->backends[i];
 
@@ -703,6 +707,7 @@ int xlb_dp_open(struct xlb_dp **dpp, const struct xlb_dp_opts *opts)
 	dp->max_backends = dp->rd.max_entries[XLB_M_BACKENDS];
 	dp->vips = calloc(dp->max_vips, sizeof(*dp->vips));
 	dp->backends = calloc(dp->max_backends, sizeof(*dp->backends));
+	dp->dsr = calloc(dp->max_backends, sizeof(*dp->dsr));
 	dp->filter_refs = calloc(2u << XLB_FILTER_BITS, sizeof(*dp->filter_refs));
 	dp->vip_refs.fd = dp->fd_vip_addrs;
 	dp->be_refs.fd = dp->fd_backend_addrs;
@@ -710,7 +715,7 @@ int xlb_dp_open(struct xlb_dp **dpp, const struct xlb_dp_opts *opts)
 						  sizeof(struct xlb_backend_stats)
 					      ? sizeof(struct xlb_vip_stats)
 					      : sizeof(struct xlb_backend_stats)));
-	if (!dp->vips || !dp->backends || !dp->filter_refs || !dp->zeros) {
+	if (!dp->vips || !dp->backends || !dp->dsr || !dp->filter_refs || !dp->zeros) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
@@ -740,6 +745,7 @@ void xlb_dp_close(struct xlb_dp *dp)
 		for (i = 0; i < dp->max_vips; i++)
 			xlb_dp_vip_state_free(&dp->vips[i]);
 	free(dp->vips);
+	free(dp->dsr);
 	free(dp->backends);
 	free(dp->filter_refs);
 	free(dp->zeros);

@@ -113,6 +113,7 @@ struct xlb_dp {
 	int ncpus;
 	struct xlb_vip_state *vips; /* indexed by vip id */
 	struct xlb_backend *backends; /* mirror of xlb_backends */
+	struct xlb_dsr_agent *dsr; /* mirror of xlb_dsr_agents */
 	__u32 vip_cursor, be_cursor;
 	__u32 *filter_refs; /* per filter bit: live VIPs / backends hashing to it */
 	__u64 filter[XLB_FILTER_WORDS]; /* what xlb_addr_filter holds */

@@ -500,16 +500,19 @@ static __u16 dsr_tag_of(const union xlb_addr *addr, __be16 port, __u8 family)
 static int dsr_forget(struct xlb_dp *dp, __u32 id, const struct xlb_vip_key *vk)
 {
 	struct xlb_dsr_tag_key tk = {.vip = *vk};
-	struct xlb_dsr_agent have = {}, none = {};
+	struct xlb_dsr_agent none = {};
 	__u32 cur;
 
-	if (bpf_map_lookup_elem(dp->fd_dsr_agents, &id, &have) || !have.pad)
+	if (!dp->dsr[id].pad)
 		return 0;
-	tk.tag = have.tag;
+	tk.tag = dp->dsr[id].tag;
 	if (!bpf_map_lookup_elem(dp->fd_dsr_tags, &tk, &cur) && cur == id &&
 	    bpf_map_delete_elem(dp->fd_dsr_tags, &tk) && errno != ENOENT)
 		return -errno;
-	return bpf_map_update_elem(dp->fd_dsr_agents, &id, &none, BPF_ANY) ? -errno : 0;
+	if (bpf_map_update_elem(dp->fd_dsr_agents, &id, &none, BPF_ANY))
+		return -errno;
+	dp->dsr[id] = none;
+	return 0;
 }
 
 /* Marks a backend removed; its flows are re-picked and its slot may be reused later. */
@@ -932,8 +935,9 @@ static int backends_admit(struct be_change *c)
  * Step 1b: every backend's DSR agent and tag (abi.h), before a table names
  * it. Tags are unique within the VIP: where two collide, the later in the
  * specs' order (address order, the same on every node that has the same
- * backends) takes the next free one. Only what changed is written; the entry
- * is marked written (pad 1) so that an unknown agent still holds its tag.
+ * backends) takes the next free one. Only what changed is written (the
+ * mirror dp->dsr says what is there); the entry is marked written (pad 1) so
+ * that an unknown agent still holds its tag.
  */
 static int dsr_update(struct be_change *c)
 {
@@ -947,8 +951,8 @@ static int dsr_update(struct be_change *c)
 		return -ENOMEM;
 	for (i = 0; i < c->n && !err; i++) {
 		const struct xlb_backend_spec *sp = &c->specs[i];
-		struct xlb_dsr_agent want = {}, have = {};
-		__u32 id = c->ids[i], cur;
+		struct xlb_dsr_agent want = {}, *have;
+		__u32 id = c->ids[i];
 		__u16 tag = dsr_tag_of(&sp->addr, sp->port, sp->family);
 
 		while (used[tag >> 3] & (1u << (tag & 7)))
@@ -961,18 +965,20 @@ static int dsr_update(struct be_change *c)
 			want.addr = sp->agent;
 		want.tag = tag;
 		want.pad = 1;
-		if (!bpf_map_lookup_elem(dp->fd_dsr_agents, &id, &have) &&
-		    !memcmp(&have, &want, sizeof(want)))
+		have = &dp->dsr[id];
+		if (!memcmp(have, &want, sizeof(want)))
 			continue;
-		if (have.pad && have.tag != tag) {
-			tk.tag = have.tag;
-			if (!bpf_map_lookup_elem(dp->fd_dsr_tags, &tk, &cur) && cur == id)
-				bpf_map_delete_elem(dp->fd_dsr_tags, &tk);
+		/* Its old tag goes, unless a backend before it in this set took it. */
+		if (have->pad && have->tag != tag && !(used[have->tag >> 3] & (1u << (have->tag & 7)))) {
+			tk.tag = have->tag;
+			bpf_map_delete_elem(dp->fd_dsr_tags, &tk);
 		}
 		tk.tag = tag;
 		if (bpf_map_update_elem(dp->fd_dsr_tags, &tk, &id, BPF_ANY) ||
 		    bpf_map_update_elem(dp->fd_dsr_agents, &id, &want, BPF_ANY))
 			err = -errno;
+		else
+			*have = want;
 	}
 	free(used);
 	if (err)
